@@ -1,0 +1,196 @@
+//! On-disk cache of precompiled (AOT) policy components.
+//!
+//! Entries are keyed by the component's sha256 and the engine's
+//! `precompile_compatibility_hash()`. Deserialising a precompiled artifact
+//! runs native code, so the cache only loads files it wrote itself: each
+//! file carries an HMAC-SHA256 over its key and contents under a random
+//! secret created with the cache (mode 0600). A file that fails the check is
+//! ignored and recompiled, never deserialised.
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+const MAGIC: &[u8; 8] = b"RGAOT001";
+const MAC_LEN: usize = 32;
+const SECRET_FILE: &str = "cache.key";
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Errors opening the cache.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("AOT cache {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("AOT cache {0}: the secret file is corrupt")]
+    BadSecret(PathBuf),
+    #[error("AOT cache: no random source: {0}")]
+    Random(String),
+}
+
+/// A directory of precompiled components.
+pub struct AotCache {
+    dir: PathBuf,
+    secret: [u8; 32],
+    compat: [u8; 32],
+}
+
+/// What a lookup found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Deserialised from the cache.
+    Hit,
+    /// Compiled now (and stored when possible).
+    Miss,
+    /// A file was present but failed verification: compiled now instead.
+    Rejected,
+    /// No cache configured.
+    Disabled,
+}
+
+impl AotCache {
+    /// Opens (creating if needed) the cache directory for `engine`.
+    pub fn open(dir: &Path, engine: &Engine) -> Result<Self, CacheError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CacheError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let secret_path = dir.join(SECRET_FILE);
+        let secret = match std::fs::read(&secret_path) {
+            Ok(bytes) => bytes
+                .try_into()
+                .map_err(|_| CacheError::BadSecret(secret_path.clone()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut secret = [0u8; 32];
+                getrandom::fill(&mut secret).map_err(|e| CacheError::Random(e.to_string()))?;
+                write_private(&secret_path, &secret).map_err(io(&secret_path))?;
+                // Another process may have raced us: use whatever won.
+                let stored = std::fs::read(&secret_path).map_err(io(&secret_path))?;
+                stored
+                    .try_into()
+                    .map_err(|_| CacheError::BadSecret(secret_path.clone()))?
+            }
+            Err(e) => return Err(io(&secret_path)(e)),
+        };
+        Ok(AotCache {
+            dir: dir.to_path_buf(),
+            secret,
+            compat: compatibility(engine),
+        })
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn path(&self, sha: &[u8; 32]) -> PathBuf {
+        self.dir.join(format!(
+            "{}-{}.cwasm",
+            hex::encode(sha),
+            hex::encode(&self.compat[..8])
+        ))
+    }
+
+    fn mac(&self, sha: &[u8; 32], payload: &[u8]) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(MAGIC);
+        mac.update(sha);
+        mac.update(&self.compat);
+        mac.update(payload);
+        mac
+    }
+
+    /// Loads the precompiled component for `sha`, if this cache wrote it
+    /// for this engine configuration.
+    pub fn load(&self, engine: &Engine, sha: &[u8; 32]) -> (Option<Component>, CacheOutcome) {
+        let Ok(bytes) = std::fs::read(self.path(sha)) else {
+            return (None, CacheOutcome::Miss);
+        };
+        if bytes.len() < MAGIC.len() + MAC_LEN || &bytes[..MAGIC.len()] != MAGIC {
+            return (None, CacheOutcome::Rejected);
+        }
+        let (tag, payload) = bytes[MAGIC.len()..].split_at(MAC_LEN);
+        if self.mac(sha, payload).verify_slice(tag).is_err() {
+            return (None, CacheOutcome::Rejected);
+        }
+        // SAFETY: the payload was produced by `Engine::precompile_component`
+        // in `store` below (the HMAC under this cache's secret proves it) for
+        // an engine with the same compatibility hash.
+        match unsafe { Component::deserialize(engine, payload) } {
+            Ok(component) => (Some(component), CacheOutcome::Hit),
+            Err(_) => (None, CacheOutcome::Rejected),
+        }
+    }
+
+    /// Stores a precompiled component (best effort: a write failure only
+    /// costs a recompile next time).
+    pub fn store(&self, sha: &[u8; 32], precompiled: &[u8]) -> std::io::Result<()> {
+        let tag = self.mac(sha, precompiled).finalize().into_bytes();
+        let path = self.path(sha);
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        {
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(MAGIC)?;
+            file.write_all(&tag)?;
+            file.write_all(precompiled)?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)
+    }
+}
+
+/// sha256 of the engine's compatibility hash: artifacts from an engine with
+/// other settings or another wasmtime never match.
+fn compatibility(engine: &Engine) -> [u8; 32] {
+    struct ShaHasher(Sha256);
+    impl Hasher for ShaHasher {
+        fn finish(&self) -> u64 {
+            0
+        }
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.update(bytes);
+        }
+    }
+    let mut hasher = ShaHasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hasher.0.finalize().into()
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(bytes)?;
+            file.sync_all()
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The default cache directory: `$RISKGATE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/riskgate`, else `$HOME/.cache/riskgate`.
+pub fn default_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("RISKGATE_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("riskgate"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("riskgate"))
+}

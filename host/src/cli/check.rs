@@ -1,0 +1,203 @@
+//! `riskgate check`: JSON lines in, one decision per line out.
+
+use super::{EXIT_LOAD, EngineArgs};
+use anyhow::Context;
+use clap::Args;
+use riskgate::screening::{DEFAULT_FP_RATE, DesignatedSet, Screener};
+use riskgate::{Gate, PolicySource, Withdrawal, bundled};
+use std::io::{BufRead, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Longest input line accepted, in bytes.
+const MAX_LINE: usize = 64 << 10;
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// A policy component, optionally with its JSON config: FILE.wasm[=CONFIG.json].
+    /// Repeatable; runs in the order given. Default: the bundled policies.
+    #[arg(long = "policy", value_name = "FILE[=CONFIG]")]
+    policies: Vec<String>,
+    /// A designated list: NAME=FILE, one address per line (`#` comments).
+    /// Repeatable. Default: the bundled sample list.
+    #[arg(long = "list", value_name = "NAME=FILE")]
+    lists: Vec<String>,
+    /// Input file of JSON lines, or `-` for stdin.
+    #[arg(long, default_value = "-", value_name = "FILE|-")]
+    input: String,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+fn load_error(what: &str, e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {what}: {e}");
+    ExitCode::from(EXIT_LOAD)
+}
+
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let mut sources = Vec::new();
+    for spec in &args.policies {
+        let (file, config) = match spec.split_once('=') {
+            Some((file, config)) => (file, Some(config)),
+            None => (spec.as_str(), None),
+        };
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => return Ok(load_error(file, e)),
+        };
+        let config = match config {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(c) => c,
+                Err(e) => return Ok(load_error(file, format!("config {path}: {e}"))),
+            },
+            None => "{}".to_string(),
+        };
+        sources.push(PolicySource {
+            origin: file.to_string(),
+            bytes: Arc::from(bytes),
+            config,
+        });
+    }
+    if sources.is_empty() {
+        sources = bundled::policies();
+    }
+
+    let screener = if args.lists.is_empty() {
+        bundled::sample_screener()
+    } else {
+        let mut sets = Vec::new();
+        for spec in &args.lists {
+            let Some((name, file)) = spec.split_once('=') else {
+                return Ok(load_error(spec, "a list is given as NAME=FILE"));
+            };
+            let (set, skipped) =
+                match DesignatedSet::from_plain_file(name, &PathBuf::from(file), DEFAULT_FP_RATE) {
+                    Ok(r) => r,
+                    Err(e) => return Ok(load_error(file, e)),
+                };
+            for s in &skipped {
+                eprintln!(
+                    "warning: {file}:{}: skipped `{}`: {}",
+                    s.line, s.text, s.reason
+                );
+            }
+            eprintln!(
+                "list {name}: {} addresses loaded, {} skipped",
+                set.len(),
+                skipped.len()
+            );
+            sets.push(set);
+        }
+        Screener::new(sets)
+    };
+
+    let builder = sources
+        .into_iter()
+        .fold(Gate::builder(), |b, s| b.policy(s))
+        .limits(args.engine.limits())
+        .cache_dir(args.engine.cache_dir())
+        .screener(screener);
+    let gate = match builder.build() {
+        Ok((gate, _)) => gate,
+        Err(riskgate::GateError::Policy { origin, source }) => {
+            return Ok(load_error(&origin, source));
+        }
+        Err(e) => return Ok(load_error("gate", e)),
+    };
+
+    let reader: Box<dyn BufRead> = if args.input == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::io::BufReader::new(
+            std::fs::File::open(&args.input).with_context(|| format!("opening {}", args.input))?,
+        ))
+    };
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let failed = process(&gate, reader, &mut out)?;
+    out.flush()?;
+    Ok(if failed > 0 {
+        eprintln!("{failed} input line(s) could not be decided");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Decides every line; returns how many lines failed.
+fn process(
+    gate: &Gate,
+    mut reader: Box<dyn BufRead>,
+    out: &mut impl Write,
+) -> anyhow::Result<usize> {
+    let mut failed = 0;
+    let mut line_no = 0usize;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = std::io::Read::take(&mut reader, MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .context("reading input")?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        if buf.len() > MAX_LINE && !buf.ends_with(b"\n") {
+            // Skip the rest of the oversized line.
+            let mut sink = Vec::new();
+            reader
+                .read_until(b'\n', &mut sink)
+                .context("reading input")?;
+            failed += 1;
+            error_record(
+                out,
+                line_no,
+                None,
+                &format!("line longer than {MAX_LINE} bytes"),
+            )?;
+            continue;
+        }
+        let text = match std::str::from_utf8(&buf) {
+            Ok(t) => t.trim(),
+            Err(_) => {
+                failed += 1;
+                error_record(out, line_no, None, "line is not valid UTF-8")?;
+                continue;
+            }
+        };
+        if text.is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Withdrawal>(text) {
+            Ok(w) => {
+                let decision = gate.evaluate(&w);
+                serde_json::to_writer(&mut *out, &decision)?;
+                out.write_all(b"\n")?;
+            }
+            Err(e) => {
+                failed += 1;
+                let id = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string));
+                error_record(out, line_no, id.as_deref(), &e.to_string())?;
+            }
+        }
+    }
+    Ok(failed)
+}
+
+fn error_record(
+    out: &mut impl Write,
+    line: usize,
+    id: Option<&str>,
+    error: &str,
+) -> anyhow::Result<()> {
+    let mut record = serde_json::json!({ "line": line, "error": error });
+    if let Some(id) = id {
+        record["id"] = serde_json::Value::String(id.chars().take(128).collect());
+    }
+    serde_json::to_writer(&mut *out, &record)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! `riskgate demo`: the main job on embedded defaults.
+
+use super::EngineArgs;
+use clap::Args;
+use riskgate::demo::{Scenario, Summary, generate};
+use riskgate::model::Verdict;
+use riskgate::{Gate, bundled};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Withdrawals to generate.
+    #[arg(long, default_value_t = 100_000)]
+    count: usize,
+    /// Seed of the generated stream.
+    #[arg(long, default_value_t = 2025)]
+    seed: u64,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let screener = bundled::sample_screener();
+    let designated: Vec<String> = bundled::SAMPLE_LIST
+        .lines()
+        .filter_map(|l| l.split('#').next())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    let (gate, reports) = bundled::policies()
+        .into_iter()
+        .fold(Gate::builder(), |b, p| b.policy(p))
+        .limits(args.engine.limits())
+        .cache_dir(args.engine.cache_dir())
+        .screener(screener)
+        .build()?;
+    let startup = started.elapsed();
+
+    println!(
+        "riskgate demo: bundled policies, bundled sample list ({} addresses)",
+        designated.len()
+    );
+    println!();
+    println!(
+        "{:<12} {:>10} {:>14} {:>14}",
+        "policy", "AOT cache", "compile/load", "instantiate"
+    );
+    for (policy, report) in gate.policies().iter().zip(&reports) {
+        println!(
+            "{:<12} {:>10} {:>11.2} ms {:>11.3} ms",
+            format!("{} {}", policy.name(), policy.version()),
+            format!("{:?}", report.cache).to_lowercase(),
+            report.compile.as_secs_f64() * 1e3,
+            report.instantiate.as_secs_f64() * 1e3
+        );
+    }
+    println!("gate start-up: {:.1} ms", startup.as_secs_f64() * 1e3);
+    println!();
+
+    let stream = generate(args.count, args.seed, &designated);
+    let mut summary = Summary::default();
+    let run_started = Instant::now();
+    for g in &stream {
+        let d = gate.evaluate(&g.withdrawal);
+        summary.add(g.scenario, &d);
+    }
+    summary.wall = run_started.elapsed();
+    print_summary(&summary);
+
+    let faults: u64 = gate
+        .policies()
+        .iter()
+        .map(|p| {
+            p.counters()
+                .faults
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
+        .sum();
+    println!("policy faults: {faults}");
+    let missed = summary.designated_missed();
+    if missed > 0 {
+        println!("FAIL: {missed} withdrawal(s) to designated addresses were not denied");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_summary(s: &Summary) {
+    println!(
+        "{} withdrawals decided in {:.2} s",
+        s.total,
+        s.wall.as_secs_f64()
+    );
+    println!();
+    println!("{:<10} {:>9} {:>8}", "verdict", "count", "share");
+    for v in [Verdict::Allow, Verdict::Hold, Verdict::Deny] {
+        let n = s.by_verdict.get(&v).copied().unwrap_or(0);
+        println!(
+            "{:<10} {:>9} {:>7.2}%",
+            v,
+            n,
+            100.0 * n as f64 / s.total.max(1) as f64
+        );
+    }
+    println!();
+    println!("{:<34} {:>9}", "top reasons", "count");
+    let mut reasons: Vec<_> = s.by_reason.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    for (code, n) in reasons.iter().take(10) {
+        println!("{code:<34} {n:>9}");
+    }
+    println!();
+    println!(
+        "{:<20} {:>8} {:>8} {:>8}",
+        "scenario", "allow", "hold", "deny"
+    );
+    for scenario in [
+        Scenario::Clean,
+        Scenario::NewDestination,
+        Scenario::CredentialChange,
+        Scenario::Burst,
+        Scenario::FanIn,
+        Scenario::Designated,
+    ] {
+        let get = |v| s.by_scenario.get(&(scenario, v)).copied().unwrap_or(0);
+        println!(
+            "{:<20} {:>8} {:>8} {:>8}",
+            scenario.label(),
+            get(Verdict::Allow),
+            get(Verdict::Hold),
+            get(Verdict::Deny)
+        );
+    }
+    println!();
+    let us = |ns: u64| ns as f64 / 1e3;
+    println!(
+        "decision latency: p50 {:.2} µs   p99 {:.2} µs   p999 {:.2} µs   max {:.2} µs",
+        us(s.percentile(0.50)),
+        us(s.percentile(0.99)),
+        us(s.percentile(0.999)),
+        us(s.percentile(1.0))
+    );
+    println!(
+        "throughput (one thread): {:.0} decisions/s",
+        s.total as f64 / s.wall.as_secs_f64().max(1e-9)
+    );
+}

@@ -1,0 +1,92 @@
+//! Command-line interface: argument parsing and the subcommands.
+
+mod address;
+mod check;
+mod demo;
+
+use clap::{Args, Parser, Subcommand};
+use riskgate::engine::Limits;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit status for a policy or list that cannot be loaded.
+pub const EXIT_LOAD: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "riskgate",
+    version,
+    about = "Withdrawal risk gate: allow, hold or deny, with reasons"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decide withdrawals read as JSON lines; print one decision per line.
+    Check(check::CheckArgs),
+    /// Print the canonical form of an address, or why it is invalid.
+    Address(address::AddressArgs),
+    /// Run a realistic synthetic stream through the bundled policies and summarise.
+    Demo(demo::DemoArgs),
+}
+
+/// Engine options shared by the commands that run policies.
+#[derive(Args, Clone)]
+pub struct EngineArgs {
+    /// Wall-clock deadline of one policy call, in microseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MICROS")]
+    pub deadline_us: u64,
+    /// Memory cap of one policy instance, in MiB.
+    #[arg(long, default_value_t = 16, value_name = "MIB")]
+    pub memory_mib: usize,
+    /// AOT cache directory (default: $RISKGATE_CACHE_DIR, $XDG_CACHE_HOME/riskgate or ~/.cache/riskgate).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile every policy afresh; do not read or write the AOT cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl EngineArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            deadline: Duration::from_micros(self.deadline_us),
+            memory: self.memory_mib.saturating_mul(1 << 20),
+        }
+    }
+
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            None
+        } else {
+            self.cache_dir.clone().or_else(riskgate::cache::default_dir)
+        }
+    }
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RISKGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Address(args) => address::run(args),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! The gate: a chain of policies over one withdrawal, with velocity state
+//! and designated-address screening.
+//!
+//! Policies run in order; the combined verdict is the most severe (deny >
+//! hold > allow) and every reason is kept. Any fault becomes HOLD with a
+//! `gate.*` reason; no error path returns ALLOW. An ALLOW is recorded in the
+//! velocity state atomically with its check, and every decision is recorded
+//! under the withdrawal's id so a retry returns it without counting twice.
+
+use crate::address;
+use crate::cache::AotCache;
+use crate::engine::{EngineError, Limits, Runtime};
+use crate::host::CallContext;
+use crate::model::{Decision, Hit, Reason, Verdict, Withdrawal};
+use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
+use crate::screening::Screener;
+use crate::velocity::{Keys, MemoryVelocity};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+/// Most reasons one policy may return.
+const MAX_REASONS: usize = 64;
+/// Most evidence entries per reason.
+const MAX_EVIDENCE: usize = 64;
+/// Longest reason code.
+const MAX_CODE: usize = 64;
+/// Longest detail kept, in characters.
+const MAX_DETAIL: usize = 1024;
+
+/// Errors building a gate.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{origin}: {source}")]
+    Policy {
+        origin: String,
+        #[source]
+        source: LoadError,
+    },
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+}
+
+/// Builds a [`Gate`].
+pub struct GateBuilder {
+    limits: Limits,
+    cache_dir: Option<PathBuf>,
+    policies: Vec<PolicySource>,
+    screener: Screener,
+    velocity: Option<Arc<MemoryVelocity>>,
+}
+
+impl Default for GateBuilder {
+    fn default() -> Self {
+        GateBuilder {
+            limits: Limits::default(),
+            cache_dir: None,
+            policies: Vec::new(),
+            screener: Screener::default(),
+            velocity: None,
+        }
+    }
+}
+
+impl GateBuilder {
+    /// Per-call limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Directory of the AOT cache (none: compile every time).
+    pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// Appends a policy to the chain.
+    pub fn policy(mut self, source: PolicySource) -> Self {
+        self.policies.push(source);
+        self
+    }
+
+    /// The designated sets to screen against.
+    pub fn screener(mut self, screener: Screener) -> Self {
+        self.screener = screener;
+        self
+    }
+
+    /// Velocity state (default: a fresh in-memory store).
+    pub fn velocity(mut self, velocity: Arc<MemoryVelocity>) -> Self {
+        self.velocity = Some(velocity);
+        self
+    }
+
+    /// Starts the engine and loads every policy; the first policy that
+    /// fails to load fails the build, naming its origin.
+    pub fn build(self) -> Result<(Gate, Vec<LoadReport>), GateError> {
+        let runtime = Runtime::new(self.limits)?;
+        let cache = match &self.cache_dir {
+            Some(dir) => Some(AotCache::open(dir, runtime.engine())?),
+            None => None,
+        };
+        let mut policies = Vec::new();
+        let mut reports = Vec::new();
+        for source in &self.policies {
+            let (policy, report) =
+                Policy::load(&runtime, source, cache.as_ref()).map_err(|source_err| {
+                    GateError::Policy {
+                        origin: source.origin.clone(),
+                        source: source_err,
+                    }
+                })?;
+            policies.push(policy);
+            reports.push(report);
+        }
+        Ok((
+            Gate {
+                runtime,
+                policies,
+                screener: RwLock::new(self.screener),
+                velocity: self.velocity.unwrap_or_default(),
+            },
+            reports,
+        ))
+    }
+}
+
+/// A withdrawal gate. `Send + Sync`: share it between threads.
+pub struct Gate {
+    runtime: Arc<Runtime>,
+    policies: Vec<Policy>,
+    screener: RwLock<Screener>,
+    velocity: Arc<MemoryVelocity>,
+}
+
+impl Gate {
+    /// A builder.
+    pub fn builder() -> GateBuilder {
+        GateBuilder::default()
+    }
+
+    /// The policies, in chain order.
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+
+    /// The engine runtime.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The current designated sets.
+    pub fn screener(&self) -> Screener {
+        self.screener
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Atomically replaces the designated sets: every evaluation sees
+    /// either the old sets or the new ones, never a mix.
+    pub fn set_screener(&self, screener: Screener) {
+        *self.screener.write().unwrap_or_else(|p| p.into_inner()) = screener;
+    }
+
+    /// The velocity state.
+    pub fn velocity(&self) -> &Arc<MemoryVelocity> {
+        &self.velocity
+    }
+
+    /// Decides one withdrawal. Never panics on input; never allows on error.
+    pub fn evaluate(&self, w: &Withdrawal) -> Decision {
+        let started = Instant::now();
+        let mut decision = self.decide(w);
+        decision.latency_ns = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        decision
+    }
+
+    fn decide(&self, w: &Withdrawal) -> Decision {
+        if let Err(e) = w.validate() {
+            let id: String = w.id.chars().take(crate::model::caps::ID).collect();
+            return Decision::gate_hold(&id, "gate.bad_input", e.to_string());
+        }
+        if self.policies.is_empty() {
+            return Decision::gate_hold(&w.id, "gate.no_policies", "no policy is loaded");
+        }
+        // Canonical destination, so case and format variants share one key.
+        let destination = match address::canonicalize(&w.chain, &w.destination) {
+            Ok(c) => c.as_str().to_string(),
+            Err(_) => w.destination.trim().to_string(),
+        };
+        let keys = Arc::new(Keys::new(w, &destination));
+        let fingerprint = fingerprint(w);
+
+        let _lock = self.velocity.lock(&w.id, &keys);
+        if let Some(recorded) = self.velocity.recorded(&w.id) {
+            if recorded.fingerprint == fingerprint {
+                let mut d = recorded.decision;
+                d.replayed = true;
+                return d;
+            }
+            return Decision::gate_hold(
+                &w.id,
+                "gate.idempotency_conflict",
+                "this id was already decided for a different withdrawal",
+            );
+        }
+
+        let input = to_wit(w);
+        let ctx = CallContext {
+            screener: self.screener(),
+            velocity: self.velocity.clone(),
+            keys: keys.clone(),
+            requested_at: w.requested_at,
+        };
+        let mut decision = Decision {
+            id: w.id.clone(),
+            verdict: Verdict::Allow,
+            reasons: Vec::new(),
+            hits: Vec::new(),
+            latency_ns: 0,
+            replayed: false,
+        };
+        for policy in &self.policies {
+            match policy.evaluate(&input, ctx.clone()) {
+                Ok(out) => merge(&mut decision, policy, out),
+                Err(fault) => fault_hold(&mut decision, policy, &fault),
+            }
+        }
+        if decision.verdict == Verdict::Allow {
+            self.velocity.record(&keys, w);
+        }
+        // Faults are not recorded: a retry of the same id is evaluated anew.
+        if !decision.has_gate_reason() {
+            self.velocity.record_decision(w, fingerprint, &decision);
+        }
+        decision
+    }
+}
+
+fn fault_hold(decision: &mut Decision, policy: &Policy, fault: &Fault) {
+    decision.verdict = decision.verdict.max(Verdict::Hold);
+    decision.reasons.push(Reason {
+        code: "gate.policy_fault".into(),
+        detail: format!(
+            "policy `{}` ({}) faulted: {fault}",
+            display_name(policy),
+            policy.origin()
+        ),
+        policy: Some(display_name(policy).to_string()),
+    });
+}
+
+fn display_name(policy: &Policy) -> &str {
+    if policy.name().is_empty() {
+        policy.origin()
+    } else {
+        policy.name()
+    }
+}
+
+/// Folds one policy's decision into the combined one, enforcing the
+/// contract on what the policy returned. A violation never lowers the
+/// verdict the policy asked for; it adds a HOLD.
+fn merge(decision: &mut Decision, policy: &Policy, out: wit::Decision) {
+    let verdict = match out.verdict {
+        wit::Verdict::Allow => Verdict::Allow,
+        wit::Verdict::Hold => Verdict::Hold,
+        wit::Verdict::Deny => Verdict::Deny,
+    };
+    decision.verdict = decision.verdict.max(verdict);
+    if let Err(violation) = check_contract(&out) {
+        fault_hold(decision, policy, &Fault::Contract(violation));
+        return;
+    }
+    if verdict != Verdict::Allow && out.reasons.is_empty() {
+        decision.reasons.push(Reason {
+            code: "gate.unexplained_verdict".into(),
+            detail: format!(
+                "policy `{}` returned {verdict} without a reason",
+                policy.name()
+            ),
+            policy: Some(policy.name().to_string()),
+        });
+    }
+    for reason in out.reasons {
+        for e in reason.evidence {
+            let hit = Hit {
+                list: e.list,
+                list_version: e.list_version,
+                label: e.label,
+                address: e.address,
+            };
+            if !decision.hits.contains(&hit) {
+                decision.hits.push(hit);
+            }
+        }
+        decision.reasons.push(Reason {
+            code: reason.code,
+            detail: truncate(reason.detail, MAX_DETAIL),
+            policy: Some(policy.name().to_string()),
+        });
+    }
+}
+
+fn check_contract(out: &wit::Decision) -> Result<(), String> {
+    if out.reasons.len() > MAX_REASONS {
+        return Err(format!(
+            "{} reasons, more than {MAX_REASONS}",
+            out.reasons.len()
+        ));
+    }
+    for r in &out.reasons {
+        let well_formed = !r.code.is_empty()
+            && r.code.len() <= MAX_CODE
+            && r.code.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+            });
+        if !well_formed {
+            return Err(format!(
+                "reason code `{}` is not 1-{MAX_CODE} of [a-z0-9_.-]",
+                truncate(r.code.clone(), MAX_CODE)
+            ));
+        }
+        if r.code.starts_with("gate.") {
+            return Err(format!("reason code `{}` uses the gate's prefix", r.code));
+        }
+        if r.evidence.len() > MAX_EVIDENCE {
+            return Err(format!("reason `{}` carries too much evidence", r.code));
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: String, max: usize) -> String {
+    if s.chars().count() <= max {
+        s
+    } else {
+        s.chars().take(max).collect()
+    }
+}
+
+fn to_wit(w: &Withdrawal) -> wit::Withdrawal {
+    wit::Withdrawal {
+        id: w.id.clone(),
+        account: w.account.clone(),
+        asset: w.asset.clone(),
+        chain: w.chain.clone(),
+        destination: w.destination.clone(),
+        amount: w.amount,
+        decimals: w.decimals,
+        usd_cents: w.usd_cents,
+        requested_at: w.requested_at,
+        account_created_at: w.account_created_at,
+        credential_changed_at: w.credential_changed_at,
+        destination_first_used_at: w.destination_first_used_at,
+    }
+}
+
+/// sha256 of the withdrawal's content: the same id with other content is a
+/// conflict, not a retry.
+fn fingerprint(w: &Withdrawal) -> [u8; 32] {
+    let json = serde_json::to_vec(w).unwrap_or_default();
+    Sha256::digest(&json).into()
+}

@@ -1,0 +1,164 @@
+//! The host side of the contract: what a policy's imports answer. Each
+//! policy instance's store holds a [`HostState`]; the gate hands it a
+//! [`CallContext`] for the duration of one call.
+
+use crate::policy::bindings::riskgate::policy::{log, screening, types, velocity};
+use crate::screening::{ScreenError, Screener};
+use crate::velocity::{Keys, MemoryVelocity, Scope};
+use std::sync::Arc;
+use wasmtime::StoreLimits;
+
+/// Log messages a policy may emit per call; the rest are counted and dropped.
+const LOG_BUDGET: usize = 32;
+/// Longest log message kept, in characters.
+const LOG_MESSAGE_MAX: usize = 1024;
+/// Longest chain / address a policy may ask to screen.
+const SCREEN_CHAIN_MAX: usize = crate::model::caps::CHAIN;
+const SCREEN_ADDRESS_MAX: usize = crate::model::caps::DESTINATION;
+
+/// What the imports of one call see.
+#[derive(Clone)]
+pub(crate) struct CallContext {
+    pub screener: Screener,
+    pub velocity: Arc<MemoryVelocity>,
+    pub keys: Arc<Keys>,
+    pub requested_at: u64,
+}
+
+/// The data of one policy instance's store.
+pub struct HostState {
+    limits: StoreLimits,
+    ctx: Option<CallContext>,
+    logs: Vec<(log::Level, String)>,
+    dropped_logs: usize,
+}
+
+impl HostState {
+    pub(crate) fn new(limits: StoreLimits) -> Self {
+        HostState {
+            limits,
+            ctx: None,
+            logs: Vec::new(),
+            dropped_logs: 0,
+        }
+    }
+
+    pub(crate) fn limits_mut(&mut self) -> &mut StoreLimits {
+        &mut self.limits
+    }
+
+    pub(crate) fn begin(&mut self, ctx: CallContext) {
+        self.ctx = Some(ctx);
+    }
+
+    /// Ends a call: drops the context and forwards the call's log lines.
+    pub(crate) fn end(&mut self, policy: &str) {
+        self.ctx = None;
+        for (level, message) in self.logs.drain(..) {
+            match level {
+                log::Level::Debug => tracing::debug!(policy, "{message}"),
+                log::Level::Info => tracing::info!(policy, "{message}"),
+                log::Level::Warn => tracing::warn!(policy, "{message}"),
+            }
+        }
+        if self.dropped_logs > 0 {
+            tracing::warn!(
+                policy,
+                dropped = self.dropped_logs,
+                "policy exceeded its log budget"
+            );
+            self.dropped_logs = 0;
+        }
+    }
+}
+
+impl types::Host for HostState {}
+
+impl screening::Host for HostState {
+    fn screen(
+        &mut self,
+        chain: String,
+        address: String,
+    ) -> Result<Vec<types::Evidence>, screening::ScreenError> {
+        let Some(ctx) = &self.ctx else {
+            return Err(screening::ScreenError::UnsupportedChain(
+                "screening is not available outside evaluate".into(),
+            ));
+        };
+        if chain.len() > SCREEN_CHAIN_MAX {
+            return Err(screening::ScreenError::UnsupportedChain(format!(
+                "chain name longer than {SCREEN_CHAIN_MAX} bytes"
+            )));
+        }
+        if address.len() > SCREEN_ADDRESS_MAX {
+            return Err(screening::ScreenError::InvalidAddress(format!(
+                "address longer than {SCREEN_ADDRESS_MAX} bytes"
+            )));
+        }
+        match ctx.screener.screen(&chain, &address) {
+            Ok(hits) => Ok(hits
+                .into_iter()
+                .map(|h| types::Evidence {
+                    list: h.list,
+                    list_version: h.list_version,
+                    label: h.label,
+                    address: h.address,
+                })
+                .collect()),
+            Err(ScreenError::UnsupportedChain(c)) => Err(screening::ScreenError::UnsupportedChain(
+                format!("unsupported chain `{c}`"),
+            )),
+            Err(ScreenError::InvalidAddress(e)) => {
+                Err(screening::ScreenError::InvalidAddress(e.to_string()))
+            }
+        }
+    }
+}
+
+impl velocity::Host for HostState {
+    fn window(
+        &mut self,
+        scope: velocity::Scope,
+        window_ms: u64,
+    ) -> Result<velocity::WindowStats, String> {
+        let Some(ctx) = &self.ctx else {
+            return Err("velocity is not available outside evaluate".into());
+        };
+        let scope = match scope {
+            velocity::Scope::Account => Scope::Account,
+            velocity::Scope::AccountAsset => Scope::AccountAsset,
+            velocity::Scope::Destination => Scope::Destination,
+            velocity::Scope::AccountDestination => Scope::AccountDestination,
+            velocity::Scope::Asset => Scope::Asset,
+        };
+        let stats = ctx
+            .velocity
+            .window(
+                ctx.keys.get(scope),
+                ctx.keys.asset(),
+                ctx.requested_at,
+                window_ms,
+            )
+            .map_err(|e| e.to_string())?;
+        Ok(velocity::WindowStats {
+            count: stats.count,
+            sum: stats.sum,
+            usd_cents: stats.usd_cents,
+        })
+    }
+}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        if self.logs.len() >= LOG_BUDGET {
+            self.dropped_logs += 1;
+            return;
+        }
+        let message = if message.chars().count() > LOG_MESSAGE_MAX {
+            message.chars().take(LOG_MESSAGE_MAX).collect()
+        } else {
+            message
+        };
+        self.logs.push((level, message));
+    }
+}

@@ -1,0 +1,31 @@
+//! riskgate: the withdrawal risk gate.
+//!
+//! The host runs sandboxed WebAssembly policy components (the WIT package in
+//! `wit/` is the contract) over each withdrawal and answers allow, hold or
+//! deny with reasons. See `ARCHITECTURE.md` for the map of modules.
+//!
+//! ```no_run
+//! use riskgate::{Gate, bundled};
+//! let (gate, _reports) = bundled::policies()
+//!     .into_iter()
+//!     .fold(Gate::builder().screener(bundled::sample_screener()), |b, p| b.policy(p))
+//!     .build()
+//!     .expect("bundled policies load");
+//! ```
+
+pub mod address;
+pub mod bundled;
+pub mod cache;
+pub mod demo;
+pub mod engine;
+pub mod gate;
+mod host;
+pub mod model;
+pub mod policy;
+pub mod screening;
+pub mod velocity;
+
+pub use engine::Limits;
+pub use gate::{Gate, GateBuilder, GateError};
+pub use model::{Decision, Hit, Reason, Verdict, Withdrawal};
+pub use policy::{LoadError, Policy, PolicySource};

@@ -1,0 +1,70 @@
+//! A hostile policy for the host's tests. It allows every withdrawal except
+//! those whose id starts with a misbehaviour:
+//!
+//! - `loop-`: spins forever (epoch deadline),
+//! - `grow-`: allocates until memory runs out (memory cap),
+//! - `recurse-`: unbounded recursion (stack overflow),
+//! - `trap-`: panics (which aborts: a trap),
+//! - `log-`: floods the host log,
+//! - `hold-`: holds normally (a policy verdict, not a fault).
+//!
+//! A configuration of `{"fail": "message"}` is refused with that message.
+
+use riskgate_guest::prelude::*;
+
+struct Hostile;
+
+impl Policy for Hostile {
+    const NAME: &'static str = "hostile";
+    const VERSION: &'static str = "0.0.1";
+
+    fn configure(config: &str) -> Result<Self, String> {
+        if let Some(rest) = config.split("\"fail\"").nth(1) {
+            let msg = rest.trim_start_matches([' ', ':', '"']);
+            let msg = msg.split('"').next().unwrap_or("refused");
+            return Err(msg.to_string());
+        }
+        Ok(Hostile)
+    }
+
+    fn evaluate(&self, w: &Withdrawal) -> Decision {
+        let id = w.id.as_str();
+        if id.starts_with("loop-") {
+            let mut x: u64 = 0;
+            loop {
+                x = std::hint::black_box(x.wrapping_add(1));
+            }
+        } else if id.starts_with("grow-") {
+            let mut hoard: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hoard.push(vec![1u8; 1 << 20]);
+                std::hint::black_box(&hoard);
+            }
+        } else if id.starts_with("recurse-") {
+            let depth = recurse(std::hint::black_box(u64::MAX));
+            Decision::hold("hostile.unreachable", format!("{depth}"))
+        } else if id.starts_with("trap-") {
+            panic!("hostile guest panics on purpose");
+        } else if id.starts_with("log-") {
+            for i in 0..100_000u32 {
+                host::log(Level::Warn, &format!("flood {i} {}", "x".repeat(1000)));
+            }
+            Decision::allow()
+        } else if id.starts_with("hold-") {
+            Decision::hold("hostile.hold", "held on request")
+        } else {
+            Decision::allow()
+        }
+    }
+}
+
+#[inline(never)]
+fn recurse(n: u64) -> u64 {
+    let buf = std::hint::black_box([n; 32]);
+    if n == 0 {
+        return buf[0];
+    }
+    recurse(std::hint::black_box(n - 1)).wrapping_add(buf[1])
+}
+
+riskgate_guest::export_policy!(Hostile);
