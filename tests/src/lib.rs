@@ -1,1 +1,124 @@
+//! Shared fixtures for the integration and property tests: the hostile
+//! guest component, gate builders and withdrawal constructors.
 
+use riskgate::screening::{DEFAULT_FP_RATE, DesignatedSet, Screener};
+use riskgate::{Gate, GateBuilder, Limits, PolicySource, Withdrawal, bundled};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+pub use guests::HOSTILE;
+
+/// One hour in ms.
+pub const HOUR: u64 = 3_600_000;
+/// One day in ms.
+pub const DAY: u64 = 24 * HOUR;
+/// An arbitrary "now" for tests: 2026-11-25T00:00:00Z.
+pub const T0: u64 = 1_795_564_800_000;
+
+/// The bundled sanctions policy with `config`.
+pub fn sanctions(config: &str) -> PolicySource {
+    PolicySource {
+        origin: "bundled:sanctions".into(),
+        bytes: Arc::from(bundled::SANCTIONS),
+        config: config.into(),
+    }
+}
+
+/// The bundled velocity policy with `config`.
+pub fn velocity(config: &str) -> PolicySource {
+    PolicySource {
+        origin: "bundled:velocity".into(),
+        bytes: Arc::from(bundled::VELOCITY),
+        config: config.into(),
+    }
+}
+
+/// The hostile guest with `config`.
+pub fn hostile(config: &str) -> PolicySource {
+    PolicySource {
+        origin: "hostile.wasm".into(),
+        bytes: Arc::from(HOSTILE),
+        config: config.into(),
+    }
+}
+
+/// A policy from component text (WAT) or bytes.
+pub fn raw(origin: &str, bytes: impl Into<Vec<u8>>) -> PolicySource {
+    PolicySource {
+        origin: origin.into(),
+        bytes: Arc::from(bytes.into()),
+        config: "{}".into(),
+    }
+}
+
+/// Deadline for tests that are not about deadlines. The default (1 ms) is
+/// wall-clock time, and tests run in parallel with Cranelift compiling on
+/// both cores: a descheduled call would fault by the clock, not by its own
+/// doing. Tests of the deadline itself use [`riskgate::Limits::default`].
+pub const TEST_DEADLINE: Duration = Duration::from_millis(250);
+
+/// Limits for tests: the default memory cap, [`TEST_DEADLINE`].
+pub fn test_limits() -> Limits {
+    Limits {
+        deadline: TEST_DEADLINE,
+        ..Limits::default()
+    }
+}
+
+/// A gate running `policies` over `screener`, without an AOT cache.
+pub fn gate(policies: Vec<PolicySource>, screener: Screener) -> Gate {
+    builder(policies, screener).build().expect("gate builds").0
+}
+
+/// A builder for `policies` over `screener` with [`test_limits`].
+pub fn builder(policies: Vec<PolicySource>, screener: Screener) -> GateBuilder {
+    policies
+        .into_iter()
+        .fold(Gate::builder(), |b, p| b.policy(p))
+        .screener(screener)
+        .limits(test_limits())
+}
+
+/// A screener over one plain list given as text.
+pub fn screener_from(name: &str, text: &str) -> Screener {
+    let (set, skipped) =
+        DesignatedSet::from_plain_text(name, Some("test"), "test", text, DEFAULT_FP_RATE)
+            .expect("list builds");
+    assert!(skipped.is_empty(), "test list has bad entries: {skipped:?}");
+    Screener::new(vec![set])
+}
+
+/// A withdrawal that the default velocity rules allow: an old destination,
+/// no recent credential change, a USD value.
+pub fn withdrawal(id: &str, account: &str, chain: &str, destination: &str, amount: u64, at: u64) -> Withdrawal {
+    Withdrawal {
+        id: id.into(),
+        account: account.into(),
+        asset: "ETH".into(),
+        chain: chain.into(),
+        destination: destination.into(),
+        amount,
+        decimals: 18,
+        usd_cents: Some(10_000),
+        requested_at: at,
+        account_created_at: Some(at.saturating_sub(400 * DAY)),
+        credential_changed_at: None,
+        destination_first_used_at: Some(at.saturating_sub(30 * DAY)),
+    }
+}
+
+/// The OFAC SDN digital-currency address lists beside the project, if present.
+pub fn ofac_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/ofac-sdn-2024-09-27");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipping: OFAC data not found at {}", dir.display());
+        None
+    }
+}
