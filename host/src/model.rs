@@ -96,7 +96,12 @@ impl Withdrawal {
                     max,
                 });
             }
-            if value.chars().any(char::is_control) {
+            // Pasted addresses often carry tabs or newlines (trimmed later);
+            // any other control character is refused.
+            if value
+                .chars()
+                .any(|c| c.is_control() && !c.is_ascii_whitespace())
+            {
                 return Err(InputError::ControlCharacter(field));
             }
         }

@@ -94,7 +94,14 @@ pub fn screener_from(name: &str, text: &str) -> Screener {
 
 /// A withdrawal that the default velocity rules allow: an old destination,
 /// no recent credential change, a USD value.
-pub fn withdrawal(id: &str, account: &str, chain: &str, destination: &str, amount: u64, at: u64) -> Withdrawal {
+pub fn withdrawal(
+    id: &str,
+    account: &str,
+    chain: &str,
+    destination: &str,
+    amount: u64,
+    at: u64,
+) -> Withdrawal {
     Withdrawal {
         id: id.into(),
         account: account.into(),
@@ -113,8 +120,8 @@ pub fn withdrawal(id: &str, account: &str, chain: &str, destination: &str, amoun
 
 /// The OFAC SDN digital-currency address lists beside the project, if present.
 pub fn ofac_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/ofac-sdn-2024-09-27");
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/ofac-sdn-2024-09-27");
     if dir.is_dir() {
         Some(dir)
     } else {

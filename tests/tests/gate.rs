@@ -11,7 +11,10 @@ const LAZARUS: &str = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96";
 const CLEAN: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
 fn default_gate() -> Gate {
-    gate(vec![sanctions("{}"), velocity("{}")], bundled::sample_screener())
+    gate(
+        vec![sanctions("{}"), velocity("{}")],
+        bundled::sample_screener(),
+    )
 }
 
 fn codes(d: &riskgate::Decision) -> Vec<&str> {
@@ -48,8 +51,16 @@ fn designated_address_is_denied_with_evidence_on_every_evm_chain_and_case() {
         assert_eq!(hit.list, "sample");
         assert_eq!(hit.address, LAZARUS);
         assert!(hit.label.as_deref().unwrap_or("").contains("Lazarus"));
-        assert!(hit.list_version.starts_with("sha256:"), "{}", hit.list_version);
-        let reason = d.reasons.iter().find(|r| r.code == "sanctions.hit").unwrap();
+        assert!(
+            hit.list_version.starts_with("sha256:"),
+            "{}",
+            hit.list_version
+        );
+        let reason = d
+            .reasons
+            .iter()
+            .find(|r| r.code == "sanctions.hit")
+            .unwrap();
         assert_eq!(reason.policy.as_deref(), Some("sanctions"));
     }
 }
@@ -60,7 +71,10 @@ fn bitcoin_and_tron_sample_entries_are_denied() {
     let cases = [
         ("bitcoin", "BC1QMXVX949QCSTTQUXZ3PC8MX5GYE7C6WK69EKPCH"),
         ("bitcoin", "3ETKgQidFDWeyE6upjwuhtstkf55ienqV3"),
-        ("bitcoin", "bc1p0urgmrrks7vf5w70va5lx7dyn0j94h40n3d5vj04n20y3ylfhpqsdvqfkm"),
+        (
+            "bitcoin",
+            "bc1p0urgmrrks7vf5w70va5lx7dyn0j94h40n3d5vj04n20y3ylfhpqsdvqfkm",
+        ),
         ("tron", "TJ8cdyxm633Giuf6NrwWfWToBfVf1161gH"),
     ];
     for (i, (chain, dest)) in cases.iter().enumerate() {
@@ -77,7 +91,14 @@ fn unscreenable_destinations_are_held_never_allowed() {
     assert_eq!(d.verdict, Verdict::Hold);
     assert!(codes(&d).contains(&"sanctions.invalid_address"), "{d:?}");
 
-    let d = g.evaluate(&withdrawal("u2", "a1", "bitcoin", "bc1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", 1, T0));
+    let d = g.evaluate(&withdrawal(
+        "u2",
+        "a1",
+        "bitcoin",
+        "bc1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4",
+        1,
+        T0,
+    ));
     assert_eq!(d.verdict, Verdict::Hold);
     assert!(codes(&d).contains(&"sanctions.invalid_address"), "{d:?}");
 
@@ -111,7 +132,9 @@ fn velocity_count_and_sum_limits_hold_and_slide() {
     ],"new_destination_hours":0,"credential_change_hours":0}"#;
     let g = gate(vec![velocity(config)], Screener::default());
     let at = |m: u64| T0 + m * 60_000;
-    let v = |id: &str, amount: u64, t: u64| g.evaluate(&withdrawal(id, "acct", "ethereum", CLEAN, amount, t));
+    let v = |id: &str, amount: u64, t: u64| {
+        g.evaluate(&withdrawal(id, "acct", "ethereum", CLEAN, amount, t))
+    };
     assert_eq!(v("1", 100, at(0)).verdict, Verdict::Allow);
     assert_eq!(v("2", 100, at(10)).verdict, Verdict::Allow);
     assert_eq!(v("3", 100, at(20)).verdict, Verdict::Allow);
@@ -123,7 +146,11 @@ fn velocity_count_and_sum_limits_hold_and_slide() {
     // Sum: 400 so far; 700 more would exceed 1000.
     let d = v("6", 700, at(200));
     assert_eq!(d.verdict, Verdict::Hold);
-    assert_eq!(codes(&d), vec!["velocity.account_asset_eth_sum_24h"], "{d:?}");
+    assert_eq!(
+        codes(&d),
+        vec!["velocity.account_asset_eth_sum_24h"],
+        "{d:?}"
+    );
     assert_eq!(v("7", 600, at(201)).verdict, Verdict::Allow);
     // Another account is unaffected.
     let other = g.evaluate(&withdrawal("8", "other", "ethereum", CLEAN, 1000, at(202)));
@@ -140,7 +167,11 @@ fn held_withdrawals_are_not_counted() {
     let d = g.evaluate(&fresh);
     assert_eq!(codes(&d), vec!["velocity.new_destination"]);
     // The held one did not use up the single allowed withdrawal.
-    assert_eq!(g.evaluate(&withdrawal("n2", "acct", "ethereum", CLEAN, 1, T0 + 1)).verdict, Verdict::Allow);
+    assert_eq!(
+        g.evaluate(&withdrawal("n2", "acct", "ethereum", CLEAN, 1, T0 + 1))
+            .verdict,
+        Verdict::Allow
+    );
 }
 
 #[test]
@@ -148,13 +179,30 @@ fn destination_rules_see_every_textual_variant_of_one_address() {
     let config = r#"{"rules":[{"scope":"destination","window":"1h","max_count":2}],
         "new_destination_hours":0,"credential_change_hours":0}"#;
     let g = gate(vec![velocity(config)], Screener::default());
-    let forms = [CLEAN.to_string(), CLEAN.to_lowercase(), format!("0x{}", CLEAN[2..].to_uppercase())];
+    let forms = [
+        CLEAN.to_string(),
+        CLEAN.to_lowercase(),
+        format!("0x{}", CLEAN[2..].to_uppercase()),
+    ];
     let verdicts: Vec<Verdict> = forms
         .iter()
         .enumerate()
-        .map(|(i, f)| g.evaluate(&withdrawal(&format!("d{i}"), &format!("acct{i}"), "ethereum", f, 1, T0 + i as u64)).verdict)
+        .map(|(i, f)| {
+            g.evaluate(&withdrawal(
+                &format!("d{i}"),
+                &format!("acct{i}"),
+                "ethereum",
+                f,
+                1,
+                T0 + i as u64,
+            ))
+            .verdict
+        })
         .collect();
-    assert_eq!(verdicts, vec![Verdict::Allow, Verdict::Allow, Verdict::Hold]);
+    assert_eq!(
+        verdicts,
+        vec![Verdict::Allow, Verdict::Allow, Verdict::Hold]
+    );
 }
 
 #[test]
@@ -204,8 +252,16 @@ fn same_id_replays_the_recorded_decision_and_counts_nothing_twice() {
         assert_eq!(again.reasons, first.reasons);
     }
     // Only one was counted: a second distinct withdrawal is still allowed.
-    assert_eq!(g.evaluate(&withdrawal("id-2", "acct", "ethereum", CLEAN, 5, T0 + 1)).verdict, Verdict::Allow);
-    assert_eq!(g.evaluate(&withdrawal("id-3", "acct", "ethereum", CLEAN, 5, T0 + 2)).verdict, Verdict::Hold);
+    assert_eq!(
+        g.evaluate(&withdrawal("id-2", "acct", "ethereum", CLEAN, 5, T0 + 1))
+            .verdict,
+        Verdict::Allow
+    );
+    assert_eq!(
+        g.evaluate(&withdrawal("id-3", "acct", "ethereum", CLEAN, 5, T0 + 2))
+            .verdict,
+        Verdict::Hold
+    );
     // Same id, different content: a conflict, held, not the recorded allow.
     let mut changed = w1.clone();
     changed.amount = 6;
@@ -221,7 +277,14 @@ fn oversized_or_empty_fields_are_held_before_reaching_a_policy() {
     let d = g.evaluate(&withdrawal("big", "a", "ethereum", &long, 1, T0));
     assert_eq!(d.verdict, Verdict::Hold);
     assert_eq!(codes(&d), vec!["gate.bad_input"]);
-    let d = g.evaluate(&withdrawal(&"i".repeat(1000), "a", "ethereum", CLEAN, 1, T0));
+    let d = g.evaluate(&withdrawal(
+        &"i".repeat(1000),
+        "a",
+        "ethereum",
+        CLEAN,
+        1,
+        T0,
+    ));
     assert_eq!(codes(&d), vec!["gate.bad_input"]);
     assert!(d.id.len() <= 128);
     let d = g.evaluate(&withdrawal("e", "", "ethereum", CLEAN, 1, T0));
@@ -229,7 +292,11 @@ fn oversized_or_empty_fields_are_held_before_reaching_a_policy() {
     let calls: u64 = g
         .policies()
         .iter()
-        .map(|p| p.counters().calls.load(std::sync::atomic::Ordering::Relaxed))
+        .map(|p| {
+            p.counters()
+                .calls
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
         .sum();
     assert_eq!(calls, 0, "no input crossed into a guest");
 }
@@ -245,8 +312,14 @@ fn a_gate_without_policies_holds() {
 #[test]
 fn bad_configs_are_refused_at_load_with_the_policys_message() {
     let cases = [
-        (velocity(r#"{"rules":[{"scope":"account","window":"1x","max_count":1}]}"#), "unknown unit"),
-        (velocity(r#"{"rules":[{"scope":"account","window":"1h"}]}"#), "exactly one of"),
+        (
+            velocity(r#"{"rules":[{"scope":"account","window":"1x","max_count":1}]}"#),
+            "unknown unit",
+        ),
+        (
+            velocity(r#"{"rules":[{"scope":"account","window":"1h"}]}"#),
+            "exactly one of",
+        ),
         (velocity(r#"{"nonsense":true}"#), "unknown field"),
         (velocity("not json"), "invalid velocity config"),
         (sanctions(r#"{"lists":[]}"#), "`lists` is empty"),
@@ -279,7 +352,14 @@ fn concurrent_requests_never_overshoot_a_limit() {
                 let mut allowed = Vec::new();
                 for i in 0..per_thread {
                     let amount = 10 + ((t * 7 + i * 13) % 50) as u64;
-                    let w = withdrawal(&format!("t{t}-{i}"), "victim", "ethereum", CLEAN, amount, T0 + i as u64);
+                    let w = withdrawal(
+                        &format!("t{t}-{i}"),
+                        "victim",
+                        "ethereum",
+                        CLEAN,
+                        amount,
+                        T0 + i as u64,
+                    );
                     if g.evaluate(&w).verdict == Verdict::Allow {
                         allowed.push(amount);
                     }
@@ -288,12 +368,23 @@ fn concurrent_requests_never_overshoot_a_limit() {
             })
         })
         .collect();
-    let allowed: Vec<u64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let allowed: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let sum: u64 = allowed.iter().sum();
-    assert!(allowed.len() <= 25, "count {} over the limit", allowed.len());
+    assert!(
+        allowed.len() <= 25,
+        "count {} over the limit",
+        allowed.len()
+    );
     assert!(sum <= 1000, "sum {sum} over the limit");
     // And the limits were actually reached, so the test means something.
-    assert!(allowed.len() >= 20 || sum >= 950, "count {} sum {sum}", allowed.len());
+    assert!(
+        allowed.len() >= 20 || sum >= 950,
+        "count {} sum {sum}",
+        allowed.len()
+    );
 }
 
 #[test]
@@ -309,7 +400,11 @@ fn aot_cache_hits_on_warm_start_and_refuses_files_it_did_not_write() {
     assert_eq!(reports[0].cache, CacheOutcome::Miss);
     let (g, reports) = build();
     assert_eq!(reports[0].cache, CacheOutcome::Hit);
-    assert_eq!(g.evaluate(&withdrawal("x", "a", "ethereum", LAZARUS, 1, T0)).verdict, Verdict::Deny);
+    assert_eq!(
+        g.evaluate(&withdrawal("x", "a", "ethereum", LAZARUS, 1, T0))
+            .verdict,
+        Verdict::Deny
+    );
 
     // Tamper with the artifact: it must be rejected (recompiled), never loaded.
     let artifact = std::fs::read_dir(dir.path())
@@ -323,7 +418,11 @@ fn aot_cache_hits_on_warm_start_and_refuses_files_it_did_not_write() {
     std::fs::write(&artifact, &bytes).unwrap();
     let (g, reports) = build();
     assert_eq!(reports[0].cache, CacheOutcome::Rejected);
-    assert_eq!(g.evaluate(&withdrawal("y", "a", "ethereum", LAZARUS, 1, T0)).verdict, Verdict::Deny);
+    assert_eq!(
+        g.evaluate(&withdrawal("y", "a", "ethereum", LAZARUS, 1, T0))
+            .verdict,
+        Verdict::Deny
+    );
     // The rejected file was replaced by a good one.
     let (_, reports) = build();
     assert_eq!(reports[0].cache, CacheOutcome::Hit);
@@ -331,7 +430,9 @@ fn aot_cache_hits_on_warm_start_and_refuses_files_it_did_not_write() {
     // A precompiled artifact dropped in from outside (valid for this engine,
     // but not written by the cache) is refused too.
     let engine = wasmtime::Engine::new(
-        wasmtime::Config::new().wasm_component_model(true).epoch_interruption(true),
+        wasmtime::Config::new()
+            .wasm_component_model(true)
+            .epoch_interruption(true),
     )
     .unwrap();
     let foreign = engine.precompile_component(bundled::SANCTIONS).unwrap();
@@ -347,7 +448,11 @@ fn every_real_ofac_address_is_denied() {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
-        let name = path.file_stem().unwrap().to_string_lossy().replace("sanctioned_addresses_", "ofac-");
+        let name = path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .replace("sanctioned_addresses_", "ofac-");
         let (set, skipped) = riskgate::screening::DesignatedSet::from_plain_file(
             &name,
             &path,
@@ -383,8 +488,21 @@ fn every_real_ofac_address_is_denied() {
             }
             for t in typed {
                 checked += 1;
-                let d = g.evaluate(&withdrawal(&format!("ofac-{checked}"), "a", chain, &t, 1, T0));
-                assert_eq!(d.verdict, Verdict::Deny, "{} line {}: {t} on {chain}: {d:?}", path.display(), line_no + 1);
+                let d = g.evaluate(&withdrawal(
+                    &format!("ofac-{checked}"),
+                    "a",
+                    chain,
+                    &t,
+                    1,
+                    T0,
+                ));
+                assert_eq!(
+                    d.verdict,
+                    Verdict::Deny,
+                    "{} line {}: {t} on {chain}: {d:?}",
+                    path.display(),
+                    line_no + 1
+                );
             }
         }
     }

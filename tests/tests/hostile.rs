@@ -12,12 +12,18 @@ const CLEAN: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 fn hostile_gate() -> Gate {
     // The hostile guest after the real sanctions policy: a fault must not
     // hide the sanctions verdict, nor turn into an allow.
-    gate(vec![sanctions("{}"), hostile("{}")], bundled::sample_screener())
+    gate(
+        vec![sanctions("{}"), hostile("{}")],
+        bundled::sample_screener(),
+    )
 }
 
 #[test]
 fn the_default_deadline_catches_a_runaway_guest() {
-    assert_eq!(riskgate::Limits::default().deadline, std::time::Duration::from_millis(1));
+    assert_eq!(
+        riskgate::Limits::default().deadline,
+        std::time::Duration::from_millis(1)
+    );
     let (g, _) = Gate::builder().policy(hostile("{}")).build().unwrap();
     let d = g.evaluate(&withdrawal("loop-default", "a", "ethereum", CLEAN, 1, T0));
     assert!(fault_of(&d).contains("deadline exceeded"), "{d:?}");
@@ -48,7 +54,14 @@ fn every_fault_holds_and_the_next_call_is_served() {
         assert!(detail.contains("hostile"), "names the policy: {detail}");
         assert!(detail.contains(expected), "{id}: {detail}");
         // The poisoned instance was replaced: the next call is served normally.
-        let next = g.evaluate(&withdrawal(&format!("ok-{i}"), "a", "ethereum", CLEAN, 1, T0 + i as u64));
+        let next = g.evaluate(&withdrawal(
+            &format!("ok-{i}"),
+            "a",
+            "ethereum",
+            CLEAN,
+            1,
+            T0 + i as u64,
+        ));
         assert_eq!(next.verdict, Verdict::Allow, "after {id}: {next:?}");
     }
     let hostile = &g.policies()[1];
@@ -123,9 +136,24 @@ fn many_threads_with_faults_interleaved() {
             let g = g.clone();
             std::thread::spawn(move || {
                 for i in 0..40 {
-                    let id = if i % 10 == 3 { format!("trap-{t}-{i}") } else { format!("ok-{t}-{i}") };
-                    let d = g.evaluate(&withdrawal(&id, &format!("acct{t}"), "ethereum", CLEAN, 1, T0 + i));
-                    let expected = if id.starts_with("trap") { Verdict::Hold } else { Verdict::Allow };
+                    let id = if i % 10 == 3 {
+                        format!("trap-{t}-{i}")
+                    } else {
+                        format!("ok-{t}-{i}")
+                    };
+                    let d = g.evaluate(&withdrawal(
+                        &id,
+                        &format!("acct{t}"),
+                        "ethereum",
+                        CLEAN,
+                        1,
+                        T0 + i,
+                    ));
+                    let expected = if id.starts_with("trap") {
+                        Verdict::Hold
+                    } else {
+                        Verdict::Allow
+                    };
                     assert_eq!(d.verdict, expected, "{id}: {d:?}");
                 }
             })
@@ -179,7 +207,10 @@ fn bytes_that_are_not_a_component_are_refused() {
     for (name, bytes) in [
         ("garbage", b"not wasm at all".to_vec()),
         ("core-module", b"\0asm\x01\0\0\0".to_vec()),
-        ("truncated", bundled::SANCTIONS[..bundled::SANCTIONS.len() / 2].to_vec()),
+        (
+            "truncated",
+            bundled::SANCTIONS[..bundled::SANCTIONS.len() / 2].to_vec(),
+        ),
     ] {
         let err = load_err(raw(name, bytes));
         assert!(matches!(err, LoadError::Compile(_)), "{name}: {err}");
@@ -205,5 +236,9 @@ fn memory_limit_is_configurable() {
         .unwrap();
     let d = g.evaluate(&withdrawal("grow-small", "a", "ethereum", CLEAN, 1, T0));
     assert!(fault_of(&d).contains("memory limit exceeded"), "{d:?}");
-    assert_eq!(g.evaluate(&withdrawal("after", "a", "ethereum", CLEAN, 1, T0)).verdict, Verdict::Allow);
+    assert_eq!(
+        g.evaluate(&withdrawal("after", "a", "ethereum", CLEAN, 1, T0))
+            .verdict,
+        Verdict::Allow
+    );
 }
