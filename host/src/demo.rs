@@ -188,15 +188,21 @@ pub fn generate(n: usize, seed: u64, designated: &[String]) -> Vec<Generated> {
     }
 
     for _ in 0..bursts {
-        // Account takeover: credentials changed, then the balance leaves in
-        // many small withdrawals to fresh addresses within ~20 minutes.
+        // Account takeover: the balance leaves in many withdrawals within
+        // ~20 minutes, spread over a few mule addresses on the account's
+        // allow-list.
         let account = rng.random_range(0..accounts);
         let asset = &ASSETS[account % ASSETS.len()];
         let t0 = START + rng.random_range(0..span - HOUR);
-        let cred = t0 - rng.random_range(10 * 60_000..3 * HOUR);
+        // Half follow a credential change; the others give themselves away
+        // by their rate alone.
+        let cred = rng
+            .random_bool(0.5)
+            .then(|| t0 - rng.random_range(10 * 60_000..3 * HOUR));
+        let mules: Vec<String> = (0..4).map(|_| address_for(asset.chain, &mut rng)).collect();
         for k in 0..burst_len {
             let at = t0 + k as u64 * 30_000;
-            let dest = address_for(asset.chain, &mut rng);
+            let dest = mules[k % mules.len()].clone();
             let usd = rng.random_range(50_000..400_000u64);
             out.push(Generated {
                 withdrawal: make(
@@ -207,7 +213,7 @@ pub fn generate(n: usize, seed: u64, designated: &[String]) -> Vec<Generated> {
                     usd,
                     at,
                     Some(at - 40 * DAY),
-                    Some(cred),
+                    cred,
                 ),
                 scenario: Scenario::Burst,
             });

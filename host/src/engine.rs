@@ -11,6 +11,8 @@ use wasmtime::{Config, Engine, OptLevel};
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(1);
 /// Default cap on a policy instance's linear memory.
 pub const DEFAULT_MEMORY_LIMIT: usize = 16 << 20;
+/// Deadline of instantiation and `configure` (once per instance).
+pub const SETUP_DEADLINE: Duration = Duration::from_secs(1);
 /// Cap on the native stack a guest may use (wasm frames).
 const MAX_WASM_STACK: usize = 512 << 10;
 
@@ -50,6 +52,7 @@ pub struct Runtime {
     limits: Limits,
     tick: Duration,
     deadline_ticks: u64,
+    setup_deadline_ticks: u64,
     ticker: Option<Ticker>,
 }
 
@@ -85,7 +88,9 @@ impl Runtime {
         // deadline at least `limits.deadline` whatever the phase of the ticker.
         let tick =
             (limits.deadline / 4).clamp(Duration::from_micros(50), Duration::from_millis(50));
-        let deadline_ticks = limits.deadline.as_nanos().div_ceil(tick.as_nanos()) as u64 + 1;
+        let ticks = |d: Duration| d.as_nanos().div_ceil(tick.as_nanos()) as u64 + 1;
+        let deadline_ticks = ticks(limits.deadline);
+        let setup_deadline_ticks = ticks(limits.deadline.max(SETUP_DEADLINE));
         let stop = Arc::new(AtomicBool::new(false));
         let handle = {
             let engine = engine.clone();
@@ -105,6 +110,7 @@ impl Runtime {
             limits,
             tick,
             deadline_ticks,
+            setup_deadline_ticks,
             ticker: Some(Ticker {
                 stop,
                 handle: Some(handle),
@@ -125,6 +131,11 @@ impl Runtime {
     /// Epoch ticks a call may run before it is interrupted.
     pub fn deadline_ticks(&self) -> u64 {
         self.deadline_ticks
+    }
+
+    /// Epoch ticks instantiation and `configure` may run.
+    pub fn setup_deadline_ticks(&self) -> u64 {
+        self.setup_deadline_ticks
     }
 
     /// Period of the epoch ticker.

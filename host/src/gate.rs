@@ -45,24 +45,13 @@ pub enum GateError {
 }
 
 /// Builds a [`Gate`].
+#[derive(Default)]
 pub struct GateBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
     policies: Vec<PolicySource>,
     screener: Screener,
     velocity: Option<Arc<MemoryVelocity>>,
-}
-
-impl Default for GateBuilder {
-    fn default() -> Self {
-        GateBuilder {
-            limits: Limits::default(),
-            cache_dir: None,
-            policies: Vec::new(),
-            screener: Screener::default(),
-            velocity: None,
-        }
-    }
 }
 
 impl GateBuilder {

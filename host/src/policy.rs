@@ -130,6 +130,7 @@ impl Policy {
         cache: Option<&AotCache>,
     ) -> Result<(Self, LoadReport), LoadError> {
         let engine = runtime.engine();
+        check_magic(&source.bytes)?;
         let sha256: [u8; 32] = Sha256::digest(&source.bytes).into();
         let started = Instant::now();
         let (component, outcome) = match cache {
@@ -138,10 +139,10 @@ impl Policy {
                 (None, outcome) => {
                     let precompiled = engine
                         .precompile_component(&source.bytes)
-                        .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+                        .map_err(|e| LoadError::Compile(describe(&e)))?;
                     // SAFETY: these bytes were produced just now by this engine.
                     let component = unsafe { Component::deserialize(engine, &precompiled) }
-                        .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+                        .map_err(|e| LoadError::Compile(describe(&e)))?;
                     if let Err(e) = cache.store(&sha256, &precompiled) {
                         tracing::warn!(cache = %cache.dir().display(), error = %e, "could not store AOT artifact");
                     }
@@ -150,7 +151,7 @@ impl Policy {
             },
             None => (
                 Component::new(engine, &source.bytes)
-                    .map_err(|e| LoadError::Compile(format!("{e:#}")))?,
+                    .map_err(|e| LoadError::Compile(describe(&e)))?,
                 CacheOutcome::Disabled,
             ),
         };
@@ -160,12 +161,12 @@ impl Policy {
         check_imports(&component, engine)?;
         let mut linker: Linker<HostState> = Linker::new(engine);
         GatePolicy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+            .map_err(|e| LoadError::Instantiate(describe(&e)))?;
         let instance_pre = linker
             .instantiate_pre(&component)
-            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
-        let pre = GatePolicyPre::new(instance_pre)
-            .map_err(|e| LoadError::WrongWorld(format!("{e:#}")))?;
+            .map_err(|e| LoadError::WrongWorld(describe(&e)))?;
+        let pre =
+            GatePolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(describe(&e)))?;
 
         let mut policy = Policy {
             name: String::new(),
@@ -182,12 +183,14 @@ impl Policy {
             InstantiateError::Config(msg) => LoadError::Config(msg),
             InstantiateError::Other(msg) => LoadError::Instantiate(msg),
         })?;
-        first.store.set_epoch_deadline(runtime.deadline_ticks());
+        first
+            .store
+            .set_epoch_deadline(runtime.setup_deadline_ticks());
         let info = first
             .bindings
             .riskgate_policy_policy()
             .call_info(&mut first.store)
-            .map_err(|e| LoadError::Instantiate(format!("info(): {e:#}")))?;
+            .map_err(|e| LoadError::Instantiate(format!("info(): {}", describe(&e))))?;
         if !valid_name(&info.name) || info.name == "gate" {
             return Err(LoadError::WrongWorld(format!(
                 "policy name `{}` must be 1-32 lowercase ASCII letters, digits, `_` or `-`, and not `gate`",
@@ -245,17 +248,19 @@ impl Policy {
             .build();
         let mut store = Store::new(engine, HostState::new(limits));
         store.limiter(|s| s.limits_mut());
-        store.set_epoch_deadline(self.runtime.deadline_ticks());
+        // Instantiation and configure run once per instance, off the
+        // per-decision budget: they get the setup deadline.
+        store.set_epoch_deadline(self.runtime.setup_deadline_ticks());
         let bindings = self
             .pre
             .instantiate(&mut store)
-            .map_err(|e| InstantiateError::Other(format!("{e:#}")))?;
-        store.set_epoch_deadline(self.runtime.deadline_ticks());
+            .map_err(|e| InstantiateError::Other(describe(&e)))?;
+        store.set_epoch_deadline(self.runtime.setup_deadline_ticks());
         let configured = bindings
             .riskgate_policy_policy()
             .call_configure(&mut store, &self.config)
             .map_err(|e| InstantiateError::Other(format!("configure(): {}", describe(&e))))?;
-        configured.map_err(InstantiateError::Config)?;
+        configured.map_err(|m| InstantiateError::Config(one_line(&m, 512)))?;
         self.counters
             .instances_built
             .fetch_add(1, Ordering::Relaxed);
@@ -311,6 +316,18 @@ enum InstantiateError {
     Other(String),
 }
 
+/// Binary components start with `\0asm`; anything else must be component
+/// text (WAT), which is UTF-8.
+fn check_magic(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.starts_with(b"\0asm") || std::str::from_utf8(bytes).is_ok() {
+        Ok(())
+    } else {
+        Err(LoadError::Compile(
+            "not a WebAssembly binary (no \\0asm header) nor component text".into(),
+        ))
+    }
+}
+
 fn valid_name(name: &str) -> bool {
     (1..=32).contains(&name.len())
         && name
@@ -347,7 +364,23 @@ fn classify(e: &wasmtime::Error) -> Fault {
     }
 }
 
+/// One line, bounded: errors end up in reasons and one-line CLI messages.
 fn describe(e: &wasmtime::Error) -> String {
-    let text = format!("{e:#}");
-    text.chars().take(512).collect()
+    one_line(&format!("{e:#}"), 512)
+}
+
+/// Collapses whitespace (newlines included) and bounds the length.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.chars().count() > max {
+        out = out.chars().take(max).collect();
+        out.push('…');
+    }
+    out
 }

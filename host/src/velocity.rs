@@ -15,7 +15,7 @@
 
 use crate::model::{Decision, Withdrawal};
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -131,10 +131,13 @@ pub enum VelocityError {
     TooOld { t: u64, horizon: u64 },
 }
 
+/// Events per key, sorted by time.
+type Shard = HashMap<String, VecDeque<Event>>;
+
 /// In-memory velocity state.
 pub struct MemoryVelocity {
     retention_ms: u64,
-    shards: Box<[Mutex<HashMap<String, VecDeque<Event>>>]>,
+    shards: Box<[Mutex<Shard>]>,
     stripes: Box<[Mutex<()>]>,
     decisions: Mutex<DecisionLog>,
     hasher: std::hash::RandomState,
@@ -187,9 +190,7 @@ impl MemoryVelocity {
     }
 
     fn slot(&self, key: &str, n: usize) -> usize {
-        let mut h = self.hasher.build_hasher();
-        key.hash(&mut h);
-        (h.finish() % n as u64) as usize
+        (self.hasher.hash_one(key) % n as u64) as usize
     }
 
     /// Locks the stripes of `id` and every key, in stripe order (no

@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -34,6 +35,13 @@ const CLEAN_EVM: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
 /// Longest input line `check` accepts (host/src/cli/check.rs `MAX_LINE`).
 const MAX_LINE: usize = 64 << 10;
+
+/// `--deadline-us` for `check` runs. The per-call deadline is wall-clock
+/// time (default 1 ms) and also bounds each policy's `configure` at start-up,
+/// so on a loaded machine (parallel tests, concurrent builds) the default can
+/// turn a decision into a `gate.policy_fault` HOLD or even refuse to start.
+/// These tests are about verdicts, not deadlines: give every call a second.
+const ROOMY_DEADLINE_US: &str = "1000000";
 
 /// Give up on a child after this long (a hang is a failure, not a stuck test).
 const TIMEOUT: Duration = Duration::from_secs(180);
@@ -91,7 +99,30 @@ enum Input<'a> {
     HeldOpen,
 }
 
+/// Children of this test binary share the CPU through this lock: ordinary
+/// runs take it shared, a run whose output depends on timing (the demo's
+/// 1 ms wall-clock deadline, see [`ROOMY_DEADLINE_US`]) takes it exclusively.
+static CPU: RwLock<()> = RwLock::new(());
+
 fn exec(args: &[&str], input: Input<'_>, stdout_to: Option<File>, envs: &[(&str, &Path)]) -> Run {
+    let _shared = CPU.read().unwrap_or_else(PoisonError::into_inner);
+    exec_unlocked(args, input, stdout_to, envs)
+}
+
+/// [`exec`] while no other child of this test binary runs.
+fn exec_alone(args: &[&str]) -> Run {
+    let _exclusive = CPU.write().unwrap_or_else(PoisonError::into_inner);
+    let r = exec_unlocked(args, Input::Bytes(b""), None, &[]);
+    r.assert_no_panic();
+    r
+}
+
+fn exec_unlocked(
+    args: &[&str],
+    input: Input<'_>,
+    stdout_to: Option<File>,
+    envs: &[(&str, &Path)],
+) -> Run {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
         .env_remove("RISKGATE_LOG")
@@ -172,7 +203,7 @@ fn run(args: &[&str], input: &[u8]) -> Run {
 
 /// `riskgate check --no-cache ARGS...` over `input`.
 fn check(extra: &[&str], input: &str) -> Run {
-    let mut args = vec!["check", "--no-cache"];
+    let mut args = vec!["check", "--no-cache", "--deadline-us", ROOMY_DEADLINE_US];
     args.extend_from_slice(extra);
     run(&args, input.as_bytes())
 }
@@ -774,7 +805,12 @@ fn check_non_utf8_and_oversized_lines_are_bad_lines() {
     input.extend_from_slice(format!("{}\n", clean("u-3")).as_bytes()); // 5
     input.extend_from_slice(format!("{long_last}").as_bytes()); // 6: too long, no newline
 
-    let r = exec(&["check", "--no-cache"], Input::Bytes(&input), None, &[]);
+    let r = exec(
+        &["check", "--no-cache", "--deadline-us", ROOMY_DEADLINE_US],
+        Input::Bytes(&input),
+        None,
+        &[],
+    );
     r.assert_no_panic();
     assert_ne!(r.code(), Some(0));
     let out = r.json_lines();
@@ -1068,7 +1104,14 @@ fn check_list_load_failures_exit_2_without_reading_input() {
     ];
     for (spec, needle) in cases {
         let r = exec(
-            &["check", "--no-cache", "--list", spec],
+            &[
+                "check",
+                "--no-cache",
+                "--deadline-us",
+                ROOMY_DEADLINE_US,
+                "--list",
+                spec,
+            ],
             Input::HeldOpen,
             None,
             &[],
@@ -1092,7 +1135,14 @@ fn check_list_load_failures_exit_2_without_reading_input() {
 /// available: the command must fail before reading anything.
 fn assert_load_failure(spec: &str, needles: &[&str]) -> Run {
     let r = exec(
-        &["check", "--no-cache", "--policy", spec],
+        &[
+            "check",
+            "--no-cache",
+            "--deadline-us",
+            ROOMY_DEADLINE_US,
+            "--policy",
+            spec,
+        ],
         Input::HeldOpen,
         None,
         &[],
@@ -1122,7 +1172,17 @@ fn assert_load_failure(spec: &str, needles: &[&str]) -> Run {
 
     // With input available on stdin, still nothing is decided.
     let input = to_lines(&[clean("never")]);
-    let r2 = run(&["check", "--no-cache", "--policy", spec], input.as_bytes());
+    let r2 = run(
+        &[
+            "check",
+            "--no-cache",
+            "--deadline-us",
+            ROOMY_DEADLINE_US,
+            "--policy",
+            spec,
+        ],
+        input.as_bytes(),
+    );
     assert_eq!(r2.code(), Some(2), "stderr:\n{}", r2.stderr);
     assert!(r2.stdout.is_empty(), "stdout:\n{}", r2.stdout);
     r
@@ -1140,6 +1200,9 @@ fn policy_load_failure_garbage_bytes() {
     );
 }
 
+/// Fails at the time of writing: `load_error` (host/src/cli/check.rs) prints
+/// the wasmtime error verbatim, and the text-format parser's diagnostic spans
+/// five lines (`expected `(``, then a `-->` source snippet).
 #[test]
 fn policy_load_failure_garbage_text_is_one_line() {
     // Garbage that happens to be valid UTF-8 is parsed as the WebAssembly
@@ -1245,6 +1308,8 @@ fn policy_load_failure_second_policy_stops_the_command() {
         &[
             "check",
             "--no-cache",
+            "--deadline-us",
+            ROOMY_DEADLINE_US,
             "--policy",
             path_str(&sanctions),
             "--policy",
@@ -1378,7 +1443,7 @@ fn check_no_cache_writes_nothing_and_cache_dir_is_used() {
         ("XDG_CACHE_HOME", env_cache.path()),
     ];
     let r = exec(
-        &["check", "--no-cache"],
+        &["check", "--no-cache", "--deadline-us", ROOMY_DEADLINE_US],
         Input::Bytes(input.as_bytes()),
         None,
         &envs,
@@ -1396,7 +1461,13 @@ fn check_no_cache_writes_nothing_and_cache_dir_is_used() {
     let mut outputs = Vec::new();
     for _ in 0..2 {
         let r = exec(
-            &["check", "--cache-dir", path_str(&dir)],
+            &[
+                "check",
+                "--deadline-us",
+                ROOMY_DEADLINE_US,
+                "--cache-dir",
+                path_str(&dir),
+            ],
             Input::Bytes(input.as_bytes()),
             None,
             &envs,
@@ -1432,7 +1503,7 @@ fn check_stdout_write_failure_does_not_panic() {
     };
     let input = to_lines(&[clean("full")]);
     let r = exec(
-        &["check", "--no-cache"],
+        &["check", "--no-cache", "--deadline-us", ROOMY_DEADLINE_US],
         Input::Bytes(input.as_bytes()),
         Some(full),
         &[],
@@ -1523,6 +1594,8 @@ fn address_invalid_exits_1_with_reason() {
     }
 }
 
+/// Fails at the time of writing: `println!` in host/src/cli/address.rs
+/// panics ("failed printing to stdout", exit 101) when stdout cannot be written.
 #[test]
 fn address_stdout_write_failure_does_not_panic() {
     let Ok(full) = File::options().write(true).open("/dev/full") else {
@@ -1544,7 +1617,9 @@ fn address_stdout_write_failure_does_not_panic() {
 
 #[test]
 fn demo_runs_and_summarises() {
-    let r = run(&["demo", "--count", "3000", "--no-cache"], b"");
+    // Alone: with the default 1 ms wall-clock deadline, a busy CPU turns
+    // calls into deadline faults and "policy faults: 0" fails spuriously.
+    let r = exec_alone(&["demo", "--count", "3000", "--no-cache"]);
     assert_eq!(
         r.code(),
         Some(0),
@@ -1586,6 +1661,8 @@ fn demo_runs_and_summarises() {
     assert!(cols[2] > 0, "{designated}");
 }
 
+/// Fails at the time of writing: the `println!`s of host/src/cli/demo.rs
+/// panic on a stdout write error (also `riskgate demo | head -1`: EPIPE).
 #[test]
 fn demo_stdout_write_failure_does_not_panic() {
     let Ok(full) = File::options().write(true).open("/dev/full") else {

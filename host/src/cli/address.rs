@@ -1,6 +1,7 @@
 //! `riskgate address CHAIN ADDRESS`.
 
 use clap::Args;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Args)]
@@ -19,7 +20,7 @@ pub fn run(args: AddressArgs) -> anyhow::Result<ExitCode> {
     };
     match parsed {
         Ok(canonical) => {
-            println!("{canonical}");
+            writeln!(std::io::stdout().lock(), "{canonical}")?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

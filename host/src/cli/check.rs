@@ -30,17 +30,23 @@ pub struct CheckArgs {
     engine: EngineArgs,
 }
 
+/// Reports a load failure on one line and gives the load exit status.
 fn load_error(what: &str, e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {what}: {e}");
+    let message = format!("{e}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    eprintln!("error: {what}: {message}");
     ExitCode::from(EXIT_LOAD)
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut sources = Vec::new();
     for spec in &args.policies {
+        // FILE=CONFIG, unless the whole argument names a file (paths may hold `=`).
         let (file, config) = match spec.split_once('=') {
-            Some((file, config)) => (file, Some(config)),
-            None => (spec.as_str(), None),
+            Some((file, config)) if !std::path::Path::new(spec).exists() => (file, Some(config)),
+            _ => (spec.as_str(), None),
         };
         let bytes = match std::fs::read(file) {
             Ok(b) => b,

@@ -5,6 +5,7 @@ use clap::Args;
 use riskgate::demo::{Scenario, Summary, generate};
 use riskgate::model::Verdict;
 use riskgate::{Gate, bundled};
+use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -38,27 +39,32 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .screener(screener)
         .build()?;
     let startup = started.elapsed();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
 
-    println!(
+    writeln!(
+        out,
         "riskgate demo: bundled policies, bundled sample list ({} addresses)",
         designated.len()
-    );
-    println!();
-    println!(
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
         "{:<12} {:>10} {:>14} {:>14}",
         "policy", "AOT cache", "compile/load", "instantiate"
-    );
+    )?;
     for (policy, report) in gate.policies().iter().zip(&reports) {
-        println!(
+        writeln!(
+            out,
             "{:<12} {:>10} {:>11.2} ms {:>11.3} ms",
             format!("{} {}", policy.name(), policy.version()),
             format!("{:?}", report.cache).to_lowercase(),
             report.compile.as_secs_f64() * 1e3,
             report.instantiate.as_secs_f64() * 1e3
-        );
+        )?;
     }
-    println!("gate start-up: {:.1} ms", startup.as_secs_f64() * 1e3);
-    println!();
+    writeln!(out, "gate start-up: {:.1} ms", startup.as_secs_f64() * 1e3)?;
+    writeln!(out)?;
 
     let stream = generate(args.count, args.seed, &designated);
     let mut summary = Summary::default();
@@ -68,7 +74,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         summary.add(g.scenario, &d);
     }
     summary.wall = run_started.elapsed();
-    print_summary(&summary);
+    print_summary(&mut out, &summary)?;
 
     let faults: u64 = gate
         .policies()
@@ -79,44 +85,50 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 .load(std::sync::atomic::Ordering::Relaxed)
         })
         .sum();
-    println!("policy faults: {faults}");
+    writeln!(out, "policy faults: {faults}")?;
     let missed = summary.designated_missed();
     if missed > 0 {
-        println!("FAIL: {missed} withdrawal(s) to designated addresses were not denied");
+        writeln!(
+            out,
+            "FAIL: {missed} withdrawal(s) to designated addresses were not denied"
+        )?;
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_summary(s: &Summary) {
-    println!(
+fn print_summary(out: &mut impl Write, s: &Summary) -> std::io::Result<()> {
+    writeln!(
+        out,
         "{} withdrawals decided in {:.2} s",
         s.total,
         s.wall.as_secs_f64()
-    );
-    println!();
-    println!("{:<10} {:>9} {:>8}", "verdict", "count", "share");
+    )?;
+    writeln!(out)?;
+    writeln!(out, "{:<10} {:>9} {:>8}", "verdict", "count", "share")?;
     for v in [Verdict::Allow, Verdict::Hold, Verdict::Deny] {
         let n = s.by_verdict.get(&v).copied().unwrap_or(0);
-        println!(
+        writeln!(
+            out,
             "{:<10} {:>9} {:>7.2}%",
             v,
             n,
             100.0 * n as f64 / s.total.max(1) as f64
-        );
+        )?;
     }
-    println!();
-    println!("{:<34} {:>9}", "top reasons", "count");
+    writeln!(out)?;
+    writeln!(out, "{:<34} {:>9}", "top reasons", "count")?;
     let mut reasons: Vec<_> = s.by_reason.iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     for (code, n) in reasons.iter().take(10) {
-        println!("{code:<34} {n:>9}");
+        writeln!(out, "{code:<34} {n:>9}")?;
     }
-    println!();
-    println!(
+    writeln!(out)?;
+    writeln!(
+        out,
         "{:<20} {:>8} {:>8} {:>8}",
         "scenario", "allow", "hold", "deny"
-    );
+    )?;
     for scenario in [
         Scenario::Clean,
         Scenario::NewDestination,
@@ -126,25 +138,29 @@ fn print_summary(s: &Summary) {
         Scenario::Designated,
     ] {
         let get = |v| s.by_scenario.get(&(scenario, v)).copied().unwrap_or(0);
-        println!(
+        writeln!(
+            out,
             "{:<20} {:>8} {:>8} {:>8}",
             scenario.label(),
             get(Verdict::Allow),
             get(Verdict::Hold),
             get(Verdict::Deny)
-        );
+        )?;
     }
-    println!();
+    writeln!(out)?;
     let us = |ns: u64| ns as f64 / 1e3;
-    println!(
+    writeln!(
+        out,
         "decision latency: p50 {:.2} µs   p99 {:.2} µs   p999 {:.2} µs   max {:.2} µs",
         us(s.percentile(0.50)),
         us(s.percentile(0.99)),
         us(s.percentile(0.999)),
         us(s.percentile(1.0))
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "throughput (one thread): {:.0} decisions/s",
         s.total as f64 / s.wall.as_secs_f64().max(1e-9)
-    );
+    )?;
+    Ok(())
 }
