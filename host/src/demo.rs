@@ -12,7 +12,6 @@
 use crate::model::{Decision, Verdict, Withdrawal};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sha3::{Digest, Keccak256};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -303,24 +302,8 @@ fn address_for(chain: &str, rng: &mut StdRng) -> String {
         "tron" => bs58::encode([&[0x41][..], &payload].concat())
             .with_check()
             .into_string(),
-        _ => eip55(&payload),
+        _ => crate::address::eip55_checksum(&payload),
     }
-}
-
-fn eip55(payload: &[u8; 20]) -> String {
-    let lower = hex::encode(payload);
-    let hash = Keccak256::digest(lower.as_bytes());
-    let mut out = String::with_capacity(42);
-    out.push_str("0x");
-    for (i, c) in lower.chars().enumerate() {
-        let nibble = (hash[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0xf;
-        out.push(if c.is_ascii_alphabetic() && nibble >= 8 {
-            c.to_ascii_uppercase()
-        } else {
-            c
-        });
-    }
-    out
 }
 
 /// A designated address as a user might type it: for EVM any case and any

@@ -438,7 +438,7 @@ fn age(now: u64, then: u64) -> u64 {
 }
 
 fn human(ms: u64) -> String {
-    if ms >= HOUR_MS && ms % HOUR_MS == 0 {
+    if ms >= HOUR_MS && ms.is_multiple_of(HOUR_MS) {
         format!("{}h", ms / HOUR_MS)
     } else if ms >= HOUR_MS {
         format!("{:.1}h", ms as f64 / HOUR_MS as f64)
