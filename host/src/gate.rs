@@ -10,7 +10,7 @@
 use crate::address;
 use crate::cache::AotCache;
 use crate::engine::{EngineError, Limits, Runtime};
-use crate::host::CallContext;
+use crate::host::{CallContext, Destination};
 use crate::model::{Decision, Hit, Reason, Verdict, Withdrawal};
 use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
 use crate::screening::Screener;
@@ -178,11 +178,19 @@ impl Gate {
             return Decision::gate_hold(&w.id, "gate.no_policies", "no policy is loaded");
         }
         // Canonical destination, so case and format variants share one key.
-        let destination = match address::canonicalize(&w.chain, &w.destination) {
-            Ok(c) => c.as_str().to_string(),
-            Err(_) => w.destination.trim().to_string(),
-        };
-        let keys = Arc::new(Keys::new(w, &destination));
+        let canonical = address::canonicalize(&w.chain, &w.destination);
+        let keys = Arc::new(Keys::new(
+            w,
+            match &canonical {
+                Ok(c) => c.as_str(),
+                Err(_) => w.destination.trim(),
+            },
+        ));
+        let destination = Arc::new(Destination {
+            chain: w.chain.clone(),
+            address: w.destination.clone(),
+            canonical,
+        });
         let fingerprint = fingerprint(w);
 
         let _lock = self.velocity.lock(&w.id, &keys);
@@ -202,6 +210,7 @@ impl Gate {
         let input = to_wit(w);
         let ctx = CallContext {
             screener: self.screener(),
+            destination,
             velocity: self.velocity.clone(),
             keys: keys.clone(),
             requested_at: w.requested_at,
@@ -350,9 +359,30 @@ fn to_wit(w: &Withdrawal) -> wit::Withdrawal {
     }
 }
 
-/// sha256 of the withdrawal's content: the same id with other content is a
-/// conflict, not a retry.
+/// sha256 of the withdrawal's content (every field, length-prefixed): the
+/// same id with other content is a conflict, not a retry.
 fn fingerprint(w: &Withdrawal) -> [u8; 32] {
-    let json = serde_json::to_vec(w).unwrap_or_default();
-    Sha256::digest(&json).into()
+    let mut h = Sha256::new();
+    for field in [&w.id, &w.account, &w.asset, &w.chain, &w.destination] {
+        h.update((field.len() as u32).to_le_bytes());
+        h.update(field.as_bytes());
+    }
+    h.update(w.amount.to_le_bytes());
+    h.update([w.decimals]);
+    h.update(w.requested_at.to_le_bytes());
+    for opt in [
+        w.usd_cents,
+        w.account_created_at,
+        w.credential_changed_at,
+        w.destination_first_used_at,
+    ] {
+        match opt {
+            Some(v) => {
+                h.update([1]);
+                h.update(v.to_le_bytes());
+            }
+            None => h.update([0]),
+        }
+    }
+    h.finalize().into()
 }

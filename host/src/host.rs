@@ -2,6 +2,7 @@
 //! policy instance's store holds a [`HostState`]; the gate hands it a
 //! [`CallContext`] for the duration of one call.
 
+use crate::address::{AddressError, Canonical};
 use crate::policy::bindings::riskgate::policy::{log, screening, types, velocity};
 use crate::screening::{ScreenError, Screener};
 use crate::velocity::{Keys, MemoryVelocity, Scope};
@@ -20,9 +21,19 @@ const SCREEN_ADDRESS_MAX: usize = crate::model::caps::DESTINATION;
 #[derive(Clone)]
 pub(crate) struct CallContext {
     pub screener: Screener,
+    /// The withdrawal's (chain, destination) and its canonical form, computed
+    /// once by the gate: the usual `screen` call reuses it.
+    pub destination: Arc<Destination>,
     pub velocity: Arc<MemoryVelocity>,
     pub keys: Arc<Keys>,
     pub requested_at: u64,
+}
+
+/// A withdrawal's destination, canonicalised once per decision.
+pub(crate) struct Destination {
+    pub chain: String,
+    pub address: String,
+    pub canonical: Result<Canonical, AddressError>,
 }
 
 /// The data of one policy instance's store.
@@ -95,7 +106,16 @@ impl screening::Host for HostState {
                 "address longer than {SCREEN_ADDRESS_MAX} bytes"
             )));
         }
-        match ctx.screener.screen(&chain, &address) {
+        let d = &ctx.destination;
+        let result = if chain == d.chain && address == d.address {
+            match &d.canonical {
+                Ok(c) => Ok(ctx.screener.screen_canonical(c)),
+                Err(e) => Err(ScreenError::from(e.clone())),
+            }
+        } else {
+            ctx.screener.screen(&chain, &address)
+        };
+        match result {
             Ok(hits) => Ok(hits
                 .into_iter()
                 .map(|h| types::Evidence {

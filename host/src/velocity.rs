@@ -17,7 +17,7 @@ use crate::model::{Decision, Withdrawal};
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Default history kept: the longest window a policy may ask for.
 pub const DEFAULT_RETENTION_MS: u64 = 8 * 24 * 3_600_000;
@@ -49,7 +49,7 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Keys {
     keys: [String; 5],
-    asset: String,
+    asset: Arc<str>,
 }
 
 impl Keys {
@@ -58,11 +58,10 @@ impl Keys {
     pub fn new(w: &Withdrawal, destination: &str) -> Self {
         // Length-prefixed components: no two different tuples share a key.
         let k = |parts: &[&str]| {
-            let mut s = String::new();
+            use std::fmt::Write;
+            let mut s = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
             for p in parts {
-                s.push_str(&p.len().to_string());
-                s.push(':');
-                s.push_str(p);
+                let _ = write!(s, "{}:{p}", p.len());
             }
             s
         };
@@ -75,7 +74,7 @@ impl Keys {
                 k(&["acct-dest", &w.account, &dest]),
                 k(&["asset", &w.asset]),
             ],
-            asset: w.asset.clone(),
+            asset: Arc::from(w.asset.as_str()),
         }
     }
 
@@ -108,7 +107,7 @@ pub struct WindowStats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Event {
     ts: u64,
-    asset: String,
+    asset: Arc<str>,
     amount: u64,
     usd_cents: u64,
 }
@@ -236,7 +235,7 @@ impl MemoryVelocity {
             for e in events.range(start..) {
                 stats.count += 1;
                 stats.usd_cents = stats.usd_cents.saturating_add(e.usd_cents);
-                if e.asset == asset {
+                if *e.asset == *asset {
                     stats.sum = stats.sum.saturating_add(e.amount);
                 }
             }
@@ -248,7 +247,7 @@ impl MemoryVelocity {
     pub fn record(&self, keys: &Keys, w: &Withdrawal) {
         let event = Event {
             ts: w.requested_at,
-            asset: w.asset.clone(),
+            asset: keys.asset.clone(),
             amount: w.amount,
             usd_cents: w.usd_cents.unwrap_or(0),
         };
@@ -259,7 +258,10 @@ impl MemoryVelocity {
         let cutoff = newest.saturating_sub(self.retention_ms);
         for key in keys.all() {
             let mut shard = lock(&self.shards[self.slot(key, DATA_SHARDS)]);
-            let events = shard.entry(key.to_string()).or_default();
+            let events = match shard.get_mut(key) {
+                Some(events) => events,
+                None => shard.entry(key.to_string()).or_default(),
+            };
             // Keep events sorted by time; out-of-order arrivals are rare.
             let at = events.partition_point(|e| e.ts <= event.ts);
             events.insert(at, event.clone());

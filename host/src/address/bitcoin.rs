@@ -27,7 +27,7 @@ pub(super) fn parse(s: &str) -> Result<Canonical, AddressError> {
         None
     };
     match (base58check_20(s), bech32_err) {
-        (Ok((version, payload)), _) => from_base58_parts(version, payload),
+        (Ok((version, payload)), _) => from_base58_parts(version, payload, Some(s)),
         (Err(_), Some(bech32_err)) => Err(bech32_err),
         (Err(err @ AddressError::InvalidCharacter(_)), None) => match foreign_bech32_hrp(s) {
             Some(hrp) => Err(AddressError::InvalidFormat(format!(
@@ -62,7 +62,14 @@ pub(super) fn is_base58_version(version: u8) -> bool {
     matches!(version, P2PKH | P2SH | TESTNET_P2PKH | TESTNET_P2SH)
 }
 
-pub(super) fn from_base58_parts(version: u8, payload: [u8; 20]) -> Result<Canonical, AddressError> {
+/// `text`, when given, is the base58check string the parts were decoded
+/// from: base58 has one spelling per value, so it is the canonical text and
+/// need not be encoded again.
+pub(super) fn from_base58_parts(
+    version: u8,
+    payload: [u8; 20],
+    text: Option<&str>,
+) -> Result<Canonical, AddressError> {
     let kind = match version {
         P2PKH => Kind::P2pkh,
         P2SH => Kind::P2sh,
@@ -87,7 +94,7 @@ pub(super) fn from_base58_parts(version: u8, payload: [u8; 20]) -> Result<Canoni
         Family::Bitcoin,
         kind,
         &payload,
-        base58check_encode(version, &payload),
+        text.map_or_else(|| base58check_encode(version, &payload), str::to_string),
     ))
 }
 
@@ -138,10 +145,10 @@ pub(super) fn from_key_parts(kind: u8, payload: &[u8]) -> Result<Canonical, Addr
         })
     };
     if kind == Kind::P2pkh.byte() {
-        return from_base58_parts(P2PKH, base58_payload()?);
+        return from_base58_parts(P2PKH, base58_payload()?, None);
     }
     if kind == Kind::P2sh.byte() {
-        return from_base58_parts(P2SH, base58_payload()?);
+        return from_base58_parts(P2SH, base58_payload()?, None);
     }
     match Fe32::try_from(kind) {
         Ok(version) if kind <= 16 => from_witness(version, payload),

@@ -392,8 +392,10 @@ fn infer(s: &str) -> Result<Canonical, AddressError> {
     let base58_err = match base58check_20(s) {
         Ok((version, payload)) => {
             return match version {
-                tron::VERSION => Ok(tron::from_array(payload)),
-                v if bitcoin::is_base58_version(v) => bitcoin::from_base58_parts(v, payload),
+                tron::VERSION => Ok(tron::from_parts(payload, Some(s))),
+                v if bitcoin::is_base58_version(v) => {
+                    bitcoin::from_base58_parts(v, payload, Some(s))
+                }
                 v => Err(AddressError::Unrecognised(format!(
                     "base58check version byte 0x{v:02x} matches no supported family \
                      (bitcoin mainnet 0x00/0x05, tron 0x41)"

@@ -31,15 +31,21 @@ pub(super) fn parse(s: &str) -> Result<Canonical, AddressError> {
             "base58check version byte 0x{version:02x} is not tron's 0x41"
         )));
     }
-    Ok(from_array(payload))
+    Ok(from_parts(payload, Some(s)))
 }
 
 pub(super) fn from_array(bytes: [u8; 20]) -> Canonical {
+    from_parts(bytes, None)
+}
+
+/// `text`, when given, is the T... string `bytes` were decoded from (base58
+/// has one spelling per value: no need to encode it again).
+pub(super) fn from_parts(bytes: [u8; 20], text: Option<&str>) -> Canonical {
     Canonical::new(
         Family::Tron,
         Kind::Account,
         &bytes,
-        base58check_encode(VERSION, &bytes),
+        text.map_or_else(|| base58check_encode(VERSION, &bytes), str::to_string),
     )
 }
 
