@@ -18,6 +18,17 @@ pub const SAMPLE_LIST: &str = include_str!("../data/sample-list.txt");
 /// Name of the bundled sample list.
 pub const SAMPLE_LIST_NAME: &str = "sample";
 
+/// The addresses of the sample list, as written there.
+pub fn sample_addresses() -> Vec<String> {
+    SAMPLE_LIST
+        .lines()
+        .filter_map(|l| l.split('#').next())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// The bundled policies with their default configurations, in chain order.
 pub fn policies() -> Vec<PolicySource> {
     vec![

@@ -291,13 +291,7 @@ proptest! {
     #[test]
     fn evaluation_is_deterministic(seed in any::<u64>()) {
         let (a, b) = twin_gates();
-        let designated: Vec<String> = bundled::SAMPLE_LIST
-            .lines()
-            .filter_map(|l| l.split('#').next())
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect();
+        let designated = bundled::sample_addresses();
         let case = unique();
         for g in demo::generate(400, seed, &designated) {
             let mut w = g.withdrawal;

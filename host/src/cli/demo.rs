@@ -24,13 +24,7 @@ pub struct DemoArgs {
 pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let screener = bundled::sample_screener();
-    let designated: Vec<String> = bundled::SAMPLE_LIST
-        .lines()
-        .filter_map(|l| l.split('#').next())
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
+    let designated = bundled::sample_addresses();
     let (gate, reports) = bundled::policies()
         .into_iter()
         .fold(Gate::builder(), |b, p| b.policy(p))
