@@ -44,13 +44,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     writeln!(out)?;
     writeln!(
         out,
-        "{:<12} {:>10} {:>14} {:>14}",
+        "{:<20} {:>10} {:>14} {:>14}",
         "policy", "AOT cache", "compile/load", "instantiate"
     )?;
     for (policy, report) in gate.policies().iter().zip(&reports) {
         writeln!(
             out,
-            "{:<12} {:>10} {:>11.2} ms {:>11.3} ms",
+            "{:<20} {:>10} {:>11.2} ms {:>11.3} ms",
             format!("{} {}", policy.name(), policy.version()),
             format!("{:?}", report.cache).to_lowercase(),
             report.compile.as_secs_f64() * 1e3,
