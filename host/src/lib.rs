@@ -20,6 +20,7 @@ pub mod demo;
 pub mod engine;
 pub mod gate;
 mod host;
+pub mod lists;
 pub mod model;
 pub mod policy;
 pub mod screening;

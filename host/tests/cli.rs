@@ -440,7 +440,7 @@ fn check_invalid_evm_checksum_is_held() {
 
 #[test]
 fn check_unsupported_chain_is_held_by_default() {
-    let w = with(clean("sol"), "chain", json!("solana"));
+    let w = with(clean("sol"), "chain", json!("cardano"));
     let w = with(w, "asset", json!("SOL"));
     let w = with(
         w,
@@ -1356,7 +1356,7 @@ fn policy_config_lists_restricts_which_lists_deny() {
 fn policy_config_on_unscreenable_deny() {
     let dir = TempDir::new().unwrap();
     let sanctions = sanctions_file(&dir);
-    let sol = with(clean("sol"), "chain", json!("solana"));
+    let sol = with(clean("sol"), "chain", json!("cardano"));
     let sol = with(sol, "asset", json!("SOL"));
     let sol = with(
         sol,

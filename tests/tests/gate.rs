@@ -473,11 +473,7 @@ fn every_real_ofac_address_is_denied() {
                 continue;
             }
             let canonical = riskgate::address::canonicalize_any(addr).unwrap();
-            let chain = match canonical.family() {
-                riskgate::address::Family::Evm => "ethereum",
-                riskgate::address::Family::Bitcoin => "bitcoin",
-                riskgate::address::Family::Tron => "tron",
-            };
+            let chain = canonical.family().default_chain();
             let mut typed = vec![addr.to_string()];
             if chain == "ethereum" {
                 typed.push(addr.to_lowercase());

@@ -6,7 +6,7 @@ use bech32::primitives::decode::{
     CharError, ChecksumError, SegwitHrpstring, SegwitHrpstringError, UncheckedHrpstring,
     UncheckedHrpstringError,
 };
-use bech32::{Bech32, Bech32m, Fe32, hrp, segwit};
+use bech32::{Bech32, Bech32m, Fe32, Hrp, segwit};
 
 use super::{AddressError, Canonical, Family, Kind, base58check_20, base58check_encode};
 
@@ -41,13 +41,7 @@ pub(super) fn parse(s: &str) -> Result<Canonical, AddressError> {
 
 /// The human-readable part before the last `1` is `bc`, `tb` or `bcrt` (any case).
 pub(super) fn has_bitcoin_bech32_hrp(s: &str) -> bool {
-    s.rfind('1')
-        .and_then(|pos| s.get(..pos))
-        .is_some_and(|hrp| {
-            ["bc", "tb", "bcrt"]
-                .iter()
-                .any(|h| hrp.eq_ignore_ascii_case(h))
-        })
+    BITCOIN_SEGWIT.has_hrp(s)
 }
 
 /// The lowercase HRP of a well-formed bech32 string whose HRP is not bitcoin's.
@@ -55,6 +49,15 @@ pub(super) fn foreign_bech32_hrp(s: &str) -> Option<String> {
     UncheckedHrpstring::new(s)
         .ok()
         .map(|u| u.hrp().to_lowercase())
+}
+
+/// The lowercase HRP of a bech32 or bech32m string whose checksum is valid.
+/// Used to refuse such strings before the checksum-less Solana fallback
+/// (a random base58 string passes a bech32 checksum with odds of 2^-30).
+pub(super) fn checked_bech32_hrp(s: &str) -> Option<String> {
+    let unchecked = UncheckedHrpstring::new(s).ok()?;
+    (unchecked.has_valid_checksum::<Bech32>() || unchecked.has_valid_checksum::<Bech32m>())
+        .then(|| unchecked.hrp().to_lowercase())
 }
 
 /// Base58check version bytes of bitcoin, mainnet or test networks.
@@ -99,36 +102,74 @@ pub(super) fn from_base58_parts(
 }
 
 pub(super) fn parse_segwit(s: &str) -> Result<Canonical, AddressError> {
+    parse_segwit_for(&BITCOIN_SEGWIT, s)
+}
+
+/// The bech32 network parameters of a segwit chain (bitcoin, litecoin).
+pub(super) struct SegwitNet {
+    pub family: Family,
+    /// Mainnet human-readable part, lowercase.
+    pub mainnet: &'static str,
+    /// Other networks' human-readable parts (lowercase) and their names.
+    pub others: &'static [(&'static str, &'static str)],
+}
+
+pub(super) const BITCOIN_SEGWIT: SegwitNet = SegwitNet {
+    family: Family::Bitcoin,
+    mainnet: "bc",
+    others: &[("tb", "testnet/signet"), ("bcrt", "regtest")],
+};
+
+impl SegwitNet {
+    /// The human-readable part before the last `1` is one of this chain's (any case).
+    pub(super) fn has_hrp(&self, s: &str) -> bool {
+        s.rfind('1')
+            .and_then(|pos| s.get(..pos))
+            .is_some_and(|hrp| {
+                hrp.eq_ignore_ascii_case(self.mainnet)
+                    || self.others.iter().any(|(h, _)| hrp.eq_ignore_ascii_case(h))
+            })
+    }
+}
+
+/// Decode a segwit address of `net` with the `bech32` crate's BIP-173/BIP-350
+/// rules (checksum variant per witness version, program lengths, case).
+pub(super) fn parse_segwit_for(net: &SegwitNet, s: &str) -> Result<Canonical, AddressError> {
     let unchecked = UncheckedHrpstring::new(s).map_err(unchecked_error)?;
-    let h = unchecked.hrp();
-    if h == hrp::TB {
-        return Err(AddressError::WrongNetwork(
-            "`tb` is the bitcoin testnet/signet prefix; mainnet addresses start with `bc1`"
-                .to_string(),
-        ));
+    let h = unchecked.hrp().to_lowercase();
+    let family = net.family;
+    let mainnet = net.mainnet;
+    if let Some((_, name)) = net.others.iter().find(|(o, _)| *o == h) {
+        return Err(AddressError::WrongNetwork(format!(
+            "`{h}` is the {family} {name} prefix; mainnet addresses start with `{mainnet}1`"
+        )));
     }
-    if h == hrp::BCRT {
-        return Err(AddressError::WrongNetwork(
-            "`bcrt` is the bitcoin regtest prefix; mainnet addresses start with `bc1`".to_string(),
-        ));
-    }
-    if h != hrp::BC {
+    if h != mainnet {
         return Err(AddressError::InvalidFormat(format!(
-            "bech32 human-readable part `{}` is not bitcoin mainnet `bc`",
-            h.to_lowercase()
+            "bech32 human-readable part `{h}` is not {family} mainnet `{mainnet}`"
         )));
     }
     let segwit = SegwitHrpstring::new(s).map_err(|e| segwit_error(e, &unchecked))?;
     let version = segwit.witness_version();
     let program: Vec<u8> = segwit.byte_iter().collect();
-    from_witness(version, &program)
+    from_witness_for(net, version, &program)
 }
 
 fn from_witness(version: Fe32, program: &[u8]) -> Result<Canonical, AddressError> {
-    let text = segwit::encode(hrp::BC, version, program)
+    from_witness_for(&BITCOIN_SEGWIT, version, program)
+}
+
+pub(super) fn from_witness_for(
+    net: &SegwitNet,
+    version: Fe32,
+    program: &[u8],
+) -> Result<Canonical, AddressError> {
+    let hrp = Hrp::parse(net.mainnet)
+        .map_err(|e| AddressError::InvalidFormat(format!("bad human-readable part: {e}")))?;
+    let text = segwit::encode(hrp, version, program)
         .map_err(|e| AddressError::InvalidFormat(format!("cannot encode segwit address: {e}")))?;
     Ok(Canonical::new(
-        Family::Bitcoin,
+        net.family,
         Kind::Witness(version.to_u8()),
         program,
         text,

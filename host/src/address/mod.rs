@@ -1,7 +1,8 @@
 //! Per-chain canonical address keys.
 //!
 //! Every address is *decoded* with the codec of its family (hex + EIP-55 for
-//! EVM, base58check / bech32 / bech32m for Bitcoin, base58check for Tron) and
+//! EVM, base58check / bech32 / bech32m for Bitcoin, base58check for Tron,
+//! CashAddr, XRP base58, Monero block base58...) and
 //! the designated-set key is built from the decoded bytes, never from the
 //! text. Two spellings of the same address (EVM case variants, upper-case
 //! bech32, Tron hex vs. `T...`) therefore always produce the same key, and two
@@ -16,23 +17,41 @@
 //! | EVM     | `0x01` | `0x00` (account)                            | 20-byte address       |
 //! | Bitcoin | `0x02` | `0x20` P2PKH, `0x21` P2SH, `0x00..=0x10` witness v0..v16 | hash160 / witness program (2..=40 bytes) |
 //! | Tron    | `0x03` | `0x00` (account)                            | 20 bytes after `0x41` |
+//! | Litecoin | `0x04` | `0x20` P2PKH, `0x21` P2SH (`M...` and legacy `3...`), `0x00..=0x10` witness | hash160 / witness program |
+//! | Bitcoin Cash | `0x05` | `0x20` P2PKH, `0x21` P2SH (cashaddr and legacy) | hash (20 bytes, or 24..=64 per cashaddr) |
+//! | Dogecoin | `0x06` | `0x20` P2PKH, `0x21` P2SH                   | hash160               |
+//! | Dash    | `0x07` | `0x20` P2PKH, `0x21` P2SH                   | hash160               |
+//! | Zcash   | `0x08` | `0x20` P2PKH (`t1`), `0x21` P2SH (`t3`)     | hash160 (transparent only) |
+//! | XRP     | `0x09` | `0x00` (account; X-addresses included)      | 20-byte account id    |
+//! | Solana  | `0x0a` | `0x00` (account)                            | 32-byte public key    |
+//! | Monero  | `0x0b` | `0x00` standard/integrated, `0x22` subaddress | spend key + view key (64 bytes) |
 //!
 //! The layout is stable (it may be persisted); keys are at most
 //! [`MAX_KEY_LEN`] bytes, so they can be zero-padded to a fixed width.
 
 mod bitcoin;
+mod cashaddr;
 mod evm;
+mod monero;
+mod solana;
 mod tron;
+mod utxo;
+mod xrp;
 
 use std::fmt;
 
+use bech32::Fe32;
+
 pub use evm::eip55_checksum;
+pub use monero::{decode_base58 as monero_base58_decode, encode_base58 as monero_base58_encode};
+pub use xrp::encode_x_address;
 
 /// Inputs longer than this many bytes are refused before any decoding.
 pub const MAX_INPUT_LEN: usize = 256;
 
-/// Longest key: tag + kind + a 40-byte witness program.
-pub const MAX_KEY_LEN: usize = 42;
+/// Longest key: tag + kind + Monero's 64-byte spend + view keys (also the
+/// longest CashAddr hash).
+pub const MAX_KEY_LEN: usize = 66;
 
 /// An address family: one key space per family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -44,18 +63,55 @@ pub enum Family {
     Bitcoin,
     /// Tron mainnet.
     Tron,
+    /// Litecoin mainnet.
+    Litecoin,
+    /// Bitcoin Cash mainnet.
+    #[serde(rename = "bitcoin-cash")]
+    BitcoinCash,
+    /// Dogecoin mainnet.
+    Dogecoin,
+    /// Dash mainnet.
+    Dash,
+    /// Zcash mainnet, transparent addresses only.
+    Zcash,
+    /// XRP Ledger mainnet.
+    Xrp,
+    /// Solana.
+    Solana,
+    /// Monero mainnet.
+    Monero,
 }
 
 impl Family {
     /// All implemented families.
-    pub const ALL: [Family; 3] = [Family::Evm, Family::Bitcoin, Family::Tron];
+    pub const ALL: [Family; 11] = [
+        Family::Evm,
+        Family::Bitcoin,
+        Family::Tron,
+        Family::Litecoin,
+        Family::BitcoinCash,
+        Family::Dogecoin,
+        Family::Dash,
+        Family::Zcash,
+        Family::Xrp,
+        Family::Solana,
+        Family::Monero,
+    ];
 
-    /// Lowercase name (`evm`, `bitcoin`, `tron`), as serialised.
+    /// Lowercase name (`evm`, `bitcoin`, `bitcoin-cash`...), as serialised.
     pub fn as_str(self) -> &'static str {
         match self {
             Family::Evm => "evm",
             Family::Bitcoin => "bitcoin",
             Family::Tron => "tron",
+            Family::Litecoin => "litecoin",
+            Family::BitcoinCash => "bitcoin-cash",
+            Family::Dogecoin => "dogecoin",
+            Family::Dash => "dash",
+            Family::Zcash => "zcash",
+            Family::Xrp => "xrp",
+            Family::Solana => "solana",
+            Family::Monero => "monero",
         }
     }
 
@@ -65,6 +121,32 @@ impl Family {
             Family::Evm => "an evm",
             Family::Bitcoin => "a bitcoin",
             Family::Tron => "a tron",
+            Family::Litecoin => "a litecoin",
+            Family::BitcoinCash => "a bitcoin-cash",
+            Family::Dogecoin => "a dogecoin",
+            Family::Dash => "a dash",
+            Family::Zcash => "a zcash",
+            Family::Xrp => "an xrp",
+            Family::Solana => "a solana",
+            Family::Monero => "a monero",
+        }
+    }
+
+    /// A chain name accepted by [`canonicalize`] for this family
+    /// (`ethereum` for EVM, otherwise the family's main chain).
+    pub fn default_chain(&self) -> &'static str {
+        match self {
+            Family::Evm => "ethereum",
+            Family::Bitcoin => "bitcoin",
+            Family::Tron => "tron",
+            Family::Litecoin => "litecoin",
+            Family::BitcoinCash => "bitcoin-cash",
+            Family::Dogecoin => "dogecoin",
+            Family::Dash => "dash",
+            Family::Zcash => "zcash",
+            Family::Xrp => "xrp",
+            Family::Solana => "solana",
+            Family::Monero => "monero",
         }
     }
 
@@ -74,6 +156,14 @@ impl Family {
             Family::Evm => 0x01,
             Family::Bitcoin => 0x02,
             Family::Tron => 0x03,
+            Family::Litecoin => 0x04,
+            Family::BitcoinCash => 0x05,
+            Family::Dogecoin => 0x06,
+            Family::Dash => 0x07,
+            Family::Zcash => 0x08,
+            Family::Xrp => 0x09,
+            Family::Solana => 0x0a,
+            Family::Monero => 0x0b,
         }
     }
 
@@ -91,14 +181,19 @@ impl fmt::Display for Family {
 /// What kind of address within its family (the key's second byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
-    /// A 20-byte account (EVM, Tron).
+    /// An account (EVM, Tron, XRP, Solana) or a Monero standard address
+    /// (integrated addresses included).
     Account,
-    /// Bitcoin pay-to-pubkey-hash (base58check version 0x00).
+    /// Pay-to-pubkey-hash (bitcoin base58check version 0x00 and its
+    /// equivalents on other chains, cashaddr type 0).
     P2pkh,
-    /// Bitcoin pay-to-script-hash (base58check version 0x05).
+    /// Pay-to-script-hash (bitcoin base58check version 0x05 and equivalents,
+    /// cashaddr type 1).
     P2sh,
-    /// Bitcoin segwit output of witness version 0..=16.
+    /// Segwit output of witness version 0..=16 (bitcoin, litecoin).
     Witness(u8),
+    /// Monero subaddress.
+    Subaddress,
 }
 
 impl Kind {
@@ -109,6 +204,7 @@ impl Kind {
             Kind::P2pkh => 0x20,
             Kind::P2sh => 0x21,
             Kind::Witness(v) => v,
+            Kind::Subaddress => 0x22,
         }
     }
 }
@@ -152,13 +248,16 @@ impl Canonical {
         &self.key
     }
 
-    /// The decoded payload (hash, witness program or 20-byte account).
+    /// The decoded payload (hash, witness program, account, or Monero
+    /// spend + view keys).
     pub fn payload(&self) -> &[u8] {
         self.key.get(2..).unwrap_or_default()
     }
 
     /// Canonical text: EIP-55 for EVM, base58check or lowercase bech32 for
-    /// Bitcoin, `T...` base58check for Tron.
+    /// Bitcoin and Litecoin (P2SH as `M...`), `T...` base58check for Tron,
+    /// `bitcoincash:` + lowercase cashaddr, classic `r...` for XRP, base58 for
+    /// Solana, the standard (or sub-) address for Monero.
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -186,6 +285,31 @@ impl Canonical {
                 tron::from_payload(payload).ok_or_else(|| bad_key_payload(family, payload))
             }
             Family::Bitcoin => bitcoin::from_key_parts(kind, payload),
+            Family::Litecoin => match Fe32::try_from(kind) {
+                Ok(version) if kind <= 16 => {
+                    bitcoin::from_witness_for(&utxo::LITECOIN_SEGWIT, version, payload)
+                }
+                _ => utxo::LITECOIN.key_to_canonical(kind, payload),
+            },
+            Family::BitcoinCash => cashaddr::from_key_parts(kind, payload),
+            Family::Dogecoin => utxo::DOGECOIN.key_to_canonical(kind, payload),
+            Family::Dash => utxo::DASH.key_to_canonical(kind, payload),
+            Family::Zcash => utxo::ZCASH.key_to_canonical(kind, payload),
+            Family::Xrp => xrp::from_key_parts(kind, payload).ok_or_else(|| {
+                AddressError::InvalidFormat(format!(
+                    "an xrp key is kind 0x00 with a 20-byte account, not kind 0x{kind:02x} \
+                     with {} bytes",
+                    payload.len()
+                ))
+            }),
+            Family::Solana if kind == Kind::Account.byte() => {
+                solana::from_payload(payload).ok_or(AddressError::WrongLength {
+                    what: "key payload",
+                    expected: "32 bytes for a solana account".to_string(),
+                    found: payload.len(),
+                })
+            }
+            Family::Monero => monero::from_key_parts(kind, payload),
             _ => Err(AddressError::InvalidFormat(format!(
                 "unknown kind byte 0x{kind:02x} for a {family} key"
             ))),
@@ -293,6 +417,18 @@ pub const BITCOIN_CHAINS: &[&str] = &["bitcoin", "btc", "xbt"];
 /// Chain names (lowercase) of Tron mainnet.
 pub const TRON_CHAINS: &[&str] = &["tron", "trx"];
 
+/// Chain names (lowercase) of each family other than EVM, Bitcoin and Tron.
+pub const OTHER_CHAINS: &[(Family, &[&str])] = &[
+    (Family::Litecoin, &["litecoin", "ltc"]),
+    (Family::BitcoinCash, &["bitcoin-cash", "bitcoincash", "bch"]),
+    (Family::Dogecoin, &["dogecoin", "doge"]),
+    (Family::Dash, &["dash"]),
+    (Family::Zcash, &["zcash", "zec"]),
+    (Family::Xrp, &["xrp", "ripple"]),
+    (Family::Solana, &["solana", "sol"]),
+    (Family::Monero, &["monero", "xmr"]),
+];
+
 /// Family for a chain name (ASCII case-insensitive, surrounding whitespace
 /// ignored). All EVM chains map to [`Family::Evm`].
 pub fn family_for_chain(chain: &str) -> Option<Family> {
@@ -305,7 +441,10 @@ pub fn family_for_chain(chain: &str) -> Option<Family> {
     } else if known(TRON_CHAINS) {
         Some(Family::Tron)
     } else {
-        None
+        OTHER_CHAINS
+            .iter()
+            .find(|(_, names)| known(names))
+            .map(|(family, _)| *family)
     }
 }
 
@@ -324,6 +463,14 @@ pub fn canonicalize_family(family: Family, address: &str) -> Result<Canonical, A
         Family::Evm => evm::parse(s),
         Family::Bitcoin => bitcoin::parse(s),
         Family::Tron => tron::parse(s),
+        Family::Litecoin => utxo::parse_litecoin(s),
+        Family::BitcoinCash => cashaddr::parse(s),
+        Family::Dogecoin => utxo::DOGECOIN.parse(s),
+        Family::Dash => utxo::DASH.parse(s),
+        Family::Zcash => utxo::parse_zcash(s),
+        Family::Xrp => xrp::parse(s),
+        Family::Solana => solana::parse(s),
+        Family::Monero => monero::parse(s),
     };
     parsed.map_err(|err| match infer(s) {
         // Say "not a bitcoin address: it is a valid evm address" rather than
@@ -366,6 +513,27 @@ fn has_hex_prefix(s: &str) -> bool {
     s.starts_with("0x") || s.starts_with("0X")
 }
 
+/// Inference from the encoding alone. Order and ambiguity rules:
+///
+/// 1. `0x` hex is EVM; `41` + 40 hex digits is Tron; other long hex strings
+///    (OFAC's 64-hex XMR entry) are refused as non-addresses.
+/// 2. An explicit `bitcoincash:` prefix, or a bare 42/61-character `q`/`p`
+///    string in the CashAddr alphabet with a valid CashAddr checksum, is
+///    Bitcoin Cash.
+/// 3. Bech32 with HRP `bc`/`tb`/`bcrt` is Bitcoin, `ltc`/`tltc`/`rltc` is
+///    Litecoin (a base58 string that merely starts like an HRP falls through).
+/// 4. 95 or 106 characters is Monero (no other family is that long).
+/// 5. Base58check (bitcoin alphabet) with a valid checksum is dispatched on
+///    its version: `0x00`/`0x05` stay **Bitcoin** (Bitcoin Cash legacy and
+///    Bitcoin SV use the same bytes: only `canonicalize("bitcoin-cash", ..)`
+///    maps them to Bitcoin Cash keys); `0x41` is Tron (so a `T...` 34-char
+///    string is never an XRP testnet X-address, which is 47 characters);
+///    then Litecoin, Dogecoin, Dash and Zcash versions.
+/// 6. Base58 (bitcoin alphabet) decoding to exactly 32 bytes is Solana. No
+///    checksummed family decodes to 32 bytes, so this is only reached when
+///    none matched.
+/// 7. `r...` (25..=35 chars) and `X...`/`T...` (45..=48 chars) are tried as
+///    XRP classic and X-addresses (XRP alphabet, its own checksum).
 fn infer(s: &str) -> Result<Canonical, AddressError> {
     if has_hex_prefix(s) {
         return evm::parse(s);
@@ -373,47 +541,78 @@ fn infer(s: &str) -> Result<Canonical, AddressError> {
     if tron::is_hex_form(s) {
         return tron::parse(s);
     }
+    if monero::is_hex64(s) {
+        return Err(monero::hex64_error());
+    }
     if s.len() >= 40 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AddressError::Unrecognised(format!(
             "{} hex digits without a `0x` prefix match no supported address format",
             s.len()
         )));
     }
-    // `bc1`/`tb1`/`bcrt1` prefixes (any case) are tried as bech32 first; a
-    // base58 address that merely starts that way (e.g. `Tb1...`) falls through.
+    let cash_err = if cashaddr::looks_like_cashaddr(s) {
+        match cashaddr::parse_cashaddr(s) {
+            Ok(c) => return Ok(c),
+            Err(e) if s.contains(':') => return Err(e),
+            Err(e) => Some(e),
+        }
+    } else {
+        None
+    };
     let bech32_err = if bitcoin::has_bitcoin_bech32_hrp(s) {
         match bitcoin::parse_segwit(s) {
+            Ok(c) => return Ok(c),
+            Err(e) => Some(e),
+        }
+    } else if utxo::has_litecoin_bech32_hrp(s) {
+        match bitcoin::parse_segwit_for(&utxo::LITECOIN_SEGWIT, s) {
             Ok(c) => return Ok(c),
             Err(e) => Some(e),
         }
     } else {
         None
     };
-    let base58_err = match base58check_20(s) {
-        Ok((version, payload)) => {
-            return match version {
-                tron::VERSION => Ok(tron::from_parts(payload, Some(s))),
-                v if bitcoin::is_base58_version(v) => {
-                    bitcoin::from_base58_parts(v, payload, Some(s))
-                }
-                v => Err(AddressError::Unrecognised(format!(
-                    "base58check version byte 0x{v:02x} matches no supported family \
-                     (bitcoin mainnet 0x00/0x05, tron 0x41)"
-                ))),
-            };
+    if bech32_err.is_none() && monero::TEXT_LENGTHS.contains(&s.len()) {
+        return monero::parse(s);
+    }
+    let base58_err = match bs58::decode(s).into_vec() {
+        Ok(raw) if raw.len() == 25 || raw.len() == 26 => match utxo::decode_check(s) {
+            Ok(data) => return infer_base58check(&data, s),
+            Err(e) => e,
+        },
+        Ok(raw) if raw.len() == 32 && bech32_err.is_none() => {
+            if let Some(hrp) = bitcoin::checked_bech32_hrp(s) {
+                return Err(AddressError::Unrecognised(format!(
+                    "bech32 text with human-readable part `{hrp}` matches no supported chain"
+                )));
+            }
+            return solana::parse(s);
         }
-        Err(e) => e,
+        Ok(raw) => AddressError::WrongLength {
+            what: "decoded base58 text",
+            expected: "25 or 26 bytes (base58check) or 32 (solana)".to_string(),
+            found: raw.len(),
+        },
+        Err(e) => base58_error(e),
     };
-    if let Some(e) = bech32_err {
+    if xrp::looks_like_xrp(s) {
+        match xrp::parse(s) {
+            Ok(c) => return Ok(c),
+            Err(e) if bech32_err.is_none() && cash_err.is_none() => return Err(e),
+            Err(_) => {}
+        }
+    }
+    if let Some(e) = bech32_err.or(cash_err) {
         return Err(e);
     }
     match base58_err {
         AddressError::WrongLength { found, .. } => Err(AddressError::Unrecognised(format!(
-            "base58 text decodes to {found} bytes; bitcoin and tron base58check \
-             addresses are 25 bytes"
+            "base58 text decodes to {found} bytes; base58check addresses (bitcoin, tron, \
+             litecoin, dogecoin, dash) are 25 bytes, zcash transparent 26, solana 32"
         ))),
         AddressError::BadChecksum(_) => Err(AddressError::BadChecksum(
-            "base58check checksum does not match (mistyped, or not a bitcoin or tron address)"
+            "base58check checksum does not match (mistyped, or not an address of a \
+             supported chain)"
                 .to_string(),
         )),
         other => match bitcoin::foreign_bech32_hrp(s) {
@@ -421,11 +620,36 @@ fn infer(s: &str) -> Result<Canonical, AddressError> {
                 "bech32 text with human-readable part `{hrp}` matches no supported chain"
             ))),
             None => Err(AddressError::Unrecognised(format!(
-                "not 0x-prefixed hex (evm), bech32 (bitcoin) or base58check (bitcoin, tron): \
-                 {other}"
+                "not 0x-prefixed hex (evm), bech32 (bitcoin, litecoin), cashaddr, \
+                 base58check, base58 (solana, xrp) or monero base58: {other}"
             ))),
         },
     }
+}
+
+/// Dispatch valid base58check data (version + payload) on its version.
+fn infer_base58check(data: &[u8], s: &str) -> Result<Canonical, AddressError> {
+    if let [version, payload @ ..] = data
+        && let Ok(payload) = <[u8; 20]>::try_from(payload)
+    {
+        match *version {
+            tron::VERSION => return Ok(tron::from_parts(payload, Some(s))),
+            v if bitcoin::is_base58_version(v) => {
+                return bitcoin::from_base58_parts(v, payload, Some(s));
+            }
+            _ => {}
+        }
+    }
+    if let Some(result) = utxo::infer_base58(data, s) {
+        return result;
+    }
+    let version_len = if data.len() == 22 { 2 } else { 1 };
+    Err(AddressError::Unrecognised(format!(
+        "base58check version byte 0x{} matches no supported family \
+         (bitcoin mainnet 0x00/0x05, tron 0x41, litecoin 0x30/0x32, dogecoin 0x1e/0x16, \
+         dash 0x4c/0x10, zcash 0x1cb8/0x1cbd)",
+        hex::encode(data.get(..version_len).unwrap_or_default())
+    )))
 }
 
 /// Decode a base58check string carrying a version byte and a 20-byte payload
@@ -488,3 +712,6 @@ fn base58_error(e: bs58::decode::Error) -> AddressError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod tests_families;

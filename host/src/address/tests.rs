@@ -458,7 +458,8 @@ fn unsupported_chain_and_limits() {
         .expect_err("unknown chain");
     assert_eq!(err, AddressError::UnsupportedChain("foo".to_string()));
     assert_eq!(err.to_string(), "unsupported chain `foo`");
-    assert_eq!(family_for_chain("litecoin"), None);
+    assert_eq!(family_for_chain("litecoin"), Some(Family::Litecoin));
+    assert_eq!(family_for_chain("dogecoin-classic"), None);
     assert_eq!(family_for_chain("btc"), Some(Family::Bitcoin));
     assert_eq!(family_for_chain("trx"), Some(Family::Tron));
 
@@ -493,26 +494,26 @@ fn unsupported_chain_and_limits() {
 
 #[test]
 fn inference_explains_unrecognised_inputs() {
+    let foreign_bech32 = bech32::segwit::encode(
+        bech32::Hrp::parse("xyz").expect("hrp"),
+        bech32::segwit::VERSION_0,
+        &[7u8; 20],
+    )
+    .expect("encodable");
     for (s, needle) in [
-        // Monero: base58 but not base58check of 25 bytes.
-        (
-            "49HqitRzdnhYjgTEAhgGpCfsjdTeMbUTU6cyR4JV1R7k2Eej9rGT8JpFiYDa4tZM6RZiFrHmMzgSrhHEqpDYKBe5B2ufNsL",
-            "25 bytes",
-        ),
-        // 64 hex digits.
+        // OFAC's XMR list: 64 hex digits, not an address.
         (
             "5be5543ff73456ab9f2d207887e2af87322c651ea1a873c5b25b7ffae456c320",
-            "hex digits",
+            "not an address",
         ),
-        // Litecoin P2PKH: valid base58check, foreign version byte.
-        ("LNf2JDiuunBz7GMDKFYHN4rq5meXWxiwfb", "0x30"),
-        // Bitcoin Cash cashaddr without prefix.
-        (
-            "qpf2cphc5dkuclkqur7lhj2yuqq9pk3hmukle77vhq",
-            "base58check (bitcoin, tron)",
-        ),
-        // Litecoin bech32.
-        ("ltc1qg82tyl3xxmg6hqnyykvkrdj3fsgz5ccn7hlmmg", "`ltc`"),
+        // 40 hex digits without a prefix.
+        ("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "hex digits"),
+        // Bitcoin Gold P2PKH: valid base58check, foreign version byte.
+        ("GPwg61XoHqQPNmAucFACuQ5H9sGCDv9TpS", "0x26"),
+        // Bech32 with an unsupported HRP.
+        (foreign_bech32.as_str(), "`xyz`"),
+        // Base58 decoding to 22 bytes.
+        ("zzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "decodes to"),
     ] {
         match canonicalize_any(s) {
             Err(AddressError::Unrecognised(m)) => assert!(m.contains(needle), "{s}: {m}"),
