@@ -505,3 +505,51 @@ fn every_real_ofac_address_is_denied() {
     eprintln!("{checked} designated address variants denied");
     assert!(checked > 600);
 }
+
+#[test]
+fn swapping_lists_is_atomic_and_a_delisted_address_stops_matching() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Version 1 lists both addresses; version 2 delists LAZARUS and adds CLEAN.
+    let v1 = format!("{LAZARUS} # v1 entry\n");
+    let v2 = format!("{CLEAN} # v2 entry\n");
+    let g = Arc::new(gate(vec![sanctions("{}")], screener_from("l", &v1)));
+    let deny = |g: &Gate, id: &str, dest: &str| {
+        g.evaluate(&withdrawal(id, "a", "ethereum", dest, 1, T0)).verdict == Verdict::Deny
+    };
+    assert!(deny(&g, "s0", LAZARUS));
+    assert!(!deny(&g, "s1", CLEAN));
+
+    // While lists flip between versions, every decision sees exactly one
+    // version: exactly one of the two addresses is denied per snapshot.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reads = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let reader = {
+        let (g, stop, reads) = (g.clone(), stop.clone(), reads.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let screener = g.screener();
+                let a = !screener.screen("ethereum", LAZARUS).unwrap().is_empty();
+                let b = !screener.screen("ethereum", CLEAN).unwrap().is_empty();
+                assert!(a != b, "a snapshot mixed list versions: {a} {b}");
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let s1 = screener_from("l", &v1);
+    let s2 = screener_from("l", &v2);
+    let mut swaps = 0u64;
+    while swaps < 2_000 || reads.load(Ordering::Relaxed) < 2_000 {
+        g.set_screener(if swaps % 2 == 0 { s2.clone() } else { s1.clone() });
+        swaps += 1;
+        if swaps % 64 == 0 {
+            std::thread::yield_now();
+        }
+    }
+    g.set_screener(s2);
+    stop.store(true, Ordering::Relaxed);
+    reader.join().unwrap();
+
+    // After the update the delisted address is allowed and the new one denied.
+    assert!(!deny(&g, "s2", LAZARUS));
+    assert!(deny(&g, "s3", CLEAN));
+}

@@ -17,66 +17,22 @@ const SUBADDRESS: u8 = 42;
 /// Testnet (53, 54, 63) and stagenet (24, 25, 36) network bytes.
 const OTHER_NETWORKS: [u8; 6] = [53, 54, 63, 24, 25, 36];
 
-const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-const FULL_BLOCK: usize = 8;
-const FULL_ENCODED: usize = 11;
-/// Encoded length of a block of `i` bytes.
-const ENCODED_SIZES: [usize; 9] = [0, 2, 3, 5, 6, 7, 9, 10, 11];
-
 /// Lengths of the text forms: 69 bytes (standard, subaddress) and 77
 /// (integrated).
 pub(super) const TEXT_LENGTHS: [usize; 2] = [95, 106];
 
-/// Monero block base58 encoding.
+/// Monero block base58 encoding (the `base58-monero` crate).
 pub fn encode_base58(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len() / FULL_BLOCK * FULL_ENCODED + FULL_ENCODED);
-    for block in data.chunks(FULL_BLOCK) {
-        let mut num = block.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-        let width = ENCODED_SIZES[block.len()];
-        let mut chars = vec![ALPHABET[0]; width];
-        for c in chars.iter_mut().rev() {
-            *c = ALPHABET[(num % 58) as usize];
-            num /= 58;
-        }
-        out.extend(chars.into_iter().map(char::from));
-    }
-    out
+    // Encoding any byte string succeeds; the crate's error type covers decoding.
+    base58_monero::encode(data).unwrap_or_default()
 }
 
-/// Monero block base58 decoding; refuses characters outside the alphabet,
-/// impossible final-block lengths and blocks that overflow their byte width.
+/// Monero block base58 decoding (the `base58-monero` crate): refuses
+/// characters outside the alphabet, impossible final-block lengths and
+/// blocks that overflow their byte width.
 pub fn decode_base58(s: &str) -> Result<Vec<u8>, AddressError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() / FULL_ENCODED * FULL_BLOCK + FULL_BLOCK);
-    for (index, block) in bytes.chunks(FULL_ENCODED).enumerate() {
-        let size = ENCODED_SIZES
-            .iter()
-            .position(|&n| n == block.len())
-            .ok_or_else(|| AddressError::WrongLength {
-                what: "final monero base58 block",
-                expected: "2, 3, 5, 6, 7, 9, 10 or 11 characters".to_string(),
-                found: block.len(),
-            })?;
-        let mut num: u128 = 0;
-        for (i, &c) in block.iter().enumerate() {
-            let digit = ALPHABET.iter().position(|&a| a == c).ok_or_else(|| {
-                AddressError::InvalidCharacter(format!(
-                    "{:?} at position {} is not a base58 character",
-                    char::from(c),
-                    index * FULL_ENCODED + i
-                ))
-            })?;
-            num = num * 58 + digit as u128;
-        }
-        if num >> (8 * size) != 0 {
-            return Err(AddressError::InvalidFormat(format!(
-                "monero base58 block {index} overflows {size} bytes"
-            )));
-        }
-        let be = num.to_be_bytes();
-        out.extend_from_slice(be.get(16 - size..).unwrap_or_default());
-    }
-    Ok(out)
+    base58_monero::decode(s)
+        .map_err(|e| AddressError::InvalidFormat(format!("monero base58: {e}")))
 }
 
 fn checksum(data: &[u8]) -> [u8; 4] {
