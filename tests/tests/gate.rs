@@ -514,7 +514,9 @@ fn swapping_lists_is_atomic_and_a_delisted_address_stops_matching() {
     let v2 = format!("{CLEAN} # v2 entry\n");
     let g = Arc::new(gate(vec![sanctions("{}")], screener_from("l", &v1)));
     let deny = |g: &Gate, id: &str, dest: &str| {
-        g.evaluate(&withdrawal(id, "a", "ethereum", dest, 1, T0)).verdict == Verdict::Deny
+        g.evaluate(&withdrawal(id, "a", "ethereum", dest, 1, T0))
+            .verdict
+            == Verdict::Deny
     };
     assert!(deny(&g, "s0", LAZARUS));
     assert!(!deny(&g, "s1", CLEAN));
@@ -539,7 +541,11 @@ fn swapping_lists_is_atomic_and_a_delisted_address_stops_matching() {
     let s2 = screener_from("l", &v2);
     let mut swaps = 0u64;
     while swaps < 2_000 || reads.load(Ordering::Relaxed) < 2_000 {
-        g.set_screener(if swaps % 2 == 0 { s2.clone() } else { s1.clone() });
+        g.set_screener(if swaps % 2 == 0 {
+            s2.clone()
+        } else {
+            s1.clone()
+        });
         swaps += 1;
         if swaps % 64 == 0 {
             std::thread::yield_now();

@@ -31,8 +31,7 @@ pub fn encode_base58(data: &[u8]) -> String {
 /// characters outside the alphabet, impossible final-block lengths and
 /// blocks that overflow their byte width.
 pub fn decode_base58(s: &str) -> Result<Vec<u8>, AddressError> {
-    base58_monero::decode(s)
-        .map_err(|e| AddressError::InvalidFormat(format!("monero base58: {e}")))
+    base58_monero::decode(s).map_err(|e| AddressError::InvalidFormat(format!("monero base58: {e}")))
 }
 
 fn checksum(data: &[u8]) -> [u8; 4] {
