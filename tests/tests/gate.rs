@@ -541,13 +541,13 @@ fn swapping_lists_is_atomic_and_a_delisted_address_stops_matching() {
     let s2 = screener_from("l", &v2);
     let mut swaps = 0u64;
     while swaps < 2_000 || reads.load(Ordering::Relaxed) < 2_000 {
-        g.set_screener(if swaps % 2 == 0 {
+        g.set_screener(if swaps.is_multiple_of(2) {
             s2.clone()
         } else {
             s1.clone()
         });
         swaps += 1;
-        if swaps % 64 == 0 {
+        if swaps.is_multiple_of(64) {
             std::thread::yield_now();
         }
     }

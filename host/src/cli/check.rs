@@ -19,9 +19,11 @@ pub struct CheckArgs {
     /// Repeatable; runs in the order given. Default: the bundled policies.
     #[arg(long = "policy", value_name = "FILE[=CONFIG]")]
     policies: Vec<String>,
-    /// A designated list: NAME=FILE, one address per line (`#` comments).
-    /// Repeatable. Default: the bundled sample list.
-    #[arg(long = "list", value_name = "NAME=FILE")]
+    /// A designated list: NAME=FILE, where FILE is a plain list (one address
+    /// per line, `#` comments) or a compiled set file (`riskgate lists import
+    /// -o`), served as NAME; a bare FILE for a compiled set keeps the name in
+    /// its header. Repeatable. Default: the bundled sample list.
+    #[arg(long = "list", value_name = "[NAME=]FILE")]
     lists: Vec<String>,
     /// Input file of JSON lines, or `-` for stdin.
     #[arg(long, default_value = "-", value_name = "FILE|-")]
@@ -31,7 +33,7 @@ pub struct CheckArgs {
 }
 
 /// Reports a load failure on one line and gives the load exit status.
-fn load_error(what: &str, e: impl std::fmt::Display) -> ExitCode {
+pub(super) fn load_error(what: &str, e: impl std::fmt::Display) -> ExitCode {
     let message = format!("{e}")
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -74,14 +76,38 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         let mut sets = Vec::new();
         for spec in &args.lists {
-            let Some((name, file)) = spec.split_once('=') else {
-                return Ok(load_error(spec, "a list is given as NAME=FILE"));
+            // NAME=FILE, unless the whole argument names a file (paths may
+            // hold `=`); a bare compiled set file keeps its header's name.
+            let (name, file) = match spec.split_once('=') {
+                Some((name, file)) if !std::path::Path::new(spec).exists() => (Some(name), file),
+                _ => (None, spec.as_str()),
             };
-            let (set, skipped) =
-                match DesignatedSet::from_plain_file(name, &PathBuf::from(file), DEFAULT_FP_RATE) {
-                    Ok(r) => r,
+            let path = PathBuf::from(file);
+            if super::lists::is_compiled_file(&path) {
+                let set = match super::lists::open_compiled_as(&path, name) {
+                    Ok(s) => s,
                     Err(e) => return Ok(load_error(file, e)),
                 };
+                eprintln!(
+                    "list {}: {} addresses loaded from compiled set (version {})",
+                    set.name(),
+                    set.len(),
+                    set.version()
+                );
+                sets.push(set);
+                continue;
+            }
+            let Some(name) = name else {
+                return Ok(load_error(
+                    spec,
+                    "a list is given as NAME=FILE (or FILE for a compiled set)",
+                ));
+            };
+            let (set, skipped) = match DesignatedSet::from_plain_file(name, &path, DEFAULT_FP_RATE)
+            {
+                Ok(r) => r,
+                Err(e) => return Ok(load_error(file, e)),
+            };
             for s in &skipped {
                 eprintln!(
                     "warning: {file}:{}: skipped `{}`: {}",

@@ -3,6 +3,7 @@
 mod address;
 mod check;
 mod demo;
+mod lists;
 
 use clap::{Args, Parser, Subcommand};
 use riskgate::engine::Limits;
@@ -32,6 +33,8 @@ enum Command {
     Address(address::AddressArgs),
     /// Run a realistic synthetic stream through the bundled policies and summarise.
     Demo(demo::DemoArgs),
+    /// Import, inspect, query and diff designated lists.
+    Lists(lists::ListsArgs),
 }
 
 /// Engine options shared by the commands that run policies.
@@ -81,6 +84,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Address(args) => address::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Lists(args) => lists::run(args),
     };
     match result {
         Ok(code) => code,

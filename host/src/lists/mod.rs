@@ -41,7 +41,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::address::{self, Canonical};
+use crate::address::{self, Canonical, Family};
 use crate::screening::{DesignatedSet, Entry, SetError, content_version};
 
 /// A designated-list file format.
@@ -235,6 +235,11 @@ pub struct Imported {
     pub entries: Vec<(Canonical, Entry)>,
     /// Every refused entry, in file order.
     pub rejected: Vec<Rejected>,
+    /// How many of [`entries`](Self::entries) are second keys: an address
+    /// the encoding read as one family that is also valid under its
+    /// currency hint's (different) family, stored under both keys so it is
+    /// denied on either chain.
+    pub hinted_keys: usize,
 }
 
 impl Imported {
@@ -304,22 +309,86 @@ pub fn parse(
     }
 }
 
+/// Progress of an import, reported to [`ImportOptions::progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportProgress {
+    /// The file is parsed: `entries` raw entries to canonicalise.
+    Parsed { entries: usize },
+    /// `done` of the parsed entries are canonicalised (reported every few
+    /// thousand entries and once at the end).
+    Canonicalised { done: usize },
+}
+
+/// Options of [`import_with`].
+#[derive(Default, Clone, Copy)]
+pub struct ImportOptions<'a> {
+    /// Currency hint for entries whose source gives none (a plain list of
+    /// one currency: `BCH`, `LTC`...). Unknown codes are ignored as hints.
+    pub currency: Option<&'a str>,
+    /// Called as the import proceeds.
+    pub progress: Option<&'a (dyn Fn(ImportProgress) + Sync)>,
+}
+
+impl fmt::Debug for ImportOptions<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("currency", &self.currency)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// Entries between two [`ImportProgress::Canonicalised`] reports.
+const PROGRESS_EVERY: usize = 4096;
+
 /// Parse and canonicalise every entry of `content`; `source` is recorded in
 /// the provenance (usually the file path).
 pub fn import(format: &Format, source: &str, content: &[u8]) -> Result<Imported, ImportError> {
+    import_with(format, source, content, &ImportOptions::default())
+}
+
+/// [`import`] with a default currency hint and a progress callback.
+pub fn import_with(
+    format: &Format,
+    source: &str,
+    content: &[u8],
+    options: &ImportOptions<'_>,
+) -> Result<Imported, ImportError> {
     let (raw, version) = parse(format, content)?;
     let version = version.unwrap_or_else(|| content_version(content));
+    let report = |p| {
+        if let Some(progress) = options.progress {
+            progress(p);
+        }
+    };
+    report(ImportProgress::Parsed { entries: raw.len() });
+    let total = raw.len();
     let mut entries = Vec::with_capacity(raw.len());
     let mut rejected = Vec::new();
-    for entry in raw {
+    let mut hinted_keys = 0;
+    for (index, mut entry) in raw.into_iter().enumerate() {
+        if index > 0 && index.is_multiple_of(PROGRESS_EVERY) {
+            report(ImportProgress::Canonicalised { done: index });
+        }
+        if entry.currency.is_none()
+            && let Some(currency) = options.currency
+        {
+            entry.currency = Some(currency.to_string());
+        }
         match canonicalize_entry(&entry.address, entry.currency.as_deref()) {
-            Ok(canonical) => entries.push((
-                canonical,
-                Entry {
+            Ok((canonical, hinted)) => {
+                let value = Entry {
                     label: entry.label,
                     original: entry.address,
-                },
-            )),
+                };
+                if let Some(hinted) = hinted {
+                    hinted_keys += 1;
+                    entries.push((canonical, value.clone()));
+                    entries.push((hinted, value));
+                } else {
+                    entries.push((canonical, value));
+                }
+            }
             Err(reason) => rejected.push(Rejected {
                 location: entry.location,
                 text: entry.address,
@@ -329,6 +398,7 @@ pub fn import(format: &Format, source: &str, content: &[u8]) -> Result<Imported,
             }),
         }
     }
+    report(ImportProgress::Canonicalised { done: total });
     Ok(Imported {
         provenance: Provenance {
             source: source.to_string(),
@@ -337,6 +407,7 @@ pub fn import(format: &Format, source: &str, content: &[u8]) -> Result<Imported,
         },
         entries,
         rejected,
+        hinted_keys,
     })
 }
 
@@ -349,20 +420,53 @@ pub fn import_file(format: &Format, path: &Path) -> Result<Imported, ImportError
     import(format, &path.display().to_string(), &content)
 }
 
-/// The encoding decides: [`address::canonicalize_any`] first. Only when
-/// inference fails and the currency label names a known chain is the address
-/// tried strictly as that chain's family (still decoded and verified), so a
-/// hint can settle an encoding that inference alone refuses but can never
-/// override a successful inference.
-fn canonicalize_entry(text: &str, currency: Option<&str>) -> Result<Canonical, String> {
+/// Family named by a list's currency code (`XBT`, `BCH`, `USDT`...), ASCII
+/// case-insensitive: every chain name [`address::family_for_chain`] knows,
+/// plus the EVM stablecoin codes `USDT` and `USDC` (their Omni and TRC-20
+/// addresses are identified by their encoding anyway). Unknown codes give
+/// `None` and are not used as hints.
+pub fn currency_family(code: &str) -> Option<Family> {
+    let code = code.trim();
+    address::family_for_chain(code).or_else(|| {
+        ["usdt", "usdc", "dai"]
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(code))
+            .then_some(Family::Evm)
+    })
+}
+
+/// The encoding decides: [`address::canonicalize_any`] first.
+///
+/// - Inference fails: only when the currency label names a known family is
+///   the address tried strictly as that family (still decoded and
+///   verified), so a hint can settle an encoding that inference alone
+///   refuses.
+/// - Inference succeeds with another family than the hint's, and the text
+///   is *also* a valid address of the hinted family (a Bitcoin Cash list's
+///   legacy `1…` address, which inference reads as Bitcoin; a Litecoin
+///   list's legacy `3…`): the second key is returned too, so the entry is
+///   denied on either chain. The inferred key is always kept: a hint never
+///   overrides an address the encoding identifies, and an address valid
+///   only under the inferred family (a Tron address filed under XBT) gets
+///   no second key.
+fn canonicalize_entry(
+    text: &str,
+    currency: Option<&str>,
+) -> Result<(Canonical, Option<Canonical>), String> {
+    let hinted = currency.and_then(currency_family);
     match address::canonicalize_any(text) {
-        Ok(canonical) => Ok(canonical),
+        Ok(canonical) => {
+            let second = hinted
+                .filter(|family| *family != canonical.family())
+                .and_then(|family| address::canonicalize_family(family, text).ok())
+                .filter(|second| second.key() != canonical.key());
+            Ok((canonical, second))
+        }
         Err(err) => {
-            if let Some(chain) = currency
-                && address::family_for_chain(chain).is_some()
-                && let Ok(canonical) = address::canonicalize(chain, text)
+            if let Some(family) = hinted
+                && let Ok(canonical) = address::canonicalize_family(family, text)
             {
-                return Ok(canonical);
+                return Ok((canonical, None));
             }
             Err(err.to_string())
         }

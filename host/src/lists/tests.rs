@@ -778,3 +778,163 @@ proptest! {
         let _ = import(&format, "fuzz", &content);
     }
 }
+
+// ---------------------------------------------------------------------------
+// Currency hints naming another family than the encoding's
+// ---------------------------------------------------------------------------
+
+fn import_plain_as(text: &str, currency: Option<&str>) -> Imported {
+    let options = ImportOptions {
+        currency,
+        ..ImportOptions::default()
+    };
+    import_with(&Format::Plain, "hinted.txt", text.as_bytes(), &options).expect("imports")
+}
+
+fn listed(set: &DesignatedSet, chain: &str, text: &str) -> bool {
+    let canonical = address::canonicalize(chain, text).expect("valid address");
+    set.lookup(&canonical).is_some()
+}
+
+#[test]
+fn currency_family_maps_list_codes() {
+    for (code, family) in [
+        ("XBT", Family::Bitcoin),
+        ("btc", Family::Bitcoin),
+        ("BCH", Family::BitcoinCash),
+        ("LTC", Family::Litecoin),
+        ("ETH", Family::Evm),
+        ("USDT", Family::Evm),
+        ("usdc", Family::Evm),
+        ("BSC", Family::Evm),
+        ("ARB", Family::Evm),
+        ("ETC", Family::Evm),
+        ("TRX", Family::Tron),
+        ("XMR", Family::Monero),
+        ("XRP", Family::Xrp),
+        ("ZEC", Family::Zcash),
+        ("DASH", Family::Dash),
+        (" DOGE ", Family::Dogecoin),
+    ] {
+        assert_eq!(currency_family(code), Some(family), "{code}");
+    }
+    assert_eq!(currency_family("FOO"), None);
+    assert_eq!(currency_family(""), None);
+}
+
+#[test]
+fn bch_legacy_address_is_stored_under_bitcoin_and_bitcoin_cash() {
+    let text = format!("{NORTHWIND_XBT} # BCH wallet\n");
+    let imported = import_plain_as(&text, Some("BCH"));
+    assert!(imported.rejected.is_empty(), "{:?}", imported.rejected);
+    assert_eq!(imported.hinted_keys, 1);
+    let families: Vec<Family> = imported.entries.iter().map(|(c, _)| c.family()).collect();
+    assert_eq!(families, vec![Family::Bitcoin, Family::BitcoinCash]);
+    for (_, entry) in &imported.entries {
+        assert_eq!(entry.label.as_deref(), Some("BCH wallet"));
+        assert_eq!(entry.original, NORTHWIND_XBT);
+    }
+    let set = imported.into_set("bch", DEFAULT_FP_RATE).expect("builds");
+    assert_eq!(set.len(), 2);
+    assert!(listed(&set, "bitcoin", NORTHWIND_XBT));
+    assert!(listed(&set, "bitcoin-cash", NORTHWIND_XBT));
+    // The cashaddr form of the same hash is the same bitcoin-cash key.
+    let cash = address::canonicalize("bch", NORTHWIND_XBT).expect("valid BCH legacy");
+    assert!(listed(&set, "bitcoin-cash", cash.as_str()));
+}
+
+#[test]
+fn without_a_hint_a_legacy_address_is_bitcoin_only() {
+    let imported = import_plain_as(&format!("{NORTHWIND_XBT}\n"), None);
+    assert_eq!(imported.hinted_keys, 0);
+    assert_eq!(imported.entries.len(), 1);
+    assert_eq!(imported.entries[0].0.family(), Family::Bitcoin);
+}
+
+#[test]
+fn ltc_hint_on_a_legacy_p2sh_address_gives_both_keys() {
+    let imported = import_plain_as(&format!("{GARNET_P2SH}\n"), Some("LTC"));
+    assert!(imported.rejected.is_empty(), "{:?}", imported.rejected);
+    let set = imported.into_set("ltc", DEFAULT_FP_RATE).expect("builds");
+    assert!(listed(&set, "bitcoin", GARNET_P2SH));
+    assert!(listed(&set, "litecoin", GARNET_P2SH));
+}
+
+#[test]
+fn a_hint_never_overrides_a_unique_encoding() {
+    // A Tron address filed under XBT, an EVM address under BCH, a bech32
+    // address under LTC: valid only as what the encoding says.
+    for (text, hint, family) in [
+        (TRON_AS_XBT, "XBT", Family::Tron),
+        (NORTHWIND_ETH, "BCH", Family::Evm),
+        (GARNET_BECH32, "LTC", Family::Bitcoin),
+    ] {
+        let imported = import_plain_as(&format!("{text}\n"), Some(hint));
+        assert!(
+            imported.rejected.is_empty(),
+            "{text}: {:?}",
+            imported.rejected
+        );
+        assert_eq!(imported.hinted_keys, 0, "{text} under {hint}");
+        let families: Vec<Family> = imported.entries.iter().map(|(c, _)| c.family()).collect();
+        assert_eq!(families, vec![family], "{text} under {hint}");
+    }
+}
+
+#[test]
+fn same_family_and_unknown_hints_add_no_key() {
+    for hint in ["XBT", "BTC", "FOO", ""] {
+        let imported = import_plain_as(&format!("{NORTHWIND_XBT}\n{NORTHWIND_ETH}\n"), Some(hint));
+        assert_eq!(imported.hinted_keys, 0, "{hint}");
+        assert_eq!(imported.entries.len(), 2, "{hint}");
+        assert!(imported.rejected.is_empty(), "{hint}");
+    }
+}
+
+#[test]
+fn a_source_currency_wins_over_the_default_hint() {
+    // addresses.csv labels the legacy address XBT: the BCH default applies
+    // only to entries without a currency of their own.
+    let options = ImportOptions {
+        currency: Some("BCH"),
+        ..ImportOptions::default()
+    };
+    let format = Format::Csv {
+        column: "Wallet Address".into(),
+    };
+    let with_hint =
+        import_with(&format, "a.csv", &fixture("addresses.csv"), &options).expect("imports");
+    let without = import_fixture(&format, "addresses.csv");
+    assert_eq!(with_hint.hinted_keys, 0);
+    assert_eq!(with_hint.entries, without.entries);
+}
+
+#[test]
+fn rejected_entries_keep_the_default_currency() {
+    let imported = import_plain_as(&format!("{BAD_CHECKSUM}\n"), Some("BCH"));
+    assert_eq!(imported.rejected.len(), 1);
+    assert_eq!(imported.rejected[0].currency.as_deref(), Some("BCH"));
+}
+
+#[test]
+fn import_reports_progress() {
+    use std::sync::Mutex;
+    let seen = Mutex::new(Vec::new());
+    let record = |p: ImportProgress| seen.lock().expect("not poisoned").push(p);
+    let options = ImportOptions {
+        currency: None,
+        progress: Some(&record),
+    };
+    let imported =
+        import_with(&Format::Plain, "p.txt", &fixture("plain.txt"), &options).expect("imports");
+    let seen = seen.into_inner().expect("not poisoned");
+    let total = imported.entries.len() + imported.rejected.len();
+    assert_eq!(
+        seen.first(),
+        Some(&ImportProgress::Parsed { entries: total })
+    );
+    assert_eq!(
+        seen.last(),
+        Some(&ImportProgress::Canonicalised { done: total })
+    );
+}
