@@ -137,16 +137,8 @@ impl Family {
     pub fn default_chain(&self) -> &'static str {
         match self {
             Family::Evm => "ethereum",
-            Family::Bitcoin => "bitcoin",
-            Family::Tron => "tron",
-            Family::Litecoin => "litecoin",
-            Family::BitcoinCash => "bitcoin-cash",
-            Family::Dogecoin => "dogecoin",
-            Family::Dash => "dash",
-            Family::Zcash => "zcash",
-            Family::Xrp => "xrp",
-            Family::Solana => "solana",
-            Family::Monero => "monero",
+            // Every other family's name is also its main chain's name.
+            other => other.as_str(),
         }
     }
 

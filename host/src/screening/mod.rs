@@ -267,15 +267,19 @@ fn bloom_sizing(items: usize, fp_rate: f64) -> (usize, usize) {
 fn build_bloom(name: &str, exact: &Store, fp_rate: f64) -> Result<Bloom<[u8]>, SetError> {
     let (bitmap_bytes, items) = bloom_sizing(exact.len.max(1), fp_rate);
     let seed: [u8; 32] = Sha256::digest(BLOOM_SEED_DOMAIN).into();
-    let new_bloom = || -> Result<Bloom<[u8]>, SetError> {
-        let bloom =
-            Bloom::new_with_seed(bitmap_bytes, items, &seed).map_err(|reason| SetError::Bloom {
-                name: name.to_string(),
-                reason: reason.to_string(),
-            })?;
+    let bloom_error = |reason: String| SetError::Bloom {
+        name: name.to_string(),
+        reason,
+    };
+    let advised = |bloom: Bloom<[u8]>| {
         let bits = bloom.as_slice();
         store::advise_huge(bits.as_ptr(), bits.len());
-        Ok(bloom)
+        bloom
+    };
+    let new_bloom = || -> Result<Bloom<[u8]>, SetError> {
+        Bloom::new_with_seed(bitmap_bytes, items, &seed)
+            .map(advised)
+            .map_err(|reason| bloom_error(reason.to_string()))
     };
     let keys = || {
         exact
@@ -316,10 +320,7 @@ fn build_bloom(name: &str, exact: &Store, fp_rate: f64) -> Result<Bloom<[u8]>, S
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    Err(SetError::Bloom {
-                        name: name.to_string(),
-                        reason: "a Bloom builder thread panicked".to_string(),
-                    })
+                    Err(bloom_error("a Bloom builder thread panicked".to_string()))
                 })
             })
             .collect()
@@ -332,14 +333,9 @@ fn build_bloom(name: &str, exact: &Store, fp_rate: f64) -> Result<Bloom<[u8]>, S
             Some(acc) => acc.iter_mut().zip(&part).for_each(|(a, b)| *a |= b),
         }
     }
-    let bytes = union.unwrap_or_default();
-    let bloom = Bloom::from_bytes(bytes).map_err(|reason| SetError::Bloom {
-        name: name.to_string(),
-        reason: reason.to_string(),
-    })?;
-    let bits = bloom.as_slice();
-    store::advise_huge(bits.as_ptr(), bits.len());
-    Ok(bloom)
+    Bloom::from_bytes(union.unwrap_or_default())
+        .map(advised)
+        .map_err(|reason| bloom_error(reason.to_string()))
 }
 
 impl DesignatedSet {
