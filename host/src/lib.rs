@@ -18,6 +18,8 @@ pub mod bundled;
 pub mod cache;
 pub mod demo;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod gate;
 mod host;
 pub mod lists;

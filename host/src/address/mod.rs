@@ -707,3 +707,6 @@ mod tests;
 
 #[cfg(test)]
 mod tests_families;
+
+#[cfg(test)]
+mod tests_vectors;
