@@ -14,11 +14,11 @@ use crate::host::{CallContext, Destination};
 use crate::model::{Decision, Hit, Reason, Verdict, Withdrawal};
 use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
 use crate::screening::Screener;
-use crate::velocity::{Keys, MemoryVelocity};
+use crate::velocity::{Commit, Keys, Velocity, VelocityError};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Most reasons one policy may return.
 const MAX_REASONS: usize = 64;
@@ -44,14 +44,42 @@ pub enum GateError {
     Cache(#[from] crate::cache::CacheError),
 }
 
+/// Default largest distance between a withdrawal's requested-at and the
+/// host's clock.
+pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+/// The host's clock, ms since the Unix epoch (injectable for tests).
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+fn system_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis().min(u128::from(u64::MAX)) as u64)
+}
+
 /// Builds a [`Gate`].
-#[derive(Default)]
 pub struct GateBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
     policies: Vec<PolicySource>,
     screener: Screener,
-    velocity: Option<Arc<MemoryVelocity>>,
+    velocity: Option<Arc<Velocity>>,
+    max_clock_skew: Option<Duration>,
+    clock: Clock,
+}
+
+impl Default for GateBuilder {
+    fn default() -> Self {
+        GateBuilder {
+            limits: Limits::default(),
+            cache_dir: None,
+            policies: Vec::new(),
+            screener: Screener::default(),
+            velocity: None,
+            max_clock_skew: Some(DEFAULT_MAX_CLOCK_SKEW),
+            clock: Arc::new(system_clock),
+        }
+    }
 }
 
 impl GateBuilder {
@@ -80,8 +108,23 @@ impl GateBuilder {
     }
 
     /// Velocity state (default: a fresh in-memory store).
-    pub fn velocity(mut self, velocity: Arc<MemoryVelocity>) -> Self {
+    pub fn velocity(mut self, velocity: Arc<Velocity>) -> Self {
         self.velocity = Some(velocity);
+        self
+    }
+
+    /// Largest distance allowed between a withdrawal's requested-at and the
+    /// host's clock (default [`DEFAULT_MAX_CLOCK_SKEW`]); farther ones are
+    /// held with `gate.clock_skew`. `None` turns the check off, for replays
+    /// of recorded streams and synthetic ones.
+    pub fn max_clock_skew(mut self, skew: Option<Duration>) -> Self {
+        self.max_clock_skew = skew;
+        self
+    }
+
+    /// The clock the skew check reads (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -112,6 +155,10 @@ impl GateBuilder {
                 policies,
                 screener: RwLock::new(self.screener),
                 velocity: self.velocity.unwrap_or_default(),
+                max_clock_skew_ms: self
+                    .max_clock_skew
+                    .map(|d| d.as_millis().min(u128::from(u64::MAX)) as u64),
+                clock: self.clock,
             },
             reports,
         ))
@@ -123,7 +170,9 @@ pub struct Gate {
     runtime: Arc<Runtime>,
     policies: Vec<Policy>,
     screener: RwLock<Screener>,
-    velocity: Arc<MemoryVelocity>,
+    velocity: Arc<Velocity>,
+    max_clock_skew_ms: Option<u64>,
+    clock: Clock,
 }
 
 impl Gate {
@@ -157,7 +206,7 @@ impl Gate {
     }
 
     /// The velocity state.
-    pub fn velocity(&self) -> &Arc<MemoryVelocity> {
+    pub fn velocity(&self) -> &Arc<Velocity> {
         &self.velocity
     }
 
@@ -177,6 +226,20 @@ impl Gate {
         if self.policies.is_empty() {
             return Decision::gate_hold(&w.id, "gate.no_policies", "no policy is loaded");
         }
+        if let Some(max) = self.max_clock_skew_ms {
+            let now = (self.clock)();
+            let skew = now.abs_diff(w.requested_at);
+            if skew > max {
+                return Decision::gate_hold(
+                    &w.id,
+                    "gate.clock_skew",
+                    format!(
+                        "requested_at {} is {skew} ms from the gate's clock ({now}); at most {max} ms is accepted",
+                        w.requested_at
+                    ),
+                );
+            }
+        }
         // Canonical destination, so case and format variants share one key.
         let canonical = address::canonicalize(&w.chain, &w.destination);
         let keys = Arc::new(Keys::new(
@@ -193,27 +256,42 @@ impl Gate {
         });
         let fingerprint = fingerprint(w);
 
+        let store = self.velocity.store();
         let _lock = self.velocity.lock(&w.id, &keys);
-        if let Some(recorded) = self.velocity.recorded(&w.id) {
-            if recorded.fingerprint == fingerprint {
-                let mut d = recorded.decision;
-                d.replayed = true;
-                return d;
+        let exclusive = match store.exclusive(&w.id, &keys) {
+            Ok(e) => e,
+            Err(e) => return velocity_hold(&w.id, &e),
+        };
+        match store.recorded(&w.id) {
+            Ok(None) => {}
+            Ok(Some(recorded)) => {
+                store.unlock(&w.id, &keys, exclusive);
+                if recorded.fingerprint == fingerprint {
+                    let mut d = recorded.decision;
+                    d.replayed = true;
+                    return d;
+                }
+                return Decision::gate_hold(
+                    &w.id,
+                    "gate.idempotency_conflict",
+                    "this id was already decided for a different withdrawal",
+                );
             }
-            return Decision::gate_hold(
-                &w.id,
-                "gate.idempotency_conflict",
-                "this id was already decided for a different withdrawal",
-            );
+            Err(e) => {
+                store.unlock(&w.id, &keys, exclusive);
+                return velocity_hold(&w.id, &e);
+            }
         }
 
         let input = to_wit(w);
+        let velocity_fault = Arc::new(OnceLock::new());
         let ctx = CallContext {
             screener: self.screener(),
             destination,
             velocity: self.velocity.clone(),
             keys: keys.clone(),
             requested_at: w.requested_at,
+            velocity_fault: velocity_fault.clone(),
         };
         let mut decision = Decision {
             id: w.id.clone(),
@@ -229,15 +307,47 @@ impl Gate {
                 Err(fault) => fault_hold(&mut decision, policy, &fault),
             }
         }
-        if decision.verdict == Verdict::Allow {
-            self.velocity.record(&keys, w);
+        drop(ctx);
+        if let Some(why) = velocity_fault.get() {
+            decision.verdict = decision.verdict.max(Verdict::Hold);
+            decision.reasons.push(Reason {
+                code: "gate.velocity_unavailable".into(),
+                detail: format!("the velocity store failed during evaluation: {why}"),
+                policy: None,
+            });
         }
         // Faults are not recorded: a retry of the same id is evaluated anew.
-        if !decision.has_gate_reason() {
-            self.velocity.record_decision(w, fingerprint, &decision);
+        if decision.has_gate_reason() {
+            store.unlock(&w.id, &keys, exclusive);
+            return decision;
+        }
+        let commit = Commit {
+            id: &w.id,
+            keys: &keys,
+            fingerprint,
+            requested_at: w.requested_at,
+            decision: &decision,
+            allowed: (decision.verdict == Verdict::Allow)
+                .then(|| (w.amount, w.usd_cents.unwrap_or(0))),
+        };
+        // An ALLOW that is not recorded is never returned.
+        if let Err(e) = store.commit(&commit, exclusive) {
+            let mut held = velocity_hold(&w.id, &e);
+            held.hits = decision.hits;
+            held.reasons.extend(decision.reasons);
+            return held;
         }
         decision
     }
+}
+
+/// HOLD `gate.velocity_unavailable` for a store failure.
+fn velocity_hold(id: &str, e: &VelocityError) -> Decision {
+    Decision::gate_hold(
+        id,
+        "gate.velocity_unavailable",
+        format!("velocity state cannot be read or recorded: {e}"),
+    )
 }
 
 fn fault_hold(decision: &mut Decision, policy: &Policy, fault: &Fault) {

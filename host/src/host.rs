@@ -5,8 +5,8 @@
 use crate::address::{AddressError, Canonical};
 use crate::policy::bindings::riskgate::policy::{log, screening, types, velocity};
 use crate::screening::{ScreenError, Screener};
-use crate::velocity::{Keys, MemoryVelocity, Scope};
-use std::sync::Arc;
+use crate::velocity::{Keys, Scope, Velocity};
+use std::sync::{Arc, OnceLock};
 use wasmtime::StoreLimits;
 
 /// Log messages a policy may emit per call; the rest are counted and dropped.
@@ -24,9 +24,12 @@ pub(crate) struct CallContext {
     /// The withdrawal's (chain, destination) and its canonical form, computed
     /// once by the gate: the usual `screen` call reuses it.
     pub destination: Arc<Destination>,
-    pub velocity: Arc<MemoryVelocity>,
+    pub velocity: Arc<Velocity>,
     pub keys: Arc<Keys>,
     pub requested_at: u64,
+    /// Set when the velocity store failed during the call: the gate then
+    /// holds with `gate.velocity_unavailable` whatever the policies said.
+    pub velocity_fault: Arc<OnceLock<String>>,
 }
 
 /// A withdrawal's destination, canonicalised once per decision.
@@ -153,13 +156,19 @@ impl velocity::Host for HostState {
         };
         let stats = ctx
             .velocity
+            .store()
             .window(
                 ctx.keys.get(scope),
                 ctx.keys.asset(),
                 ctx.requested_at,
                 window_ms,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| {
+                if e.is_unavailable() {
+                    let _ = ctx.velocity_fault.set(e.to_string());
+                }
+                e.to_string()
+            })?;
         Ok(velocity::WindowStats {
             count: stats.count,
             sum: stats.sum,

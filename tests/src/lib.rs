@@ -81,6 +81,8 @@ pub fn builder(policies: Vec<PolicySource>, screener: Screener) -> GateBuilder {
         .fold(Gate::builder(), |b, p| b.policy(p))
         .screener(screener)
         .limits(test_limits())
+        // Tests run on fixed timestamps (T0), not the wall clock.
+        .max_clock_skew(None)
 }
 
 /// A screener over one plain list given as text.

@@ -24,7 +24,10 @@ fn the_default_deadline_catches_a_runaway_guest() {
         riskgate::Limits::default().deadline,
         std::time::Duration::from_millis(1)
     );
-    let (g, _) = Gate::builder().policy(hostile("{}")).build().unwrap();
+    let (g, _) = Gate::builder()
+        .policy(hostile("{}"))
+        .max_clock_skew(None)
+        .build().unwrap();
     let d = g.evaluate(&withdrawal("loop-default", "a", "ethereum", CLEAN, 1, T0));
     assert!(fault_of(&d).contains("deadline exceeded"), "{d:?}");
 }
@@ -118,6 +121,7 @@ fn a_log_flood_is_bounded_and_harmless() {
 fn a_generous_deadline_lets_slow_work_finish() {
     let (g, _) = Gate::builder()
         .policy(hostile("{}"))
+        .max_clock_skew(None)
         .limits(riskgate::Limits {
             deadline: std::time::Duration::from_secs(20),
             ..Default::default()

@@ -9,6 +9,7 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Longest input line accepted, in bytes.
 const MAX_LINE: usize = 64 << 10;
@@ -30,6 +31,16 @@ pub struct CheckArgs {
     input: String,
     #[command(flatten)]
     engine: EngineArgs,
+    #[command(flatten)]
+    velocity: super::velocity::VelocityArgs,
+    /// Largest distance, in ms, between a withdrawal's requested_at and this
+    /// host's clock; farther ones are held with `gate.clock_skew`.
+    #[arg(long, default_value_t = 300_000, value_name = "MS")]
+    max_clock_skew_ms: u64,
+    /// Do not compare requested_at with this host's clock (replaying a
+    /// recorded or synthetic stream).
+    #[arg(long, env = "RISKGATE_NO_CLOCK_CHECK")]
+    no_clock_check: bool,
 }
 
 /// Reports a load failure on one line and gives the load exit status.
@@ -124,12 +135,19 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Screener::new(sets)
     };
 
+    let velocity = match args.velocity.open() {
+        Ok(v) => v,
+        Err(e) => return Ok(load_error("velocity", e)),
+    };
+    let skew = (!args.no_clock_check).then(|| Duration::from_millis(args.max_clock_skew_ms));
     let builder = sources
         .into_iter()
         .fold(Gate::builder(), |b, s| b.policy(s))
         .limits(args.engine.limits())
         .cache_dir(args.engine.cache_dir())
-        .screener(screener);
+        .screener(screener)
+        .velocity(velocity)
+        .max_clock_skew(skew);
     let gate = match builder.build() {
         Ok((gate, _)) => gate,
         Err(riskgate::GateError::Policy { origin, source }) => {

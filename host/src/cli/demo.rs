@@ -31,6 +31,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .limits(args.engine.limits())
         .cache_dir(args.engine.cache_dir())
         .screener(screener)
+        // The synthetic stream runs on its own timeline.
+        .max_clock_skew(None)
         .build()?;
     let startup = started.elapsed();
     let stdout = std::io::stdout();

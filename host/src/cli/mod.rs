@@ -4,6 +4,7 @@ mod address;
 mod check;
 mod demo;
 mod lists;
+mod velocity;
 
 use clap::{Args, Parser, Subcommand};
 use riskgate::engine::Limits;
@@ -13,6 +14,8 @@ use std::time::Duration;
 
 /// Exit status for a policy or list that cannot be loaded.
 pub const EXIT_LOAD: u8 = 2;
+/// Exit status for arguments that make no sense together.
+pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -35,6 +38,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Import, inspect, query and diff designated lists.
     Lists(lists::ListsArgs),
+    /// Release a withdrawal's contribution, or inspect a key, in a velocity store.
+    Velocity(velocity::VelocityCmd),
 }
 
 /// Engine options shared by the commands that run policies.
@@ -85,6 +90,7 @@ pub fn main() -> ExitCode {
         Command::Address(args) => address::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Lists(args) => lists::run(args),
+        Command::Velocity(args) => velocity::run(args),
     };
     match result {
         Ok(code) => code,

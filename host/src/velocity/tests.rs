@@ -1,0 +1,305 @@
+//! Tests of the velocity stores: memory semantics, the durable log
+//! (reopen, torn tails, corruption, failure, rotation, group commit) and
+//! release.
+
+use super::*;
+use crate::model::{Decision, Verdict};
+use std::path::Path;
+
+const H: u64 = 3_600_000;
+const T0: u64 = 1_795_564_800_000;
+
+fn keys(account: &str, dest: &str) -> Keys {
+    Keys::from_parts(KeyParts {
+        account: account.into(),
+        asset: "ETH".into(),
+        chain: "ethereum".into(),
+        destination: dest.into(),
+    })
+}
+
+fn decision(id: &str, verdict: Verdict) -> Decision {
+    Decision {
+        id: id.into(),
+        verdict,
+        reasons: Vec::new(),
+        hits: Vec::new(),
+        latency_ns: 0,
+        replayed: false,
+    }
+}
+
+/// Commits an ALLOW of `amount` at `ts` for `id`.
+fn allow(store: &dyn Store, id: &str, k: &Keys, ts: u64, amount: u64) {
+    let d = decision(id, Verdict::Allow);
+    store
+        .commit(
+            &Commit {
+                id,
+                keys: k,
+                fingerprint: [7; 32],
+                requested_at: ts,
+                decision: &d,
+                allowed: Some((amount, amount / 10)),
+            },
+            Exclusive::default(),
+        )
+        .expect("commit");
+}
+
+fn hold(store: &dyn Store, id: &str, k: &Keys, ts: u64) {
+    let d = decision(id, Verdict::Hold);
+    store
+        .commit(
+            &Commit {
+                id,
+                keys: k,
+                fingerprint: [8; 32],
+                requested_at: ts,
+                decision: &d,
+                allowed: None,
+            },
+            Exclusive::default(),
+        )
+        .expect("commit");
+}
+
+fn acct(store: &dyn Store, k: &Keys, t: u64, w: u64) -> WindowStats {
+    store.window(k.get(Scope::Account), "ETH", t, w).expect("window")
+}
+
+fn open(dir: &Path) -> (DurableStore, RecoveryReport) {
+    DurableStore::open(dir, DurableOptions::default()).expect("opens")
+}
+
+fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn windows_slide_exactly_and_count_later_events() {
+    let s = MemoryStore::default();
+    let k = keys("a", "d");
+    allow(&s, "1", &k, T0, 100);
+    allow(&s, "2", &k, T0 + H, 200);
+    // [T0+H-1h+1 .. ]: only the second; at T0 + 2h - 1 still the second.
+    assert_eq!(acct(&s, &k, T0 + H, H).count, 1);
+    assert_eq!(acct(&s, &k, T0 + H - 1, H).count, 2);
+    assert_eq!(acct(&s, &k, T0 + 2 * H - 1, H).sum, 200);
+    assert_eq!(acct(&s, &k, T0 + 2 * H, H).count, 0);
+    // A query earlier than both sees both (conservative for out-of-order).
+    assert_eq!(acct(&s, &k, T0 - 1, H).count, 2);
+    // Other asset: counted, not summed.
+    let other = s
+        .window(k.get(Scope::Account), "BTC", T0 + H, 2 * H)
+        .unwrap();
+    assert_eq!((other.count, other.sum, other.usd_cents), (2, 0, 30));
+}
+
+#[test]
+fn release_removes_the_contribution_and_the_record() {
+    let s = MemoryStore::default();
+    let k = keys("a", "d");
+    allow(&s, "1", &k, T0, 100);
+    allow(&s, "2", &k, T0, 100);
+    assert_eq!(acct(&s, &k, T0, H).count, 2);
+    let r = s.release("1").unwrap();
+    assert!(r.had_contribution);
+    assert_eq!(acct(&s, &k, T0, H).count, 1);
+    assert_eq!(s.window(k.get(Scope::Destination), "ETH", T0, H).unwrap().count, 1);
+    assert_eq!(s.recorded("1").unwrap(), None);
+    assert_eq!(
+        s.release("1"),
+        Err(VelocityError::UnknownId("1".into()))
+    );
+    hold(&s, "3", &k, T0);
+    assert!(!s.release("3").unwrap().had_contribution);
+}
+
+#[test]
+fn durable_store_survives_reopen_with_identical_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    let k2 = keys("b", "d");
+    {
+        let (s, report) = open(dir.path());
+        assert_eq!(report.records, 0);
+        for i in 0..50u64 {
+            allow(&s, &format!("w{i}"), if i % 2 == 0 { &k } else { &k2 }, T0 + i * 1000, i);
+        }
+        hold(&s, "held", &k, T0);
+        s.release("w4").unwrap();
+    }
+    let (s, report) = open(dir.path());
+    assert_eq!(report.records, 52);
+    assert_eq!(report.decisions, 50);
+    assert_eq!(report.truncated_tail, 0);
+    let a = acct(&s, &k, T0 + 50_000, H);
+    assert_eq!(a.count, 24);
+    assert_eq!(a.sum, (0..50).step_by(2).filter(|i| *i != 4).sum::<u64>());
+    assert_eq!(s.window(k.get(Scope::Destination), "ETH", T0, H).unwrap().count, 49);
+    let held = s.recorded("held").unwrap().expect("kept");
+    assert_eq!(held.decision.verdict, Verdict::Hold);
+    assert_eq!(held.fingerprint, [8; 32]);
+    assert_eq!(s.recorded("w4").unwrap(), None);
+    // uids keep increasing across restarts: a new event never reuses one.
+    let before: Vec<u64> = s
+        .index()
+        .contributions()
+        .into_iter()
+        .filter_map(|(_, u)| u)
+        .collect();
+    allow(&s, "new", &k, T0 + 60_000, 1);
+    let new_uid = s.recorded("new").unwrap().unwrap().contribution.unwrap().uid;
+    assert!(before.iter().all(|u| *u < new_uid));
+}
+
+#[test]
+fn a_torn_tail_is_truncated_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        allow(&s, "1", &k, T0, 5);
+        allow(&s, "2", &k, T0, 5);
+    }
+    let last = segments(dir.path()).pop().unwrap();
+    let len = std::fs::metadata(&last).unwrap().len();
+    // Cut the last record in half, as a crash mid-write would.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&last)
+        .unwrap()
+        .set_len(len - 7)
+        .unwrap();
+    let (s, report) = open(dir.path());
+    assert_eq!(report.records, 1);
+    assert!(report.truncated_tail > 0);
+    assert!(s.recorded("1").unwrap().is_some());
+    assert!(s.recorded("2").unwrap().is_none());
+    drop(s);
+    // The truncation is durable: the next open is clean.
+    let (_, again) = open(dir.path());
+    assert_eq!((again.records, again.truncated_tail), (1, 0));
+}
+
+#[test]
+fn damage_before_the_tail_refuses_to_open_naming_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        allow(&s, "1", &k, T0, 5);
+        allow(&s, "2", &k, T0, 5);
+    }
+    let last = segments(dir.path()).pop().unwrap();
+    let mut bytes = std::fs::read(&last).unwrap();
+    bytes[12] ^= 0x40; // inside the first record's payload
+    std::fs::write(&last, &bytes).unwrap();
+    let err = DurableStore::open(dir.path(), DurableOptions::default())
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(matches!(err, DurableError::Corrupt { offset: 0, .. }), "{text}");
+    assert!(text.contains("velocity-") && text.contains("checksum"), "{text}");
+}
+
+#[test]
+fn a_failed_write_makes_the_store_unavailable_and_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        allow(&s, "1", &k, T0, 5);
+        s.fail_next_write();
+        let d = decision("2", Verdict::Allow);
+        let err = s
+            .commit(
+                &Commit {
+                    id: "2",
+                    keys: &k,
+                    fingerprint: [1; 32],
+                    requested_at: T0,
+                    decision: &d,
+                    allowed: Some((5, 0)),
+                },
+                Exclusive::default(),
+            )
+            .unwrap_err();
+        assert!(err.is_unavailable(), "{err}");
+        assert!(err.to_string().contains("No space left"), "{err}");
+        // Not applied, and everything after fails too.
+        assert!(s.recorded("2").is_err());
+        assert!(s.window(k.get(Scope::Account), "ETH", T0, H).is_err());
+        assert!(s.release("1").is_err());
+    }
+    let (s, report) = open(dir.path());
+    assert_eq!(report.decisions, 1);
+    assert!(s.recorded("2").unwrap().is_none());
+}
+
+#[test]
+fn a_second_process_cannot_open_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, _) = open(dir.path());
+    let err = DurableStore::open(dir.path(), DurableOptions::default())
+        .err()
+        .expect("locked");
+    assert!(matches!(err, DurableError::Locked { .. }), "{err}");
+}
+
+#[test]
+fn aged_out_segments_are_deleted_and_recovery_stays_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DurableOptions {
+        retention_ms: 24 * H,
+        segment_bytes: 2_000,
+    };
+    let k = keys("a", "d");
+    let (s, _) = DurableStore::open(dir.path(), opts.clone()).unwrap();
+    // Four days of one withdrawal an hour.
+    for i in 0..96u64 {
+        allow(&s, &format!("w{i}"), &k, T0 + i * H, 1);
+    }
+    let on_disk = segments(dir.path()).len();
+    assert_eq!(on_disk, s.segment_count());
+    let expected = acct(&s, &k, T0 + 95 * H, 24 * H);
+    assert_eq!(expected.count, 24);
+    drop(s);
+    let (s, report) = DurableStore::open(dir.path(), opts).unwrap();
+    // Far fewer records than written: days 1-2 were deleted with their segments.
+    assert!(report.records < 60, "{report:?}");
+    assert_eq!(acct(&s, &k, T0 + 95 * H, 24 * H), expected);
+    assert!(s.recorded("w95").unwrap().is_some());
+}
+
+#[test]
+fn concurrent_commits_share_syncs_and_all_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let (s, k) = (&s, &k);
+                scope.spawn(move || {
+                    for i in 0..100 {
+                        allow(s, &format!("t{t}-{i}"), k, T0 + i, 1);
+                    }
+                });
+            }
+        });
+        assert_eq!(acct(&s, &k, T0, H).count, 800);
+        // Group commit: concurrent commits share syncs.
+        assert!(s.syncs() < 800, "{} syncs for 800 commits", s.syncs());
+    }
+    let (s, report) = open(dir.path());
+    assert_eq!(report.decisions, 800);
+    assert_eq!(acct(&s, &k, T0, H).count, 800);
+}

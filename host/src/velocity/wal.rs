@@ -1,0 +1,445 @@
+//! Write-ahead log with group commit.
+//!
+//! The log is a directory of segment files `velocity-NNNNNNNNNNNNNNNN.wal`,
+//! each a sequence of frames `[len: u32 LE][crc32: u32 LE][payload]`.
+//! Appends go to a shared buffer; the first waiter becomes the leader, writes
+//! everything buffered so far and `fdatasync`s it once, then wakes every
+//! waiter it covered (group commit): concurrent commits share one sync.
+//!
+//! A write or sync error poisons the log: every later append fails, so no
+//! decision is ever returned on a record that may not be on disk.
+//!
+//! Segments rotate at a size; a sealed segment whose newest record is older
+//! than the retention cutoff is deleted (every record in it has aged out of
+//! every window). At open, a frame cut short at the very end of the last
+//! segment (a crash in the middle of a write) is truncated away and
+//! reported; any other damage refuses the open.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+
+use super::lock;
+
+/// Largest payload accepted in a frame.
+pub(super) const MAX_FRAME: usize = 1 << 20;
+const HEADER: usize = 8;
+const PREFIX: &str = "velocity-";
+const SUFFIX: &str = ".wal";
+
+/// Errors opening or writing the log.
+#[derive(Debug, thiserror::Error)]
+pub enum WalError {
+    #[error("velocity store {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "velocity store {} is corrupt at byte {offset}: {reason}; \
+         move the directory aside to start empty, or restore it from a backup",
+        path.display()
+    )]
+    Corrupt {
+        path: PathBuf,
+        offset: u64,
+        reason: String,
+    },
+    #[error("velocity store {} is in use by another process", path.display())]
+    Locked { path: PathBuf },
+    #[error("velocity log failed earlier and refuses writes until restart: {0}")]
+    Poisoned(String),
+    #[error("velocity log record of {0} bytes exceeds the {MAX_FRAME}-byte frame limit")]
+    TooLarge(usize),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
+    move |source| WalError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn segment_path(dir: &Path, number: u64) -> PathBuf {
+    dir.join(format!("{PREFIX}{number:016}{SUFFIX}"))
+}
+
+fn segment_number(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    (digits.len() == 16 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+/// What opening found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Replayed {
+    pub segments: usize,
+    pub records: u64,
+    pub bytes: u64,
+    /// Bytes of a frame cut short by a crash, removed from the last segment.
+    pub truncated_tail: u64,
+}
+
+struct Sealed {
+    number: u64,
+    max_ts: u64,
+}
+
+struct Active {
+    file: File,
+    number: u64,
+    len: u64,
+    max_ts: u64,
+    sealed: Vec<Sealed>,
+}
+
+struct Pending {
+    buf: Vec<u8>,
+    max_ts: u64,
+    /// Frames appended so far; frame `n` is durable when `durable > n`.
+    appended: u64,
+    durable: u64,
+    flushing: bool,
+    failed: Option<String>,
+}
+
+/// The log of one store directory.
+pub(super) struct Wal {
+    dir: PathBuf,
+    segment_bytes: u64,
+    pending: Mutex<Pending>,
+    flushed: Condvar,
+    active: Mutex<Active>,
+    failed: AtomicBool,
+    /// Sealed segments whose newest record is older than this are deleted.
+    cutoff: AtomicU64,
+    fail_next_write: AtomicBool,
+    syncs: AtomicU64,
+    /// Keeps the directory's advisory lock.
+    _lock: File,
+}
+
+/// Reads one segment's frames into `apply`; returns the length of the
+/// well-formed prefix and whether the rest is a torn tail.
+fn read_segment(
+    path: &Path,
+    last: bool,
+    apply: &mut dyn FnMut(&[u8]) -> Result<u64, String>,
+    max_ts: &mut u64,
+    replayed: &mut Replayed,
+) -> Result<u64, WalError> {
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(io_err(path))?;
+    let corrupt = |offset: usize, reason: String| WalError::Corrupt {
+        path: path.to_path_buf(),
+        offset: offset as u64,
+        reason,
+    };
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let rest = &bytes[at..];
+        let torn = |what: &str| -> Result<u64, WalError> {
+            if last {
+                Ok(at as u64)
+            } else {
+                Err(corrupt(at, format!("{what} in a sealed segment")))
+            }
+        };
+        if rest.len() < HEADER {
+            return torn("a frame header cut short");
+        }
+        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+        if len > MAX_FRAME {
+            if last && HEADER + len > rest.len() {
+                return torn("an oversized frame length");
+            }
+            return Err(corrupt(at, format!("frame length {len} over {MAX_FRAME}")));
+        }
+        let Some(payload) = rest.get(HEADER..HEADER + len) else {
+            return torn("a frame cut short");
+        };
+        if crc32fast::hash(payload) != crc {
+            // A bad checksum on the very last frame of the last segment is
+            // a write the crash interrupted; anywhere else it is damage.
+            if last && at + HEADER + len == bytes.len() {
+                return torn("a bad checksum");
+            }
+            return Err(corrupt(at, "frame checksum mismatch".into()));
+        }
+        let ts = apply(payload).map_err(|reason| corrupt(at, reason))?;
+        *max_ts = (*max_ts).max(ts);
+        replayed.records += 1;
+        at += HEADER + len;
+    }
+    Ok(at as u64)
+}
+
+impl Wal {
+    /// Opens (creating) the log in `dir`, replaying every record into
+    /// `apply` (which returns the record's requested-at), oldest first.
+    pub(super) fn open(
+        dir: &Path,
+        segment_bytes: u64,
+        apply: &mut dyn FnMut(&[u8]) -> Result<u64, String>,
+    ) -> Result<(Wal, Replayed), WalError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let lock_path = dir.join("LOCK");
+        let lock_file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        lock_exclusive(&lock_file, &lock_path)?;
+
+        let mut numbers = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+            let entry = entry.map_err(io_err(dir))?;
+            if let Some(n) = entry.file_name().to_str().and_then(segment_number) {
+                numbers.push(n);
+            }
+        }
+        numbers.sort_unstable();
+        let mut replayed = Replayed::default();
+        let mut sealed = Vec::new();
+        for (i, &number) in numbers.iter().enumerate() {
+            let path = segment_path(dir, number);
+            let last = i + 1 == numbers.len();
+            let mut max_ts = 0;
+            let good = read_segment(&path, last, apply, &mut max_ts, &mut replayed)?;
+            let len = std::fs::metadata(&path).map_err(io_err(&path))?.len();
+            if good < len {
+                // Torn tail of the last segment: cut it off durably.
+                let f = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(io_err(&path))?;
+                f.set_len(good).map_err(io_err(&path))?;
+                f.sync_all().map_err(io_err(&path))?;
+                replayed.truncated_tail = len - good;
+            }
+            replayed.bytes += good;
+            replayed.segments += 1;
+            sealed.push(Sealed { number, max_ts });
+        }
+        // Appends always start a new segment.
+        let number = numbers.last().map_or(1, |n| n + 1);
+        let path = segment_path(dir, number);
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        sync_dir(dir)?;
+        let wal = Wal {
+            dir: dir.to_path_buf(),
+            segment_bytes: segment_bytes.max(HEADER as u64 + 1),
+            pending: Mutex::new(Pending {
+                buf: Vec::new(),
+                max_ts: 0,
+                appended: 0,
+                durable: 0,
+                flushing: false,
+                failed: None,
+            }),
+            flushed: Condvar::new(),
+            active: Mutex::new(Active {
+                file,
+                number,
+                len: 0,
+                max_ts: 0,
+                sealed,
+            }),
+            failed: AtomicBool::new(false),
+            cutoff: AtomicU64::new(0),
+            fail_next_write: AtomicBool::new(false),
+            syncs: AtomicU64::new(0),
+            _lock: lock_file,
+        };
+        Ok((wal, replayed))
+    }
+
+    /// Fails when an earlier write failed.
+    #[inline]
+    pub(super) fn check(&self) -> Result<(), WalError> {
+        if self.failed.load(Ordering::Acquire) {
+            let why = lock(&self.pending).failed.clone().unwrap_or_default();
+            return Err(WalError::Poisoned(why));
+        }
+        Ok(())
+    }
+
+    /// Sets the retention cutoff used to delete sealed segments.
+    pub(super) fn set_cutoff(&self, cutoff: u64) {
+        self.cutoff.fetch_max(cutoff, Ordering::Relaxed);
+    }
+
+    /// Makes the next write fail as a full disk would (for tests).
+    pub(super) fn fail_next_write(&self) {
+        self.fail_next_write.store(true, Ordering::Release);
+    }
+
+    /// Appends one record whose requested-at is `ts`; returns its sequence
+    /// number for [`wait`](Self::wait).
+    pub(super) fn append(&self, payload: &[u8], ts: u64) -> Result<u64, WalError> {
+        if payload.len() > MAX_FRAME {
+            return Err(WalError::TooLarge(payload.len()));
+        }
+        let mut p = lock(&self.pending);
+        if let Some(why) = &p.failed {
+            return Err(WalError::Poisoned(why.clone()));
+        }
+        p.buf
+            .extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        p.buf
+            .extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        p.buf.extend_from_slice(payload);
+        p.max_ts = p.max_ts.max(ts);
+        let seq = p.appended;
+        p.appended += 1;
+        Ok(seq)
+    }
+
+    /// Returns once record `seq` is on disk (or the log has failed).
+    pub(super) fn wait(&self, seq: u64) -> Result<(), WalError> {
+        let mut p = lock(&self.pending);
+        loop {
+            if p.durable > seq {
+                return Ok(());
+            }
+            if let Some(why) = &p.failed {
+                return Err(WalError::Poisoned(why.clone()));
+            }
+            if p.flushing {
+                p = self
+                    .flushed
+                    .wait(p)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                continue;
+            }
+            // Lead: write and sync everything appended so far.
+            p.flushing = true;
+            let buf = std::mem::take(&mut p.buf);
+            let max_ts = std::mem::take(&mut p.max_ts);
+            let upto = p.appended;
+            drop(p);
+            let result = self.write_and_sync(&buf, max_ts);
+            p = lock(&self.pending);
+            p.flushing = false;
+            match result {
+                Ok(()) => p.durable = upto,
+                Err(e) => {
+                    tracing::error!("velocity log write failed: {e}");
+                    p.failed = Some(e.to_string());
+                    self.failed.store(true, Ordering::Release);
+                }
+            }
+            // Reuse the allocation for the next batch.
+            if p.buf.is_empty() {
+                p.buf = buf;
+                p.buf.clear();
+            }
+            self.flushed.notify_all();
+        }
+    }
+
+    fn write_and_sync(&self, buf: &[u8], max_ts: u64) -> Result<(), WalError> {
+        let mut active = lock(&self.active);
+        let path = segment_path(&self.dir, active.number);
+        if self.fail_next_write.swap(false, Ordering::AcqRel) {
+            return Err(WalError::Io {
+                path,
+                source: std::io::Error::from_raw_os_error(libc::ENOSPC),
+            });
+        }
+        active.file.write_all(buf).map_err(io_err(&path))?;
+        active.file.sync_data().map_err(io_err(&path))?;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        active.len += buf.len() as u64;
+        active.max_ts = active.max_ts.max(max_ts);
+        if active.len >= self.segment_bytes {
+            self.rotate(&mut active)?;
+        }
+        Ok(())
+    }
+
+    /// Seals the active segment, starts the next, deletes aged-out ones.
+    fn rotate(&self, active: &mut Active) -> Result<(), WalError> {
+        let number = active.number + 1;
+        let path = segment_path(&self.dir, number);
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        sync_dir(&self.dir)?;
+        let old = std::mem::replace(&mut active.file, file);
+        drop(old);
+        active.sealed.push(Sealed {
+            number: active.number,
+            max_ts: active.max_ts,
+        });
+        active.number = number;
+        active.len = 0;
+        active.max_ts = 0;
+        let cutoff = self.cutoff.load(Ordering::Relaxed);
+        let mut removed = false;
+        let mut kept = Vec::with_capacity(active.sealed.len());
+        for s in active.sealed.drain(..) {
+            if s.max_ts < cutoff {
+                let path = segment_path(&self.dir, s.number);
+                match std::fs::remove_file(&path) {
+                    Ok(()) => removed = true,
+                    // Keeping an aged-out segment costs only disk space.
+                    Err(e) => {
+                        tracing::warn!("cannot delete {}: {e}", path.display());
+                        kept.push(s);
+                    }
+                }
+            } else {
+                kept.push(s);
+            }
+        }
+        active.sealed = kept;
+        if removed {
+            sync_dir(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Syncs made since open (each covers every record appended before it).
+    pub(super) fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
+    }
+
+    /// Segment files currently on disk (sealed and active).
+    pub(super) fn segment_count(&self) -> usize {
+        lock(&self.active).sealed.len() + 1
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), WalError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))
+}
+
+fn lock_exclusive(file: &File, path: &Path) -> Result<(), WalError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(WalError::Locked {
+            path: path.parent().unwrap_or(path).to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(source)) => Err(WalError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
