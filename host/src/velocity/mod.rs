@@ -22,12 +22,14 @@
 
 mod durable;
 mod memory;
+mod redis;
 #[cfg(test)]
 mod tests;
 mod wal;
 
 pub use durable::{DurableError, DurableOptions, DurableStore, RecoveryReport};
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 
 use crate::model::{Decision, Withdrawal};
 use serde::{Deserialize, Serialize};
