@@ -131,3 +131,25 @@ pub fn ofac_dir() -> Option<PathBuf> {
         None
     }
 }
+
+/// The first window of length `window` in which the allowed `(requested_at,
+/// amount)` pairs exceed `max_count` or `max_sum`, described; `None` when
+/// every window is within the limits. The heaviest window starts at some
+/// allowed event, so only those starts are tried.
+pub fn window_overshoot(
+    allowed: &[(u64, u64)],
+    window: u64,
+    max_count: usize,
+    max_sum: u64,
+) -> Option<String> {
+    allowed.iter().find_map(|&(start, _)| {
+        let inside = allowed
+            .iter()
+            .filter(|(t, _)| *t >= start && *t < start + window);
+        let count = inside.clone().count();
+        let sum: u64 = inside.map(|(_, a)| *a).sum();
+        (count > max_count || sum > max_sum).then(|| {
+            format!("{count} allowed summing {sum} in the {window} ms window from {start}")
+        })
+    })
+}

@@ -218,25 +218,10 @@ fn check_windows(
     max_count: usize,
     max_sum: u64,
 ) -> Result<(), TestCaseError> {
-    // The heaviest window of length `window` starts at some allowed event.
-    for &(start, _) in allowed {
-        let inside: Vec<u64> = allowed
-            .iter()
-            .filter(|(t, _)| *t >= start && *t < start + window)
-            .map(|(_, a)| *a)
-            .collect();
-        prop_assert!(
-            inside.len() <= max_count,
-            "{} allowed in the window from {start}",
-            inside.len()
-        );
-        let sum: u64 = inside.iter().sum();
-        prop_assert!(
-            sum <= max_sum,
-            "sum {sum} allowed in the window from {start}"
-        );
+    match window_overshoot(allowed, window, max_count, max_sum) {
+        Some(overshoot) => Err(TestCaseError::fail(overshoot)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 proptest! {
