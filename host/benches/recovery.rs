@@ -1,0 +1,117 @@
+//! Recovery time of the embedded durable velocity store.
+//!
+//! `cargo bench -p riskgate --bench recovery` writes N allowed withdrawals
+//! (default 1M; `RISKGATE_BENCH_EVENTS=10000000` for 10M) through many
+//! committing threads (group commit), then reopens the store and reports the
+//! replay time, log size and resident memory. Plain timing, one shot: the
+//! figure of interest is seconds, not nanoseconds.
+
+use riskgate::model::{Decision, Verdict};
+use riskgate::velocity::{
+    Commit, DurableOptions, DurableStore, Exclusive, KeyParts, Keys, Scope, Store,
+};
+use std::time::Instant;
+
+const T0: u64 = 1_795_564_800_000;
+const THREADS: u64 = 256;
+
+fn proc_status(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` runs us too:
+    // keep that a quick smoke run.
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let n: u64 = std::env::var("RISKGATE_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if smoke { 10_000 } else { 1_000_000 });
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A week of history: everything written is inside the retention.
+    let span_ms = 6 * 24 * 3_600_000u64;
+    let started = Instant::now();
+    {
+        let (store, _) =
+            DurableStore::open(dir.path(), DurableOptions::default()).expect("store opens");
+        let store = &store;
+        std::thread::scope(|s| {
+            for t in 0..THREADS {
+                s.spawn(move || {
+                    let mut i = t;
+                    while i < n {
+                        let parts = KeyParts {
+                            account: format!("acct-{}", i % 200_000),
+                            asset: if i % 3 == 0 { "BTC" } else { "ETH" }.into(),
+                            chain: "ethereum".into(),
+                            destination: format!("0x{:040x}", i % 1_000_000),
+                        };
+                        let keys = Keys::from_parts(parts);
+                        let id = format!("w-{i}");
+                        let decision = Decision {
+                            id: id.clone(),
+                            verdict: Verdict::Allow,
+                            reasons: Vec::new(),
+                            hits: Vec::new(),
+                            latency_ns: 0,
+                            replayed: false,
+                        };
+                        store
+                            .commit(
+                                &Commit {
+                                    id: &id,
+                                    keys: &keys,
+                                    fingerprint: [0; 32],
+                                    requested_at: T0 + i * span_ms / n,
+                                    decision: &decision,
+                                    allowed: Some((i, i % 10_000)),
+                                },
+                                Exclusive::default(),
+                            )
+                            .expect("commit");
+                        i += THREADS;
+                    }
+                });
+            }
+        });
+        println!(
+            "wrote {n} allowed withdrawals in {:.1} s with {THREADS} committing threads ({} syncs: group commit)",
+            started.elapsed().as_secs_f64(),
+            store.syncs()
+        );
+    }
+    let rss_before = proc_status("VmRSS:");
+    let t = Instant::now();
+    let (store, report) =
+        DurableStore::open(dir.path(), DurableOptions::default()).expect("store reopens");
+    let took = t.elapsed();
+    assert_eq!(report.decisions as u64, n);
+    println!(
+        "recovery of {n} events: {:.2} s ({} records, {} MB of log in {} segments, {} keys); \
+         resident +{} MB",
+        took.as_secs_f64(),
+        report.records,
+        report.bytes / 1_000_000,
+        report.segments,
+        report.keys,
+        proc_status("VmRSS:").saturating_sub(rss_before) / 1024
+    );
+    // The rebuilt index answers.
+    let keys = Keys::from_parts(KeyParts {
+        account: "acct-7".into(),
+        asset: "ETH".into(),
+        chain: "ethereum".into(),
+        destination: String::new(),
+    });
+    let stats = store
+        .window(keys.get(Scope::Account), "ETH", T0, span_ms + 1)
+        .expect("window");
+    assert!(stats.count > 0);
+}
