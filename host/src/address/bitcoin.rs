@@ -39,6 +39,24 @@ pub(super) fn parse(s: &str) -> Result<Canonical, AddressError> {
     }
 }
 
+/// Bitcoin SV (an alias chain of bitcoin, see [`super::ALIAS_CHAINS`]):
+/// bitcoin's base58check P2PKH/P2SH bytes and nothing else. It never had
+/// segwit (a `bc1` text is refused with that reason) and its node dropped
+/// CashAddr.
+pub(super) fn parse_bitcoin_sv(s: &str) -> Result<Canonical, AddressError> {
+    match base58check_20(s) {
+        Ok((version, payload)) => from_base58_parts(version, payload, Some(s)),
+        Err(_) if has_bitcoin_bech32_hrp(s) && parse_segwit(s).is_ok() => {
+            Err(AddressError::InvalidFormat(
+                "bitcoin-sv has no segwit addresses: a bech32 `bc1` address exists on bitcoin \
+                 (BTC) only; bitcoin-sv addresses are base58check `1...`/`3...`"
+                    .to_string(),
+            ))
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// The human-readable part before the last `1` is `bc`, `tb` or `bcrt` (any case).
 pub(super) fn has_bitcoin_bech32_hrp(s: &str) -> bool {
     BITCOIN_SEGWIT.has_hrp(s)

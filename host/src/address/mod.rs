@@ -19,15 +19,38 @@
 //! | Tron    | `0x03` | `0x00` (account)                            | 20 bytes after `0x41` |
 //! | Litecoin | `0x04` | `0x20` P2PKH, `0x21` P2SH (`M...` and legacy `3...`), `0x00..=0x10` witness | hash160 / witness program |
 //! | Bitcoin Cash | `0x05` | `0x20` P2PKH, `0x21` P2SH (cashaddr and legacy) | hash (20 bytes, or 24..=64 per cashaddr) |
-//! | Dogecoin | `0x06` | `0x20` P2PKH, `0x21` P2SH                   | hash160               |
+//! | Dogecoin | `0x06` | `0x20` P2PKH, `0x21` P2SH (also Verge's `E...`) | hash160           |
 //! | Dash    | `0x07` | `0x20` P2PKH, `0x21` P2SH                   | hash160               |
 //! | Zcash   | `0x08` | `0x20` P2PKH (`t1`), `0x21` P2SH (`t3`)     | hash160 (transparent only) |
 //! | XRP     | `0x09` | `0x00` (account; X-addresses included)      | 20-byte account id    |
 //! | Solana  | `0x0a` | `0x00` (account)                            | 32-byte public key    |
 //! | Monero  | `0x0b` | `0x00` standard/integrated, `0x22` subaddress | spend key + view key (64 bytes) |
+//! | Bitcoin Gold | `0x0c` | `0x20` P2PKH (`G...`), `0x21` P2SH (`A...`), `0x00..=0x10` witness (`btg1...`) | hash160 / witness program |
 //!
 //! The layout is stable (it may be persisted); keys are at most
 //! [`MAX_KEY_LEN`] bytes, so they can be zero-padded to a fixed width.
+//!
+//! # Alias chains
+//!
+//! Bitcoin SV and Verge have no family of their own. Bitcoin SV spells
+//! addresses exactly like bitcoin (base58check 0x00/0x05); Verge's P2PKH,
+//! its everyday address, exactly like Dogecoin's (`D...`, 0x1e). The same
+//! text is the same hash, controlled by the same private key, on both
+//! chains, and nothing in the text says which chain was meant. So these
+//! chains are aliases ([`ALIAS_CHAINS`]) storing their keys in the sibling
+//! family's key space: one list entry denies on either chain whatever
+//! currency label (or none) the list gave it, and inference never has to
+//! guess. Own families would have split one text into two keys joined only
+//! by a list's currency hint, so an unlabelled list would miss the alias
+//! chain. An alias reads only its own chain's encodings: no `bc1` on
+//! Bitcoin SV (it never had segwit); on Verge `D...` and Verge's own P2SH
+//! version 0x21 (`E...`, stored under the P2SH kind as Litecoin's legacy
+//! `3...` is), not Dogecoin's P2SH 0x16.
+//!
+//! Bitcoin Gold's version bytes and HRP are its own: it is a family
+//! ([`Family::BitcoinGold`]). Bitcoin Cash is a family too because its
+//! cashaddr spelling is its own; its legacy form, spelled like bitcoin's, is
+//! stored under both keys when a list labels it `BCH` (see `lists`).
 
 mod bitcoin;
 mod cashaddr;
@@ -59,7 +82,7 @@ pub const MAX_KEY_LEN: usize = 66;
 pub enum Family {
     /// Every EVM chain (Ethereum, BSC, Arbitrum, ...) shares one key space.
     Evm,
-    /// Bitcoin mainnet.
+    /// Bitcoin mainnet (and the Bitcoin SV alias chain).
     Bitcoin,
     /// Tron mainnet.
     Tron,
@@ -68,7 +91,7 @@ pub enum Family {
     /// Bitcoin Cash mainnet.
     #[serde(rename = "bitcoin-cash")]
     BitcoinCash,
-    /// Dogecoin mainnet.
+    /// Dogecoin mainnet (and the Verge alias chain).
     Dogecoin,
     /// Dash mainnet.
     Dash,
@@ -80,11 +103,14 @@ pub enum Family {
     Solana,
     /// Monero mainnet.
     Monero,
+    /// Bitcoin Gold mainnet.
+    #[serde(rename = "bitcoin-gold")]
+    BitcoinGold,
 }
 
 impl Family {
     /// All implemented families.
-    pub const ALL: [Family; 11] = [
+    pub const ALL: [Family; 12] = [
         Family::Evm,
         Family::Bitcoin,
         Family::Tron,
@@ -96,6 +122,7 @@ impl Family {
         Family::Xrp,
         Family::Solana,
         Family::Monero,
+        Family::BitcoinGold,
     ];
 
     /// Lowercase name (`evm`, `bitcoin`, `bitcoin-cash`...), as serialised.
@@ -112,6 +139,7 @@ impl Family {
             Family::Xrp => "xrp",
             Family::Solana => "solana",
             Family::Monero => "monero",
+            Family::BitcoinGold => "bitcoin-gold",
         }
     }
 
@@ -129,6 +157,7 @@ impl Family {
             Family::Xrp => "an xrp",
             Family::Solana => "a solana",
             Family::Monero => "a monero",
+            Family::BitcoinGold => "a bitcoin-gold",
         }
     }
 
@@ -156,6 +185,7 @@ impl Family {
             Family::Xrp => 0x09,
             Family::Solana => 0x0a,
             Family::Monero => 0x0b,
+            Family::BitcoinGold => 0x0c,
         }
     }
 
@@ -182,7 +212,7 @@ pub enum Kind {
     /// Pay-to-script-hash (bitcoin base58check version 0x05 and equivalents,
     /// cashaddr type 1).
     P2sh,
-    /// Segwit output of witness version 0..=16 (bitcoin, litecoin).
+    /// Segwit output of witness version 0..=16 (bitcoin, litecoin, bitcoin gold).
     Witness(u8),
     /// Monero subaddress.
     Subaddress,
@@ -247,9 +277,11 @@ impl Canonical {
     }
 
     /// Canonical text: EIP-55 for EVM, base58check or lowercase bech32 for
-    /// Bitcoin and Litecoin (P2SH as `M...`), `T...` base58check for Tron,
-    /// `bitcoincash:` + lowercase cashaddr, classic `r...` for XRP, base58 for
-    /// Solana, the standard (or sub-) address for Monero.
+    /// Bitcoin, Litecoin (P2SH as `M...`) and Bitcoin Gold, `T...`
+    /// base58check for Tron, `bitcoincash:` + lowercase cashaddr, classic
+    /// `r...` for XRP, base58 for Solana, the standard (or sub-) address for
+    /// Monero. On an alias chain it is that chain's spelling (a Verge P2SH
+    /// stays `E...` though its key is dogecoin's).
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -302,6 +334,12 @@ impl Canonical {
                 })
             }
             Family::Monero => monero::from_key_parts(kind, payload),
+            Family::BitcoinGold => match Fe32::try_from(kind) {
+                Ok(version) if kind <= 16 => {
+                    bitcoin::from_witness_for(&utxo::BITCOIN_GOLD_SEGWIT, version, payload)
+                }
+                _ => utxo::BITCOIN_GOLD.key_to_canonical(kind, payload),
+            },
             _ => Err(AddressError::InvalidFormat(format!(
                 "unknown kind byte 0x{kind:02x} for a {family} key"
             ))),
@@ -419,13 +457,50 @@ pub const OTHER_CHAINS: &[(Family, &[&str])] = &[
     (Family::Xrp, &["xrp", "ripple"]),
     (Family::Solana, &["solana", "sol"]),
     (Family::Monero, &["monero", "xmr"]),
+    (Family::BitcoinGold, &["bitcoin-gold", "bitcoingold", "btg"]),
 ];
 
-/// Family for a chain name (ASCII case-insensitive, surrounding whitespace
-/// ignored). All EVM chains map to [`Family::Evm`].
-pub fn family_for_chain(chain: &str) -> Option<Family> {
+/// Chain names (lowercase) of Bitcoin SV, an alias chain of bitcoin.
+pub const BITCOIN_SV_CHAINS: &[&str] = &["bitcoin-sv", "bitcoinsv", "bsv"];
+
+/// Chain names (lowercase) of Verge, an alias chain of dogecoin.
+pub const VERGE_CHAINS: &[&str] = &["verge", "xvg"];
+
+/// Chains without a family of their own, with the family whose key space
+/// they share because they spell addresses the same way (see the module's
+/// "Alias chains"). [`family_for_chain`] maps them to that family;
+/// [`canonicalize`] reads only the alias chain's own encodings.
+pub const ALIAS_CHAINS: &[(Family, &[&str])] = &[
+    (Family::Bitcoin, BITCOIN_SV_CHAINS),
+    (Family::Dogecoin, VERGE_CHAINS),
+];
+
+/// Every chain name [`family_for_chain`] maps to `family`, alias chains
+/// included (lowercase, table order).
+pub fn chain_names(family: Family) -> Vec<&'static str> {
+    [
+        (Family::Evm, EVM_CHAINS),
+        (Family::Bitcoin, BITCOIN_CHAINS),
+        (Family::Tron, TRON_CHAINS),
+    ]
+    .iter()
+    .chain(OTHER_CHAINS)
+    .chain(ALIAS_CHAINS)
+    .filter(|(f, _)| *f == family)
+    .flat_map(|(_, names)| names.iter().copied())
+    .collect()
+}
+
+fn is_chain(names: &[&str], chain: &str) -> bool {
     let chain = chain.trim();
-    let known = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(chain));
+    names.iter().any(|n| n.eq_ignore_ascii_case(chain))
+}
+
+/// Family for a chain name (ASCII case-insensitive, surrounding whitespace
+/// ignored). All EVM chains map to [`Family::Evm`]; alias chains
+/// ([`ALIAS_CHAINS`]) to the family whose key space they share.
+pub fn family_for_chain(chain: &str) -> Option<Family> {
+    let known = |names: &[&str]| is_chain(names, chain);
     if known(EVM_CHAINS) {
         Some(Family::Evm)
     } else if known(BITCOIN_CHAINS) {
@@ -435,6 +510,7 @@ pub fn family_for_chain(chain: &str) -> Option<Family> {
     } else {
         OTHER_CHAINS
             .iter()
+            .chain(ALIAS_CHAINS)
             .find(|(_, names)| known(names))
             .map(|(family, _)| *family)
     }
@@ -442,9 +518,18 @@ pub fn family_for_chain(chain: &str) -> Option<Family> {
 
 /// Canonicalise `address` as typed by a user for `chain` (leading/trailing
 /// ASCII whitespace trimmed). Unknown chains are [`AddressError::UnsupportedChain`].
+/// An alias chain reads its own encodings into its family's key space.
 pub fn canonicalize(chain: &str, address: &str) -> Result<Canonical, AddressError> {
     let family =
         family_for_chain(chain).ok_or_else(|| AddressError::UnsupportedChain(chain.to_string()))?;
+    if is_chain(BITCOIN_SV_CHAINS, chain) {
+        let s = prepare(address)?;
+        return explain(family, s, bitcoin::parse_bitcoin_sv(s));
+    }
+    if is_chain(VERGE_CHAINS, chain) {
+        let s = prepare(address)?;
+        return explain(family, s, utxo::VERGE.parse(s));
+    }
     canonicalize_family(family, address)
 }
 
@@ -463,7 +548,18 @@ pub fn canonicalize_family(family: Family, address: &str) -> Result<Canonical, A
         Family::Xrp => xrp::parse(s),
         Family::Solana => solana::parse(s),
         Family::Monero => monero::parse(s),
+        Family::BitcoinGold => utxo::parse_bitcoin_gold(s),
     };
+    explain(family, s, parsed)
+}
+
+/// A parse error of `s` as `family`, replaced by [`AddressError::WrongFamily`]
+/// when `s` is a valid address of another family.
+fn explain(
+    family: Family,
+    s: &str,
+    parsed: Result<Canonical, AddressError>,
+) -> Result<Canonical, AddressError> {
     parsed.map_err(|err| match infer(s) {
         // Say "not a bitcoin address: it is a valid evm address" rather than
         // a codec error when the text is a valid address of another family.
@@ -513,14 +609,16 @@ fn has_hex_prefix(s: &str) -> bool {
 ///    string in the CashAddr alphabet with a valid CashAddr checksum, is
 ///    Bitcoin Cash.
 /// 3. Bech32 with HRP `bc`/`tb`/`bcrt` is Bitcoin, `ltc`/`tltc`/`rltc` is
-///    Litecoin (a base58 string that merely starts like an HRP falls through).
+///    Litecoin, `btg`/`tbtg`/`btgrt` is Bitcoin Gold (a base58 string that
+///    merely starts like an HRP falls through).
 /// 4. 95 or 106 characters is Monero (no other family is that long).
 /// 5. Base58check (bitcoin alphabet) with a valid checksum is dispatched on
 ///    its version: `0x00`/`0x05` stay **Bitcoin** (Bitcoin Cash legacy and
 ///    Bitcoin SV use the same bytes: only `canonicalize("bitcoin-cash", ..)`
 ///    maps them to Bitcoin Cash keys); `0x41` is Tron (so a `T...` 34-char
 ///    string is never an XRP testnet X-address, which is 47 characters);
-///    then Litecoin, Dogecoin, Dash and Zcash versions.
+///    then Litecoin, Dogecoin, Dash, Zcash and Bitcoin Gold versions (Verge's
+///    `D...` is Dogecoin's key; its `E...` P2SH is not inferred).
 /// 6. Base58 (bitcoin alphabet) decoding to exactly 32 bytes is Solana. No
 ///    checksummed family decodes to 32 bytes, so this is only reached when
 ///    none matched.
@@ -558,6 +656,11 @@ fn infer(s: &str) -> Result<Canonical, AddressError> {
         }
     } else if utxo::has_litecoin_bech32_hrp(s) {
         match bitcoin::parse_segwit_for(&utxo::LITECOIN_SEGWIT, s) {
+            Ok(c) => return Ok(c),
+            Err(e) => Some(e),
+        }
+    } else if utxo::has_bitcoin_gold_bech32_hrp(s) {
+        match bitcoin::parse_segwit_for(&utxo::BITCOIN_GOLD_SEGWIT, s) {
             Ok(c) => return Ok(c),
             Err(e) => Some(e),
         }
@@ -600,7 +703,8 @@ fn infer(s: &str) -> Result<Canonical, AddressError> {
     match base58_err {
         AddressError::WrongLength { found, .. } => Err(AddressError::Unrecognised(format!(
             "base58 text decodes to {found} bytes; base58check addresses (bitcoin, tron, \
-             litecoin, dogecoin, dash) are 25 bytes, zcash transparent 26, solana 32"
+             litecoin, dogecoin, dash, bitcoin-gold) are 25 bytes, zcash transparent 26, \
+             solana 32"
         ))),
         AddressError::BadChecksum(_) => Err(AddressError::BadChecksum(
             "base58check checksum does not match (mistyped, or not an address of a \
@@ -612,7 +716,7 @@ fn infer(s: &str) -> Result<Canonical, AddressError> {
                 "bech32 text with human-readable part `{hrp}` matches no supported chain"
             ))),
             None => Err(AddressError::Unrecognised(format!(
-                "not 0x-prefixed hex (evm), bech32 (bitcoin, litecoin), cashaddr, \
+                "not 0x-prefixed hex (evm), bech32 (bitcoin, litecoin, bitcoin-gold), cashaddr, \
                  base58check, base58 (solana, xrp) or monero base58: {other}"
             ))),
         },
@@ -639,7 +743,7 @@ fn infer_base58check(data: &[u8], s: &str) -> Result<Canonical, AddressError> {
     Err(AddressError::Unrecognised(format!(
         "base58check version byte 0x{} matches no supported family \
          (bitcoin mainnet 0x00/0x05, tron 0x41, litecoin 0x30/0x32, dogecoin 0x1e/0x16, \
-         dash 0x4c/0x10, zcash 0x1cb8/0x1cbd)",
+         dash 0x4c/0x10, zcash 0x1cb8/0x1cbd, bitcoin-gold 0x26/0x17)",
         hex::encode(data.get(..version_len).unwrap_or_default())
     )))
 }

@@ -500,6 +500,9 @@ fn inference_explains_unrecognised_inputs() {
         &[7u8; 20],
     )
     .expect("encodable");
+    let verge_p2sh = bs58::encode([&[0x21u8][..], &[9u8; 20]].concat())
+        .with_check()
+        .into_string();
     for (s, needle) in [
         // OFAC's XMR list: 64 hex digits, not an address.
         (
@@ -508,8 +511,9 @@ fn inference_explains_unrecognised_inputs() {
         ),
         // 40 hex digits without a prefix.
         ("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "hex digits"),
-        // Bitcoin Gold P2PKH: valid base58check, foreign version byte.
-        ("GPwg61XoHqQPNmAucFACuQ5H9sGCDv9TpS", "0x26"),
+        // Verge P2SH: valid base58check, a version byte read only on the
+        // verge chain.
+        (verge_p2sh.as_str(), "0x21"),
         // Bech32 with an unsupported HRP.
         (foreign_bech32.as_str(), "`xyz`"),
         // Base58 decoding to 22 bytes.

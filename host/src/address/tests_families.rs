@@ -1,5 +1,6 @@
 //! Tests of the families added after EVM/Bitcoin/Tron: Litecoin, Bitcoin
-//! Cash, Dogecoin, Dash, Zcash, XRP, Solana, Monero.
+//! Cash, Dogecoin, Dash, Zcash, XRP, Solana, Monero, Bitcoin Gold, and the
+//! alias chains Bitcoin SV and Verge.
 
 use bech32::{Fe32, Hrp, segwit};
 use proptest::prelude::*;
@@ -84,8 +85,34 @@ fn family_metadata_is_consistent() {
         ("btc", Family::Bitcoin),
         ("trx", Family::Tron),
         ("bsc", Family::Evm),
+        ("bitcoin-gold", Family::BitcoinGold),
+        ("BTG", Family::BitcoinGold),
+        ("bitcoin-sv", Family::Bitcoin),
+        ("BSV", Family::Bitcoin),
+        ("verge", Family::Dogecoin),
+        (" XVG ", Family::Dogecoin),
     ] {
         assert_eq!(family_for_chain(chain), Some(family), "{chain}");
+    }
+    assert_eq!(Family::BitcoinGold.tag(), 0x0c);
+    assert_eq!(Family::BitcoinGold.as_str(), "bitcoin-gold");
+    assert_eq!(Family::BitcoinGold.default_chain(), "bitcoin-gold");
+    // Every chain name is listed once, under the family it maps to.
+    let mut all = Vec::new();
+    for f in Family::ALL {
+        let names = chain_names(f);
+        assert!(names.contains(&f.default_chain()), "{f}");
+        for name in &names {
+            assert_eq!(family_for_chain(name), Some(f), "{name}");
+        }
+        all.extend(names);
+    }
+    let count = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), count, "a chain name is listed twice");
+    for alias in ["bsv", "bitcoin-sv", "verge", "xvg"] {
+        assert!(all.contains(&alias), "{alias}");
     }
 }
 
@@ -430,6 +457,219 @@ fn dogecoin_dash_zcash_versions() {
     }
 }
 
+// ----------------------------------------------------------- Bitcoin Gold
+
+/// Mainnet `(address, scriptPubKey hex)` pairs of the Bitcoin Gold node's
+/// own tests: BTCGPU `src/test/data/key_io_valid.json`
+/// (commit 46335e8a1754a4f37e66e3994e92cf1822f3c4e6).
+const BTG_KEY_IO_MAINNET: [(&str, &str); 10] = [
+    (
+        "GUHcigT74ggLsmbxHFTLfn2ZUNJUWiXaMG",
+        "76a914728d4cc27d19707b0197cfcd7c412d43287864b588ac",
+    ),
+    (
+        "Aa6QUX6pRcncJN7vm7FG8vsy62gyKuANy6",
+        "a914c8f37c3cc21561296ad81f4bec6b5de10ebc185187",
+    ),
+    (
+        "GPoxp8rSQRSeVckJTGfNBgin8C1rakneRS",
+        "76a9144171ec673aeb9fcf42af6094a3c82207e3b9a78188ac",
+    ),
+    (
+        "ASrRHjXu4jkTRxq12JerpKhTh3111Yy2Va",
+        "a914798575fc1041b9440c4e63c28e57e597d00b7e4387",
+    ),
+    (
+        "btg1q5cuatynjmk4szh40mmunszfzh7zrc5xmn8padv",
+        "0014a639d59272ddab015eafdef9380922bf843c50db",
+    ),
+    (
+        "btg1qkw7lz3ahms6e0ajv27mzh7g62tchjpmve4afc29u7w49tddydy2s2vtjh5",
+        "0020b3bdf147b7dc3597f64c57b62bf91a52f179076ccd7a9c28bcf3aa55b5a46915",
+    ),
+    (
+        "btg1p5rgvqejqh9dh37t9g94dd9cm8vtqns7dndgj423egwggsggcdzms7pg7wc",
+        "5120a0d0c06640b95b78f965416ad6971b3b1609c3cd9b512aaa39439088211868b7",
+    ),
+    ("btg1zr4pqk06j6k", "52021d42"),
+    (
+        "btg1qz377zwe5awr68dnggengqx9vrjt05k98kcktlm",
+        "0014147de13b34eb87a3b66846668018ac1c96fa58a7",
+    ),
+    (
+        "btg1qkmhskpdzg8kdkfywhu09kswwn9qan9vnkrf6mk40jvnr06s6sz5s7frh5h",
+        "0020b6ef0b05a241ecdb248ebf1e5b41ce9941d99593b0d3addaaf932637ea1a80a9",
+    ),
+];
+
+/// Test-network and regtest addresses of the same file: refused.
+const BTG_KEY_IO_OTHER_NETWORKS: [&str; 6] = [
+    "mhJuoGLgnJC8gdBgBzEigsoyG4omQXejPT",
+    "2N5VpzKEuYvZJbmg6eUNGnfrrD1ir92FWGu",
+    "tbtg1q74fxwnvhsue0l8wremgq66xzvn48jlc5fkf03n",
+    "tbtg1ph9v3e8nxct57hknlkhkz75p5pnxnkn05cw8ewpxu6tek56g29xgqk259fw",
+    "btgrt1qwf52dt9y2sv0f7fwkcpmtfjf74d4np2scjpw3e",
+    "btgrt1q0lma84unycxl4n96etffthqlf7y5axyp4fxf64kmhymvw8l6pwfsfzrqg3",
+];
+
+/// The kind and payload a scriptPubKey pays to (P2PKH, P2SH, witness).
+fn script_kind(script: &[u8]) -> (Kind, &[u8]) {
+    match script {
+        [0x76, 0xa9, 0x14, hash @ .., 0x88, 0xac] => (Kind::P2pkh, hash),
+        [0xa9, 0x14, hash @ .., 0x87] => (Kind::P2sh, hash),
+        [0x00, _, program @ ..] => (Kind::Witness(0), program),
+        [op @ 0x51..=0x60, _, program @ ..] => (Kind::Witness(op - 0x50), program),
+        other => panic!("unexpected script {}", hex::encode(other)),
+    }
+}
+
+#[test]
+fn bitcoin_gold_node_vectors() {
+    for (s, script) in BTG_KEY_IO_MAINNET {
+        let script = hex::decode(script).expect("hex");
+        let (kind, payload) = script_kind(&script);
+        let c = chain_ok("bitcoin-gold", s);
+        assert_eq!(c.family(), Family::BitcoinGold, "{s}");
+        assert_eq!((c.kind(), c.payload()), (kind, payload), "{s}");
+        assert_eq!(c.as_str(), s);
+        assert_eq!(c.key()[0], 0x0c);
+        assert_eq!(any_ok(s), c, "{s}");
+        // tryCaseFlip: bech32 is case-blind.
+        if s.starts_with("btg1") {
+            assert_eq!(chain_ok("btg", &s.to_ascii_uppercase()), c);
+            assert_eq!(any_ok(&s.to_ascii_uppercase()), c);
+        }
+        assert_stable(&c);
+        // The same program is another key on bitcoin.
+        if let Kind::Witness(v) = kind {
+            let fe = Fe32::try_from(v).expect("<= 16");
+            let btc = segwit::encode(bech32::hrp::BC, fe, payload).expect("encodable");
+            assert_eq!(any_ok(&btc).payload(), payload);
+            assert_ne!(any_ok(&btc).key(), c.key());
+        }
+    }
+    for s in BTG_KEY_IO_OTHER_NETWORKS {
+        assert!(
+            matches!(
+                canonicalize("bitcoin-gold", s),
+                Err(AddressError::WrongNetwork(_))
+            ),
+            "{s}: {:?}",
+            canonicalize("bitcoin-gold", s)
+        );
+    }
+}
+
+#[test]
+fn bitcoin_gold_versions_and_the_ofac_entry() {
+    let hash = h160();
+    let g = b58check(&[0x26], &hash);
+    let a = b58check(&[0x17], &hash);
+    assert!(g.starts_with('G') && a.starts_with('A'), "{g} {a}");
+    let pkh = chain_ok("btg", &g);
+    let sh = chain_ok("btg", &a);
+    assert_eq!((pkh.kind(), sh.kind()), (Kind::P2pkh, Kind::P2sh));
+    assert_eq!(pkh.payload(), hash.as_slice());
+    assert_eq!(any_ok(&g), pkh);
+    assert_eq!(any_ok(&a), sh);
+    // Not bitcoin's key, and not dogecoin's though dogecoin P2SH also starts with `A`.
+    assert_ne!(any_ok(&b58check(&[0x00], &hash)).key(), pkh.key());
+    assert_ne!(any_ok(&b58check(&[0x16], &hash)).key(), sh.key());
+    assert_stable(&pkh);
+    assert_stable(&sh);
+    // A bitcoin address is not a bitcoin gold address.
+    assert_eq!(
+        canonicalize("bitcoin-gold", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"),
+        Err(AddressError::WrongFamily {
+            expected: Family::BitcoinGold,
+            found: Family::Bitcoin
+        })
+    );
+    // The OFAC SDN entry (2024-09-27), listed as BTG.
+    let ofac = any_ok("GPwg61XoHqQPNmAucFACuQ5H9sGCDv9TpS");
+    assert_eq!(ofac.family(), Family::BitcoinGold);
+    assert_eq!(ofac.kind(), Kind::P2pkh);
+    assert_eq!(chain_ok("btg", "GPwg61XoHqQPNmAucFACuQ5H9sGCDv9TpS"), ofac);
+    assert_stable(&ofac);
+}
+
+// ------------------------------------------- alias chains: Bitcoin SV, Verge
+
+#[test]
+fn bitcoin_sv_reads_bitcoin_base58_into_bitcoin_keys() {
+    // The OFAC SDN entry listed as BSV, and bitcoin P2SH.
+    for s in [
+        "12sjrrhoFEsedNRhtgwvvRqjFTh8fZTDX9",
+        "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy",
+    ] {
+        let c = chain_ok("bitcoin-sv", s);
+        assert_eq!(c.family(), Family::Bitcoin);
+        assert_eq!(c, chain_ok("bitcoin", s));
+        assert_eq!(c, any_ok(s));
+        assert_eq!(chain_ok(" BSV ", &format!(" {s}\n")), c);
+    }
+    // No segwit on Bitcoin SV.
+    match canonicalize("bsv", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4") {
+        Err(AddressError::InvalidFormat(m)) => assert!(m.contains("segwit"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // CashAddr is Bitcoin Cash's.
+    assert_eq!(
+        canonicalize(
+            "bsv",
+            "bitcoincash:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a"
+        ),
+        Err(AddressError::WrongFamily {
+            expected: Family::Bitcoin,
+            found: Family::BitcoinCash
+        })
+    );
+    assert!(matches!(
+        canonicalize("bsv", &b58check(&[0x6f], &h160())),
+        Err(AddressError::WrongNetwork(_))
+    ));
+}
+
+#[test]
+fn verge_reads_its_own_versions_into_dogecoin_keys() {
+    let hash = h160();
+    let d = b58check(&[0x1e], &hash);
+    let e = b58check(&[0x21], &hash);
+    let doge_p2sh = b58check(&[0x16], &hash);
+    assert!(d.starts_with('D') && e.starts_with('E'), "{d} {e}");
+    // P2PKH: the very same text and key as dogecoin's.
+    let pkh = chain_ok("verge", &d);
+    assert_eq!(pkh, chain_ok("dogecoin", &d));
+    assert_eq!(pkh, any_ok(&d));
+    // P2SH: Verge's own `E...` spelling, dogecoin's P2SH key.
+    let sh = chain_ok("xvg", &e);
+    assert_eq!(sh.family(), Family::Dogecoin);
+    assert_eq!(sh.kind(), Kind::P2sh);
+    assert_eq!(sh.as_str(), e);
+    assert_eq!(sh.key(), chain_ok("doge", &doge_p2sh).key());
+    // Dogecoin's P2SH version is not Verge's, and Verge's is not Dogecoin's.
+    match canonicalize("verge", &doge_p2sh) {
+        Err(AddressError::InvalidFormat(m)) => assert!(m.contains("verge mainnet"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(canonicalize("dogecoin", &e).is_err());
+    // Inference leaves `E...` alone (only the verge chain or an XVG hint reads it).
+    assert!(matches!(
+        canonicalize_any(&e),
+        Err(AddressError::Unrecognised(_))
+    ));
+    for testnet in [0x73, 0xc6] {
+        assert!(matches!(
+            canonicalize("verge", &b58check(&[testnet], &hash)),
+            Err(AddressError::WrongNetwork(_))
+        ));
+    }
+    // The OFAC SDN entry listed as XVG.
+    let ofac = chain_ok("xvg", "DFFJhnQNZf8rf67tYnesPu7MuGUpYtzv7Z");
+    assert_eq!(ofac, any_ok("DFFJhnQNZf8rf67tYnesPu7MuGUpYtzv7Z"));
+    assert_eq!(ofac.kind(), Kind::P2pkh);
+}
+
 // -------------------------------------------------------------------- XRP
 
 #[test]
@@ -662,12 +902,13 @@ fn ofac_lists_of_the_new_families_canonicalise() {
         ("BCH", Some(Family::BitcoinCash), 7, 0),
         ("XMR", Some(Family::Monero), 2, 1),
         ("XRP", Some(Family::Xrp), 1, 0),
-        // Bitcoin SV uses bitcoin's version bytes: inferred as bitcoin.
+        // Bitcoin SV uses bitcoin's version bytes: inferred as bitcoin (and
+        // `bsv` is an alias chain of bitcoin).
         ("BSV", Some(Family::Bitcoin), 1, 0),
-        // Verge uses Dogecoin's 0x1e: inferred as dogecoin.
+        // Verge uses Dogecoin's 0x1e: inferred as dogecoin (and `xvg` is an
+        // alias chain of dogecoin).
         ("XVG", Some(Family::Dogecoin), 1, 0),
-        // Bitcoin Gold (0x26) is not supported.
-        ("BTG", None, 0, 1),
+        ("BTG", Some(Family::BitcoinGold), 1, 0),
         ("XBT", None, 0, 0),
     ];
     for (currency, family, count, refused) in expected {
@@ -700,8 +941,6 @@ fn ofac_lists_of_the_new_families_canonicalise() {
         eprintln!("OFAC {currency}: {ok} canonicalised, {bad} refused");
         if family.is_some() {
             assert_eq!((ok, bad), (count, refused), "{currency}");
-        } else if currency == "BTG" {
-            assert_eq!(bad, refused, "{currency}");
         } else {
             assert_eq!(bad, 0, "{currency}");
         }
@@ -723,6 +962,8 @@ fn utxo_case() -> impl Strategy<Value = (&'static str, Family, Vec<u8>, Kind)> {
         ("zcash", Family::Zcash, vec![0x1c, 0xbd], Kind::P2sh),
         ("bch", Family::BitcoinCash, vec![0x00], Kind::P2pkh),
         ("bch", Family::BitcoinCash, vec![0x05], Kind::P2sh),
+        ("bitcoin-gold", Family::BitcoinGold, vec![0x26], Kind::P2pkh),
+        ("btg", Family::BitcoinGold, vec![0x17], Kind::P2sh),
     ];
     prop::sample::select(versions)
 }
@@ -766,15 +1007,42 @@ proptest! {
     }
 
     #[test]
-    fn litecoin_segwit_round_trips(version in 0u8..=16, program in prop::collection::vec(any::<u8>(), 2..=40)) {
+    fn alias_chains_share_their_family_keys(hash in any::<[u8; 20]>(), p2sh in any::<bool>()) {
+        // Bitcoin SV: bitcoin's bytes, bitcoin's key.
+        let btc = b58check(&[if p2sh { 0x05 } else { 0x00 }], &hash);
+        let on_bsv = canonicalize("bsv", &btc).expect("bsv");
+        prop_assert_eq!(&on_bsv, &canonicalize("bitcoin", &btc).expect("bitcoin"));
+        // Verge: `D...` is dogecoin's; its `E...` P2SH is dogecoin's P2SH key.
+        let verge = b58check(&[if p2sh { 0x21 } else { 0x1e }], &hash);
+        let doge = b58check(&[if p2sh { 0x16 } else { 0x1e }], &hash);
+        let on_verge = canonicalize("verge", &verge).expect("verge");
+        prop_assert_eq!(on_verge.as_str(), verge.as_str());
+        prop_assert_eq!(on_verge.family(), Family::Dogecoin);
+        let on_doge = canonicalize("dogecoin", &doge).expect("doge");
+        prop_assert_eq!(on_verge.key(), on_doge.key());
+        prop_assert_eq!(canonicalize("xvg", &doge).is_ok(), !p2sh);
+    }
+
+    #[test]
+    fn segwit_round_trips_on_litecoin_and_bitcoin_gold(
+        gold in any::<bool>(),
+        version in 0u8..=16,
+        program in prop::collection::vec(any::<u8>(), 2..=40),
+    ) {
+        let (hrp, chain, family) = if gold {
+            ("btg", "btg", Family::BitcoinGold)
+        } else {
+            ("ltc", "ltc", Family::Litecoin)
+        };
         let program = match version {
             0 if program.len() < 26 => program[..2].iter().copied().cycle().take(20).collect(),
             0 => program[..2].iter().copied().cycle().take(32).collect(),
             _ => program,
         };
         let fe = Fe32::try_from(version).expect("<= 16");
-        let s = segwit::encode(Hrp::parse("ltc").expect("hrp"), fe, &program).expect("encodable");
-        let c = canonicalize("ltc", &s).expect("valid");
+        let s = segwit::encode(Hrp::parse(hrp).expect("hrp"), fe, &program).expect("encodable");
+        let c = canonicalize(chain, &s).expect("valid");
+        prop_assert_eq!(c.family(), family);
         prop_assert_eq!(c.kind(), Kind::Witness(version));
         prop_assert_eq!(c.payload(), program.as_slice());
         prop_assert_eq!(&canonicalize_any(&s.to_ascii_uppercase()).expect("upper"), &c);
@@ -830,7 +1098,8 @@ proptest! {
     fn every_family_never_panics_and_is_idempotent(
         prefix in prop::sample::select(vec![
             "", "bitcoincash:", "BITCOINCASH:", "q", "p", "ltc1", "LTC1", "tltc1", "L", "M",
-            "D", "X", "t1", "t3", "r", "4", "8", "T", "bchtest:",
+            "D", "X", "t1", "t3", "r", "4", "8", "T", "bchtest:", "G", "A", "E", "btg1", "BTG1",
+            "tbtg1",
         ]),
         body in "[0-9a-zA-Z]{0,110}",
     ) {
@@ -852,6 +1121,11 @@ proptest! {
         let _ = canonicalize_any(&s);
         for family in Family::ALL {
             let _ = canonicalize(family.default_chain(), &s);
+        }
+        for (_, names) in ALIAS_CHAINS {
+            for chain in *names {
+                let _ = canonicalize(chain, &s);
+            }
         }
     }
 }

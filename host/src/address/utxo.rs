@@ -1,6 +1,8 @@
 //! Bitcoin-derived chains with base58check P2PKH/P2SH addresses: Litecoin
 //! (plus its `ltc1` segwit addresses), Bitcoin Cash's legacy form, Dogecoin,
-//! Dash and Zcash transparent addresses (two-byte version prefix).
+//! Dash, Zcash transparent addresses (two-byte version prefix), Bitcoin Gold
+//! (plus its `btg1` segwit addresses), and the alias chains Bitcoin SV and
+//! Verge (see [`super::ALIAS_CHAINS`]).
 //!
 //! Each family's version bytes are a table; several versions may decode to
 //! the same kind (Litecoin's `M...` 0x32 and legacy `3...` 0x05 P2SH), so the
@@ -11,7 +13,11 @@ use super::{AddressError, Canonical, Family, Kind, base58_error};
 
 /// Base58check version prefixes of one family.
 pub(super) struct Versions {
+    /// The key space the addresses are stored in.
     pub family: Family,
+    /// The chain named in messages: the family's name, or an alias chain's
+    /// (`verge` stores its keys as dogecoin's).
+    pub name: &'static str,
     /// Canonical P2PKH version (used for the canonical text).
     pub p2pkh: &'static [u8],
     /// Canonical P2SH version (used for the canonical text).
@@ -24,6 +30,7 @@ pub(super) struct Versions {
 
 pub(super) const LITECOIN: Versions = Versions {
     family: Family::Litecoin,
+    name: "litecoin",
     p2pkh: &[0x30],
     p2sh: &[0x32],
     legacy_p2sh: &[&[0x05]],
@@ -33,6 +40,7 @@ pub(super) const LITECOIN: Versions = Versions {
 /// Bitcoin Cash's legacy (pre-cashaddr) form is bitcoin's base58check.
 pub(super) const BITCOIN_CASH_LEGACY: Versions = Versions {
     family: Family::BitcoinCash,
+    name: "bitcoin-cash",
     p2pkh: &[0x00],
     p2sh: &[0x05],
     legacy_p2sh: &[],
@@ -41,6 +49,7 @@ pub(super) const BITCOIN_CASH_LEGACY: Versions = Versions {
 
 pub(super) const DOGECOIN: Versions = Versions {
     family: Family::Dogecoin,
+    name: "dogecoin",
     p2pkh: &[0x1e],
     p2sh: &[0x16],
     legacy_p2sh: &[],
@@ -49,6 +58,7 @@ pub(super) const DOGECOIN: Versions = Versions {
 
 pub(super) const DASH: Versions = Versions {
     family: Family::Dash,
+    name: "dash",
     p2pkh: &[0x4c],
     p2sh: &[0x10],
     legacy_p2sh: &[],
@@ -57,10 +67,35 @@ pub(super) const DASH: Versions = Versions {
 
 pub(super) const ZCASH: Versions = Versions {
     family: Family::Zcash,
+    name: "zcash",
     p2pkh: &[0x1c, 0xb8],
     p2sh: &[0x1c, 0xbd],
     legacy_p2sh: &[],
     testnet: &[&[0x1d, 0x25], &[0x1c, 0xba]],
+};
+
+/// Bitcoin Gold (BTCGPU `chainparams.cpp`): P2PKH `G...` 0x26, P2SH `A...`
+/// 0x17; its test networks use bitcoin's testnet versions.
+pub(super) const BITCOIN_GOLD: Versions = Versions {
+    family: Family::BitcoinGold,
+    name: "bitcoin-gold",
+    p2pkh: &[0x26],
+    p2sh: &[0x17],
+    legacy_p2sh: &[],
+    testnet: &[&[0x6f], &[0xc4]],
+};
+
+/// Verge (vergecurrency `chainparams.cpp`): P2PKH 0x1e is spelled exactly
+/// like Dogecoin's `D...`, so Verge shares Dogecoin's key space (an alias
+/// chain); its own P2SH version 0x21 (`E...`) maps to the same P2SH kind,
+/// as Litecoin's legacy `3...` does. Testnet 0x73/0xc6, regtest 0x6f/0xc4.
+pub(super) const VERGE: Versions = Versions {
+    family: Family::Dogecoin,
+    name: "verge",
+    p2pkh: &[0x1e],
+    p2sh: &[0x21],
+    legacy_p2sh: &[],
+    testnet: &[&[0x73], &[0xc6], &[0x6f], &[0xc4]],
 };
 
 pub(super) const LITECOIN_SEGWIT: SegwitNet = SegwitNet {
@@ -69,10 +104,18 @@ pub(super) const LITECOIN_SEGWIT: SegwitNet = SegwitNet {
     others: &[("tltc", "testnet"), ("rltc", "regtest")],
 };
 
+pub(super) const BITCOIN_GOLD_SEGWIT: SegwitNet = SegwitNet {
+    family: Family::BitcoinGold,
+    mainnet: "btg",
+    others: &[("tbtg", "testnet"), ("btgrt", "regtest")],
+};
+
 /// The families whose base58check versions [`infer_base58`] recognises.
 /// Bitcoin Cash legacy is absent on purpose: its versions are bitcoin's, and
-/// inference keeps `1...`/`3...` as bitcoin.
-const INFERRED: [&Versions; 4] = [&LITECOIN, &DOGECOIN, &DASH, &ZCASH];
+/// inference keeps `1...`/`3...` as bitcoin. Verge is absent too: its `D...`
+/// is dogecoin's key anyway, and its `E...` P2SH is only read on the verge
+/// chain (or under an `XVG` currency hint).
+const INFERRED: [&Versions; 5] = [&LITECOIN, &DOGECOIN, &DASH, &ZCASH, &BITCOIN_GOLD];
 
 impl Versions {
     fn kind_of(&self, version: &[u8]) -> Option<Kind> {
@@ -92,7 +135,7 @@ impl Versions {
             .iter()
             .map(|v| format!("0x{}", hex::encode(v)))
             .collect();
-        format!("{} mainnet ({})", self.family, list.join("/"))
+        format!("{} mainnet ({})", self.name, list.join("/"))
     }
 
     /// Build the key from a decoded version and 20-byte hash. `text`, when
@@ -108,7 +151,8 @@ impl Versions {
             let v = hex::encode(version);
             return Err(if self.testnet.contains(&version) {
                 AddressError::WrongNetwork(format!(
-                    "base58check version 0x{v} is a {family} test-network address"
+                    "base58check version 0x{v} is a {} test-network address",
+                    self.name
                 ))
             } else {
                 AddressError::InvalidFormat(format!(
@@ -164,7 +208,7 @@ impl Versions {
         } else {
             return Err(AddressError::InvalidFormat(format!(
                 "unknown kind byte 0x{kind:02x} for a {} key",
-                self.family
+                self.name
             )));
         };
         self.build(version, payload, None)
@@ -188,15 +232,30 @@ pub(super) fn encode(version: &[u8], hash: &[u8]) -> String {
 
 /// Litecoin: `ltc1` segwit (same rules as bitcoin, HRP `ltc`) or base58check.
 pub(super) fn parse_litecoin(s: &str) -> Result<Canonical, AddressError> {
-    if LITECOIN_SEGWIT.has_hrp(s) {
-        let segwit_err = match bitcoin::parse_segwit_for(&LITECOIN_SEGWIT, s) {
+    parse_segwit_or_base58(&LITECOIN_SEGWIT, &LITECOIN, s)
+}
+
+/// Bitcoin Gold: `btg1` segwit (same rules as bitcoin, HRP `btg`) or
+/// base58check `G...`/`A...`.
+pub(super) fn parse_bitcoin_gold(s: &str) -> Result<Canonical, AddressError> {
+    parse_segwit_or_base58(&BITCOIN_GOLD_SEGWIT, &BITCOIN_GOLD, s)
+}
+
+/// Segwit when the text carries one of `net`'s HRPs, else base58check.
+fn parse_segwit_or_base58(
+    net: &SegwitNet,
+    versions: &Versions,
+    s: &str,
+) -> Result<Canonical, AddressError> {
+    if net.has_hrp(s) {
+        let segwit_err = match bitcoin::parse_segwit_for(net, s) {
             Ok(c) => return Ok(c),
             Err(e) => e,
         };
         // A base58 address may merely start like an HRP (`Ltc1...`).
-        return LITECOIN.parse(s).or(Err(segwit_err));
+        return versions.parse(s).or(Err(segwit_err));
     }
-    LITECOIN.parse(s)
+    versions.parse(s)
 }
 
 /// Zcash: transparent `t1`/`t3` only; shielded and unified addresses carry
@@ -218,6 +277,10 @@ pub(super) fn parse_zcash(s: &str) -> Result<Canonical, AddressError> {
 
 pub(super) fn has_litecoin_bech32_hrp(s: &str) -> bool {
     LITECOIN_SEGWIT.has_hrp(s)
+}
+
+pub(super) fn has_bitcoin_gold_bech32_hrp(s: &str) -> bool {
+    BITCOIN_GOLD_SEGWIT.has_hrp(s)
 }
 
 /// Inference over valid base58check data (`data` = version + payload, the

@@ -421,10 +421,11 @@ pub fn import_file(format: &Format, path: &Path) -> Result<Imported, ImportError
 }
 
 /// Family named by a list's currency code (`XBT`, `BCH`, `USDT`...), ASCII
-/// case-insensitive: every chain name [`address::family_for_chain`] knows,
-/// plus the EVM stablecoin codes `USDT` and `USDC` (their Omni and TRC-20
-/// addresses are identified by their encoding anyway). Unknown codes give
-/// `None` and are not used as hints.
+/// case-insensitive: every chain name [`address::family_for_chain`] knows
+/// (alias chains such as `BSV` and `XVG` give the family whose key space
+/// they share), plus the EVM stablecoin codes `USDT` and `USDC` (their Omni
+/// and TRC-20 addresses are identified by their encoding anyway). Unknown
+/// codes give `None` and are not used as hints.
 pub fn currency_family(code: &str) -> Option<Family> {
     let code = code.trim();
     address::family_for_chain(code).or_else(|| {
@@ -435,10 +436,20 @@ pub fn currency_family(code: &str) -> Option<Family> {
     })
 }
 
+/// The text read under a currency hint: as an address of the chain the
+/// code names (so an alias chain reads its own encodings, Verge's `E...`
+/// P2SH), else strictly as the hinted family (`USDT`: EVM).
+fn canonicalize_hinted(code: &str, family: Family, text: &str) -> Option<Canonical> {
+    match address::family_for_chain(code) {
+        Some(_) => address::canonicalize(code, text).ok(),
+        None => address::canonicalize_family(family, text).ok(),
+    }
+}
+
 /// The encoding decides: [`address::canonicalize_any`] first.
 ///
 /// - Inference fails: only when the currency label names a known family is
-///   the address tried strictly as that family (still decoded and
+///   the address tried strictly as that family's chain (still decoded and
 ///   verified), so a hint can settle an encoding that inference alone
 ///   refuses.
 /// - Inference succeeds with another family than the hint's, and the text
@@ -453,18 +464,18 @@ fn canonicalize_entry(
     text: &str,
     currency: Option<&str>,
 ) -> Result<(Canonical, Option<Canonical>), String> {
-    let hinted = currency.and_then(currency_family);
+    let hinted = currency.and_then(|code| Some((code, currency_family(code)?)));
     match address::canonicalize_any(text) {
         Ok(canonical) => {
             let second = hinted
-                .filter(|family| *family != canonical.family())
-                .and_then(|family| address::canonicalize_family(family, text).ok())
+                .filter(|(_, family)| *family != canonical.family())
+                .and_then(|(code, family)| canonicalize_hinted(code, family, text))
                 .filter(|second| second.key() != canonical.key());
             Ok((canonical, second))
         }
         Err(err) => {
-            if let Some(family) = hinted
-                && let Ok(canonical) = address::canonicalize_family(family, text)
+            if let Some((code, family)) = hinted
+                && let Some(canonical) = canonicalize_hinted(code, family, text)
             {
                 return Ok((canonical, None));
             }

@@ -815,6 +815,10 @@ fn currency_family_maps_list_codes() {
         ("ZEC", Family::Zcash),
         ("DASH", Family::Dash),
         (" DOGE ", Family::Dogecoin),
+        ("BTG", Family::BitcoinGold),
+        // Alias chains: the family whose key space they share.
+        ("BSV", Family::Bitcoin),
+        ("XVG", Family::Dogecoin),
     ] {
         assert_eq!(currency_family(code), Some(family), "{code}");
     }
@@ -858,6 +862,29 @@ fn ltc_hint_on_a_legacy_p2sh_address_gives_both_keys() {
     let set = imported.into_set("ltc", DEFAULT_FP_RATE).expect("builds");
     assert!(listed(&set, "bitcoin", GARNET_P2SH));
     assert!(listed(&set, "litecoin", GARNET_P2SH));
+}
+
+#[test]
+fn alias_chain_hints_read_the_alias_chains_own_encodings() {
+    // Verge's own P2SH version (0x21, `E...`) is not inferred; under an XVG
+    // hint it is read as the verge chain reads it: dogecoin's P2SH key.
+    let verge_p2sh = bs58::encode([&[0x21u8][..], &[7u8; 20]].concat())
+        .with_check()
+        .into_string();
+    let imported = import_plain_as(&format!("{verge_p2sh}\n"), Some("XVG"));
+    assert!(imported.rejected.is_empty(), "{:?}", imported.rejected);
+    assert_eq!(imported.hinted_keys, 0);
+    let set = imported.into_set("xvg", DEFAULT_FP_RATE).expect("builds");
+    assert!(listed(&set, "verge", &verge_p2sh));
+    let unhinted = import_plain_as(&format!("{verge_p2sh}\n"), None);
+    assert_eq!(unhinted.rejected.len(), 1);
+    // A BSV-labelled legacy address is bitcoin's key: one key, denied on both.
+    let imported = import_plain_as(&format!("{NORTHWIND_XBT}\n"), Some("BSV"));
+    assert_eq!(imported.hinted_keys, 0);
+    let set = imported.into_set("bsv", DEFAULT_FP_RATE).expect("builds");
+    assert_eq!(set.len(), 1);
+    assert!(listed(&set, "bitcoin-sv", NORTHWIND_XBT));
+    assert!(listed(&set, "bitcoin", NORTHWIND_XBT));
 }
 
 #[test]
