@@ -1,7 +1,7 @@
 //! `--velocity` backends and `riskgate velocity release|stats`.
 
 use clap::{Args, Subcommand};
-use riskgate::velocity::{DurableOptions, DurableStore, Velocity, key_text};
+use riskgate::velocity::{DurableOptions, DurableStore, RedisStore, Store, Velocity, key_text};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,8 +10,13 @@ use std::sync::Arc;
 #[derive(Args, Clone)]
 pub struct VelocityArgs {
     /// Velocity state: a directory (the embedded durable store, created if
-    /// missing; survives crashes) or `memory` (lost on exit).
-    #[arg(long = "velocity", value_name = "DIR|memory", default_value = "memory")]
+    /// missing; survives crashes), `redis://HOST:PORT[/DB][?prefix=…]` (shared
+    /// by many gate nodes) or `memory` (lost on exit).
+    #[arg(
+        long = "velocity",
+        value_name = "DIR|redis://…|memory",
+        default_value = "memory"
+    )]
     pub velocity: String,
 }
 
@@ -20,6 +25,22 @@ impl VelocityArgs {
     pub fn open(&self) -> Result<Arc<Velocity>, String> {
         if self.velocity == "memory" {
             return Ok(Arc::new(Velocity::default()));
+        }
+        if self.velocity.starts_with("redis://") {
+            let store = RedisStore::open(&self.velocity)?;
+            // An unreachable server is not a load failure: every decision
+            // holds (gate.velocity_unavailable) until it answers.
+            match store.ping() {
+                Ok(()) => tracing::info!("velocity store {}", store.describe()),
+                Err(e) => eprintln!("warning: {e}; decisions hold until it answers"),
+            }
+            return Ok(Arc::new(Velocity::new(Arc::new(store))));
+        }
+        if self.velocity.contains("://") {
+            return Err(format!(
+                "velocity store `{}`: only redis:// URLs are supported (a directory, redis://HOST:PORT or memory)",
+                self.velocity
+            ));
         }
         let dir = PathBuf::from(&self.velocity);
         let (store, report) =
