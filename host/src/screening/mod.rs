@@ -136,8 +136,12 @@ pub struct DesignatedSet {
     exact: Store,
     duplicates: usize,
     mapped: bool,
-    lookups: AtomicU64,
-    bloom_hits: AtomicU64,
+    /// Lookup outcomes, each lookup counting in exactly one of them, once,
+    /// at its end: a locked read-modify-write is a full fence on x86, and
+    /// one issued before or between the Bloom probes and the exact store's
+    /// reads would keep their cache misses from overlapping.
+    bloom_rejected: AtomicU64,
+    unconfirmed: AtomicU64,
     confirmed: AtomicU64,
 }
 
@@ -222,8 +226,8 @@ impl SetBuilder {
             exact,
             duplicates,
             mapped: false,
-            lookups: AtomicU64::new(0),
-            bloom_hits: AtomicU64::new(0),
+            bloom_rejected: AtomicU64::new(0),
+            unconfirmed: AtomicU64::new(0),
             confirmed: AtomicU64::new(0),
         })
     }
@@ -427,8 +431,8 @@ impl DesignatedSet {
             exact,
             duplicates: usize::try_from(header.duplicates).unwrap_or(usize::MAX),
             mapped: true,
-            lookups: AtomicU64::new(0),
-            bloom_hits: AtomicU64::new(0),
+            bloom_rejected: AtomicU64::new(0),
+            unconfirmed: AtomicU64::new(0),
             confirmed: AtomicU64::new(0),
         })
     }
@@ -448,21 +452,26 @@ impl DesignatedSet {
     /// borrowed, the original text is rebuilt only if asked for.
     #[inline]
     pub fn lookup_ref(&self, key: &[u8]) -> Option<EntryRef<'_>> {
-        self.lookups.fetch_add(1, Ordering::Relaxed);
         // No array of this key length and family/kind: cannot be listed.
         let group = self.exact.group_for(key);
         if let Some(group) = group {
             group.prefetch(key);
         }
         if !self.bloom.check(key) {
+            self.bloom_rejected.fetch_add(1, Ordering::Relaxed);
             return None;
         }
-        self.bloom_hits.fetch_add(1, Ordering::Relaxed);
-        let group = group?;
-        let index = self.exact.find_in(group, key)?;
-        let entry = self.exact.entry_at(group, index)?;
-        self.confirmed.fetch_add(1, Ordering::Relaxed);
-        Some(entry)
+        let entry = group.and_then(|group| {
+            let (lo, hi) = group.locate(key)?;
+            let index = group.find_between(lo, hi, key)?;
+            self.exact.entry_at(group, index)
+        });
+        match entry {
+            Some(_) => &self.confirmed,
+            None => &self.unconfirmed,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+        entry
     }
 
     /// Is `key` designated (Bloom, then exact confirmation)?
@@ -545,10 +554,15 @@ impl DesignatedSet {
 
     /// Lookup counters.
     pub fn stats(&self) -> SetStats {
+        // Read in the order they are never decremented: a snapshot taken
+        // while lookups run may lag, but bloom_hits >= confirmed always.
+        let confirmed = self.confirmed.load(Ordering::Relaxed);
+        let unconfirmed = self.unconfirmed.load(Ordering::Relaxed);
+        let rejected = self.bloom_rejected.load(Ordering::Relaxed);
         SetStats {
-            lookups: self.lookups.load(Ordering::Relaxed),
-            bloom_hits: self.bloom_hits.load(Ordering::Relaxed),
-            confirmed: self.confirmed.load(Ordering::Relaxed),
+            lookups: rejected + unconfirmed + confirmed,
+            bloom_hits: unconfirmed + confirmed,
+            confirmed,
         }
     }
 }

@@ -146,32 +146,36 @@ impl Group {
         (b < self.nb).then_some(b)
     }
 
-    /// Touch the bucket entry and the first key of `key`'s bucket so that
-    /// their cache misses overlap with the Bloom filter's.
+    /// Prefetch the bucket entry of `key`, so that its cache miss overlaps
+    /// with the Bloom filter's. Only a hint: a real load here would make a
+    /// lookup the Bloom filter rejects wait for it too.
     #[inline]
     pub(super) fn prefetch(&self, key: &[u8]) {
         if let Some(bucket) = self.bucket_of(key) {
-            let buckets = self.buckets.as_slice();
-            prefetch(buckets.as_ptr().wrapping_add(bucket * 4));
-            // Interpolated position of the key.
-            let guess = (bucket as u128 * self.count as u128 / self.nb as u128) as usize;
-            prefetch(
-                self.keys
-                    .as_slice()
-                    .as_ptr()
-                    .wrapping_add(guess * self.width),
-            );
-            prefetch(self.meta.as_slice().as_ptr().wrapping_add(guess * 4));
+            prefetch(self.buckets.as_slice().as_ptr().wrapping_add(bucket * 4));
         }
     }
 
-    /// Index of `key` (of this group's width) if present.
+    /// Read the bounds of `key`'s bucket (`lo..hi`, key indices) and
+    /// prefetch the key and meta lines of that range together, so that the
+    /// meta word's miss overlaps with the key's instead of following it.
     #[inline]
-    fn find(&self, key: &[u8]) -> Option<usize> {
+    pub(super) fn locate(&self, key: &[u8]) -> Option<(usize, usize)> {
         let bucket = self.bucket_of(key)?;
         let buckets = self.buckets.as_slice();
-        let mut lo = rd_u32(buckets, bucket)? as usize;
-        let mut hi = (rd_u32(buckets, bucket + 1)? as usize).min(self.count);
+        let lo = rd_u32(buckets, bucket)? as usize;
+        let hi = (rd_u32(buckets, bucket + 1)? as usize).min(self.count);
+        if lo < hi {
+            prefetch_range(self.keys.as_slice(), lo * self.width, hi * self.width);
+            prefetch_range(self.meta.as_slice(), lo * 4, hi * 4);
+        }
+        Some((lo, hi))
+    }
+
+    /// Index of `key` (of this group's width) in `lo..hi`, its bucket's range
+    /// from [`locate`](Self::locate).
+    #[inline]
+    pub(super) fn find_between(&self, mut lo: usize, mut hi: usize, key: &[u8]) -> Option<usize> {
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             match self.key_at(mid)?.cmp(key) {
@@ -181,6 +185,23 @@ impl Group {
             }
         }
         None
+    }
+}
+
+/// Prefetch the cache lines of `bytes[start..end]` (at most four lines: a
+/// bucket holds a few keys). Addresses past the slice are only hinted, never read.
+#[inline(always)]
+fn prefetch_range(bytes: &[u8], start: usize, end: usize) {
+    let base = bytes.as_ptr() as usize;
+    let first = base.wrapping_add(start) & !63;
+    let last = base.wrapping_add(end.saturating_sub(1));
+    let mut line = first;
+    for _ in 0..4 {
+        if line > last {
+            break;
+        }
+        prefetch(line as *const u8);
+        line = line.wrapping_add(64);
     }
 }
 
@@ -258,11 +279,6 @@ impl Store {
             .get(start as usize..end as usize)?
             .iter()
             .find(|g| g.head == head)
-    }
-
-    #[inline]
-    pub(super) fn find_in<'a>(&'a self, group: &'a Group, key: &[u8]) -> Option<usize> {
-        group.find(key)
     }
 
     pub(super) fn label(&self, id: u32) -> Option<&str> {
