@@ -34,13 +34,17 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if smoke { 10_000 } else { 1_000_000 });
-    let dir = tempfile::tempdir().expect("tempdir");
+    // RISKGATE_BENCH_DIR: keep the store there and reuse it when it holds
+    // one already (to profile recovery alone).
+    let kept = std::env::var_os("RISKGATE_BENCH_DIR").map(std::path::PathBuf::from);
+    let temp = tempfile::tempdir().expect("tempdir");
+    let path = kept.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    let reuse = kept.is_some_and(|d| d.join("LOCK").exists());
     // A week of history: everything written is inside the retention.
     let span_ms = 6 * 24 * 3_600_000u64;
     let started = Instant::now();
-    {
-        let (store, _) =
-            DurableStore::open(dir.path(), DurableOptions::default()).expect("store opens");
+    if !reuse {
+        let (store, _) = DurableStore::open(&path, DurableOptions::default()).expect("store opens");
         let store = &store;
         std::thread::scope(|s| {
             for t in 0..THREADS {
@@ -90,7 +94,7 @@ fn main() {
     let rss_before = proc_status("VmRSS:");
     let t = Instant::now();
     let (store, report) =
-        DurableStore::open(dir.path(), DurableOptions::default()).expect("store reopens");
+        DurableStore::open(&path, DurableOptions::default()).expect("store reopens");
     let took = t.elapsed();
     assert_eq!(report.decisions as u64, n);
     println!(
@@ -111,7 +115,7 @@ fn main() {
         destination: String::new(),
     });
     let stats = store
-        .window(keys.get(Scope::Account), "ETH", T0, span_ms + 1)
+        .window(keys.get(Scope::Account), "ETH", T0 + span_ms, span_ms)
         .expect("window");
     assert!(stats.count > 0);
 }

@@ -10,14 +10,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+use super::record::LogRecord;
 use super::wal::{Replayed, Wal, WalError};
 use super::{
-    Commit, Contribution, Exclusive, KeyParts, KeyStats, Keys, MemoryStore, Recorded, Released,
-    Store, VelocityError, WindowStats,
+    Commit, Exclusive, KeyStats, MemoryStore, Recorded, Released, Store, VelocityError, WindowStats,
 };
-use crate::model::Decision;
 
 pub use super::wal::WalError as DurableError;
 
@@ -54,24 +53,6 @@ pub struct RecoveryReport {
     pub took: Duration,
 }
 
-/// One log record.
-#[derive(Serialize, Deserialize)]
-enum LogRecord {
-    Decided {
-        id: String,
-        fingerprint: [u8; 32],
-        requested_at: u64,
-        parts: KeyParts,
-        contribution: Option<Contribution>,
-        /// The decision as JSON (self-describing, so the model may grow).
-        decision: String,
-    },
-    Released {
-        id: String,
-        requested_at: u64,
-    },
-}
-
 /// The durable velocity store of one directory.
 pub struct DurableStore {
     dir: PathBuf,
@@ -90,41 +71,7 @@ impl DurableStore {
     pub fn open(dir: &Path, options: DurableOptions) -> Result<(Self, RecoveryReport), WalError> {
         let started = Instant::now();
         let mem = MemoryStore::new(options.retention_ms);
-        let mut apply = |payload: &[u8]| -> Result<u64, String> {
-            let record: LogRecord =
-                postcard::from_bytes(payload).map_err(|e| format!("undecodable record: {e}"))?;
-            match record {
-                LogRecord::Decided {
-                    id,
-                    fingerprint,
-                    requested_at,
-                    parts,
-                    contribution,
-                    decision,
-                } => {
-                    let mut decision: Decision = serde_json::from_str(&decision)
-                        .map_err(|e| format!("undecodable decision of `{id}`: {e}"))?;
-                    decision.id = id;
-                    let keys = Keys::from_parts(parts.clone());
-                    mem.apply(
-                        Recorded {
-                            fingerprint,
-                            decision,
-                            requested_at,
-                            contribution,
-                            parts,
-                        },
-                        &keys,
-                    );
-                    Ok(requested_at)
-                }
-                LogRecord::Released { id, requested_at } => {
-                    // Unknown when the decision aged out before the release.
-                    mem.remove(&id);
-                    Ok(requested_at)
-                }
-            }
-        };
+        let mut apply = |payload: &[u8]| mem.apply(payload);
         let (wal, replayed) = Wal::open(dir, options.segment_bytes, &mut apply)?;
         let Replayed {
             segments,
@@ -182,10 +129,9 @@ impl DurableStore {
         self.wal.fail_next_write();
     }
 
-    fn write(&self, record: &LogRecord, ts: u64) -> Result<(), VelocityError> {
-        let bytes = postcard::to_stdvec(record)
-            .map_err(|e| VelocityError::Unavailable(format!("cannot encode a log record: {e}")))?;
-        let seq = self.wal.append(&bytes, ts).map_err(unavailable)?;
+    /// Appends `bytes` and waits until they are on disk.
+    fn write(&self, bytes: &[u8], ts: u64) -> Result<(), VelocityError> {
+        let seq = self.wal.append(bytes, ts).map_err(unavailable)?;
         self.wal.wait(seq).map_err(unavailable)
     }
 }
@@ -216,22 +162,11 @@ impl Store for DurableStore {
     }
 
     fn commit(&self, commit: &Commit<'_>, _exclusive: Exclusive) -> Result<(), VelocityError> {
-        let recorded = self.mem.to_recorded(commit);
-        let decision = serde_json::to_string(&recorded.decision)
-            .map_err(|e| VelocityError::Unavailable(format!("cannot encode a decision: {e}")))?;
-        self.write(
-            &LogRecord::Decided {
-                id: commit.id.to_string(),
-                fingerprint: recorded.fingerprint,
-                requested_at: recorded.requested_at,
-                parts: recorded.parts.clone(),
-                contribution: recorded.contribution.clone(),
-                decision,
-            },
-            recorded.requested_at,
-        )?;
+        self.wal.check().map_err(unavailable)?;
+        let bytes = self.mem.encode(commit)?;
+        self.write(&bytes, commit.requested_at)?;
         // On disk: now visible.
-        self.mem.apply(recorded, commit.keys);
+        self.mem.apply(&bytes).map_err(VelocityError::Unavailable)?;
         self.wal
             .set_cutoff(self.mem.newest().saturating_sub(self.mem.retention_ms()));
         Ok(())
@@ -243,15 +178,16 @@ impl Store for DurableStore {
             .mem
             .recorded(id)?
             .ok_or_else(|| VelocityError::UnknownId(id.to_string()))?;
-        self.write(
-            &LogRecord::Released {
-                id: id.to_string(),
-                requested_at: recorded.requested_at,
-            },
-            recorded.requested_at,
-        )?;
+        let bytes = LogRecord::Released {
+            id,
+            requested_at: recorded.requested_at,
+        }
+        .encode()
+        .map_err(VelocityError::Unavailable)?;
+        self.write(&bytes, recorded.requested_at)?;
         self.mem
             .remove(id)
+            .map_err(VelocityError::Unavailable)?
             .ok_or_else(|| VelocityError::UnknownId(id.to_string()))
     }
 

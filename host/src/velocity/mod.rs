@@ -22,6 +22,7 @@
 
 mod durable;
 mod memory;
+mod record;
 mod redis;
 #[cfg(test)]
 mod tests;
@@ -77,7 +78,35 @@ pub struct KeyParts {
 pub struct Keys {
     keys: [String; 5],
     parts: KeyParts,
-    asset: Arc<str>,
+}
+
+/// The key of each scope, in [`Scope::ALL`] order. Length-prefixed
+/// components: no two different tuples share a key.
+fn key_strings(p: record::PartsRef<'_>) -> [String; 5] {
+    let mut keys: [String; 5] = Default::default();
+    write_keys(p, &mut keys);
+    keys
+}
+
+/// [`key_strings`] into reused buffers.
+fn write_keys(p: record::PartsRef<'_>, keys: &mut [String; 5]) {
+    use std::fmt::Write;
+    let dest_len = p.chain.len() + 1 + p.destination.len();
+    let mut put = |i: usize, parts: &[&str], dest: bool| {
+        let s = &mut keys[i];
+        s.clear();
+        for part in parts {
+            let _ = write!(s, "{}:{part}", part.len());
+        }
+        if dest {
+            let _ = write!(s, "{dest_len}:{}/{}", p.chain, p.destination);
+        }
+    };
+    put(0, &["acct", p.account], false);
+    put(1, &["acct-asset", p.account, p.asset], false);
+    put(2, &["dest"], true);
+    put(3, &["acct-dest", p.account], true);
+    put(4, &["asset", p.asset], false);
 }
 
 impl Keys {
@@ -94,18 +123,8 @@ impl Keys {
 
     /// Keys from their parts.
     pub fn from_parts(parts: KeyParts) -> Self {
-        // Length-prefixed components: no two different tuples share a key.
-        let k = |p: &[&str]| key_text(p);
-        let dest = format!("{}/{}", parts.chain, parts.destination);
         Keys {
-            keys: [
-                k(&["acct", &parts.account]),
-                k(&["acct-asset", &parts.account, &parts.asset]),
-                k(&["dest", &dest]),
-                k(&["acct-dest", &parts.account, &dest]),
-                k(&["asset", &parts.asset]),
-            ],
-            asset: Arc::from(parts.asset.as_str()),
+            keys: key_strings(record::PartsRef::of(&parts)),
             parts,
         }
     }
@@ -117,11 +136,7 @@ impl Keys {
 
     /// The withdrawal's asset.
     pub fn asset(&self) -> &str {
-        &self.asset
-    }
-
-    pub(crate) fn asset_arc(&self) -> &Arc<str> {
-        &self.asset
+        &self.parts.asset
     }
 
     /// What the keys were built from.

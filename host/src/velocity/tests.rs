@@ -65,7 +65,9 @@ fn hold(store: &dyn Store, id: &str, k: &Keys, ts: u64) {
 }
 
 fn acct(store: &dyn Store, k: &Keys, t: u64, w: u64) -> WindowStats {
-    store.window(k.get(Scope::Account), "ETH", t, w).expect("window")
+    store
+        .window(k.get(Scope::Account), "ETH", t, w)
+        .expect("window")
 }
 
 fn open(dir: &Path) -> (DurableStore, RecoveryReport) {
@@ -112,12 +114,14 @@ fn release_removes_the_contribution_and_the_record() {
     let r = s.release("1").unwrap();
     assert!(r.had_contribution);
     assert_eq!(acct(&s, &k, T0, H).count, 1);
-    assert_eq!(s.window(k.get(Scope::Destination), "ETH", T0, H).unwrap().count, 1);
-    assert_eq!(s.recorded("1").unwrap(), None);
     assert_eq!(
-        s.release("1"),
-        Err(VelocityError::UnknownId("1".into()))
+        s.window(k.get(Scope::Destination), "ETH", T0, H)
+            .unwrap()
+            .count,
+        1
     );
+    assert_eq!(s.recorded("1").unwrap(), None);
+    assert_eq!(s.release("1"), Err(VelocityError::UnknownId("1".into())));
     hold(&s, "3", &k, T0);
     assert!(!s.release("3").unwrap().had_contribution);
 }
@@ -131,7 +135,13 @@ fn durable_store_survives_reopen_with_identical_state() {
         let (s, report) = open(dir.path());
         assert_eq!(report.records, 0);
         for i in 0..50u64 {
-            allow(&s, &format!("w{i}"), if i % 2 == 0 { &k } else { &k2 }, T0 + i * 1000, i);
+            allow(
+                &s,
+                &format!("w{i}"),
+                if i % 2 == 0 { &k } else { &k2 },
+                T0 + i * 1000,
+                i,
+            );
         }
         hold(&s, "held", &k, T0);
         s.release("w4").unwrap();
@@ -143,7 +153,12 @@ fn durable_store_survives_reopen_with_identical_state() {
     let a = acct(&s, &k, T0 + 50_000, H);
     assert_eq!(a.count, 24);
     assert_eq!(a.sum, (0..50).step_by(2).filter(|i| *i != 4).sum::<u64>());
-    assert_eq!(s.window(k.get(Scope::Destination), "ETH", T0, H).unwrap().count, 49);
+    assert_eq!(
+        s.window(k.get(Scope::Destination), "ETH", T0, H)
+            .unwrap()
+            .count,
+        49
+    );
     let held = s.recorded("held").unwrap().expect("kept");
     assert_eq!(held.decision.verdict, Verdict::Hold);
     assert_eq!(held.fingerprint, [8; 32]);
@@ -156,7 +171,13 @@ fn durable_store_survives_reopen_with_identical_state() {
         .filter_map(|(_, u)| u)
         .collect();
     allow(&s, "new", &k, T0 + 60_000, 1);
-    let new_uid = s.recorded("new").unwrap().unwrap().contribution.unwrap().uid;
+    let new_uid = s
+        .recorded("new")
+        .unwrap()
+        .unwrap()
+        .contribution
+        .unwrap()
+        .uid;
     assert!(before.iter().all(|u| *u < new_uid));
 }
 
@@ -206,8 +227,14 @@ fn damage_before_the_tail_refuses_to_open_naming_file_and_offset() {
         .err()
         .expect("refused");
     let text = err.to_string();
-    assert!(matches!(err, DurableError::Corrupt { offset: 0, .. }), "{text}");
-    assert!(text.contains("velocity-") && text.contains("checksum"), "{text}");
+    assert!(
+        matches!(err, DurableError::Corrupt { offset: 0, .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("velocity-") && text.contains("checksum"),
+        "{text}"
+    );
 }
 
 #[test]
