@@ -53,11 +53,26 @@ fn proc_status(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// A field of /proc/self/smaps_rollup, in MB.
+fn smaps_mb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/smaps_rollup")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+        / 1024
+}
+
 fn mem() -> String {
     format!(
-        "VmRSS {} MB, VmHWM {} MB",
+        "VmRSS {} MB, VmHWM {} MB (huge pages: {} MB anonymous, {} MB of files)",
         proc_status("VmRSS:") / 1024,
-        proc_status("VmHWM:") / 1024
+        proc_status("VmHWM:") / 1024,
+        smaps_mb("AnonHugePages:"),
+        smaps_mb("FilePmdMapped:"),
     )
 }
 

@@ -287,6 +287,7 @@ pub(super) fn open(path: &Path, verify: Verify) -> Result<(Header, Bloom<[u8]>, 
             source,
         }
     })?;
+    super::store::collapse_huge(map.as_ptr(), map.len());
     let map = Arc::new(map);
     let bytes: &[u8] = &map;
     let mut c = Cursor {

@@ -51,23 +51,43 @@ impl Bytes {
 /// Ask the kernel to back the whole 2 MiB pages of `[ptr, ptr + len)` with
 /// transparent huge pages: random probes into tables of hundreds of MB then
 /// miss the TLB far less. Advisory only; a no-op off Linux or on failure.
+/// Only pages first touched after the advice are affected: see
+/// [`collapse_huge`] for memory that is already filled.
 pub(super) fn advise_huge(ptr: *const u8, len: usize) {
     #[cfg(target_os = "linux")]
+    madvise_whole_huge_pages(ptr, len, libc::MADV_HUGEPAGE);
+    #[cfg(not(target_os = "linux"))]
+    let _ = (ptr, len);
+}
+
+/// [`advise_huge`], then move the pages already filled (4 KiB pages copied
+/// in by a reallocation, or a file's page cache) to huge pages now
+/// (`MADV_COLLAPSE`, Linux 6.1 and later; a no-op where unsupported).
+pub(super) fn collapse_huge(ptr: *const u8, len: usize) {
+    #[cfg(target_os = "linux")]
     {
-        const HUGE: usize = 2 << 20;
-        let start = (ptr as usize).next_multiple_of(HUGE);
-        let end = (ptr as usize).saturating_add(len) / HUGE * HUGE;
-        if end > start {
-            // SAFETY: madvise(MADV_HUGEPAGE) on whole pages of an allocation
-            // this process owns only changes how the kernel backs them; the
-            // contents and the validity of the memory are unaffected.
-            unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
-            }
-        }
+        /// `MADV_COLLAPSE` (not exported by `libc` for every Linux target).
+        const MADV_COLLAPSE: libc::c_int = 25;
+        madvise_whole_huge_pages(ptr, len, libc::MADV_HUGEPAGE);
+        madvise_whole_huge_pages(ptr, len, MADV_COLLAPSE);
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (ptr, len);
+}
+
+#[cfg(target_os = "linux")]
+fn madvise_whole_huge_pages(ptr: *const u8, len: usize, advice: libc::c_int) {
+    const HUGE: usize = 2 << 20;
+    let start = (ptr as usize).next_multiple_of(HUGE);
+    let end = (ptr as usize).saturating_add(len) / HUGE * HUGE;
+    if end > start {
+        // SAFETY: MADV_HUGEPAGE and MADV_COLLAPSE on whole pages of a
+        // mapping this process owns only change how the kernel backs them;
+        // the contents and the validity of the memory are unaffected.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, advice);
+        }
+    }
 }
 
 #[inline(always)]
@@ -489,6 +509,9 @@ impl Builder {
             }
             recs.truncate(out * width);
             recs.shrink_to_fit();
+            // Part of the buffer was filled before it was advised (copied
+            // by the reallocations that grew it): collapse it to huge pages.
+            collapse_huge(recs.as_ptr(), recs.len());
             let keys = Arc::new(recs);
             let meta = Arc::new(meta);
             let first_group = u32_of(groups.len())?;
