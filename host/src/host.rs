@@ -7,6 +7,7 @@ use crate::policy::bindings::riskgate::policy::{log, screening, types, velocity}
 use crate::screening::{ScreenError, Screener};
 use crate::velocity::{Keys, Scope, Velocity};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 use wasmtime::StoreLimits;
 
 /// Log messages a policy may emit per call; the rest are counted and dropped.
@@ -16,6 +17,11 @@ const LOG_MESSAGE_MAX: usize = 1024;
 /// Longest chain / address a policy may ask to screen.
 const SCREEN_CHAIN_MAX: usize = crate::model::caps::CHAIN;
 const SCREEN_ADDRESS_MAX: usize = crate::model::caps::DESTINATION;
+/// Window queries a policy may make per call: bounds what a guest can spend
+/// of the host's time, which does not count against its own deadline.
+const WINDOW_BUDGET: u32 = 64;
+/// Most host time credited back to a call's deadline.
+const HOST_CREDIT_MAX: Duration = Duration::from_secs(2);
 
 /// What the imports of one call see.
 #[derive(Clone)]
@@ -45,6 +51,12 @@ pub struct HostState {
     ctx: Option<CallContext>,
     logs: Vec<(log::Level, String)>,
     dropped_logs: usize,
+    /// When the current `evaluate` call started.
+    started: Option<Instant>,
+    /// Time the current call spent in the host answering its imports (a
+    /// Redis round trip, say): it is not the guest's to answer for.
+    host_time: Duration,
+    windows: u32,
 }
 
 impl HostState {
@@ -54,6 +66,9 @@ impl HostState {
             ctx: None,
             logs: Vec::new(),
             dropped_logs: 0,
+            started: None,
+            host_time: Duration::ZERO,
+            windows: 0,
         }
     }
 
@@ -63,11 +78,26 @@ impl HostState {
 
     pub(crate) fn begin(&mut self, ctx: CallContext) {
         self.ctx = Some(ctx);
+        self.started = Some(Instant::now());
+        self.host_time = Duration::ZERO;
+        self.windows = 0;
+    }
+
+    /// What remains of `deadline` for the guest's own work in the current
+    /// call (host time spent answering its imports credited back, up to
+    /// [`HOST_CREDIT_MAX`]); `None` when it is spent, or outside a call.
+    pub(crate) fn guest_time_left(&self, deadline: Duration) -> Option<Duration> {
+        let started = self.started?;
+        let guest = started
+            .elapsed()
+            .saturating_sub(self.host_time.min(HOST_CREDIT_MAX));
+        deadline.checked_sub(guest).filter(|left| !left.is_zero())
     }
 
     /// Ends a call: drops the context and forwards the call's log lines.
     pub(crate) fn end(&mut self, policy: &str) {
         self.ctx = None;
+        self.started = None;
         for (level, message) in self.logs.drain(..) {
             match level {
                 log::Level::Debug => tracing::debug!(policy, "{message}"),
@@ -147,6 +177,13 @@ impl velocity::Host for HostState {
         let Some(ctx) = &self.ctx else {
             return Err("velocity is not available outside evaluate".into());
         };
+        self.windows += 1;
+        if self.windows > WINDOW_BUDGET {
+            return Err(format!(
+                "more than {WINDOW_BUDGET} window queries in one evaluation"
+            ));
+        }
+        let asked = Instant::now();
         let scope = match scope {
             velocity::Scope::Account => Scope::Account,
             velocity::Scope::AccountAsset => Scope::AccountAsset,
@@ -168,7 +205,9 @@ impl velocity::Host for HostState {
                     let _ = ctx.velocity_fault.set(e.to_string());
                 }
                 e.to_string()
-            })?;
+            });
+        self.host_time += asked.elapsed();
+        let stats = stats?;
         Ok(velocity::WindowStats {
             count: stats.count,
             sum: stats.sum,

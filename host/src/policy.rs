@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
-use wasmtime::{Store, StoreLimitsBuilder, Trap};
+use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 
 pub(crate) mod bindings {
     wasmtime::component::bindgen!({
@@ -248,6 +248,20 @@ impl Policy {
             .build();
         let mut store = Store::new(engine, HostState::new(limits));
         store.limiter(|s| s.limits_mut());
+        // At the deadline, time the call spent waiting on the host (a
+        // velocity round trip) is credited back: only the guest's own work
+        // counts. Outside `evaluate` (instantiate, configure) nothing is.
+        let deadline = self.runtime.limits().deadline;
+        let tick = self.runtime.tick();
+        store.epoch_deadline_callback(move |ctx| {
+            Ok(match ctx.data().guest_time_left(deadline) {
+                Some(left) => {
+                    let ticks = left.as_nanos().div_ceil(tick.as_nanos().max(1)) + 1;
+                    UpdateDeadline::Continue(u64::try_from(ticks).unwrap_or(u64::MAX))
+                }
+                None => UpdateDeadline::Interrupt,
+            })
+        });
         // Instantiation and configure run once per instance, off the
         // per-decision budget: they get the setup deadline.
         store.set_epoch_deadline(self.runtime.setup_deadline_ticks());

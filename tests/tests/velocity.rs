@@ -326,3 +326,66 @@ fn a_store_that_fails_holds_every_withdrawal_never_allows() {
     assert!(store.recorded("during").unwrap().is_none());
     assert!(store.recorded("before").unwrap().is_some());
 }
+
+/// A store that takes its time answering windows, as a remote one does.
+struct SlowStore {
+    inner: riskgate::velocity::MemoryStore,
+    delay: Duration,
+}
+
+impl Store for SlowStore {
+    fn describe(&self) -> String {
+        "slow".into()
+    }
+    fn retention_ms(&self) -> u64 {
+        self.inner.retention_ms()
+    }
+    fn recorded(&self, id: &str) -> Result<Option<riskgate::velocity::Recorded>, VelocityError> {
+        self.inner.recorded(id)
+    }
+    fn window(
+        &self,
+        key: &str,
+        asset: &str,
+        t: u64,
+        window_ms: u64,
+    ) -> Result<riskgate::velocity::WindowStats, VelocityError> {
+        std::thread::sleep(self.delay);
+        self.inner.window(key, asset, t, window_ms)
+    }
+    fn commit(
+        &self,
+        commit: &riskgate::velocity::Commit<'_>,
+        exclusive: riskgate::velocity::Exclusive,
+    ) -> Result<(), VelocityError> {
+        self.inner.commit(commit, exclusive)
+    }
+    fn release(&self, id: &str) -> Result<riskgate::velocity::Released, VelocityError> {
+        self.inner.release(id)
+    }
+    fn key_stats(&self, key: &str) -> Result<riskgate::velocity::KeyStats, VelocityError> {
+        self.inner.key_stats(key)
+    }
+}
+
+#[test]
+fn time_spent_waiting_on_the_store_does_not_count_against_the_policy_deadline() {
+    // Six window queries of 3 ms each, under the default 1 ms deadline.
+    let store = SlowStore {
+        inner: riskgate::velocity::MemoryStore::default(),
+        delay: Duration::from_millis(3),
+    };
+    let (g, _) = riskgate::Gate::builder()
+        .policy(riskgate_tests::velocity("{}"))
+        .max_clock_skew(None)
+        .velocity(Arc::new(Velocity::new(Arc::new(store))))
+        .build()
+        .unwrap();
+    assert_eq!(
+        riskgate::Limits::default().deadline,
+        Duration::from_millis(1)
+    );
+    let d = g.evaluate(&withdrawal("slow-1", "a", "ethereum", CLEAN, 1, T0));
+    assert_eq!(d.verdict, Verdict::Allow, "{d:?}");
+    assert!(d.latency_ns > 15_000_000, "the store was slow: {d:?}");
+}
