@@ -354,7 +354,14 @@ pub(super) fn open(path: &Path, verify: Verify) -> Result<(Header, Bloom<[u8]>, 
     let bloom_len = c.u64("bloom length")?;
     let bloom_bytes = c.bytes(bloom_len, "bloom filter")?;
     let bloom: Bloom<[u8]> =
-        Bloom::from_slice(bloom_bytes).map_err(|e| corrupt(path, "bloom filter", e.to_string()))?;
+    // The filter is copied out of the map (the crate owns its bitmap): into
+    // a buffer advised for huge pages before it is filled, as a fresh set's.
+    {
+        let mut owned = super::store::huge_vec(bloom_bytes.len());
+        owned.extend_from_slice(bloom_bytes);
+        Bloom::from_bytes(owned)
+    }
+    .map_err(|e| corrupt(path, "bloom filter", e.to_string()))?;
     // `Bloom::is_empty` means "no bit set", not "no bits".
     let bits = bloom.len();
     if bits == 0 || !(1..=64).contains(&bloom.number_of_hash_functions()) {

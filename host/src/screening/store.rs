@@ -106,7 +106,7 @@ fn prefetch(ptr: *const u8) {
 }
 
 /// A zeroed-capacity vector advised for huge pages before it is touched.
-fn huge_vec(capacity: usize) -> Vec<u8> {
+pub(super) fn huge_vec(capacity: usize) -> Vec<u8> {
     let v = Vec::with_capacity(capacity);
     advise_huge(v.as_ptr(), v.capacity());
     v
