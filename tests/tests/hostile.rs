@@ -27,7 +27,8 @@ fn the_default_deadline_catches_a_runaway_guest() {
     let (g, _) = Gate::builder()
         .policy(hostile("{}"))
         .max_clock_skew(None)
-        .build().unwrap();
+        .build()
+        .unwrap();
     let d = g.evaluate(&withdrawal("loop-default", "a", "ethereum", CLEAN, 1, T0));
     assert!(fault_of(&d).contains("deadline exceeded"), "{d:?}");
 }
