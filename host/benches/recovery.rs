@@ -6,6 +6,8 @@
 //! replay time, log size and resident memory. Plain timing, one shot: the
 //! figure of interest is seconds, not nanoseconds.
 
+mod common;
+
 use riskgate::model::{Decision, Verdict};
 use riskgate::velocity::{
     Commit, DurableOptions, DurableStore, Exclusive, KeyParts, Keys, Scope, Store,
@@ -15,15 +17,8 @@ use std::time::Instant;
 const T0: u64 = 1_795_564_800_000;
 const THREADS: u64 = 256;
 
-fn proc_status(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+fn rss_kb() -> u64 {
+    common::proc_kb("/proc/self/status", "VmRSS:")
 }
 
 fn main() {
@@ -91,7 +86,7 @@ fn main() {
             store.syncs()
         );
     }
-    let rss_before = proc_status("VmRSS:");
+    let rss_before = rss_kb();
     let t = Instant::now();
     let (store, report) =
         DurableStore::open(&path, DurableOptions::default()).expect("store reopens");
@@ -105,7 +100,7 @@ fn main() {
         report.bytes / 1_000_000,
         report.segments,
         report.keys,
-        proc_status("VmRSS:").saturating_sub(rss_before) / 1024
+        rss_kb().saturating_sub(rss_before) / 1024
     );
     // The rebuilt index answers.
     let keys = Keys::from_parts(KeyParts {

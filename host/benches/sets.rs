@@ -10,6 +10,8 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use riskgate::address::{Canonical, canonicalize_any, eip55_checksum};
 use riskgate::screening::{DEFAULT_FP_RATE, DesignatedSet, Entry, SetBuilder, Verify};
@@ -43,27 +45,12 @@ fn key(stream: u64, i: u64, out: &mut Vec<u8>) {
 }
 
 fn proc_status(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
+    common::proc_kb("/proc/self/status", field)
 }
 
 /// A field of /proc/self/smaps_rollup, in MB.
 fn smaps_mb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/smaps_rollup")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-        / 1024
+    common::proc_kb("/proc/self/smaps_rollup", field) / 1024
 }
 
 fn mem() -> String {

@@ -153,3 +153,51 @@ pub fn window_overshoot(
         })
     })
 }
+
+/// `threads` threads, released together, each deciding `per_thread`
+/// withdrawals of the account `victim` (amounts 10..60) through
+/// `gates[t % gates.len()]`, at `at(t, i)` to `dest(t)`. Returns the allowed
+/// `(requested_at, amount)` pairs; no decision may carry a gate reason.
+pub fn hammer_one_account(
+    gates: &[&Gate],
+    threads: u64,
+    per_thread: u64,
+    at: impl Fn(u64, u64) -> u64 + Sync,
+    dest: impl Fn(u64) -> &'static str + Sync,
+) -> Vec<(u64, u64)> {
+    let barrier = std::sync::Barrier::new(threads as usize);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (gate, barrier, at, dest) =
+                    (gates[(t as usize) % gates.len()], &barrier, &at, &dest);
+                s.spawn(move || {
+                    barrier.wait();
+                    let mut allowed = Vec::new();
+                    for i in 0..per_thread {
+                        let amount = 10 + (t * 7 + i * 13) % 50;
+                        let when = at(t, i);
+                        let w = withdrawal(
+                            &format!("t{t}-{i}"),
+                            "victim",
+                            "ethereum",
+                            dest(t),
+                            amount,
+                            when,
+                        );
+                        let d = gate.evaluate(&w);
+                        assert!(!d.has_gate_reason(), "{d:?}");
+                        if d.verdict == riskgate::Verdict::Allow {
+                            allowed.push((when, amount));
+                        }
+                    }
+                    allowed
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a hammering thread panicked"))
+            .collect()
+    })
+}

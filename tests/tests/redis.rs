@@ -18,8 +18,8 @@ use riskgate_tests::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 const DESTS: [&str; 3] = [
@@ -249,26 +249,6 @@ fn commit(
     )
 }
 
-/// The first window of `window` ms in which `allowed` (time, amount)
-/// exceeds `max_count` or `max_sum`.
-fn overshoot(
-    allowed: &[(u64, u64)],
-    window: u64,
-    max_count: usize,
-    max_sum: u64,
-) -> Option<String> {
-    allowed.iter().find_map(|&(start, _)| {
-        let inside: Vec<u64> = allowed
-            .iter()
-            .filter(|(t, _)| *t >= start && *t < start + window)
-            .map(|(_, a)| *a)
-            .collect();
-        let sum: u64 = inside.iter().sum();
-        (inside.len() > max_count || sum > max_sum)
-            .then(|| format!("{} allowed summing {sum} from {start}", inside.len()))
-    })
-}
-
 /// splitmix64
 struct Rng(u64);
 
@@ -301,43 +281,20 @@ fn two_nodes_many_threads_never_overshoot_a_limit() {
     let _cleanup = Cleanup(vec![stores[0].clone()]);
     // Two gate nodes, each with its own process locks, over one Redis.
     let nodes: Vec<Gate> = stores.iter().map(|s| gate_on(s.clone(), LIMITS)).collect();
-    let threads = 8u64;
-    let barrier = Barrier::new(threads as usize);
-    let allowed: Vec<(u64, u64)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let (node, barrier) = (&nodes[(t % 2) as usize], &barrier);
-                s.spawn(move || {
-                    barrier.wait();
-                    let mut allowed = Vec::new();
-                    for i in 0..40u64 {
-                        let amount = 10 + (t * 7 + i * 13) % 50;
-                        // Two hours of traffic: the window slides.
-                        let at = T0 + i * 3 * 60_000 + t;
-                        let w = withdrawal(
-                            &format!("t{t}-{i}"),
-                            "victim",
-                            "ethereum",
-                            DESTS[(t % 3) as usize],
-                            amount,
-                            at,
-                        );
-                        let d = node.evaluate(&w);
-                        assert!(!d.has_gate_reason(), "{d:?}");
-                        if d.verdict == Verdict::Allow {
-                            allowed.push((at, amount));
-                        }
-                    }
-                    allowed
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
-    assert_eq!(overshoot(&allowed, HOUR, 25, 1000), None, "{allowed:?}");
+    let gates: Vec<&Gate> = nodes.iter().collect();
+    // Two hours of traffic: the window slides.
+    let allowed = hammer_one_account(
+        &gates,
+        8,
+        40,
+        |t, i| T0 + i * 3 * 60_000 + t,
+        |t| DESTS[(t % 3) as usize],
+    );
+    assert_eq!(
+        window_overshoot(&allowed, HOUR, 25, 1000),
+        None,
+        "{allowed:?}"
+    );
     let first_hour: Vec<_> = allowed.iter().filter(|(t, _)| *t < T0 + HOUR).collect();
     let sum: u64 = first_hour.iter().map(|(_, a)| a).sum();
     assert!(

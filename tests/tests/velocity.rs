@@ -57,40 +57,7 @@ fn many_threads_on_the_durable_store_never_overshoot_and_all_allows_survive() {
     let allowed: Vec<(u64, u64)> = {
         let (v, _) = durable(dir.path());
         let g = gate_on(v, LIMITS);
-        let barrier = Barrier::new(8);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..8u64)
-                .map(|t| {
-                    let (g, barrier) = (&g, &barrier);
-                    s.spawn(move || {
-                        barrier.wait();
-                        let mut allowed = Vec::new();
-                        for i in 0..40u64 {
-                            let amount = 10 + (t * 7 + i * 13) % 50;
-                            let at = T0 + i;
-                            let w = withdrawal(
-                                &format!("t{t}-{i}"),
-                                "victim",
-                                "ethereum",
-                                CLEAN,
-                                amount,
-                                at,
-                            );
-                            let d = g.evaluate(&w);
-                            assert!(!d.has_gate_reason(), "{d:?}");
-                            if d.verdict == Verdict::Allow {
-                                allowed.push((at, amount));
-                            }
-                        }
-                        allowed
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap())
-                .collect()
-        })
+        hammer_one_account(&[&g], 8, 40, |_, i| T0 + i, |_| CLEAN)
     };
     assert_eq!(window_overshoot(&allowed, HOUR, 25, 1000), None);
     let sum: u64 = allowed.iter().map(|(_, a)| a).sum();

@@ -10,7 +10,7 @@
 use super::record::{self, Decided, LogRecord, PartsRef};
 use super::{
     Commit, Contribution, KeyStats, Recorded, Released, Store, VelocityError, WindowStats,
-    key_strings, lock, write_keys,
+    check_horizon, check_window_len, key_strings, lock, write_keys,
 };
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -311,17 +311,8 @@ impl Store for MemoryStore {
         t: u64,
         window_ms: u64,
     ) -> Result<WindowStats, VelocityError> {
-        if window_ms > self.retention_ms {
-            return Err(VelocityError::WindowTooLong {
-                window_ms,
-                retention_ms: self.retention_ms,
-            });
-        }
-        let horizon = self.horizon.load(Ordering::Acquire);
-        // Every event with ts > t - window must still be present.
-        if t.saturating_add(1) < horizon.saturating_add(window_ms) {
-            return Err(VelocityError::TooOld { t, horizon });
-        }
+        check_window_len(window_ms, self.retention_ms)?;
+        check_horizon(t, window_ms, self.horizon.load(Ordering::Acquire))?;
         // An asset never recorded matches no event's sum.
         let asset = self.asset_id(asset);
         let shard = lock(self.shard(key));

@@ -246,6 +246,26 @@ impl VelocityError {
     }
 }
 
+/// Refuses a window longer than the `retention_ms` of history kept.
+pub(crate) fn check_window_len(window_ms: u64, retention_ms: u64) -> Result<(), VelocityError> {
+    if window_ms > retention_ms {
+        return Err(VelocityError::WindowTooLong {
+            window_ms,
+            retention_ms,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a window at `t` that reaches below the pruning `horizon`: every
+/// event with `ts > t - window_ms` must still be kept.
+pub(crate) fn check_horizon(t: u64, window_ms: u64, horizon: u64) -> Result<(), VelocityError> {
+    if t.saturating_add(1) < horizon.saturating_add(window_ms) {
+        return Err(VelocityError::TooOld { t, horizon });
+    }
+    Ok(())
+}
+
 /// Exclusivity a shared store grants across gate nodes for one withdrawal;
 /// returned to the store with the commit or on [`Store::unlock`].
 #[derive(Debug, Default)]

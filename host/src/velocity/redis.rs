@@ -62,7 +62,7 @@ use redis::{Connection, IntoConnectionInfo, RedisError, Script, Value};
 
 use super::{
     Commit, Contribution, Exclusive, KeyParts, KeyStats, Keys, Recorded, Released, Store,
-    VelocityError, WindowStats, lock,
+    VelocityError, WindowStats, check_horizon, check_window_len, lock,
 };
 use crate::model::Decision;
 
@@ -710,13 +710,7 @@ impl Store for RedisStore {
         t: u64,
         window_ms: u64,
     ) -> Result<WindowStats, VelocityError> {
-        let retention_ms = self.options.retention_ms;
-        if window_ms > retention_ms {
-            return Err(VelocityError::WindowTooLong {
-                window_ms,
-                retention_ms,
-            });
-        }
+        check_window_len(window_ms, self.options.retention_ms)?;
         check_ts(t)?;
         // Every event with ts > t - window.
         let from = match t.checked_sub(window_ms) {
@@ -743,9 +737,7 @@ impl Store for RedisStore {
         });
         let (count, sum, usd_cents, horizon) =
             parsed.map_err(|e| self.unavailable(format!("bad window reply: {e}")))?;
-        if t.saturating_add(1) < horizon.saturating_add(window_ms) {
-            return Err(VelocityError::TooOld { t, horizon });
-        }
+        check_horizon(t, window_ms, horizon)?;
         Ok(WindowStats {
             count,
             sum,
