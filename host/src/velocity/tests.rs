@@ -181,8 +181,8 @@ fn durable_store_survives_reopen_with_identical_state() {
     assert!(before.iter().all(|u| *u < new_uid));
 }
 
-#[test]
-fn a_torn_tail_is_truncated_and_reported() {
+/// A store holding ALLOWs "1" and "2", closed; its last segment file.
+fn two_allows_closed() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let k = keys("a", "d");
     {
@@ -191,6 +191,12 @@ fn a_torn_tail_is_truncated_and_reported() {
         allow(&s, "2", &k, T0, 5);
     }
     let last = segments(dir.path()).pop().unwrap();
+    (dir, last)
+}
+
+#[test]
+fn a_torn_tail_is_truncated_and_reported() {
+    let (dir, last) = two_allows_closed();
     let len = std::fs::metadata(&last).unwrap().len();
     // Cut the last record in half, as a crash mid-write would.
     std::fs::OpenOptions::new()
@@ -212,14 +218,7 @@ fn a_torn_tail_is_truncated_and_reported() {
 
 #[test]
 fn damage_before_the_tail_refuses_to_open_naming_file_and_offset() {
-    let dir = tempfile::tempdir().unwrap();
-    let k = keys("a", "d");
-    {
-        let (s, _) = open(dir.path());
-        allow(&s, "1", &k, T0, 5);
-        allow(&s, "2", &k, T0, 5);
-    }
-    let last = segments(dir.path()).pop().unwrap();
+    let (dir, last) = two_allows_closed();
     let mut bytes = std::fs::read(&last).unwrap();
     bytes[12] ^= 0x40; // inside the first record's payload
     std::fs::write(&last, &bytes).unwrap();
