@@ -21,6 +21,19 @@ fn rss_kb() -> u64 {
     common::proc_kb("/proc/self/status", "VmRSS:")
 }
 
+/// CPU seconds (user + system) this process has used, all threads.
+fn cpu_s() -> f64 {
+    // SAFETY: getrusage fills the struct it is given; zeroed is a valid
+    // initial value for it.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` runs us too:
     // keep that a quick smoke run.
@@ -87,14 +100,16 @@ fn main() {
         );
     }
     let rss_before = rss_kb();
+    let cpu_before = cpu_s();
     let t = Instant::now();
     let (store, report) =
         DurableStore::open(&path, DurableOptions::default()).expect("store reopens");
     let took = t.elapsed();
+    let cpu = cpu_s() - cpu_before;
     assert_eq!(report.decisions as u64, n);
     println!(
-        "recovery of {n} events: {:.2} s ({} records, {} MB of log in {} segments, {} keys); \
-         resident +{} MB",
+        "recovery of {n} events: {:.2} s wall, {cpu:.2} s CPU ({} records, {} MB of log in {} \
+         segments, {} keys); resident +{} MB",
         took.as_secs_f64(),
         report.records,
         report.bytes / 1_000_000,

@@ -71,8 +71,9 @@ impl DurableStore {
     pub fn open(dir: &Path, options: DurableOptions) -> Result<(Self, RecoveryReport), WalError> {
         let started = Instant::now();
         let mem = MemoryStore::new(options.retention_ms);
-        let mut apply = |payload: &[u8]| mem.apply(payload);
+        let mut apply = |records: &[&[u8]]| mem.replay(records);
         let (wal, replayed) = Wal::open(dir, options.segment_bytes, &mut apply)?;
+        mem.finish_replay();
         let Replayed {
             segments,
             records,

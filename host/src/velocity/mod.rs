@@ -84,29 +84,42 @@ pub struct Keys {
 /// components: no two different tuples share a key.
 fn key_strings(p: record::PartsRef<'_>) -> [String; 5] {
     let mut keys: [String; 5] = Default::default();
-    write_keys(p, &mut keys);
+    for (scope, key) in Scope::ALL.into_iter().zip(&mut keys) {
+        write_key(p, scope, key);
+    }
     keys
 }
 
-/// [`key_strings`] into reused buffers.
-fn write_keys(p: record::PartsRef<'_>, keys: &mut [String; 5]) {
-    use std::fmt::Write;
-    let dest_len = p.chain.len() + 1 + p.destination.len();
-    let mut put = |i: usize, parts: &[&str], dest: bool| {
-        let s = &mut keys[i];
-        s.clear();
+/// The key of `scope` into a reused buffer (see [`key_strings`]).
+fn write_key(p: record::PartsRef<'_>, scope: Scope, s: &mut String) {
+    s.clear();
+    key_pieces(p, scope, &mut |piece| s.push_str(piece));
+}
+
+/// The text of `scope`'s key, in pieces.
+fn key_pieces(p: record::PartsRef<'_>, scope: Scope, out: &mut impl FnMut(&str)) {
+    let mut digits = itoa::Buffer::new();
+    let mut put = |parts: &[&str], dest: bool| {
         for part in parts {
-            let _ = write!(s, "{}:{part}", part.len());
+            out(digits.format(part.len()));
+            out(":");
+            out(part);
         }
         if dest {
-            let _ = write!(s, "{dest_len}:{}/{}", p.chain, p.destination);
+            out(digits.format(p.chain.len() + 1 + p.destination.len()));
+            out(":");
+            out(p.chain);
+            out("/");
+            out(p.destination);
         }
     };
-    put(0, &["acct", p.account], false);
-    put(1, &["acct-asset", p.account, p.asset], false);
-    put(2, &["dest"], true);
-    put(3, &["acct-dest", p.account], true);
-    put(4, &["asset", p.asset], false);
+    match scope {
+        Scope::Account => put(&["acct", p.account], false),
+        Scope::AccountAsset => put(&["acct-asset", p.account, p.asset], false),
+        Scope::Destination => put(&["dest"], true),
+        Scope::AccountDestination => put(&["acct-dest", p.account], true),
+        Scope::Asset => put(&["asset", p.asset], false),
+    }
 }
 
 impl Keys {

@@ -32,11 +32,13 @@
 //! | `P meta` | hash | `newest` requested-at seen, `horizon` (events older may be pruned), `uid` counter |
 //! | `P l:i:<id>`, `P l:k:<key>` | string | lock tokens, with a TTL |
 //!
-//! History is pruned by the logical clock of the requests exactly as in the
-//! memory store: a commit trims, under the keys it adds to, the events older
-//! than `newest - retention`, and pops the decision records older than that
-//! from the front of the commit-order list (at most [`PRUNE_BATCH`] per
-//! commit; the rest in later ones).
+//! History is pruned by the logical clock of the requests as in the memory
+//! store: a commit trims, under the keys it adds to, the events older than
+//! `newest - retention`, and pops the decision records older than that from
+//! the front of the commit-order list (at most [`PRUNE_BATCH`] per commit;
+//! the rest in later ones). Reads do not wait for that: a decision or an
+//! event older than `newest - retention` counts as pruned (windows never
+//! reach below the horizon; `recorded` and `key_stats` skip them).
 //! Event sets and records also carry a wall-clock TTL of the retention plus
 //! a day, so keys that see no more traffic do not stay forever.
 //!
@@ -309,18 +311,20 @@ if v[2] then had = '1' end
 return {'ok', had, v[3]}
 "#;
 
-/// KEYS: events. Returns count, oldest score, newest score, usd hi/lo.
+/// KEYS: events, meta. ARGV: retention. Events older than the retention
+/// (not pruned yet) do not count. Returns count, oldest score, newest
+/// score, usd hi/lo.
 const KEY_STATS: &str = r#"
-local members = redis.call('ZRANGE', KEYS[1], 0, -1)
+local cutoff = tonumber(redis.call('HGET', KEYS[2], 'newest') or '0') - tonumber(ARGV[1])
+if cutoff < 0 then cutoff = 0 end
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], fmt(cutoff), '+inf', 'WITHSCORES')
 if #members == 0 then return {'0'} end
-local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 local uhi, ulo = 0, 0
-for i = 1, #members do
+for i = 1, #members, 2 do
   local _, usd = fields(members[i])
   uhi, ulo = add(uhi, ulo, usd)
 end
-return {tostring(#members), first[2], last[2], fmt(uhi), fmt(ulo)}
+return {tostring(#members / 2), members[2], members[#members], fmt(uhi), fmt(ulo)}
 "#;
 
 fn script(body: &str) -> Script {
@@ -688,14 +692,32 @@ impl Store for RedisStore {
     }
 
     fn recorded(&self, id: &str) -> Result<Option<Recorded>, VelocityError> {
-        let key = self.record_key(id);
-        let fields: Vec<Option<String>> = self.run(Retry::Once, |con| {
-            redis::cmd("HMGET")
-                .arg(&key)
-                .arg(&["f", "at", "d", "p", "c"])
-                .query(con)
-        })?;
+        let (key, meta) = (self.record_key(id), self.meta());
+        let (fields, newest): (Vec<Option<String>>, Option<u64>) =
+            self.run(Retry::Once, |con| {
+                redis::pipe()
+                    .cmd("HMGET")
+                    .arg(&key)
+                    .arg(&["f", "at", "d", "p", "c"])
+                    .cmd("HGET")
+                    .arg(&meta)
+                    .arg("newest")
+                    .query(con)
+            })?;
         if fields.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        // A decision older than the retention counts as pruned, whether or
+        // not a commit has popped it yet (as in the memory store).
+        let cutoff = newest
+            .unwrap_or(0)
+            .saturating_sub(self.options.retention_ms);
+        let at = fields
+            .get(1)
+            .cloned()
+            .flatten()
+            .and_then(|at| at.parse::<u64>().ok());
+        if at.is_some_and(|at| at < cutoff) {
             return Ok(None);
         }
         self.parse_recorded(id, fields)
@@ -840,9 +862,14 @@ impl Store for RedisStore {
     }
 
     fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError> {
-        let events = self.events(key);
+        let (events, meta) = (self.events(key), self.meta());
         let reply = self.run(Retry::Once, |con| {
-            self.scripts.key_stats.key(&events).invoke::<Value>(con)
+            self.scripts
+                .key_stats
+                .key(&events)
+                .key(&meta)
+                .arg(self.options.retention_ms)
+                .invoke::<Value>(con)
         })?;
         let parsed = strings(reply).and_then(|r| {
             let events = num(r.first())?;

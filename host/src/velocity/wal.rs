@@ -123,12 +123,17 @@ pub(super) struct Wal {
     _lock: File,
 }
 
-/// Reads one segment's frames into `apply`; returns the length of the
-/// well-formed prefix and whether the rest is a torn tail.
+/// Replays one segment's records, in log order: returns their newest
+/// requested-at, or the index of the first bad one and why.
+pub(super) type Apply<'a> = dyn FnMut(&[&[u8]]) -> Result<u64, (usize, String)> + 'a;
+
+/// Reads one segment's frames and hands them to `apply` as one batch;
+/// returns the length of the well-formed prefix (shorter than the file
+/// when the rest is a torn tail).
 fn read_segment(
     path: &Path,
     last: bool,
-    apply: &mut dyn FnMut(&[u8]) -> Result<u64, String>,
+    apply: &mut Apply<'_>,
     max_ts: &mut u64,
     replayed: &mut Replayed,
 ) -> Result<u64, WalError> {
@@ -141,53 +146,61 @@ fn read_segment(
         offset: offset as u64,
         reason,
     };
+    // (offset, payload) of each well-formed frame.
+    let mut frames: Vec<(usize, &[u8])> = Vec::with_capacity(bytes.len() / 160);
     let mut at = 0usize;
-    while at < bytes.len() {
+    let good = loop {
+        if at >= bytes.len() {
+            break at;
+        }
         let rest = &bytes[at..];
-        let torn = |what: &str| -> Result<u64, WalError> {
+        let torn = |what: &str| -> Result<usize, WalError> {
             if last {
-                Ok(at as u64)
+                Ok(at)
             } else {
                 Err(corrupt(at, format!("{what} in a sealed segment")))
             }
         };
         if rest.len() < HEADER {
-            return torn("a frame header cut short");
+            break torn("a frame header cut short")?;
         }
         let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
         if len > MAX_FRAME {
             if last && HEADER + len > rest.len() {
-                return torn("an oversized frame length");
+                break torn("an oversized frame length")?;
             }
             return Err(corrupt(at, format!("frame length {len} over {MAX_FRAME}")));
         }
         let Some(payload) = rest.get(HEADER..HEADER + len) else {
-            return torn("a frame cut short");
+            break torn("a frame cut short")?;
         };
         if crc32fast::hash(payload) != crc {
             // A bad checksum on the very last frame of the last segment is
             // a write the crash interrupted; anywhere else it is damage.
             if last && at + HEADER + len == bytes.len() {
-                return torn("a bad checksum");
+                break torn("a bad checksum")?;
             }
             return Err(corrupt(at, "frame checksum mismatch".into()));
         }
-        let ts = apply(payload).map_err(|reason| corrupt(at, reason))?;
-        *max_ts = (*max_ts).max(ts);
-        replayed.records += 1;
+        frames.push((at, payload));
         at += HEADER + len;
-    }
-    Ok(at as u64)
+    };
+    let payloads: Vec<&[u8]> = frames.iter().map(|&(_, p)| p).collect();
+    let ts = apply(&payloads)
+        .map_err(|(i, reason)| corrupt(frames.get(i).map_or(good, |f| f.0), reason))?;
+    *max_ts = (*max_ts).max(ts);
+    replayed.records += frames.len() as u64;
+    Ok(good as u64)
 }
 
 impl Wal {
     /// Opens (creating) the log in `dir`, replaying every record into
-    /// `apply` (which returns the record's requested-at), oldest first.
+    /// `apply`, a segment at a time, oldest first.
     pub(super) fn open(
         dir: &Path,
         segment_bytes: u64,
-        apply: &mut dyn FnMut(&[u8]) -> Result<u64, String>,
+        apply: &mut Apply<'_>,
     ) -> Result<(Wal, Replayed), WalError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let lock_path = dir.join("LOCK");

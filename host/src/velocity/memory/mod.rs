@@ -1,0 +1,504 @@
+//! The in-memory velocity index: events per key sorted by time, decisions
+//! per id. [`MemoryStore`] serves it directly (state is lost on exit);
+//! [`DurableStore`](super::DurableStore) rebuilds it from its log at start
+//! ([`replay`], on two threads).
+//!
+//! Compact by construction, since a durable store holds a week of history
+//! (10M decisions and 25M keys on a busy exchange):
+//! - keys and ids are held as their 128-bit SipHash-1-3 under a key drawn at
+//!   random per process, never as strings. Two different keys sharing a hash
+//!   (about 2^-128 per pair, and not steerable without the secret key) would
+//!   share one window: the gate then sees more history than there is, so it
+//!   can only hold more, never allow more. An id sharing another's hash is
+//!   detected (the record carries the id) and refused.
+//! - an event is 32 bytes (the asset interned), and a key with one event
+//!   (most destinations) keeps it inline, without an allocation
+//!   ([`events`]).
+//! - decisions are kept as their encoded log records, packed in one arena
+//!   per hour of requested-at, decoded only when an id is replayed or
+//!   released ([`decisions`]).
+//! - keys and ids are spread over [`DATA_SHARDS`] shards, each one lock
+//!   over its keys and its decisions.
+//!
+//! Events older than the retention are pruned when their key is touched,
+//! and every shard is swept in turn (one every [`SWEEP_EVERY`] commits), so
+//! keys never touched again do not stay in memory.
+
+mod decisions;
+mod events;
+mod replay;
+
+use super::record::{self, Decided, LogRecord, PartsRef};
+use super::{
+    Commit, Contribution, KeyStats, Recorded, Released, Scope, Store, VelocityError, WindowStats,
+    check_horizon, check_window_len, lock, write_key,
+};
+use decisions::DecisionLog;
+use events::{Event, Events};
+use siphasher::sip128::{Hasher128, SipHasher13};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, RwLock};
+
+const DATA_SHARDS: usize = 256;
+/// Commits between two sweeps of one shard: every key is swept once per
+/// `DATA_SHARDS * SWEEP_EVERY` commits.
+const SWEEP_EVERY: usize = 256;
+
+/// A key or an id as the index holds it.
+type Hash = u128;
+
+/// The hasher of the index's maps: their keys are already uniform hashes.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.0 = i as u64;
+    }
+}
+
+type HashMapOf<V> = HashMap<Hash, V, BuildHasherDefault<PassThrough>>;
+
+/// SipHash-1-3, 128 bits, under a key drawn per process.
+#[derive(Clone, Copy)]
+struct IndexHasher {
+    k0: u64,
+    k1: u64,
+}
+
+impl IndexHasher {
+    fn random() -> Self {
+        let mut key = [0u8; 16];
+        if getrandom::fill(&mut key).is_err() {
+            // No OS randomness: std's per-process random keys instead.
+            use std::hash::BuildHasher;
+            let state = std::hash::RandomState::new();
+            key[..8].copy_from_slice(&state.hash_one(1u8).to_le_bytes());
+            key[8..].copy_from_slice(&state.hash_one(2u8).to_le_bytes());
+        }
+        let (a, b) = key.split_at(8);
+        IndexHasher {
+            k0: u64::from_le_bytes(a.try_into().unwrap_or_default()),
+            k1: u64::from_le_bytes(b.try_into().unwrap_or_default()),
+        }
+    }
+
+    #[inline]
+    fn hash(&self, bytes: &[u8]) -> Hash {
+        let mut h = SipHasher13::new_with_keys(self.k0, self.k1);
+        h.write(bytes);
+        h.finish128().as_u128()
+    }
+}
+
+fn shard_of(hash: Hash) -> usize {
+    ((hash >> 64) as u64 % DATA_SHARDS as u64) as usize
+}
+
+/// The keys and decisions whose hashes fall in one shard.
+#[derive(Default)]
+struct Shard {
+    keys: HashMapOf<Events>,
+    decisions: DecisionLog,
+}
+
+impl Shard {
+    fn add_event(&mut self, hash: Hash, event: Event, cutoff: u64) {
+        let events = self
+            .keys
+            .entry(hash)
+            .and_modify(|events| events.insert(event))
+            .or_insert(Events::One(event));
+        if cutoff > 0 {
+            events.prune(cutoff);
+            if events.is_empty() {
+                self.keys.remove(&hash);
+            }
+        }
+    }
+
+    /// Adds the events of one key, in time order (a replay's).
+    fn add_run(&mut self, hash: Hash, run: impl ExactSizeIterator<Item = Event>) {
+        match self.keys.entry(hash) {
+            Entry::Occupied(mut key) => run.for_each(|e| key.get_mut().insert(e)),
+            Entry::Vacant(key) => {
+                key.insert(Events::from_sorted(run));
+            }
+        }
+    }
+
+    fn remove_event(&mut self, hash: Hash, event: &Event) {
+        if let Some(events) = self.keys.get_mut(&hash) {
+            events.remove(event);
+            if events.is_empty() {
+                self.keys.remove(&hash);
+            }
+        }
+    }
+
+    /// Drops every event and decision before `cutoff`, and emptied keys.
+    fn sweep(&mut self, cutoff: u64, hasher: &IndexHasher) {
+        self.keys.retain(|_, events| {
+            events.prune(cutoff);
+            !events.is_empty()
+        });
+        self.decisions.prune(cutoff, hasher);
+    }
+}
+
+/// An event to remove from a key, found from a released decision.
+type Removal = (Hash, Event);
+
+/// In-memory velocity state.
+pub struct MemoryStore {
+    retention_ms: u64,
+    shards: Box<[Mutex<Shard>]>,
+    assets: RwLock<HashMap<Box<str>, u32>>,
+    hasher: IndexHasher,
+    /// Events with `ts` below this may have been pruned.
+    horizon: AtomicU64,
+    newest: AtomicU64,
+    next_uid: AtomicU64,
+    /// Commits applied, to pace the sweep.
+    applied: AtomicUsize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new(super::DEFAULT_RETENTION_MS)
+    }
+}
+
+fn corrupt(why: String) -> VelocityError {
+    VelocityError::Unavailable(format!("a recorded decision cannot be read: {why}"))
+}
+
+impl MemoryStore {
+    /// A store keeping `retention_ms` of history.
+    pub fn new(retention_ms: u64) -> Self {
+        MemoryStore {
+            retention_ms,
+            shards: (0..DATA_SHARDS).map(|_| Mutex::default()).collect(),
+            assets: RwLock::default(),
+            hasher: IndexHasher::random(),
+            horizon: AtomicU64::new(0),
+            newest: AtomicU64::new(0),
+            next_uid: AtomicU64::new(1),
+            applied: AtomicUsize::new(0),
+        }
+    }
+
+    fn shard(&self, hash: Hash) -> std::sync::MutexGuard<'_, Shard> {
+        lock(&self.shards[shard_of(hash)])
+    }
+
+    /// The hash of `scope`'s key of `parts` (the hash of its text, built
+    /// in a reused buffer: one hasher call).
+    fn key_hash(&self, parts: PartsRef<'_>, scope: Scope) -> Hash {
+        thread_local! {
+            static KEY: RefCell<String> = RefCell::default();
+        }
+        KEY.with_borrow_mut(|key| {
+            write_key(parts, scope, key);
+            self.hasher.hash(key.as_bytes())
+        })
+    }
+
+    fn asset_id(&self, asset: &str) -> Option<u32> {
+        self.assets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(asset)
+            .copied()
+    }
+
+    fn intern(&self, asset: &str) -> u32 {
+        if let Some(id) = self.asset_id(asset) {
+            return id;
+        }
+        let mut assets = self.assets.write().unwrap_or_else(|p| p.into_inner());
+        let next = assets.len() as u32;
+        *assets.entry(asset.into()).or_insert(next)
+    }
+
+    /// The newest requested-at seen.
+    pub(super) fn newest(&self) -> u64 {
+        self.newest.load(Ordering::Acquire)
+    }
+
+    fn cutoff(&self) -> u64 {
+        self.newest().saturating_sub(self.retention_ms)
+    }
+
+    /// Encodes what `c` records, with a fresh uid for an ALLOW.
+    pub(super) fn encode(&self, c: &Commit<'_>) -> Result<Vec<u8>, VelocityError> {
+        let decision = record::decision_json(c.decision).map_err(VelocityError::Unavailable)?;
+        LogRecord::Decided(Decided {
+            id: c.id,
+            fingerprint: c.fingerprint,
+            requested_at: c.requested_at,
+            parts: PartsRef::of(c.keys.parts()),
+            contribution: c.allowed.map(|(amount, usd_cents)| Contribution {
+                uid: self.next_uid.fetch_add(1, Ordering::Relaxed),
+                ts: c.requested_at,
+                amount,
+                usd_cents,
+            }),
+            decision: &decision,
+        })
+        .encode()
+        .map_err(VelocityError::Unavailable)
+    }
+
+    /// Applies one encoded record (a decision with its contribution, or a
+    /// release), pruning what aged out; returns its requested-at.
+    pub(super) fn apply(&self, bytes: &[u8]) -> Result<u64, String> {
+        let rec = record::decode(bytes)?;
+        let ts = rec.requested_at();
+        match rec {
+            LogRecord::Decided(d) => {
+                self.newest.fetch_max(d.requested_at, Ordering::AcqRel);
+                let cutoff = self.cutoff();
+                let id_hash = self.hasher.hash(d.id.as_bytes());
+                self.shard(id_hash).decisions.insert(
+                    id_hash,
+                    d.id,
+                    d.requested_at,
+                    bytes,
+                    cutoff,
+                    &self.hasher,
+                )?;
+                if let Some(c) = &d.contribution {
+                    self.next_uid.fetch_max(c.uid + 1, Ordering::Relaxed);
+                    let event = Event::of(c, self.intern(d.parts.asset));
+                    for scope in Scope::ALL {
+                        let hash = self.key_hash(d.parts, scope);
+                        self.shard(hash).add_event(hash, event, cutoff);
+                    }
+                }
+                self.advance(cutoff);
+            }
+            // Unknown when the decision aged out before its release.
+            LogRecord::Released { id, .. } => {
+                self.remove(id)?;
+            }
+        }
+        Ok(ts)
+    }
+
+    /// Moves the horizon up to `cutoff` and, every [`SWEEP_EVERY`] commits,
+    /// sweeps the next shard.
+    fn advance(&self, cutoff: u64) {
+        if cutoff == 0 {
+            return;
+        }
+        self.horizon.fetch_max(cutoff, Ordering::AcqRel);
+        let n = self.applied.fetch_add(1, Ordering::Relaxed);
+        if n.is_multiple_of(SWEEP_EVERY) {
+            let shard = (n / SWEEP_EVERY) % DATA_SHARDS;
+            lock(&self.shards[shard]).sweep(cutoff, &self.hasher);
+        }
+    }
+
+    /// The events a recorded decision's contribution added, per key.
+    fn contribution_events(&self, d: &Decided<'_>) -> Vec<Removal> {
+        let Some(c) = &d.contribution else {
+            return Vec::new();
+        };
+        // An asset never interned has no events to remove.
+        let Some(asset) = self.asset_id(d.parts.asset) else {
+            return Vec::new();
+        };
+        let event = Event::of(c, asset);
+        Scope::ALL
+            .map(|scope| (self.key_hash(d.parts, scope), event))
+            .to_vec()
+    }
+
+    /// Drops `id`'s record from `shard` (the shard of `hash`); what it
+    /// released and the events to remove.
+    fn forget(
+        &self,
+        shard: &mut Shard,
+        hash: Hash,
+        id: &str,
+    ) -> Result<Option<(Released, Vec<Removal>)>, String> {
+        let Some(bytes) = shard.decisions.get(hash, id, self.cutoff())? else {
+            return Ok(None);
+        };
+        let LogRecord::Decided(d) = record::decode(bytes)? else {
+            return Err("a stored decision is a release record".into());
+        };
+        let released = Released {
+            id: id.to_string(),
+            had_contribution: d.contribution.is_some(),
+            requested_at: d.requested_at,
+        };
+        let removals = self.contribution_events(&d);
+        shard.decisions.remove(hash);
+        Ok(Some((released, removals)))
+    }
+
+    /// Removes `id`'s record and contribution; `None` when unknown.
+    pub(super) fn remove(&self, id: &str) -> Result<Option<Released>, String> {
+        let hash = self.hasher.hash(id.as_bytes());
+        let forgotten = self.forget(&mut self.shard(hash), hash, id)?;
+        let Some((released, removals)) = forgotten else {
+            return Ok(None);
+        };
+        for (hash, event) in removals {
+            self.shard(hash).remove_event(hash, &event);
+        }
+        Ok(Some(released))
+    }
+
+    /// Number of distinct keys with history.
+    pub fn key_count(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).keys.len()).sum()
+    }
+
+    /// Number of recorded decisions (with aged-out ones whose hour is
+    /// not dropped yet).
+    pub fn decision_count(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).decisions.len()).sum()
+    }
+
+    /// Every recorded decision's id and contribution uid, sorted.
+    pub fn contributions(&self) -> Vec<(String, Option<u64>)> {
+        let mut all = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            all.extend(
+                shard
+                    .decisions
+                    .records()
+                    .filter_map(|bytes| match record::decode(bytes) {
+                        Ok(LogRecord::Decided(d)) if d.requested_at >= self.cutoff() => {
+                            Some((d.id.to_string(), d.contribution.map(|c| c.uid)))
+                        }
+                        _ => None,
+                    }),
+            );
+        }
+        all.sort();
+        all
+    }
+}
+
+impl Store for MemoryStore {
+    fn describe(&self) -> String {
+        "memory".to_string()
+    }
+
+    fn retention_ms(&self) -> u64 {
+        self.retention_ms
+    }
+
+    fn recorded(&self, id: &str) -> Result<Option<Recorded>, VelocityError> {
+        let hash = self.hasher.hash(id.as_bytes());
+        let shard = self.shard(hash);
+        match shard
+            .decisions
+            .get(hash, id, self.cutoff())
+            .map_err(corrupt)?
+        {
+            None => Ok(None),
+            Some(bytes) => record::to_recorded(bytes).map(Some).map_err(corrupt),
+        }
+    }
+
+    fn window(
+        &self,
+        key: &str,
+        asset: &str,
+        t: u64,
+        window_ms: u64,
+    ) -> Result<WindowStats, VelocityError> {
+        check_window_len(window_ms, self.retention_ms)?;
+        check_horizon(t, window_ms, self.horizon.load(Ordering::Acquire))?;
+        // An asset never recorded matches no event's sum.
+        let asset = self.asset_id(asset);
+        let hash = self.hasher.hash(key.as_bytes());
+        Ok(self
+            .shard(hash)
+            .keys
+            .get(&hash)
+            .map(|events| events.window(t, window_ms, asset))
+            .unwrap_or_default())
+    }
+
+    fn commit(
+        &self,
+        commit: &Commit<'_>,
+        _exclusive: super::Exclusive,
+    ) -> Result<(), VelocityError> {
+        let bytes = self.encode(commit)?;
+        self.apply(&bytes).map(|_| ()).map_err(corrupt)
+    }
+
+    fn release(&self, id: &str) -> Result<Released, VelocityError> {
+        self.remove(id)
+            .map_err(corrupt)?
+            .ok_or_else(|| VelocityError::UnknownId(id.to_string()))
+    }
+
+    fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError> {
+        let hash = self.hasher.hash(key.as_bytes());
+        let cutoff = self.cutoff();
+        let shard = self.shard(hash);
+        let mut stats = KeyStats::default();
+        // Aged-out events not swept yet do not count.
+        for e in shard
+            .keys
+            .get(&hash)
+            .into_iter()
+            .flat_map(|events| events.iter())
+        {
+            if e.ts >= cutoff {
+                stats.events += 1;
+                stats.oldest_ts.get_or_insert(e.ts);
+                stats.newest_ts = Some(e.ts);
+                stats.usd_cents = stats.usd_cents.saturating_add(e.usd_cents);
+            }
+        }
+        Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Replay hashes a key from its pieces, queries hash the key text the
+    /// gate built: both must agree for every scope.
+    #[test]
+    fn key_hashes_from_pieces_equal_hashes_of_the_key_text() {
+        let store = MemoryStore::default();
+        let parts = super::super::KeyParts {
+            account: "acct-1234567890".into(),
+            asset: "USDT".into(),
+            chain: "tron".into(),
+            destination: "TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq".into(),
+        };
+        let keys = super::super::Keys::from_parts(parts.clone());
+        for scope in Scope::ALL {
+            assert_eq!(
+                store.key_hash(PartsRef::of(&parts), scope),
+                store.hasher.hash(keys.get(scope).as_bytes()),
+                "{scope:?}"
+            );
+        }
+    }
+}
