@@ -28,37 +28,64 @@ impl Event {
     }
 }
 
-/// Inserts `event` after every event not later than it. Events arrive
-/// nearly in time order, so the place is searched from the back, in steps
-/// doubling from 16 (a binary search over a long history would be a cache
-/// miss per step, and most events go last).
-fn insert_sorted(events: &mut VecDeque<Event>, event: Event) {
+/// Where an event at `ts` goes: after every event not later than it.
+/// Events arrive nearly in time order, so the place is searched from the
+/// back, in steps doubling from 16 (a binary search over a long history
+/// would be a cache miss per step, and most events go last).
+fn insertion_point(events: &VecDeque<Event>, ts: u64) -> usize {
     let len = events.len();
-    if events.back().is_none_or(|e| e.ts <= event.ts) {
-        events.push_back(event);
-        return;
+    if events.back().is_none_or(|e| e.ts <= ts) {
+        return len;
     }
-    // events[hi] is later than `event`; find lo with events[lo] not later.
+    // events[hi] is later than `ts`; find lo with events[lo] not later.
     let mut hi = len - 1;
     let mut step = 16;
     let mut lo = loop {
         let lo = hi.saturating_sub(step);
-        if lo == 0 || events[lo].ts <= event.ts {
+        if lo == 0 || events[lo].ts <= ts {
             break lo;
         }
         hi = lo;
         step *= 2;
     };
-    // The first in lo..=hi later than `event`.
+    // The first in lo..=hi later than `ts`.
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if events[mid].ts <= event.ts {
+        if events[mid].ts <= ts {
             lo = mid + 1;
         } else {
             hi = mid;
         }
     }
-    events.insert(lo, event);
+    lo
+}
+
+fn insert_sorted(events: &mut VecDeque<Event>, event: Event) {
+    let at = insertion_point(events, event.ts);
+    events.insert(at, event);
+}
+
+/// Merges `run` (in time order) into `events`: the events later than the
+/// run's first are taken off the back and merged with it, so a run that
+/// overlaps the end of a long history costs the overlap, not an insert
+/// into the middle per event.
+fn merge_sorted(events: &mut VecDeque<Event>, run: &[Event]) {
+    let Some(first) = run.first() else {
+        return;
+    };
+    let at = insertion_point(events, first.ts);
+    events.reserve(run.len());
+    let tail: Vec<Event> = events.drain(at..).collect();
+    let (mut a, mut b) = (tail.iter().peekable(), run.iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.ts <= y.ts => a.next(),
+            (_, Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, None) => break,
+        };
+        events.extend(next.copied());
+    }
 }
 
 /// The events of one key, sorted by time.
@@ -92,17 +119,26 @@ impl Events {
         a.iter().chain(b)
     }
 
-    /// The events of `run`, already in time order (at least one).
-    pub fn from_sorted(mut run: impl ExactSizeIterator<Item = Event>) -> Self {
-        match (run.len(), run.next()) {
-            (1, Some(e)) => Events::One(e),
-            (n, first) => {
-                let mut d = VecDeque::with_capacity(n);
-                d.extend(first);
-                d.extend(run);
-                Events::Many(d)
-            }
+    /// The events of `run`, in time order (at least one).
+    pub fn from_sorted(run: &[Event]) -> Self {
+        match run {
+            [e] => Events::One(*e),
+            _ => Events::Many(run.iter().copied().collect()),
         }
+    }
+
+    /// Adds the events of `run`, in time order.
+    pub fn extend_sorted(&mut self, run: &[Event]) {
+        match self {
+            Events::One(e) => {
+                let mut d = VecDeque::with_capacity(1 + run.len());
+                d.push_back(*e);
+                merge_sorted(&mut d, run);
+                *self = Events::Many(d);
+            }
+            Events::Many(d) => merge_sorted(d, run),
+        }
+        self.compact();
     }
 
     pub fn insert(&mut self, event: Event) {
@@ -221,6 +257,10 @@ mod tests {
                 e.insert(ev(t, i as u64));
                 model.push(ev(t, i as u64));
             }
+            let mut run: Vec<Event> = ts.iter().rev().take(40).map(|&t| ev(t / 2 + 1000, t)).collect();
+            run.sort_by_key(|e| e.ts);
+            e.extend_sorted(&run);
+            model.extend(run);
             model.sort_by_key(|e| e.ts);
             prop_assert_eq!(times(&e), model.iter().map(|e| e.ts).collect::<Vec<_>>());
             for r in removes {

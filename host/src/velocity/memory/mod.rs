@@ -130,9 +130,9 @@ impl Shard {
     }
 
     /// Adds the events of one key, in time order (a replay's).
-    fn add_run(&mut self, hash: Hash, run: impl ExactSizeIterator<Item = Event>) {
+    fn add_run(&mut self, hash: Hash, run: &[Event]) {
         match self.keys.entry(hash) {
-            Entry::Occupied(mut key) => run.for_each(|e| key.get_mut().insert(e)),
+            Entry::Occupied(mut key) => key.get_mut().extend_sorted(run),
             Entry::Vacant(key) => {
                 key.insert(Events::from_sorted(run));
             }

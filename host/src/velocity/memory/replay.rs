@@ -107,10 +107,13 @@ impl MemoryStore {
                     self.apply_op(&mut shard, op, records, cutoff, &mut removals)?;
                 }
                 // Each key's events together and in time order: one lookup
-                // per key, and appends rather than inserts.
+                // per key, and a merge rather than inserts.
                 work.events.sort_unstable_by_key(|(hash, e)| (*hash, e.ts));
-                for run in work.events.chunk_by(|a, b| a.0 == b.0) {
-                    shard.add_run(run[0].0, run.iter().map(|(_, e)| *e));
+                let mut run = Vec::new();
+                for events in work.events.chunk_by(|a, b| a.0 == b.0) {
+                    run.clear();
+                    run.extend(events.iter().map(|(_, e)| *e));
+                    shard.add_run(events[0].0, &run);
                 }
             }
             Ok(removals)
