@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::memory::ReplayScratch;
 use super::record::LogRecord;
 use super::wal::{Replayed, Wal, WalError};
 use super::{
@@ -71,7 +72,8 @@ impl DurableStore {
     pub fn open(dir: &Path, options: DurableOptions) -> Result<(Self, RecoveryReport), WalError> {
         let started = Instant::now();
         let mem = MemoryStore::new(options.retention_ms);
-        let mut apply = |records: &[&[u8]]| mem.replay(records);
+        let mut scratch = ReplayScratch::default();
+        let mut apply = |records: &[&[u8]]| mem.replay(records, &mut scratch);
         let (wal, replayed) = Wal::open(dir, options.segment_bytes, &mut apply)?;
         mem.finish_replay();
         let Replayed {

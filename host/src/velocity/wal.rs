@@ -130,17 +130,20 @@ pub(super) type Apply<'a> = dyn FnMut(&[&[u8]]) -> Result<u64, (usize, String)> 
 /// Reads one segment's frames and hands them to `apply` as one batch;
 /// returns the length of the well-formed prefix (shorter than the file
 /// when the rest is a torn tail).
+/// `bytes` is a buffer reused from segment to segment.
 fn read_segment(
     path: &Path,
     last: bool,
     apply: &mut Apply<'_>,
+    bytes: &mut Vec<u8>,
     max_ts: &mut u64,
     replayed: &mut Replayed,
 ) -> Result<u64, WalError> {
-    let mut bytes = Vec::new();
+    bytes.clear();
     File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .and_then(|mut f| f.read_to_end(bytes))
         .map_err(io_err(path))?;
+    let bytes = &bytes[..];
     let corrupt = |offset: usize, reason: String| WalError::Corrupt {
         path: path.to_path_buf(),
         offset: offset as u64,
@@ -222,11 +225,12 @@ impl Wal {
         numbers.sort_unstable();
         let mut replayed = Replayed::default();
         let mut sealed = Vec::new();
+        let mut buffer = Vec::new();
         for (i, &number) in numbers.iter().enumerate() {
             let path = segment_path(dir, number);
             let last = i + 1 == numbers.len();
             let mut max_ts = 0;
-            let good = read_segment(&path, last, apply, &mut max_ts, &mut replayed)?;
+            let good = read_segment(&path, last, apply, &mut buffer, &mut max_ts, &mut replayed)?;
             let len = std::fs::metadata(&path).map_err(io_err(&path))?.len();
             if good < len {
                 // Torn tail of the last segment: cut it off durably.

@@ -28,6 +28,8 @@ mod decisions;
 mod events;
 mod replay;
 
+pub(super) use replay::ReplayScratch;
+
 use super::record::{self, Decided, LogRecord, PartsRef};
 use super::{
     Commit, Contribution, KeyStats, Recorded, Released, Scope, Store, VelocityError, WindowStats,

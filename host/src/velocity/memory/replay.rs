@@ -25,33 +25,52 @@ use std::sync::atomic::Ordering;
 /// Below this many records a batch is replayed on the calling thread.
 const PARALLEL_REPLAY: usize = 4096;
 
-/// What one record does to the decisions of one shard.
-enum Op<'a> {
+/// What one record does to the decisions of one shard. The id is
+/// `records[index][id_at..id_at + id_len]`.
+enum Op {
     Record {
         index: u32,
-        id: &'a str,
+        id_at: u32,
+        id_len: u32,
         requested_at: u64,
         hash: Hash,
     },
     Release {
         index: u32,
-        id: &'a str,
+        id_at: u32,
+        id_len: u32,
         hash: Hash,
     },
 }
 
-/// What a batch does to one shard.
+/// What a run of records does to one shard.
 #[derive(Default)]
-struct Work<'a> {
+struct Work {
     /// In log order.
-    decisions: Vec<Op<'a>>,
+    decisions: Vec<Op>,
     /// Events added under each key, any order.
     events: Vec<(Hash, Event)>,
 }
 
-/// Step 1's result for a run of records.
-struct Sorted<'a> {
-    shards: Vec<Work<'a>>,
+/// Buffers of a replay, kept from one batch to the next so that only the
+/// first batch allocates (and faults in) their memory.
+pub(in crate::velocity) struct ReplayScratch {
+    /// Step 1's per-shard work for each half of the records.
+    halves: [Vec<Work>; 2],
+}
+
+impl Default for ReplayScratch {
+    fn default() -> Self {
+        let shards = || (0..DATA_SHARDS).map(|_| Work::default()).collect();
+        ReplayScratch {
+            halves: [shards(), shards()],
+        }
+    }
+}
+
+/// Step 1's totals over a run of records.
+#[derive(Default)]
+struct Totals {
     newest: u64,
     next_uid: u64,
 }
@@ -72,118 +91,164 @@ fn both<T: Send, R: Send>(a: T, b: T, f: impl Fn(T) -> R + Sync) -> (R, R) {
     })
 }
 
+/// The id an [`Op`] names.
+fn id_of<'a>(records: &[&'a [u8]], index: u32, at: u32, len: u32) -> Result<&'a str, Failed> {
+    let bad = || (index as usize, "a record's id moved".to_string());
+    let bytes = records.get(index as usize).ok_or_else(bad)?;
+    let id = bytes
+        .get(at as usize..(at + len) as usize)
+        .ok_or_else(bad)?;
+    std::str::from_utf8(id).map_err(|_| bad())
+}
+
+/// Where `part` (a subslice of `whole`) starts in it, and its length.
+fn span(whole: &[u8], part: &str) -> (u32, u32) {
+    let at = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    (at as u32, part.len() as u32)
+}
+
 impl MemoryStore {
     /// Applies a segment's records, in log order, as a rebuild from the
     /// log (see the module doc); pruning waits for
     /// [`finish_replay`](Self::finish_replay). Returns the newest
     /// requested-at of the batch, or the index of the first bad record.
-    pub(in crate::velocity) fn replay(&self, records: &[&[u8]]) -> Result<u64, Failed> {
+    pub(in crate::velocity) fn replay(
+        &self,
+        records: &[&[u8]],
+        scratch: &mut ReplayScratch,
+    ) -> Result<u64, Failed> {
+        if u32::try_from(records.len()).is_err() {
+            return Err((0, "too many records in one segment".into()));
+        }
         let parallel = records.len() >= PARALLEL_REPLAY;
-        let mut sorted = if parallel {
+        let [first, second] = &mut scratch.halves;
+        let totals = if parallel {
             let mid = records.len() / 2;
-            let (first, second) = both((0, mid), (mid, records.len()), |(from, to)| {
-                self.sort_ops(&records[from..to], from)
-            });
-            let (mut first, second) = (first?, second?);
-            for (a, b) in first.shards.iter_mut().zip(second.shards) {
-                a.decisions.extend(b.decisions);
-                a.events.extend(b.events);
+            let (a, b) = both(
+                (0, mid, &mut *first),
+                (mid, records.len(), &mut *second),
+                |(from, to, work): (usize, usize, &mut Vec<Work>)| {
+                    self.sort_ops(&records[from..to], from, work)
+                },
+            );
+            let (a, b) = (a?, b?);
+            Totals {
+                newest: a.newest.max(b.newest),
+                next_uid: a.next_uid.max(b.next_uid),
             }
-            first.newest = first.newest.max(second.newest);
-            first.next_uid = first.next_uid.max(second.next_uid);
-            first
         } else {
-            self.sort_ops(records, 0)?
+            second.iter_mut().for_each(|w| {
+                w.decisions.clear();
+                w.events.clear();
+            });
+            self.sort_ops(records, 0, first)?
         };
-        self.newest.fetch_max(sorted.newest, Ordering::AcqRel);
-        self.next_uid.fetch_max(sorted.next_uid, Ordering::Relaxed);
+        self.newest.fetch_max(totals.newest, Ordering::AcqRel);
+        self.next_uid.fetch_max(totals.next_uid, Ordering::Relaxed);
         let cutoff = self.cutoff();
 
-        let apply = |(first, work): (usize, &mut [Work<'_>])| -> Result<Vec<Removal>, Failed> {
+        let apply = |(from, mine, theirs): (usize, &mut [Work], &mut [Work])| {
             let mut removals = Vec::new();
-            for (s, work) in (first..).zip(work) {
+            let mut run = Vec::new();
+            for (s, (mine, theirs)) in (from..).zip(mine.iter_mut().zip(theirs)) {
                 let mut shard = lock(&self.shards[s]);
-                for op in &work.decisions {
+                for op in mine.decisions.iter().chain(&theirs.decisions) {
                     self.apply_op(&mut shard, op, records, cutoff, &mut removals)?;
                 }
                 // Each key's events together and in time order: one lookup
                 // per key, and a merge rather than inserts.
-                work.events.sort_unstable_by_key(|(hash, e)| (*hash, e.ts));
-                let mut run = Vec::new();
-                for events in work.events.chunk_by(|a, b| a.0 == b.0) {
+                let events = &mut mine.events;
+                events.append(&mut theirs.events);
+                events.sort_unstable_by_key(|(hash, e)| (*hash, e.ts));
+                for key in events.chunk_by(|a, b| a.0 == b.0) {
                     run.clear();
-                    run.extend(events.iter().map(|(_, e)| *e));
-                    shard.add_run(events[0].0, &run);
+                    run.extend(key.iter().map(|(_, e)| *e));
+                    shard.add_run(key[0].0, &run);
                 }
             }
-            Ok(removals)
+            Ok::<_, Failed>(removals)
         };
+        let half = DATA_SHARDS / 2;
+        let (mine_a, mine_b) = first.split_at_mut(half);
+        let (theirs_a, theirs_b) = second.split_at_mut(half);
         let results = if parallel {
-            let (a, b) = sorted.shards.split_at_mut(DATA_SHARDS / 2);
-            let (ra, rb) = both((0, a), (DATA_SHARDS / 2, b), apply);
-            vec![ra, rb]
+            let (a, b) = both((0, mine_a, theirs_a), (half, mine_b, theirs_b), apply);
+            [a, b]
         } else {
-            vec![apply((0, &mut sorted.shards))]
+            [
+                apply((0, mine_a, theirs_a)),
+                apply((half, mine_b, theirs_b)),
+            ]
         };
         for removals in results {
             for (hash, event) in removals? {
                 self.shard(hash).remove_event(hash, &event);
             }
         }
-        Ok(sorted.newest)
+        Ok(totals.newest)
     }
 
-    /// Step 1 over `records` (the first at index `base` of the batch).
-    fn sort_ops<'a>(&self, records: &[&'a [u8]], base: usize) -> Result<Sorted<'a>, Failed> {
-        let mut sorted = Sorted {
-            shards: (0..DATA_SHARDS).map(|_| Work::default()).collect(),
-            newest: 0,
-            next_uid: 0,
-        };
+    /// Step 1 over `records` (the first at index `base` of the batch) into
+    /// `work` (emptied first).
+    fn sort_ops(
+        &self,
+        records: &[&[u8]],
+        base: usize,
+        work: &mut [Work],
+    ) -> Result<Totals, Failed> {
+        for w in work.iter_mut() {
+            w.decisions.clear();
+            w.events.clear();
+        }
+        let mut totals = Totals::default();
         let mut assets: HashMap<&str, u32> = HashMap::new();
         for (i, &bytes) in records.iter().enumerate() {
             let index = base + i;
-            let op_index = u32::try_from(index).map_err(|_| (index, "too many records".into()))?;
+            let op_index = index as u32;
             let rec = record::decode(bytes).map_err(|e| (index, e))?;
-            sorted.newest = sorted.newest.max(rec.requested_at());
+            totals.newest = totals.newest.max(rec.requested_at());
             match rec {
                 LogRecord::Decided(d) => {
                     let hash = self.hasher.hash(d.id.as_bytes());
-                    sorted.shards[shard_of(hash)].decisions.push(Op::Record {
+                    let (id_at, id_len) = span(bytes, d.id);
+                    work[shard_of(hash)].decisions.push(Op::Record {
                         index: op_index,
-                        id: d.id,
+                        id_at,
+                        id_len,
                         requested_at: d.requested_at,
                         hash,
                     });
                     if let Some(c) = &d.contribution {
-                        sorted.next_uid = sorted.next_uid.max(c.uid + 1);
+                        totals.next_uid = totals.next_uid.max(c.uid + 1);
                         let asset = *assets
                             .entry(d.parts.asset)
                             .or_insert_with(|| self.intern(d.parts.asset));
                         let event = Event::of(c, asset);
                         for scope in Scope::ALL {
                             let hash = self.key_hash(d.parts, scope);
-                            sorted.shards[shard_of(hash)].events.push((hash, event));
+                            work[shard_of(hash)].events.push((hash, event));
                         }
                     }
                 }
                 LogRecord::Released { id, .. } => {
                     let hash = self.hasher.hash(id.as_bytes());
-                    sorted.shards[shard_of(hash)].decisions.push(Op::Release {
+                    let (id_at, id_len) = span(bytes, id);
+                    work[shard_of(hash)].decisions.push(Op::Release {
                         index: op_index,
-                        id,
+                        id_at,
+                        id_len,
                         hash,
                     });
                 }
             }
         }
-        Ok(sorted)
+        Ok(totals)
     }
 
     fn apply_op(
         &self,
         shard: &mut Shard,
-        op: &Op<'_>,
+        op: &Op,
         records: &[&[u8]],
         cutoff: u64,
         removals: &mut Vec<Removal>,
@@ -191,17 +256,25 @@ impl MemoryStore {
         match *op {
             Op::Record {
                 index,
-                id,
+                id_at,
+                id_len,
                 requested_at,
                 hash,
             } => {
+                let id = id_of(records, index, id_at, id_len)?;
                 let bytes = records[index as usize];
                 shard
                     .decisions
                     .insert(hash, id, requested_at, bytes, cutoff, &self.hasher)
                     .map_err(|e| (index as usize, e))?;
             }
-            Op::Release { index, id, hash } => {
+            Op::Release {
+                index,
+                id_at,
+                id_len,
+                hash,
+            } => {
+                let id = id_of(records, index, id_at, id_len)?;
                 // Unknown when the decision aged out before its release.
                 if let Some((_, events)) = self
                     .forget(shard, hash, id)
