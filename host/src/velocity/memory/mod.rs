@@ -1,7 +1,7 @@
 //! The in-memory velocity index: events per key sorted by time, decisions
 //! per id. [`MemoryStore`] serves it directly (state is lost on exit);
 //! [`DurableStore`](super::DurableStore) rebuilds it from its log at start
-//! ([`replay`], on two threads).
+//! ([`replay`], on every core).
 //!
 //! Compact by construction, since a durable store holds a week of history
 //! (10M decisions and 25M keys on a busy exchange):

@@ -1,9 +1,9 @@
 //! Rebuilding the index from the log, one segment's records at a time, on
-//! two threads and shard by shard:
+//! every core (up to 16) and shard by shard:
 //! 1. decode every record, hash its id and keys, and sort what it does
-//!    into per-shard lists, in log order (two halves of the records in
-//!    parallel);
-//! 2. apply each shard's list under its lock, half the shards per thread:
+//!    into per-shard lists, in log order (one run of the records per
+//!    thread);
+//! 2. apply each shard's lists under its lock, a range of shards per thread:
 //!    a shard's keys and decisions are then a small table touched many
 //!    times in a row, in cache, instead of one cache miss per insert into
 //!    tables of gigabytes;
@@ -54,18 +54,18 @@ struct Work {
 
 /// Buffers of a replay, kept from one batch to the next so that only the
 /// first batch allocates (and faults in) their memory.
+#[derive(Default)]
 pub(in crate::velocity) struct ReplayScratch {
-    /// Step 1's per-shard work for each half of the records.
-    halves: [Vec<Work>; 2],
+    /// Step 1's per-shard work for each part of the records.
+    parts: Vec<Vec<Work>>,
 }
 
-impl Default for ReplayScratch {
-    fn default() -> Self {
-        let shards = || (0..DATA_SHARDS).map(|_| Work::default()).collect();
-        ReplayScratch {
-            halves: [shards(), shards()],
-        }
-    }
+/// Threads a replay runs on: every core, up to 16.
+fn replay_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .clamp(1, 16)
 }
 
 /// Step 1's totals over a run of records.
@@ -77,17 +77,23 @@ struct Totals {
 
 type Failed = (usize, String);
 
-/// `f(a)` on this thread and `f(b)` on another.
-fn both<T: Send, R: Send>(a: T, b: T, f: impl Fn(T) -> R + Sync) -> (R, R) {
+/// `f` over every item, each on a thread of its own (the first on this one).
+fn on_threads<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let mut items = items.into_iter();
+    let Some(first) = items.next() else {
+        return Vec::new();
+    };
     std::thread::scope(|s| {
-        let second = s.spawn(|| f(b));
-        let first = f(a);
-        (
-            first,
-            second
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-        )
+        let others: Vec<_> = items.map(|item| s.spawn(|| f(item))).collect();
+        let mut results = vec![f(first)];
+        for other in others {
+            results.push(
+                other
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+        }
+        results
     })
 }
 
@@ -120,45 +126,61 @@ impl MemoryStore {
         if u32::try_from(records.len()).is_err() {
             return Err((0, "too many records in one segment".into()));
         }
-        let parallel = records.len() >= PARALLEL_REPLAY;
-        let [first, second] = &mut scratch.halves;
-        let totals = if parallel {
-            let mid = records.len() / 2;
-            let (a, b) = both(
-                (0, mid, &mut *first),
-                (mid, records.len(), &mut *second),
-                |(from, to, work): (usize, usize, &mut Vec<Work>)| {
-                    self.sort_ops(&records[from..to], from, work)
-                },
-            );
-            let (a, b) = (a?, b?);
-            Totals {
-                newest: a.newest.max(b.newest),
-                next_uid: a.next_uid.max(b.next_uid),
-            }
+        let threads = if records.len() >= PARALLEL_REPLAY {
+            replay_threads()
         } else {
-            second.iter_mut().for_each(|w| {
-                w.decisions.clear();
-                w.events.clear();
-            });
-            self.sort_ops(records, 0, first)?
+            1
         };
+        scratch.parts.resize_with(threads, || {
+            (0..DATA_SHARDS).map(|_| Work::default()).collect()
+        });
+        let parts = &mut scratch.parts[..threads];
+
+        // Step 1: the records in `threads` runs, one per thread.
+        let per = records.len().div_ceil(threads);
+        let jobs = parts.iter_mut().enumerate().map(|(p, work)| {
+            let from = (p * per).min(records.len());
+            (from, (from + per).min(records.len()), work)
+        });
+        let mut totals = Totals::default();
+        for t in on_threads(jobs.collect(), |(from, to, work)| {
+            self.sort_ops(&records[from..to], from, work)
+        }) {
+            let t = t?;
+            totals.newest = totals.newest.max(t.newest);
+            totals.next_uid = totals.next_uid.max(t.next_uid);
+        }
         self.newest.fetch_max(totals.newest, Ordering::AcqRel);
         self.next_uid.fetch_max(totals.next_uid, Ordering::Relaxed);
         let cutoff = self.cutoff();
 
-        let apply = |(from, mine, theirs): (usize, &mut [Work], &mut [Work])| {
+        // Step 2: the shards in `threads` ranges. Each shard's work from
+        // every run, in run order (log order).
+        let mut by_shard: Vec<Vec<Work>> = (0..DATA_SHARDS)
+            .map(|s| {
+                parts
+                    .iter_mut()
+                    .map(|p| std::mem::take(&mut p[s]))
+                    .collect()
+            })
+            .collect();
+        let apply = |(from, shards): (usize, &mut [Vec<Work>])| {
             let mut removals = Vec::new();
             let mut run = Vec::new();
-            for (s, (mine, theirs)) in (from..).zip(mine.iter_mut().zip(theirs)) {
+            for (s, work) in (from..).zip(shards) {
                 let mut shard = lock(&self.shards[s]);
-                for op in mine.decisions.iter().chain(&theirs.decisions) {
+                for op in work.iter().flat_map(|w| &w.decisions) {
                     self.apply_op(&mut shard, op, records, cutoff, &mut removals)?;
                 }
                 // Each key's events together and in time order: one lookup
                 // per key, and a merge rather than inserts.
-                let events = &mut mine.events;
-                events.append(&mut theirs.events);
+                let Some((first, rest)) = work.split_first_mut() else {
+                    continue;
+                };
+                let events = &mut first.events;
+                for other in rest {
+                    events.append(&mut other.events);
+                }
                 events.sort_unstable_by_key(|(hash, e)| (*hash, e.ts));
                 for key in events.chunk_by(|a, b| a.0 == b.0) {
                     run.clear();
@@ -168,18 +190,19 @@ impl MemoryStore {
             }
             Ok::<_, Failed>(removals)
         };
-        let half = DATA_SHARDS / 2;
-        let (mine_a, mine_b) = first.split_at_mut(half);
-        let (theirs_a, theirs_b) = second.split_at_mut(half);
-        let results = if parallel {
-            let (a, b) = both((0, mine_a, theirs_a), (half, mine_b, theirs_b), apply);
-            [a, b]
-        } else {
-            [
-                apply((0, mine_a, theirs_a)),
-                apply((half, mine_b, theirs_b)),
-            ]
-        };
+        let span_of = DATA_SHARDS.div_ceil(threads);
+        let ranges: Vec<_> = by_shard
+            .chunks_mut(span_of)
+            .enumerate()
+            .map(|(i, shards)| (i * span_of, shards))
+            .collect();
+        let results = on_threads(ranges, apply);
+        // The buffers back to the scratch, for the next segment.
+        for (s, work) in by_shard.into_iter().enumerate() {
+            for (p, w) in work.into_iter().enumerate() {
+                parts[p][s] = w;
+            }
+        }
         for removals in results {
             for (hash, event) in removals? {
                 self.shard(hash).remove_event(hash, &event);
@@ -295,8 +318,11 @@ impl MemoryStore {
             return;
         }
         self.horizon.fetch_max(cutoff, Ordering::AcqRel);
-        let half = DATA_SHARDS / 2;
-        both(0..half, half..DATA_SHARDS, |shards: Range<usize>| {
+        let threads = replay_threads();
+        let per = DATA_SHARDS.div_ceil(threads);
+        let ranges =
+            (0..threads).map(|t| (t * per).min(DATA_SHARDS)..((t + 1) * per).min(DATA_SHARDS));
+        on_threads(ranges.collect(), |shards: Range<usize>| {
             for s in shards {
                 lock(&self.shards[s]).sweep(cutoff, &self.hasher);
             }
