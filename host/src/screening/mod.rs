@@ -524,6 +524,15 @@ impl DesignatedSet {
         // The Bloom bits' cache misses, issued together: `check` computes
         // each bit position after testing the previous one, and on a big
         // filter its misses would otherwise overlap only in part.
+        //
+        // A listed lookup still waits for two rounds of misses (the Bloom
+        // bits with the bucket entry, then the key and meta lines). Issuing
+        // the key's line here as well needs a layout where its position
+        // follows from the key (tried: ordered linear-probing slot tables);
+        // on the 2-core benchmark VM that took about 300 ns off listed
+        // lookups at 10M but cost every clean lookup one more DRAM miss,
+        // 70..120 ns at p50 and over 1 us at p99. Even a useless extra
+        // prefetch of one random line costs clean lookups 40..70 ns (p50).
         self.probes.prefetch(&self.bloom, key);
         if !self.bloom.check(key) {
             self.bloom_rejected.fetch_add(1, Ordering::Relaxed);
