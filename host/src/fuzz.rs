@@ -219,11 +219,8 @@ fn check_case_variants(c: &Canonical, input: &str, inferred: bool) {
         }
         (Family::BitcoinCash, _) => {
             variants.push(text.to_ascii_uppercase());
-            // Bare (prefix-less) cashaddr is recognised for 20- and 32-byte
-            // hashes only (42 and 61 characters); longer hashes need the prefix.
-            if let Some((_, bare)) = text.split_once(':')
-                && (bare.len() == 42 || bare.len() == 61)
-            {
+            // The bare (prefix-less) spelling, for every hash size.
+            if let Some((_, bare)) = text.split_once(':') {
                 variants.push(bare.to_string());
                 variants.push(bare.to_ascii_uppercase());
             }
@@ -945,11 +942,20 @@ mod tests {
         // A witness key whose bech32 text is also 32 bytes of base58: a
         // valid Solana key too (the strict Solana parser has no checksum).
         address(b"\x0c\x01\x02'\0\0\0\0\0\0\0\0\0\0\0y\0\x08-\x08\x08-");
-        // Bitcoin Cash with a 24-byte hash: the bare cashaddr is 48
-        // characters, recognised only with its prefix.
-        let mut key = vec![0x05, 0x20];
-        key.extend_from_slice(&[0; 24]);
-        address(&key);
+        // Bitcoin Cash with a 24..=64-byte hash: its bare cashaddr (48 to
+        // 112 characters) was recognised only with its prefix.
+        for (kind, len) in [
+            (0x20, 24),
+            (0x21, 28),
+            (0x20, 40),
+            (0x21, 48),
+            (0x20, 56),
+            (0x21, 64),
+        ] {
+            let mut key = vec![0x05, kind];
+            key.extend_from_slice(&vec![0xa5; len]);
+            address(&key);
+        }
     }
 
     /// Keys of every family, kind and payload length the layout allows (and

@@ -107,15 +107,47 @@ pub(super) fn encode(prefix: &str, version: u8, hash: &[u8]) -> String {
 /// Hash sizes by the version byte's low 3 bits (spec: "Version byte").
 const SIZES: [usize; 8] = [20, 24, 28, 32, 40, 48, 56, 64];
 
-/// Does `s` look like a CashAddr: an explicit `prefix:`, or a bare 42-char
-/// (20-byte hash) or 61-char (32-byte hash) `q`/`p` string in the alphabet.
+/// Length of a bare (prefix-less) CashAddr of a `hash_len`-byte hash: the
+/// version byte and the hash in 5-bit groups, then the checksum.
+const fn bare_len(hash_len: usize) -> usize {
+    ((1 + hash_len) * 8).div_ceil(5) + CHECKSUM_LEN
+}
+
+/// Bare CashAddr lengths, one per hash size: 42, 48, 55, 61, 74, 87, 100, 112.
+const BARE_LENGTHS: [usize; 8] = {
+    let mut out = [0; 8];
+    let mut i = 0;
+    while i < SIZES.len() {
+        out[i] = bare_len(SIZES[i]);
+        i += 1;
+    }
+    out
+};
+
+/// Does `s` look like a CashAddr: an explicit `prefix:`, or a bare string
+/// in the CashAddr alphabet of a bare CashAddr's length (one per hash size,
+/// [`BARE_LENGTHS`]) whose first character is a type the parser accepts:
+/// `q`/`p` (P2PKH/P2SH, version byte `0x00..=0x0f`) or `z`/`r` (the same
+/// with CashTokens, `0x10..=0x1f`).
+///
+/// No other family's text has that shape: the alphabet has no `b`, `i`,
+/// `o` or `1`, so no bech32 text (its `1` separator) and no `0x` hex; the
+/// leading `q`/`p`/`z`/`r` is not a hex digit; base58check texts are 25..=35
+/// characters, Solana's 32..=44, XRP's classic `r...` 25..=35 and its
+/// X-addresses `X`/`T` + 45..=48, Monero's 95 or 106. The one overlap is a
+/// 42-character base58 text (a Solana key) that happens to be in this
+/// alphabet: the caller then falls back to the other families when the
+/// 40-bit CashAddr checksum fails.
 pub(super) fn looks_like_cashaddr(s: &str) -> bool {
     if let Some((prefix, _)) = s.split_once(':') {
         return prefix.eq_ignore_ascii_case(MAINNET)
             || TEST_PREFIXES.iter().any(|p| prefix.eq_ignore_ascii_case(p));
     }
-    (s.len() == 42 || s.len() == 61)
-        && matches!(s.as_bytes().first(), Some(b'q' | b'p' | b'Q' | b'P'))
+    BARE_LENGTHS.contains(&s.len())
+        && matches!(
+            s.as_bytes().first().map(u8::to_ascii_lowercase),
+            Some(b'q' | b'p' | b'z' | b'r')
+        )
         && s.bytes().all(|b| CHARSET.contains(&b.to_ascii_lowercase()))
 }
 

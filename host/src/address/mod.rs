@@ -605,9 +605,14 @@ fn has_hex_prefix(s: &str) -> bool {
 ///
 /// 1. `0x` hex is EVM; `41` + 40 hex digits is Tron; other long hex strings
 ///    (OFAC's 64-hex XMR entry) are refused as non-addresses.
-/// 2. An explicit `bitcoincash:` prefix, or a bare 42/61-character `q`/`p`
-///    string in the CashAddr alphabet with a valid CashAddr checksum, is
-///    Bitcoin Cash.
+/// 2. An explicit `bitcoincash:` prefix, or a bare string in the CashAddr
+///    alphabet starting with a type character (`q`/`p`, `z`/`r` with
+///    tokens) of a bare CashAddr's length for one of the eight hash sizes
+///    (42, 48, 55, 61, 74, 87, 100 or 112 characters for 20..=64 bytes) with
+///    a valid CashAddr checksum, is Bitcoin Cash: the prefixed and the bare
+///    spelling give the same key. No other family's text has that shape
+///    (see `cashaddr::looks_like_cashaddr`); a bare candidate whose
+///    checksum fails falls through to the rules below.
 /// 3. Bech32 with HRP `bc`/`tb`/`bcrt` is Bitcoin, `ltc`/`tltc`/`rltc` is
 ///    Litecoin, `btg`/`tbtg`/`btgrt` is Bitcoin Gold (a base58 string that
 ///    merely starts like an HRP falls through).

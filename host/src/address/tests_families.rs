@@ -119,8 +119,10 @@ fn family_metadata_is_consistent() {
 // ---------------------------------------------------------- Bitcoin Cash
 
 /// Split `prefix:payload` into the prefix and the 5-bit values.
+const CHARSET_CASH: &str = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
 fn cash_values(s: &str) -> (String, Vec<u8>) {
-    const CHARSET: &str = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+    const CHARSET: &str = CHARSET_CASH;
     let lower = s.to_ascii_lowercase();
     let (prefix, body) = lower.rsplit_once(':').expect("prefixed");
     let values = body
@@ -275,6 +277,105 @@ fn cashaddr_errors() {
     assert_eq!(c.kind(), Kind::P2sh);
     assert_eq!(c.payload(), &[9u8; 32]);
     assert_stable(&c);
+}
+
+/// The spec's "Larger test vectors" on mainnet (type 0, every hash size).
+const CASH_SIZES: [(&str, &str); 8] = [
+    (
+        "bitcoincash:qr6m7j9njldwwzlg9v7v53unlr4jkmx6eylep8ekg2",
+        "F5BF48B397DAE70BE82B3CCA4793F8EB2B6CDAC9",
+    ),
+    (
+        "bitcoincash:q9adhakpwzztepkpwp5z0dq62m6u5v5xtyj7j3h2ws4mr9g0",
+        "7ADBF6C17084BC86C1706827B41A56F5CA32865925E946EA",
+    ),
+    (
+        "bitcoincash:qgagf7w02x4wnz3mkwnchut2vxphjzccwxgjvvjmlsxqwkcw59jxxuz",
+        "3A84F9CF51AAE98A3BB3A78BF16A6183790B18719126325BFC0C075B",
+    ),
+    (
+        "bitcoincash:qvch8mmxy0rtfrlarg7ucrxxfzds5pamg73h7370aa87d80gyhqxq5nlegake",
+        "3173EF6623C6B48FFD1A3DCC0CC6489B0A07BB47A37F47CFEF4FE69DE825C060",
+    ),
+    (
+        "bitcoincash:qnq8zwpj8cq05n7pytfmskuk9r4gzzel8qtsvwz79zdskftrzxtar994cgutavfklv39gr3uvz",
+        "C07138323E00FA4FC122D3B85B9628EA810B3F381706385E289B0B25631197D194B5C238BEB136FB",
+    ),
+    (
+        "bitcoincash:qh3krj5607v3qlqh5c3wq3lrw3wnuxw0sp8dv0zugrrt5a3kj6ucysfz8kxwv2k53krr7n933jfsunqex2w82sl",
+        "E361CA9A7F99107C17A622E047E3745D3E19CF804ED63C5C40C6BA763696B98241223D8CE62AD48D863F4CB18C930E4C",
+    ),
+    (
+        "bitcoincash:qmvl5lzvdm6km38lgga64ek5jhdl7e3aqd9895wu04fvhlnare5937w4ywkq57juxsrhvw8ym5d8qx7sz7zz0zvcypqscw8jd03f",
+        "D9FA7C4C6EF56DC4FF423BAAE6D495DBFF663D034A72D1DC7D52CBFE7D1E6858F9D523AC0A7A5C34077638E4DD1A701BD017842789982041",
+    ),
+    (
+        "bitcoincash:qlg0x333p4238k0qrc5ej7rzfw5g8e4a4r6vvzyrcy8j3s5k0en7calvclhw46hudk5flttj6ydvjc0pv3nchp52amk97tqa5zygg96mtky5sv5w",
+        "D0F346310D5513D9E01E299978624BA883E6BDA8F4C60883C10F28C2967E67EC77ECC7EEEAEAFC6DA89FAD72D11AC961E164678B868AEEEC5F2C1DA08884175B",
+    ),
+];
+
+#[test]
+fn bare_cashaddr_of_every_hash_size_is_the_prefixed_key() {
+    let mut lengths = Vec::new();
+    for (cash, hash) in CASH_SIZES {
+        let hash = hex::decode(hash).expect("hex");
+        let c = chain_ok("bitcoin-cash", cash);
+        assert_eq!((c.kind(), c.payload()), (Kind::P2pkh, &hash[..]), "{cash}");
+        assert_eq!(c.as_str(), cash);
+        let bare = cash.trim_start_matches("bitcoincash:");
+        lengths.push(bare.len());
+        for variant in [bare.to_string(), bare.to_ascii_uppercase()] {
+            assert_eq!(chain_ok("bch", &variant), c, "{variant}");
+            assert_eq!(any_ok(&variant), c, "{variant}");
+        }
+        assert_stable(&c);
+        // P2SH and the token-aware types (bare `p`, `z`, `r`) of the same
+        // hash: one key per script type, with or without the prefix.
+        let size_code = cash.as_bytes()["bitcoincash:".len() + 1];
+        // The second 5-bit group: the version's low 3 bits (the size code),
+        // then the hash's top 2 bits.
+        let size_code = (CHARSET_CASH.find(char::from(size_code)).expect("charset") as u8 >> 2) & 7;
+        for (version, kind, first) in [
+            (0x08 | size_code, Kind::P2sh, 'p'),
+            (0x10 | size_code, Kind::P2pkh, 'z'),
+            (0x18 | size_code, Kind::P2sh, 'r'),
+        ] {
+            let full = cashaddr::encode("bitcoincash", version, &hash);
+            let bare = full.trim_start_matches("bitcoincash:");
+            assert!(bare.starts_with(first), "{full}");
+            let prefixed = chain_ok("bch", &full);
+            assert_eq!((prefixed.kind(), prefixed.payload()), (kind, &hash[..]));
+            assert_eq!(chain_ok("bch", bare), prefixed, "{bare}");
+            assert_eq!(any_ok(bare), prefixed, "{bare}");
+            assert_eq!(any_ok(&bare.to_ascii_uppercase()), prefixed, "{bare}");
+        }
+    }
+    assert_eq!(lengths, [42, 48, 55, 61, 74, 87, 100, 112]);
+}
+
+#[test]
+fn bare_cashaddr_candidates_that_fail_report_cashaddr_errors() {
+    // A bare 48-character cashaddr with one character changed: a cashaddr
+    // checksum error, not a base58 one.
+    let bare = CASH_SIZES[1].0.trim_start_matches("bitcoincash:");
+    let bad = bare.replace("ws4m", "ws4n");
+    for result in [canonicalize("bch", &bad), canonicalize_any(&bad)] {
+        assert!(
+            matches!(result, Err(AddressError::BadChecksum(ref m)) if m.contains("cashaddr")),
+            "{result:?}"
+        );
+    }
+    // Not the alphabet (`b`), or a length of no hash size: not a cashaddr.
+    let not_alphabet = bare.replace('w', "b");
+    assert!(canonicalize_any(&not_alphabet).is_err());
+    assert!(!cashaddr::looks_like_cashaddr(&not_alphabet));
+    assert!(!cashaddr::looks_like_cashaddr(&bare[..47]));
+    assert!(!cashaddr::looks_like_cashaddr(&format!("{bare}q")));
+    // Other first characters (types 4..=15, or the reserved bit) are not
+    // recognised bare.
+    let y = format!("y{}", &bare[1..]);
+    assert!(!cashaddr::looks_like_cashaddr(&y));
 }
 
 // --------------------------------------------------------------- Litecoin
@@ -991,17 +1092,27 @@ proptest! {
     }
 
     #[test]
-    fn bch_cashaddr_round_trips(hash in any::<[u8; 20]>(), p2sh in any::<bool>(), upper in any::<bool>(), prefix in any::<bool>()) {
-        let version = if p2sh { 0x08 } else { 0x00 };
-        let full = cashaddr::encode("bitcoincash", version, &hash);
-        let legacy = b58check(&[if p2sh { 0x05 } else { 0x00 }], &hash);
+    fn bch_cashaddr_round_trips(
+        bytes in any::<[u8; 64]>(),
+        size_code in 0u8..8,
+        p2sh in any::<bool>(),
+        upper in any::<bool>(),
+        prefix in any::<bool>(),
+    ) {
+        let size = [20, 24, 28, 32, 40, 48, 56, 64][usize::from(size_code)];
+        let hash = &bytes[..size];
+        let version = if p2sh { 0x08 } else { 0x00 } | size_code;
+        let full = cashaddr::encode("bitcoincash", version, hash);
         let mut s = if prefix { full.clone() } else { full["bitcoincash:".len()..].to_string() };
         if upper {
             s = s.to_ascii_uppercase();
         }
         let c = canonicalize("bitcoin-cash", &s).expect("valid");
         prop_assert_eq!(c.as_str(), full.as_str());
-        prop_assert_eq!(&canonicalize("bch", &legacy).expect("legacy"), &c);
+        if size == 20 {
+            let legacy = b58check(&[if p2sh { 0x05 } else { 0x00 }], hash);
+            prop_assert_eq!(&canonicalize("bch", &legacy).expect("legacy"), &c);
+        }
         prop_assert_eq!(&canonicalize_any(&s).expect("inferred"), &c);
         prop_assert_eq!(Canonical::from_key(c.key()).expect("from key"), c);
     }

@@ -91,7 +91,7 @@ fn madvise_whole_huge_pages(ptr: *const u8, len: usize, advice: libc::c_int) {
 }
 
 #[inline(always)]
-fn prefetch(ptr: *const u8) {
+pub(super) fn prefetch(ptr: *const u8) {
     #[cfg(target_arch = "x86_64")]
     {
         // SAFETY: SSE is part of the x86_64 baseline, and a prefetch is a
