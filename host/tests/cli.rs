@@ -130,6 +130,13 @@ fn exec_unlocked(
         .env("RISKGATE_NO_CLOCK_CHECK", "true")
         .stdin(Stdio::piped())
         .stderr(Stdio::piped());
+    // Each run starts with empty velocity state, unless the test gives the
+    // state directory of the default durable store.
+    if envs.iter().all(|(k, _)| *k != "XDG_STATE_HOME") {
+        cmd.env("RISKGATE_VELOCITY", "memory");
+    } else {
+        cmd.env_remove("RISKGATE_VELOCITY");
+    }
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -927,18 +934,22 @@ fn check_replay_does_not_count_twice() {
     assert!(codes(&out[4]).contains(&"velocity.count_1h"), "{}", out[4]);
 }
 
+/// A clean withdrawal of `burst-account`, `offset` seconds after NOW to its
+/// own destination.
+fn burst(id: String, offset: u64) -> Value {
+    let w = with(clean(&id), "account", json!("burst-account"));
+    let w = with(
+        w,
+        "destination",
+        json!(format!("0x{:040x}", 0xb000 + offset)),
+    );
+    with(w, "requested_at", json!(NOW + offset * 1000))
+}
+
 #[test]
 fn check_replay_does_not_count_twice_with_default_velocity() {
     // Default rule: more than 10 withdrawals per account in 10 minutes is held.
-    let w = |id: String, offset: u64| {
-        let w = with(clean(&id), "account", json!("burst-account"));
-        let w = with(
-            w,
-            "destination",
-            json!(format!("0x{:040x}", 0xb000 + offset)),
-        );
-        with(w, "requested_at", json!(NOW + offset * 1000))
-    };
+    let w = burst;
     let mut ws = Vec::new();
     // The first withdrawal retried 15 times.
     for _ in 0..15 {
@@ -959,6 +970,65 @@ fn check_replay_does_not_count_twice_with_default_velocity() {
     let last = out.last().unwrap();
     assert_eq!(verdict(last), "hold", "{last}");
     assert!(codes(last).contains(&"velocity.count_10m"), "{last}");
+}
+
+/// Without `--velocity`, state lives in the durable store of the state
+/// directory: a later run replays a decision of an earlier one and counts
+/// on from its ALLOWs, and `riskgate velocity` finds the same store.
+#[test]
+fn check_defaults_to_the_durable_store_in_the_state_directory() {
+    let dir = TempDir::new().unwrap();
+    let state = dir.path().join("state");
+    let envs = [("XDG_STATE_HOME", state.as_path())];
+    let check_args = ["check", "--no-cache", "--deadline-us", ROOMY_DEADLINE_US];
+    let first: Vec<Value> = (0..10).map(|i| burst(format!("burst-{i}"), i)).collect();
+    let r = exec(
+        &check_args,
+        Input::Bytes(to_lines(&first).as_bytes()),
+        None,
+        &envs,
+    );
+    r.assert_no_panic();
+    for d in r.json_lines() {
+        assert_eq!(verdict(&d), "allow", "{d}");
+    }
+    let store = state.join("riskgate").join("velocity");
+    assert!(
+        std::fs::read_dir(&store).unwrap().any(|e| e
+            .unwrap()
+            .path()
+            .extension()
+            .is_some_and(|x| x == "wal")),
+        "no log in {}",
+        store.display()
+    );
+    // A retry of the first is replayed; an eleventh in 10 minutes is held.
+    let second = [burst("burst-0".into(), 0), burst("burst-10".into(), 10)];
+    let r = exec(
+        &check_args,
+        Input::Bytes(to_lines(&second).as_bytes()),
+        None,
+        &envs,
+    );
+    let out = r.json_lines();
+    assert_eq!(out[0]["replayed"], json!(true), "{}", out[0]);
+    assert_eq!(verdict(&out[0]), "allow");
+    assert!(codes(&out[1]).contains(&"velocity.count_10m"), "{}", out[1]);
+    let r = exec(
+        &["velocity", "release", "burst-3"],
+        Input::Bytes(b""),
+        None,
+        &envs,
+    );
+    assert!(r.status.success(), "{}", r.stderr);
+    let r = exec(
+        &["velocity", "stats", "account", "burst-account"],
+        Input::Bytes(b""),
+        None,
+        &envs,
+    );
+    let stats: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(stats["stats"]["events"], json!(9), "{stats}");
 }
 
 #[test]

@@ -76,6 +76,8 @@ fn run_with(args: &[&str], input: &[u8]) -> Run {
         .env_remove("RISKGATE_LOG")
         // The fixtures use fixed timestamps, not the wall clock.
         .env("RISKGATE_NO_CLOCK_CHECK", "true")
+        // Each run starts with empty velocity state.
+        .env("RISKGATE_VELOCITY", "memory")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -11,23 +11,56 @@ use std::sync::Arc;
 pub struct VelocityArgs {
     /// Velocity state: a directory (the embedded durable store, created if
     /// missing; survives crashes), `redis://HOST:PORT[/DB][?prefix=…]` (shared
-    /// by many gate nodes) or `memory` (lost on exit).
+    /// by many gate nodes) or `memory` (lost on exit). Default: the durable
+    /// store in $XDG_STATE_HOME/riskgate/velocity or
+    /// ~/.local/state/riskgate/velocity.
     #[arg(
         long = "velocity",
         value_name = "DIR|redis://…|memory",
-        default_value = "memory"
+        env = "RISKGATE_VELOCITY"
     )]
-    pub velocity: String,
+    pub velocity: Option<String>,
+}
+
+/// The default durable store: `$XDG_STATE_HOME/riskgate/velocity`, else
+/// `$HOME/.local/state/riskgate/velocity`.
+pub fn default_dir() -> Option<PathBuf> {
+    let state = match std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?)
+            .join(".local")
+            .join("state"),
+    };
+    Some(state.join("riskgate").join("velocity"))
 }
 
 impl VelocityArgs {
+    /// The store asked for, or the default durable store.
+    fn spec(&self) -> Result<String, String> {
+        match &self.velocity {
+            Some(spec) => Ok(spec.clone()),
+            None => default_dir()
+                .map(|d| d.display().to_string())
+                .ok_or_else(|| {
+                    "no velocity store: give --velocity DIR|redis://…|memory \
+                     (neither XDG_STATE_HOME nor HOME is set for the default)"
+                        .to_string()
+                }),
+        }
+    }
+
+    fn is_memory(&self) -> bool {
+        self.velocity.as_deref() == Some("memory")
+    }
+
     /// Opens the backend; the error is one line for the load-failure exit.
     pub fn open(&self) -> Result<Arc<Velocity>, String> {
-        if self.velocity == "memory" {
+        if self.is_memory() {
             return Ok(Arc::new(Velocity::default()));
         }
-        if self.velocity.starts_with("redis://") {
-            let store = RedisStore::open(&self.velocity)?;
+        let spec = self.spec()?;
+        if spec.starts_with("redis://") {
+            let store = RedisStore::open(&spec)?;
             // An unreachable server is not a load failure: every decision
             // holds (gate.velocity_unavailable) until it answers.
             match store.ping() {
@@ -36,13 +69,12 @@ impl VelocityArgs {
             }
             return Ok(Arc::new(Velocity::new(Arc::new(store))));
         }
-        if self.velocity.contains("://") {
+        if spec.contains("://") {
             return Err(format!(
-                "velocity store `{}`: only redis:// URLs are supported (a directory, redis://HOST:PORT or memory)",
-                self.velocity
+                "velocity store `{spec}`: only redis:// URLs are supported (a directory, redis://HOST:PORT or memory)"
             ));
         }
-        let dir = PathBuf::from(&self.velocity);
+        let dir = PathBuf::from(&spec);
         let (store, report) =
             DurableStore::open(&dir, DurableOptions::default()).map_err(|e| e.to_string())?;
         tracing::info!(
@@ -130,7 +162,7 @@ fn key_for(scope: ScopeArg, parts: &[String]) -> Result<String, String> {
 }
 
 pub fn run(cmd: VelocityCmd) -> anyhow::Result<ExitCode> {
-    if cmd.store.velocity == "memory" {
+    if cmd.store.is_memory() {
         return Ok(super::check::load_error(
             "velocity",
             "give the store with --velocity DIR (in-memory state does not outlive a command)",
