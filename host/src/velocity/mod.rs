@@ -93,24 +93,19 @@ fn key_strings(p: record::PartsRef<'_>) -> [String; 5] {
 /// The key of `scope` into a reused buffer (see [`key_strings`]).
 fn write_key(p: record::PartsRef<'_>, scope: Scope, s: &mut String) {
     s.clear();
-    key_pieces(p, scope, &mut |piece| s.push_str(piece));
-}
-
-/// The text of `scope`'s key, in pieces.
-fn key_pieces(p: record::PartsRef<'_>, scope: Scope, out: &mut impl FnMut(&str)) {
     let mut digits = itoa::Buffer::new();
     let mut put = |parts: &[&str], dest: bool| {
         for part in parts {
-            out(digits.format(part.len()));
-            out(":");
-            out(part);
+            s.push_str(digits.format(part.len()));
+            s.push(':');
+            s.push_str(part);
         }
         if dest {
-            out(digits.format(p.chain.len() + 1 + p.destination.len()));
-            out(":");
-            out(p.chain);
-            out("/");
-            out(p.destination);
+            s.push_str(digits.format(p.chain.len() + 1 + p.destination.len()));
+            s.push(':');
+            s.push_str(p.chain);
+            s.push('/');
+            s.push_str(p.destination);
         }
     };
     match scope {

@@ -360,10 +360,15 @@ impl MemoryStore {
         let Some((released, removals)) = forgotten else {
             return Ok(None);
         };
+        self.remove_events(removals);
+        Ok(Some(released))
+    }
+
+    /// Removes each event from its key (a released contribution's).
+    fn remove_events(&self, removals: Vec<Removal>) {
         for (hash, event) in removals {
             self.shard(hash).remove_event(hash, &event);
         }
-        Ok(Some(released))
     }
 
     /// Number of distinct keys with history.
@@ -379,6 +384,7 @@ impl MemoryStore {
 
     /// Every recorded decision's id and contribution uid, sorted.
     pub fn contributions(&self) -> Vec<(String, Option<u64>)> {
+        let cutoff = self.cutoff();
         let mut all = Vec::new();
         for shard in self.shards.iter() {
             let shard = lock(shard);
@@ -387,7 +393,7 @@ impl MemoryStore {
                     .decisions
                     .records()
                     .filter_map(|bytes| match record::decode(bytes) {
-                        Ok(LogRecord::Decided(d)) if d.requested_at >= self.cutoff() => {
+                        Ok(LogRecord::Decided(d)) if d.requested_at >= cutoff => {
                             Some((d.id.to_string(), d.contribution.map(|c| c.uid)))
                         }
                         _ => None,

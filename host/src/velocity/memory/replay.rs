@@ -204,9 +204,7 @@ impl MemoryStore {
             }
         }
         for removals in results {
-            for (hash, event) in removals? {
-                self.shard(hash).remove_event(hash, &event);
-            }
+            self.remove_events(removals?);
         }
         Ok(totals.newest)
     }
