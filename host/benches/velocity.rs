@@ -136,14 +136,7 @@ fn store_decision(store: &dyn Store, w: &Withdrawal, keys: &Keys) {
                 .expect("window"),
         );
     }
-    let decision = Decision {
-        id: w.id.clone(),
-        verdict: Verdict::Allow,
-        reasons: Vec::new(),
-        hits: Vec::new(),
-        latency_ns: 0,
-        replayed: false,
-    };
+    let decision = Decision::allow(&w.id);
     store
         .commit(
             &Commit {

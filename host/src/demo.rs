@@ -286,7 +286,7 @@ fn known_destination(chain: &str, account: usize, which: u32) -> String {
 }
 
 /// A random, valid address for `chain`.
-fn address_for(chain: &str, rng: &mut StdRng) -> String {
+pub fn address_for(chain: &str, rng: &mut StdRng) -> String {
     let payload: [u8; 20] = rng.random();
     match chain {
         "bitcoin" => match rng.random_range(0..3) {

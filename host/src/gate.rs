@@ -293,14 +293,7 @@ impl Gate {
             requested_at: w.requested_at,
             velocity_fault: velocity_fault.clone(),
         };
-        let mut decision = Decision {
-            id: w.id.clone(),
-            verdict: Verdict::Allow,
-            reasons: Vec::new(),
-            hits: Vec::new(),
-            latency_ns: 0,
-            replayed: false,
-        };
+        let mut decision = Decision::allow(&w.id);
         for policy in &self.policies {
             match policy.evaluate(&input, ctx.clone()) {
                 Ok(out) => merge(&mut decision, policy, out),
@@ -471,7 +464,7 @@ fn to_wit(w: &Withdrawal) -> wit::Withdrawal {
 
 /// sha256 of the withdrawal's content (every field, length-prefixed): the
 /// same id with other content is a conflict, not a retry.
-fn fingerprint(w: &Withdrawal) -> [u8; 32] {
+pub fn fingerprint(w: &Withdrawal) -> [u8; 32] {
     let mut h = Sha256::new();
     for field in [&w.id, &w.account, &w.asset, &w.chain, &w.destination] {
         h.update((field.len() as u32).to_le_bytes());

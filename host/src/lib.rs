@@ -14,6 +14,7 @@
 //! ```
 
 pub mod address;
+pub mod bench;
 pub mod bundled;
 pub mod cache;
 pub mod demo;

@@ -184,6 +184,18 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// An ALLOW with no reason yet: where a chain of checks starts.
+    pub fn allow(id: &str) -> Self {
+        Decision {
+            id: id.to_string(),
+            verdict: Verdict::Allow,
+            reasons: Vec::new(),
+            hits: Vec::new(),
+            latency_ns: 0,
+            replayed: false,
+        }
+    }
+
     /// A HOLD carrying one gate reason.
     pub fn gate_hold(id: &str, code: &str, detail: impl Into<String>) -> Self {
         Decision {

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and the subcommands.
 
 mod address;
+mod bench;
 mod check;
 mod demo;
 mod lists;
@@ -38,6 +39,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Import, inspect, query and diff designated lists.
     Lists(lists::ListsArgs),
+    /// Measure decision latency and throughput against the same checks in native Rust.
+    Bench(bench::BenchArgs),
     /// Release a withdrawal's contribution, or inspect a key, in a velocity store.
     Velocity(velocity::VelocityCmd),
 }
@@ -91,6 +94,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Lists(args) => lists::run(args),
         Command::Velocity(args) => velocity::run(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(code) => code,
