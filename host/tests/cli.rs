@@ -1745,6 +1745,48 @@ fn demo_runs_and_summarises() {
 /// Fails at the time of writing: the `println!`s of host/src/cli/demo.rs
 /// panic on a stdout write error (also `riskgate demo | head -1`: EPIPE).
 #[test]
+fn bench_quick_prints_the_table_and_the_contenders_agree() {
+    // Smoke mode: figures are meaningless, the table and the verdict
+    // agreement of native Rust and the wasm policies are not. A generous
+    // deadline, so a descheduled call does not fault into a disagreement.
+    let cache = TempDir::new().expect("tempdir");
+    let r = exec_alone(&[
+        "bench",
+        "--quick",
+        "--extism",
+        "off",
+        "--deadline-us",
+        "250000",
+        "--cache-dir",
+        path_str(cache.path()),
+    ]);
+    assert_eq!(
+        r.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    for needle in [
+        "native Rust (floor)",
+        "riskgate (wasm policies)",
+        "p50 µs",
+        "riskgate / native: p50",
+        "Extism / riskgate: not run",
+        "targets: p50 <= 1.5 µs",
+        "the contenders disagree on 0 of 4000 withdrawals",
+        "warm start (AOT cache hit)",
+        "process start to first decision",
+    ] {
+        assert!(
+            r.stdout.contains(needle),
+            "missing `{needle}` in:\n{}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
 fn demo_stdout_write_failure_does_not_panic() {
     let Ok(full) = File::options().write(true).open("/dev/full") else {
         return; // not Linux

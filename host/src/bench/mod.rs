@@ -4,16 +4,21 @@
 //!
 //! - `workload.rs`: the designated set and the withdrawal stream.
 //! - `native.rs`: the floor, the bundled policies' checks as plain Rust.
+//! - `peer.rs`: the Extism peer (`bench/extism/`), a child process driven
+//!   round by round.
 //!
 //! Every contender gets its own velocity store (in memory) and decides the
 //! same stream, round by round, in a rotating order: latency of each
 //! decision (p50/p99/p999), single-thread throughput, then throughput with
-//! every core busy on a fresh store. Their verdicts must agree.
+//! every core busy on a fresh store. Their verdicts must agree. Each
+//! withdrawal is cloned just before it is decided (outside the timing), so
+//! it is in cache as a request a service has just parsed would be.
 
 mod native;
+pub mod peer;
 mod workload;
 
-pub use native::Native;
+pub use native::{Native, recorded};
 pub use workload::Workload;
 
 use crate::demo::percentile;
@@ -33,6 +38,8 @@ pub enum BenchError {
     Set(#[from] crate::screening::SetError),
     #[error("building a gate: {0}")]
     Gate(#[from] GateError),
+    #[error("{0}")]
+    Peer(String),
 }
 
 /// What to run.
@@ -50,6 +57,8 @@ pub struct Config {
     pub limits: Limits,
     /// AOT cache of the gate's policies.
     pub cache_dir: Option<PathBuf>,
+    /// The Extism peer's binary ([`peer::build`]); `None` leaves it out.
+    pub extism: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -62,6 +71,7 @@ impl Default for Config {
             seed: 2025,
             limits: Limits::default(),
             cache_dir: None,
+            extism: None,
         }
     }
 }
@@ -88,15 +98,18 @@ impl Contender for Native {
 pub enum Kind {
     Native,
     Riskgate,
+    Extism,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::Native, Kind::Riskgate];
+    /// The contenders that run in this process.
+    pub const IN_PROCESS: [Kind; 2] = [Kind::Native, Kind::Riskgate];
 
     pub fn label(self) -> &'static str {
         match self {
             Kind::Native => "native Rust (floor)",
             Kind::Riskgate => "riskgate (wasm policies)",
+            Kind::Extism => "Extism (JSON plug-in)",
         }
     }
 }
@@ -113,6 +126,7 @@ fn contender(
             velocity,
         }),
         Kind::Riskgate => Box::new(gate(workload, config, velocity)?.0),
+        Kind::Extism => unreachable!("the Extism peer runs in its own process"),
     })
 }
 
@@ -163,6 +177,40 @@ pub struct Report {
     pub warm_start: Option<(Duration, Duration)>,
 }
 
+/// Decides `part` one withdrawal at a time: latency (ns) and verdict of each.
+fn decide_round(c: &dyn Contender, part: &[&Withdrawal]) -> (Vec<u64>, Vec<Verdict>) {
+    let mut lat = Vec::with_capacity(part.len());
+    let mut ver = Vec::with_capacity(part.len());
+    for w in part {
+        // As a service sees a request: just parsed, so in cache.
+        let w = (*w).clone();
+        let t = Instant::now();
+        let d = c.decide(&w);
+        lat.push(t.elapsed().as_nanos() as u64);
+        ver.push(d.verdict);
+    }
+    (lat, ver)
+}
+
+/// Decisions per round of a stream of `len` cut into `rounds`.
+pub fn chunk_len(len: usize, rounds: usize) -> usize {
+    len.div_ceil(rounds.clamp(2, len.max(2))).max(1)
+}
+
+/// The stream split by account over `threads`, each part in stream order.
+pub fn partition<'a>(stream: &[&'a Withdrawal], threads: usize) -> Vec<Vec<&'a Withdrawal>> {
+    let threads = threads.max(1);
+    let mut parts: Vec<Vec<&Withdrawal>> = vec![Vec::new(); threads];
+    for w in stream {
+        let h = w
+            .account
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        parts[(h % threads as u64) as usize].push(w);
+    }
+    parts
+}
+
 /// Runs the benchmark.
 pub fn run(config: &Config) -> Result<Report, BenchError> {
     let workload = Workload::new(config.set_size, config.withdrawals, config.seed)?;
@@ -174,55 +222,63 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
     let stream: Vec<&Withdrawal> = workload.stream.iter().map(|g| &g.withdrawal).collect();
 
     // Latency and single-thread throughput, interleaved round by round.
-    let contenders: Vec<Box<dyn Contender>> = Kind::ALL
+    let contenders: Vec<Box<dyn Contender>> = Kind::IN_PROCESS
         .iter()
         .map(|&k| contender(k, &workload, config))
         .collect::<Result<_, _>>()?;
-    let rounds = config.rounds.clamp(2, stream.len().max(2));
-    let chunk = stream.len().div_ceil(rounds).max(1);
-    let mut latencies: Vec<Vec<u64>> = vec![Vec::with_capacity(stream.len()); Kind::ALL.len()];
-    let mut busy = vec![Duration::ZERO; Kind::ALL.len()];
-    let mut verdicts: Vec<Vec<Verdict>> = vec![Vec::with_capacity(stream.len()); Kind::ALL.len()];
+    let mut peer = match &config.extism {
+        Some(binary) => Some(
+            peer::Peer::spawn(
+                binary,
+                config.set_size,
+                config.withdrawals,
+                config.seed,
+                config.rounds,
+            )
+            .map_err(BenchError::Peer)?,
+        ),
+        None => None,
+    };
+    let mut kinds = Kind::IN_PROCESS.to_vec();
+    if peer.is_some() {
+        kinds.push(Kind::Extism);
+    }
+    let n = kinds.len();
+    let chunk = chunk_len(stream.len(), config.rounds);
+    let mut latencies: Vec<Vec<u64>> = vec![Vec::with_capacity(stream.len()); n];
+    let mut verdicts: Vec<Vec<Verdict>> = vec![Vec::with_capacity(stream.len()); n];
     let mut measured = 0;
     for (round, part) in stream.chunks(chunk).enumerate() {
         let warm_up = round == 0;
         if !warm_up {
             measured += part.len();
         }
-        for i in 0..contenders.len() {
-            let c = (round + i) % contenders.len();
-            let started = Instant::now();
-            for w in part {
-                let t = Instant::now();
-                let d = contenders[c].decide(w);
-                let ns = t.elapsed().as_nanos() as u64;
-                if !warm_up {
-                    latencies[c].push(ns);
-                }
-                verdicts[c].push(d.verdict);
-            }
+        for i in 0..n {
+            let c = (round + i) % n;
+            let (lat, ver) = match contenders.get(c) {
+                Some(contender) => decide_round(contender.as_ref(), part),
+                None => peer
+                    .as_mut()
+                    .expect("the Extism peer runs")
+                    .round(round)
+                    .map_err(BenchError::Peer)?,
+            };
             if !warm_up {
-                busy[c] += started.elapsed();
+                latencies[c].extend(lat);
             }
+            verdicts[c].extend(ver);
         }
     }
     drop(contenders);
     let disagreements = (0..stream.len())
-        .filter(|&i| verdicts.iter().any(|v| v[i] != verdicts[0][i]))
+        .filter(|&i| verdicts.iter().any(|v| v.get(i) != verdicts[0].get(i)))
         .count();
 
     // Throughput with every core busy: fresh stores, the stream split by
     // account (each thread keeps its accounts' order), one shared contender.
-    let mut parts: Vec<Vec<&Withdrawal>> = vec![Vec::new(); threads];
-    for w in &stream {
-        let h = w
-            .account
-            .bytes()
-            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-        parts[(h % threads as u64) as usize].push(w);
-    }
+    let parts = partition(&stream, threads);
     let mut parallel = Vec::new();
-    for &kind in &Kind::ALL {
+    for &kind in &Kind::IN_PROCESS {
         let c = contender(kind, &workload, config)?;
         let c = c.as_ref();
         let started = Instant::now();
@@ -230,15 +286,19 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
             for part in &parts {
                 s.spawn(move || {
                     for w in part {
-                        std::hint::black_box(c.decide(w));
+                        std::hint::black_box(c.decide(&(*w).clone()));
                     }
                 });
             }
         });
         parallel.push(stream.len() as f64 / started.elapsed().as_secs_f64());
     }
+    if let Some(peer) = peer.as_mut() {
+        parallel.push(peer.parallel(threads).map_err(BenchError::Peer)?);
+    }
+    drop(peer);
 
-    let rows = Kind::ALL
+    let rows = kinds
         .iter()
         .enumerate()
         .map(|(i, &kind)| {
@@ -250,7 +310,7 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
                     p50_ns: percentile(&l, 0.5),
                     p99_ns: percentile(&l, 0.99),
                     p999_ns: percentile(&l, 0.999),
-                    single: l.len() as f64 / busy[i].as_secs_f64().max(1e-9),
+                    single: l.len() as f64 * 1e9 / (l.iter().sum::<u64>() as f64).max(1.0),
                     parallel: parallel[i],
                 },
             )
@@ -349,6 +409,23 @@ impl Report {
                 n.single / g.single.max(1e-9),
             );
             let check = |ok: bool| if ok { "met" } else { "MISSED" };
+            match self.row(Kind::Extism) {
+                Some(e) => {
+                    let _ = writeln!(
+                        s,
+                        "Extism / riskgate: p50 {:.1}x, p99 {:.1}x, p999 {:.1}x, 1-thread throughput {:.1}x lower; \
+                         at least 5x faster than Extism {}",
+                        ratio(e.p50_ns, g.p50_ns),
+                        ratio(e.p99_ns, g.p99_ns),
+                        ratio(e.p999_ns, g.p999_ns),
+                        g.single / e.single.max(1e-9),
+                        check(ratio(e.p50_ns, g.p50_ns) >= 5.0),
+                    );
+                }
+                None => {
+                    let _ = writeln!(s, "Extism / riskgate: not run (the peer was left out)");
+                }
+            }
             let _ = writeln!(
                 s,
                 "targets: p50 <= 1.5 µs {} ({:.2}); p99 <= 5 µs {} ({:.2}); within 5x of native {} ({:.1}x); \

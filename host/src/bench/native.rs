@@ -137,52 +137,29 @@ impl Native {
                 ),
             },
         }
-        // velocity
-        let keys = Keys::new(
-            w,
-            match &canonical {
-                Ok(c) => c.as_str(),
-                Err(_) => w.destination.trim(),
-            },
-        );
-        let fingerprint = fingerprint(w);
-        let store = self.velocity.store();
-        let _lock = self.velocity.lock(&w.id, &keys);
-        let exclusive = match store.exclusive(&w.id, &keys) {
-            Ok(e) => e,
-            Err(e) => return unavailable(&w.id, e),
+        let destination = match &canonical {
+            Ok(c) => c.as_str(),
+            Err(_) => w.destination.trim(),
         };
-        match store.recorded(&w.id) {
-            Ok(None) => {}
-            Ok(Some(recorded)) => {
-                store.unlock(&w.id, &keys, exclusive);
-                return if recorded.fingerprint == fingerprint {
-                    let mut r = recorded.decision;
-                    r.replayed = true;
-                    r
-                } else {
-                    Decision::gate_hold(
-                        &w.id,
-                        "gate.idempotency_conflict",
-                        "this id was already decided for a different withdrawal",
-                    )
-                };
-            }
-            Err(e) => {
-                store.unlock(&w.id, &keys, exclusive);
-                return unavailable(&w.id, e);
-            }
-        }
+        recorded(&self.velocity, w, destination, |keys| {
+            self.velocity_rules(w, keys, &mut d);
+            d
+        })
+    }
+
+    /// The velocity policy's checks.
+    fn velocity_rules(&self, w: &Withdrawal, keys: &Keys, d: &mut Decision) {
+        let store = self.velocity.store();
         let now = w.requested_at;
         match w.destination_first_used_at {
             None => hold(
-                &mut d,
+                d,
                 "velocity",
                 "velocity.new_destination",
                 "first withdrawal to this destination".into(),
             ),
             Some(first) if now.saturating_sub(first) < NEW_DESTINATION_MS => hold(
-                &mut d,
+                d,
                 "velocity",
                 "velocity.new_destination",
                 format!(
@@ -196,7 +173,7 @@ impl Native {
             && now.saturating_sub(changed) < CREDENTIAL_CHANGE_MS
         {
             hold(
-                &mut d,
+                d,
                 "velocity",
                 "velocity.credential_change",
                 format!("credentials changed {} ms ago", now.saturating_sub(changed)),
@@ -209,7 +186,7 @@ impl Native {
                     Some(usd) => usd,
                     None => {
                         hold(
-                            &mut d,
+                            d,
                             "velocity",
                             "velocity.usd_unknown",
                             format!("{} needs the withdrawal's USD value", rule.code),
@@ -222,8 +199,13 @@ impl Native {
             {
                 Ok(stats) => stats,
                 Err(e) => {
-                    store.unlock(&w.id, &keys, exclusive);
-                    return unavailable(&w.id, e);
+                    hold(
+                        d,
+                        "velocity",
+                        "gate.velocity_unavailable",
+                        format!("velocity state cannot be read: {e}"),
+                    );
+                    return;
                 }
             };
             let recorded = match rule.metric {
@@ -233,26 +215,74 @@ impl Native {
             let total = recorded.saturating_add(this);
             if total > rule.limit {
                 hold(
-                    &mut d,
+                    d,
                     "velocity",
                     rule.code,
                     format!("{total} would exceed the limit of {}", rule.limit),
                 );
             }
         }
-        let commit = Commit {
-            id: &w.id,
-            keys: &keys,
-            fingerprint,
-            requested_at: w.requested_at,
-            decision: &d,
-            allowed: (d.verdict == Verdict::Allow).then(|| (w.amount, w.usd_cents.unwrap_or(0))),
-        };
-        if let Err(e) = store.commit(&commit, exclusive) {
+    }
+}
+
+/// The gate's steps around a contender's checks, for the contenders outside
+/// the gate: the withdrawal's keys (on `destination`, its canonical form
+/// when it parses), the key locks, the decision recorded under its id (a
+/// retry returns it), then `checks`, then the commit with an ALLOW's
+/// contribution. A decision with a `gate.*` reason is not recorded, as in
+/// the gate.
+pub fn recorded(
+    velocity: &Velocity,
+    w: &Withdrawal,
+    destination: &str,
+    checks: impl FnOnce(&Keys) -> Decision,
+) -> Decision {
+    let keys = Keys::new(w, destination);
+    let fingerprint = fingerprint(w);
+    let store = velocity.store();
+    let _lock = velocity.lock(&w.id, &keys);
+    let exclusive = match store.exclusive(&w.id, &keys) {
+        Ok(e) => e,
+        Err(e) => return unavailable(&w.id, e),
+    };
+    match store.recorded(&w.id) {
+        Ok(None) => {}
+        Ok(Some(recorded)) => {
+            store.unlock(&w.id, &keys, exclusive);
+            return if recorded.fingerprint == fingerprint {
+                let mut r = recorded.decision;
+                r.replayed = true;
+                r
+            } else {
+                Decision::gate_hold(
+                    &w.id,
+                    "gate.idempotency_conflict",
+                    "this id was already decided for a different withdrawal",
+                )
+            };
+        }
+        Err(e) => {
+            store.unlock(&w.id, &keys, exclusive);
             return unavailable(&w.id, e);
         }
-        d
     }
+    let d = checks(&keys);
+    if d.has_gate_reason() {
+        store.unlock(&w.id, &keys, exclusive);
+        return d;
+    }
+    let commit = Commit {
+        id: &w.id,
+        keys: &keys,
+        fingerprint,
+        requested_at: w.requested_at,
+        decision: &d,
+        allowed: (d.verdict == Verdict::Allow).then(|| (w.amount, w.usd_cents.unwrap_or(0))),
+    };
+    if let Err(e) = store.commit(&commit, exclusive) {
+        return unavailable(&w.id, e);
+    }
+    d
 }
 
 fn unavailable(id: &str, e: crate::velocity::VelocityError) -> Decision {

@@ -27,6 +27,11 @@ pub struct BenchArgs {
     /// A quick smoke run (small set and stream; figures are not meaningful).
     #[arg(long)]
     quick: bool,
+    /// The Extism peer: `auto` builds it from `bench/extism/` (the first
+    /// build takes minutes) unless `--quick`; `on` builds it even then; `off`
+    /// leaves it out; anything else is the path of a built peer binary.
+    #[arg(long, default_value = "auto", value_name = "auto|on|off|PATH")]
+    extism: String,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -40,12 +45,31 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
         limits: args.engine.limits(),
         cache_dir: args.engine.cache_dir(),
+        extism: None,
     };
     if args.quick {
         config.set_size = config.set_size.min(20_000);
         config.withdrawals = config.withdrawals.min(4_000);
         config.rounds = config.rounds.min(4);
     }
+    config.extism = match args.extism.as_str() {
+        "off" => None,
+        "auto" if args.quick => None,
+        "auto" | "on" => {
+            eprintln!(
+                "riskgate bench: building the Extism peer (bench/extism; minutes the first time)"
+            );
+            match bench::peer::build() {
+                Ok(path) => Some(path),
+                Err(why) if args.extism == "auto" => {
+                    eprintln!("riskgate bench: the Extism peer is left out: {why}");
+                    None
+                }
+                Err(why) => anyhow::bail!(why),
+            }
+        }
+        path => Some(path.into()),
+    };
     let report = bench::run(&config)?;
     let mut out = std::io::stdout().lock();
     write!(out, "{}", report.render())?;

@@ -166,10 +166,12 @@ impl Store for DurableStore {
 
     fn commit(&self, commit: &Commit<'_>, _exclusive: Exclusive) -> Result<(), VelocityError> {
         self.wal.check().map_err(unavailable)?;
-        let bytes = self.mem.encode(commit)?;
-        self.write(&bytes, commit.requested_at)?;
+        let encoded = self.mem.encode(commit)?;
+        self.write(&encoded.bytes, commit.requested_at)?;
         // On disk: now visible.
-        self.mem.apply(&bytes).map_err(VelocityError::Unavailable)?;
+        self.mem
+            .apply_commit(commit, &encoded)
+            .map_err(VelocityError::Unavailable)?;
         self.wal
             .set_cutoff(self.mem.newest().saturating_sub(self.mem.retention_ms()));
         Ok(())

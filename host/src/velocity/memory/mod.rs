@@ -163,6 +163,12 @@ impl Shard {
 /// An event to remove from a key, found from a released decision.
 type Removal = (Hash, Event);
 
+/// A commit's log record, and the contribution it carries.
+pub(super) struct Encoded {
+    pub bytes: Vec<u8>,
+    pub contribution: Option<Contribution>,
+}
+
 /// In-memory velocity state.
 pub struct MemoryStore {
     retention_ms: u64,
@@ -245,59 +251,73 @@ impl MemoryStore {
     }
 
     /// Encodes what `c` records, with a fresh uid for an ALLOW.
-    pub(super) fn encode(&self, c: &Commit<'_>) -> Result<Vec<u8>, VelocityError> {
+    pub(super) fn encode(&self, c: &Commit<'_>) -> Result<Encoded, VelocityError> {
         let decision = record::decision_json(c.decision).map_err(VelocityError::Unavailable)?;
-        LogRecord::Decided(Decided {
+        let contribution = c.allowed.map(|(amount, usd_cents)| Contribution {
+            uid: self.next_uid.fetch_add(1, Ordering::Relaxed),
+            ts: c.requested_at,
+            amount,
+            usd_cents,
+        });
+        let bytes = LogRecord::Decided(Decided {
             id: c.id,
             fingerprint: c.fingerprint,
             requested_at: c.requested_at,
             parts: PartsRef::of(c.keys.parts()),
-            contribution: c.allowed.map(|(amount, usd_cents)| Contribution {
-                uid: self.next_uid.fetch_add(1, Ordering::Relaxed),
-                ts: c.requested_at,
-                amount,
-                usd_cents,
-            }),
+            contribution: contribution.clone(),
             decision: &decision,
         })
         .encode()
-        .map_err(VelocityError::Unavailable)
+        .map_err(VelocityError::Unavailable)?;
+        Ok(Encoded {
+            bytes,
+            contribution,
+        })
     }
 
-    /// Applies one encoded record (a decision with its contribution, or a
-    /// release), pruning what aged out; returns its requested-at.
-    pub(super) fn apply(&self, bytes: &[u8]) -> Result<u64, String> {
-        let rec = record::decode(bytes)?;
-        let ts = rec.requested_at();
-        match rec {
-            LogRecord::Decided(d) => {
-                self.newest.fetch_max(d.requested_at, Ordering::AcqRel);
-                let cutoff = self.cutoff();
-                let id_hash = self.hasher.hash(d.id.as_bytes());
-                self.shard(id_hash).decisions.insert(
-                    id_hash,
-                    d.id,
-                    d.requested_at,
-                    bytes,
-                    cutoff,
-                    &self.hasher,
-                )?;
-                if let Some(c) = &d.contribution {
-                    self.next_uid.fetch_max(c.uid + 1, Ordering::Relaxed);
-                    let event = Event::of(c, self.intern(d.parts.asset));
-                    for scope in Scope::ALL {
-                        let hash = self.key_hash(d.parts, scope);
-                        self.shard(hash).add_event(hash, event, cutoff);
-                    }
-                }
-                self.advance(cutoff);
-            }
-            // Unknown when the decision aged out before its release.
-            LogRecord::Released { id, .. } => {
-                self.remove(id)?;
+    /// Applies the record `encoded` of `c` (as [`apply`](Self::apply) would
+    /// after decoding it), hashing the key texts `c` already holds.
+    pub(super) fn apply_commit(&self, c: &Commit<'_>, encoded: &Encoded) -> Result<(), String> {
+        self.apply_decided(
+            c.id,
+            c.requested_at,
+            c.keys.asset(),
+            encoded.contribution.as_ref(),
+            &encoded.bytes,
+            |scope| self.hasher.hash(c.keys.get(scope).as_bytes()),
+        )
+    }
+
+    fn apply_decided(
+        &self,
+        id: &str,
+        requested_at: u64,
+        asset: &str,
+        contribution: Option<&Contribution>,
+        bytes: &[u8],
+        key_hash: impl Fn(Scope) -> Hash,
+    ) -> Result<(), String> {
+        self.newest.fetch_max(requested_at, Ordering::AcqRel);
+        let cutoff = self.cutoff();
+        let id_hash = self.hasher.hash(id.as_bytes());
+        self.shard(id_hash).decisions.insert(
+            id_hash,
+            id,
+            requested_at,
+            bytes,
+            cutoff,
+            &self.hasher,
+        )?;
+        if let Some(c) = contribution {
+            self.next_uid.fetch_max(c.uid + 1, Ordering::Relaxed);
+            let event = Event::of(c, self.intern(asset));
+            for scope in Scope::ALL {
+                let hash = key_hash(scope);
+                self.shard(hash).add_event(hash, event, cutoff);
             }
         }
-        Ok(ts)
+        self.advance(cutoff);
+        Ok(())
     }
 
     /// Moves the horizon up to `cutoff` and, every [`SWEEP_EVERY`] commits,
@@ -452,8 +472,8 @@ impl Store for MemoryStore {
         commit: &Commit<'_>,
         _exclusive: super::Exclusive,
     ) -> Result<(), VelocityError> {
-        let bytes = self.encode(commit)?;
-        self.apply(&bytes).map(|_| ()).map_err(corrupt)
+        let encoded = self.encode(commit)?;
+        self.apply_commit(commit, &encoded).map_err(corrupt)
     }
 
     fn release(&self, id: &str) -> Result<Released, VelocityError> {
