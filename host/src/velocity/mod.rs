@@ -93,6 +93,9 @@ fn key_strings(p: record::PartsRef<'_>) -> [String; 5] {
 /// The key of `scope` into a reused buffer (see [`key_strings`]).
 fn write_key(p: record::PartsRef<'_>, scope: Scope, s: &mut String) {
     s.clear();
+    // Room for the whole key at once (each part and its length prefix; 4
+    // digits cover the caps), not a reallocation per piece.
+    s.reserve(24 + p.account.len() + p.asset.len() + p.chain.len() + p.destination.len());
     let mut digits = itoa::Buffer::new();
     let mut put = |parts: &[&str], dest: bool| {
         for part in parts {

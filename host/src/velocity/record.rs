@@ -62,7 +62,9 @@ pub(super) enum LogRecord<'a> {
 
 impl LogRecord<'_> {
     pub fn encode(&self) -> Result<Vec<u8>, String> {
-        postcard::to_stdvec(self).map_err(|e| format!("cannot encode a velocity record: {e}"))
+        // Sized for a typical record at once rather than grown piece by piece.
+        postcard::to_extend(self, Vec::with_capacity(256))
+            .map_err(|e| format!("cannot encode a velocity record: {e}"))
     }
 
     pub fn requested_at(&self) -> u64 {
