@@ -331,7 +331,8 @@ pub struct Velocity {
 
 /// Held while a withdrawal is checked and recorded.
 pub struct KeyLock<'a> {
-    _guards: Vec<MutexGuard<'a, ()>>,
+    /// The id's and the keys' stripes, each locked once, in stripe order.
+    _guards: [Option<MutexGuard<'a, ()>>; 6],
 }
 
 impl Default for Velocity {
@@ -382,17 +383,19 @@ impl Velocity {
     /// Locks the stripes of `id` and every key, in stripe order (no
     /// deadlock between concurrent callers).
     pub fn lock(&self, id: &str, keys: &Keys) -> KeyLock<'_> {
-        let mut stripes: Vec<usize> = std::iter::once(self.slot(id))
-            .chain(keys.all().map(|k| self.slot(k)))
-            .collect();
-        stripes.sort_unstable();
-        stripes.dedup();
-        KeyLock {
-            _guards: stripes
-                .into_iter()
-                .map(|i| lock(&self.stripes[i]))
-                .collect(),
+        let mut stripes = [0usize; 6];
+        stripes[0] = self.slot(id);
+        for (slot, key) in stripes[1..].iter_mut().zip(keys.all()) {
+            *slot = self.slot(key);
         }
+        stripes.sort_unstable();
+        let mut guards: [Option<MutexGuard<'_, ()>>; 6] = Default::default();
+        for (i, &stripe) in stripes.iter().enumerate() {
+            if i == 0 || stripe != stripes[i - 1] {
+                guards[i] = Some(lock(&self.stripes[stripe]));
+            }
+        }
+        KeyLock { _guards: guards }
     }
 
     /// Removes the contribution of withdrawal `id` (cancelled, or failed on
