@@ -79,11 +79,26 @@ impl Default for Config {
 /// One implementation of the checks.
 pub trait Contender: Sync {
     fn decide(&self, w: &Withdrawal) -> Decision;
+    /// Policy calls that faulted (each held with `gate.policy_fault`).
+    fn faults(&self) -> u64 {
+        0
+    }
 }
 
 impl Contender for Gate {
     fn decide(&self, w: &Withdrawal) -> Decision {
         self.evaluate(w)
+    }
+
+    fn faults(&self) -> u64 {
+        self.policies()
+            .iter()
+            .map(|p| {
+                p.counters()
+                    .faults
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .sum()
     }
 }
 
@@ -173,6 +188,9 @@ pub struct Report {
     pub rows: Vec<(Kind, Row)>,
     /// Decisions whose verdict differs between contenders.
     pub disagreements: usize,
+    /// riskgate's policy calls that faulted in the latency run (a call
+    /// descheduled past the deadline is held: a disagreement, fail-safe).
+    pub faults: u64,
     /// Gate build with a warm AOT cache, then its first decision.
     pub warm_start: Option<(Duration, Duration)>,
 }
@@ -269,6 +287,7 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
             verdicts[c].extend(ver);
         }
     }
+    let faults = contenders.iter().map(|c| c.faults()).sum();
     drop(contenders);
     let disagreements = (0..stream.len())
         .filter(|&i| verdicts.iter().any(|v| v.get(i) != verdicts[0].get(i)))
@@ -347,6 +366,7 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
         measured,
         rows,
         disagreements,
+        faults,
         warm_start,
     })
 }
@@ -443,8 +463,12 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "verdicts: the contenders disagree on {} of {} withdrawals",
-            self.disagreements, self.config.withdrawals
+            "verdicts: the contenders disagree on {} of {} withdrawals; riskgate policy faults {} \
+             (deadline {} µs: a call descheduled past it is held, fail-safe)",
+            self.disagreements,
+            self.config.withdrawals,
+            self.faults,
+            self.config.limits.deadline.as_micros()
         );
         if let Some((build, first)) = self.warm_start {
             let _ = writeln!(
