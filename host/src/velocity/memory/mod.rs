@@ -275,44 +275,26 @@ impl MemoryStore {
         })
     }
 
-    /// Applies the record `encoded` of `c` (as [`apply`](Self::apply) would
-    /// after decoding it), hashing the key texts `c` already holds.
+    /// Applies the record `encoded` of `c`, hashing the key texts `c`
+    /// already holds, then prunes what aged out.
     pub(super) fn apply_commit(&self, c: &Commit<'_>, encoded: &Encoded) -> Result<(), String> {
-        self.apply_decided(
-            c.id,
-            c.requested_at,
-            c.keys.asset(),
-            encoded.contribution.as_ref(),
-            &encoded.bytes,
-            |scope| self.hasher.hash(c.keys.get(scope).as_bytes()),
-        )
-    }
-
-    fn apply_decided(
-        &self,
-        id: &str,
-        requested_at: u64,
-        asset: &str,
-        contribution: Option<&Contribution>,
-        bytes: &[u8],
-        key_hash: impl Fn(Scope) -> Hash,
-    ) -> Result<(), String> {
-        self.newest.fetch_max(requested_at, Ordering::AcqRel);
+        self.newest.fetch_max(c.requested_at, Ordering::AcqRel);
         let cutoff = self.cutoff();
-        let id_hash = self.hasher.hash(id.as_bytes());
+        let id_hash = self.hasher.hash(c.id.as_bytes());
         self.shard(id_hash).decisions.insert(
             id_hash,
-            id,
-            requested_at,
-            bytes,
+            c.id,
+            c.requested_at,
+            &encoded.bytes,
             cutoff,
             &self.hasher,
         )?;
-        if let Some(c) = contribution {
-            self.next_uid.fetch_max(c.uid + 1, Ordering::Relaxed);
-            let event = Event::of(c, self.intern(asset));
+        if let Some(contribution) = &encoded.contribution {
+            self.next_uid
+                .fetch_max(contribution.uid + 1, Ordering::Relaxed);
+            let event = Event::of(contribution, self.intern(c.keys.asset()));
             for scope in Scope::ALL {
-                let hash = key_hash(scope);
+                let hash = self.hasher.hash(c.keys.get(scope).as_bytes());
                 self.shard(hash).add_event(hash, event, cutoff);
             }
         }
