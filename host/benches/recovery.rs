@@ -3,14 +3,15 @@
 //! `cargo bench -p riskgate --bench recovery` writes N allowed withdrawals
 //! (default 1M; `RISKGATE_BENCH_EVENTS=10000000` for 10M) through many
 //! committing threads (group commit), then reopens the store and reports the
-//! replay time, log size and resident memory. Plain timing, one shot: the
-//! figure of interest is seconds, not nanoseconds.
+//! replay time, log size and resident memory; then writes a checkpoint and
+//! reopens from it. Plain timing, one shot: the figure of interest is
+//! seconds, not nanoseconds.
 
 mod common;
 
 use riskgate::model::{Decision, Verdict};
 use riskgate::velocity::{
-    Commit, DurableOptions, DurableStore, Exclusive, KeyParts, Keys, Scope, Store,
+    Commit, DurableOptions, DurableStore, Exclusive, KeyParts, Keys, RecoveryReport, Scope, Store,
 };
 use std::time::Instant;
 
@@ -32,6 +33,26 @@ fn cpu_s() -> f64 {
     };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// Opens the store at `path` (holding `n` decisions), timed: a summary
+/// line and the report.
+fn reopen(path: &std::path::Path, n: u64) -> (DurableStore, (String, RecoveryReport)) {
+    let rss_before = rss_kb();
+    let cpu_before = cpu_s();
+    let t = Instant::now();
+    let (store, report) = DurableStore::open(path, DurableOptions::default()).expect("store opens");
+    let took = t.elapsed();
+    let cpu = cpu_s() - cpu_before;
+    assert_eq!(report.decisions as u64, n);
+    let line = format!(
+        "{:.2} s wall, {cpu:.2} s CPU, {} records replayed, {} keys; resident +{} MB",
+        took.as_secs_f64(),
+        report.records,
+        report.keys,
+        rss_kb().saturating_sub(rss_before) / 1024
+    );
+    (store, (line, report))
 }
 
 fn main() {
@@ -99,24 +120,27 @@ fn main() {
             store.syncs()
         );
     }
-    let rss_before = rss_kb();
-    let cpu_before = cpu_s();
-    let t = Instant::now();
-    let (store, report) =
-        DurableStore::open(&path, DurableOptions::default()).expect("store reopens");
-    let took = t.elapsed();
-    let cpu = cpu_s() - cpu_before;
-    assert_eq!(report.decisions as u64, n);
+    // Recovery from the log alone (or from a checkpoint a kept store holds).
+    let (store, report) = reopen(&path, n);
     println!(
-        "recovery of {n} events: {:.2} s wall, {cpu:.2} s CPU ({} records, {} MB of log in {} \
-         segments, {} keys); resident +{} MB",
-        took.as_secs_f64(),
-        report.records,
-        report.bytes / 1_000_000,
-        report.segments,
-        report.keys,
-        rss_kb().saturating_sub(rss_before) / 1024
+        "recovery of {n} events: {} ({} MB of log in {} segments, checkpoint {:?})",
+        report.0,
+        report.1.bytes / 1_000_000,
+        report.1.segments,
+        report.1.checkpoint
     );
+    // A checkpoint of the rebuilt index, then a reopen from it.
+    let t = Instant::now();
+    let written = store.checkpoint().expect("checkpoint");
+    println!(
+        "checkpoint: {} MB written in {:.2} s (commits pause only for the cut)",
+        written.bytes / 1_000_000,
+        t.elapsed().as_secs_f64()
+    );
+    drop(store);
+    let (store, report) = reopen(&path, n);
+    assert!(report.1.checkpoint.is_some());
+    println!("recovery of {n} events from the checkpoint: {}", report.0);
     // The rebuilt index answers.
     let keys = Keys::from_parts(KeyParts {
         account: "acct-7".into(),

@@ -8,12 +8,14 @@
 //! later call fails with [`VelocityError::Unavailable`] and the gate holds.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::checkpoint::{self, CheckpointReport};
 use super::memory::ReplayScratch;
-use super::record::LogRecord;
+use super::record::{LogRecord, PartsRef};
 use super::wal::{Replayed, Wal, WalError};
 use super::{
     Commit, Exclusive, KeyStats, MemoryStore, Recorded, Released, Store, VelocityError, WindowStats,
@@ -48,6 +50,9 @@ pub struct RecoveryReport {
     pub bytes: u64,
     /// Bytes of a record cut short by a crash, removed at open.
     pub truncated_tail: u64,
+    /// The checkpoint loaded (the first segment after its cut), if any;
+    /// `records` then counts the records replayed after it.
+    pub checkpoint: Option<u64>,
     /// Decisions and keys in the rebuilt index.
     pub decisions: usize,
     pub keys: usize,
@@ -59,6 +64,12 @@ pub struct DurableStore {
     dir: PathBuf,
     mem: MemoryStore,
     wal: Wal,
+    /// Held shared by every commit and release from its log append to its
+    /// application, and exclusively by a checkpoint's cut: at the cut, no
+    /// record is in the log and missing from the index.
+    in_flight: RwLock<()>,
+    /// One checkpoint at a time.
+    checkpointing: Mutex<()>,
 }
 
 fn unavailable(e: WalError) -> VelocityError {
@@ -71,10 +82,24 @@ impl DurableStore {
     /// record cut short by a crash at the end is dropped and reported.
     pub fn open(dir: &Path, options: DurableOptions) -> Result<(Self, RecoveryReport), WalError> {
         let started = Instant::now();
-        let mem = MemoryStore::new(options.retention_ms);
+        std::fs::create_dir_all(dir).map_err(|source| WalError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let lock = Wal::lock_dir(dir)?;
+        let (from, mem) = match checkpoint::read(dir, options.retention_ms)? {
+            Some((segment, mem)) => (Some(segment), mem),
+            None => (None, MemoryStore::new(options.retention_ms)),
+        };
         let mut scratch = ReplayScratch::default();
-        let mut apply = |records: &[&[u8]]| mem.replay(records, &mut scratch);
-        let (wal, replayed) = Wal::open(dir, options.segment_bytes, &mut apply)?;
+        let mut apply = |records: &[&[u8]], first: u64| mem.replay(records, first, &mut scratch);
+        let (wal, replayed) = Wal::open(
+            dir,
+            lock,
+            options.segment_bytes,
+            from.unwrap_or(0),
+            &mut apply,
+        )?;
         mem.finish_replay();
         let Replayed {
             segments,
@@ -89,6 +114,7 @@ impl DurableStore {
             records,
             bytes,
             truncated_tail,
+            checkpoint: from,
             decisions: mem.decision_count(),
             keys: mem.key_count(),
             took: started.elapsed(),
@@ -104,6 +130,8 @@ impl DurableStore {
                 dir: dir.to_path_buf(),
                 mem,
                 wal,
+                in_flight: RwLock::new(()),
+                checkpointing: Mutex::new(()),
             },
             report,
         ))
@@ -132,10 +160,42 @@ impl DurableStore {
         self.wal.fail_next_write();
     }
 
-    /// Appends `bytes` and waits until they are on disk.
-    fn write(&self, bytes: &[u8], ts: u64) -> Result<(), VelocityError> {
+    /// Appends `bytes` and waits until they are on disk; their sequence
+    /// number.
+    fn write(&self, bytes: &[u8], ts: u64) -> Result<u64, VelocityError> {
         let seq = self.wal.append(bytes, ts).map_err(unavailable)?;
-        self.wal.wait(seq).map_err(unavailable)
+        self.wal.wait(seq).map_err(unavailable)?;
+        Ok(seq)
+    }
+
+    /// Writes a checkpoint of the index: the next open loads it and
+    /// replays only the log after it, and the log segments before it are
+    /// deleted. Commits go on while it is written (each shard is held only
+    /// while it is copied); they pause only for the cut itself.
+    pub fn checkpoint(&self) -> Result<CheckpointReport, WalError> {
+        let _one = super::lock(&self.checkpointing);
+        let (segment, cut_lsn) = {
+            let _quiet = self.in_flight.write().unwrap_or_else(|p| p.into_inner());
+            self.wal.check()?;
+            let cut = self.wal.cut()?;
+            self.mem.begin_cut();
+            cut
+        };
+        let written = checkpoint::write(
+            &self.dir,
+            segment,
+            cut_lsn,
+            &self.mem,
+            self.mem.shard_count(),
+        );
+        self.mem.end_cut();
+        let report = written?;
+        self.wal.set_floor(segment)?;
+        Ok(report)
+    }
+
+    fn shared(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.in_flight.read().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -167,10 +227,11 @@ impl Store for DurableStore {
     fn commit(&self, commit: &Commit<'_>, _exclusive: Exclusive) -> Result<(), VelocityError> {
         self.wal.check().map_err(unavailable)?;
         let encoded = self.mem.encode(commit)?;
-        self.write(&encoded.bytes, commit.requested_at)?;
+        let _in_flight = self.shared();
+        let seq = self.write(&encoded.bytes, commit.requested_at)?;
         // On disk: now visible.
         self.mem
-            .apply_commit(commit, &encoded)
+            .apply_commit(commit, &encoded, Some(seq))
             .map_err(VelocityError::Unavailable)?;
         self.wal
             .set_cutoff(self.mem.newest().saturating_sub(self.mem.retention_ms()));
@@ -183,15 +244,18 @@ impl Store for DurableStore {
             .mem
             .recorded(id)?
             .ok_or_else(|| VelocityError::UnknownId(id.to_string()))?;
-        let bytes = LogRecord::Released {
+        let bytes = LogRecord::Withdrawn {
             id,
             requested_at: recorded.requested_at,
+            parts: PartsRef::of(&recorded.parts),
+            contribution: recorded.contribution.clone(),
         }
         .encode()
         .map_err(VelocityError::Unavailable)?;
-        self.write(&bytes, recorded.requested_at)?;
+        let _in_flight = self.shared();
+        let seq = self.write(&bytes, recorded.requested_at)?;
         self.mem
-            .remove(id)
+            .remove(id, Some(seq))
             .map_err(VelocityError::Unavailable)?
             .ok_or_else(|| VelocityError::UnknownId(id.to_string()))
     }

@@ -20,6 +20,7 @@
 //! out-of-order request is judged conservatively and in-order requests
 //! exactly.
 
+mod checkpoint;
 mod durable;
 mod memory;
 mod record;
@@ -28,6 +29,7 @@ mod redis;
 mod tests;
 mod wal;
 
+pub use checkpoint::CheckpointReport;
 pub use durable::{DurableError, DurableOptions, DurableStore, RecoveryReport};
 pub use memory::MemoryStore;
 pub use redis::RedisStore;

@@ -54,9 +54,17 @@ pub(super) struct Decided<'a> {
 pub(super) enum LogRecord<'a> {
     #[serde(borrow)]
     Decided(Decided<'a>),
-    Released {
+    /// A release written before releases carried their contribution (read
+    /// only: replay finds the contribution from the decision it releases).
+    Released { id: &'a str, requested_at: u64 },
+    /// A release with the contribution it takes back, so a replay from a
+    /// checkpoint can remove it from keys whose decision is long gone.
+    Withdrawn {
         id: &'a str,
         requested_at: u64,
+        #[serde(borrow)]
+        parts: PartsRef<'a>,
+        contribution: Option<Contribution>,
     },
 }
 
@@ -70,7 +78,8 @@ impl LogRecord<'_> {
     pub fn requested_at(&self) -> u64 {
         match self {
             LogRecord::Decided(d) => d.requested_at,
-            LogRecord::Released { requested_at, .. } => *requested_at,
+            LogRecord::Released { requested_at, .. }
+            | LogRecord::Withdrawn { requested_at, .. } => *requested_at,
         }
     }
 }

@@ -115,17 +115,23 @@ pub(super) struct Wal {
     flushed: Condvar,
     active: Mutex<Active>,
     failed: AtomicBool,
-    /// Sealed segments whose newest record is older than this are deleted.
+    /// Sealed segments whose newest record is older than this are deleted
+    /// (while no checkpoint covers the log).
     cutoff: AtomicU64,
+    /// The first segment after the newest checkpoint's cut (0: none).
+    /// Segments before it are covered and deleted; it and the ones after
+    /// are all kept, since a replay from the cut counts their records.
+    floor: AtomicU64,
     fail_next_write: AtomicBool,
     syncs: AtomicU64,
     /// Keeps the directory's advisory lock.
     _lock: File,
 }
 
-/// Replays one segment's records, in log order: returns their newest
+/// Replays one segment's records, in log order, given the number of the
+/// first (counted from the first segment replayed): returns their newest
 /// requested-at, or the index of the first bad one and why.
-pub(super) type Apply<'a> = dyn FnMut(&[&[u8]]) -> Result<u64, (usize, String)> + 'a;
+pub(super) type Apply<'a> = dyn FnMut(&[&[u8]], u64) -> Result<u64, (usize, String)> + 'a;
 
 /// Reads one segment's frames and hands them to `apply` as one batch;
 /// returns the length of the well-formed prefix (shorter than the file
@@ -190,7 +196,7 @@ fn read_segment(
         at += HEADER + len;
     };
     let payloads: Vec<&[u8]> = frames.iter().map(|&(_, p)| p).collect();
-    let ts = apply(&payloads)
+    let ts = apply(&payloads, replayed.records)
         .map_err(|(i, reason)| corrupt(frames.get(i).map_or(good, |f| f.0), reason))?;
     *max_ts = (*max_ts).max(ts);
     replayed.records += frames.len() as u64;
@@ -198,23 +204,17 @@ fn read_segment(
 }
 
 impl Wal {
-    /// Opens (creating) the log in `dir`, replaying every record into
-    /// `apply`, a segment at a time, oldest first.
+    /// Opens (creating) the log in `dir`, replaying every record from
+    /// segment `from` on (a checkpoint's cut; 0 for all) into `apply`, a
+    /// segment at a time, oldest first. Segments before `from` are covered
+    /// by the checkpoint and deleted; from `from` on none may be missing.
     pub(super) fn open(
         dir: &Path,
+        lock_file: File,
         segment_bytes: u64,
+        from: u64,
         apply: &mut Apply<'_>,
     ) -> Result<(Wal, Replayed), WalError> {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let lock_path = dir.join("LOCK");
-        let lock_file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(&lock_path))?;
-        lock_exclusive(&lock_file, &lock_path)?;
-
         let mut numbers = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
             let entry = entry.map_err(io_err(dir))?;
@@ -223,6 +223,29 @@ impl Wal {
             }
         }
         numbers.sort_unstable();
+        let covered = numbers.partition_point(|&n| n < from);
+        for &n in &numbers[..covered] {
+            let path = segment_path(dir, n);
+            if let Err(e) = std::fs::remove_file(&path) {
+                tracing::warn!("cannot delete {}: {e}", path.display());
+            }
+        }
+        numbers.drain(..covered);
+        if from > 0 {
+            let missing = numbers
+                .iter()
+                .zip(from..)
+                .find(|&(&n, expected)| n != expected)
+                .map(|(_, expected)| expected)
+                .or_else(|| numbers.is_empty().then_some(from));
+            if let Some(expected) = missing {
+                return Err(WalError::Corrupt {
+                    path: segment_path(dir, expected),
+                    offset: 0,
+                    reason: "this log segment after the checkpoint is missing".into(),
+                });
+            }
+        }
         let mut replayed = Replayed::default();
         let mut sealed = Vec::new();
         let mut buffer = Vec::new();
@@ -276,11 +299,26 @@ impl Wal {
             }),
             failed: AtomicBool::new(false),
             cutoff: AtomicU64::new(0),
+            floor: AtomicU64::new(from),
             fail_next_write: AtomicBool::new(false),
             syncs: AtomicU64::new(0),
             _lock: lock_file,
         };
         Ok((wal, replayed))
+    }
+
+    /// Creates and locks the store directory's `LOCK` file: one process per
+    /// store. The lock lasts as long as the returned file.
+    pub(super) fn lock_dir(dir: &Path) -> Result<File, WalError> {
+        let lock_path = dir.join("LOCK");
+        let lock_file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        lock_exclusive(&lock_file, &lock_path)?;
+        Ok(lock_file)
     }
 
     /// Fails when an earlier write failed.
@@ -406,11 +444,23 @@ impl Wal {
         active.number = number;
         active.len = 0;
         active.max_ts = 0;
+        self.delete_covered(active)
+    }
+
+    /// Deletes the sealed segments no replay needs: before the floor once
+    /// a checkpoint exists, else the aged-out ones.
+    fn delete_covered(&self, active: &mut Active) -> Result<(), WalError> {
         let cutoff = self.cutoff.load(Ordering::Relaxed);
+        let floor = self.floor.load(Ordering::Acquire);
         let mut removed = false;
         let mut kept = Vec::with_capacity(active.sealed.len());
         for s in active.sealed.drain(..) {
-            if s.max_ts < cutoff {
+            let covered = if floor > 0 {
+                s.number < floor
+            } else {
+                s.max_ts < cutoff
+            };
+            if covered {
                 let path = segment_path(&self.dir, s.number);
                 match std::fs::remove_file(&path) {
                     Ok(()) => removed = true,
@@ -429,6 +479,31 @@ impl Wal {
             sync_dir(&self.dir)?;
         }
         Ok(())
+    }
+
+    /// Starts a new segment for a checkpoint's cut, with no record in
+    /// flight (the caller holds every committer off): returns its number
+    /// and the sequence number of the first record that will go into it.
+    pub(super) fn cut(&self) -> Result<(u64, u64), WalError> {
+        let p = lock(&self.pending);
+        if let Some(why) = &p.failed {
+            return Err(WalError::Poisoned(why.clone()));
+        }
+        if p.flushing || !p.buf.is_empty() || p.durable != p.appended {
+            return Err(WalError::Poisoned(
+                "a checkpoint cut found records in flight".into(),
+            ));
+        }
+        let mut active = lock(&self.active);
+        self.rotate(&mut active)?;
+        Ok((active.number, p.appended))
+    }
+
+    /// A checkpoint whose cut is at segment `floor` is on disk: deletes
+    /// the segments before it.
+    pub(super) fn set_floor(&self, floor: u64) -> Result<(), WalError> {
+        self.floor.fetch_max(floor, Ordering::AcqRel);
+        self.delete_covered(&mut lock(&self.active))
     }
 
     /// Syncs made since open (each covers every record appended before it).

@@ -30,7 +30,9 @@ pub(super) struct DecisionLog {
 fn record_head(bytes: &[u8]) -> Result<(&str, u64), String> {
     match record::decode(bytes)? {
         LogRecord::Decided(d) => Ok((d.id, d.requested_at)),
-        LogRecord::Released { .. } => Err("a stored decision is a release record".into()),
+        LogRecord::Released { .. } | LogRecord::Withdrawn { .. } => {
+            Err("a stored decision is a release record".into())
+        }
     }
 }
 
@@ -134,5 +136,50 @@ impl DecisionLog {
                 at = offset + len as usize;
             }
         }
+    }
+}
+
+impl DecisionLog {
+    /// Appends this log to a checkpoint block: the arenas, then the slots.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.arenas.len() as u64).to_le_bytes());
+        for (epoch, arena) in &self.arenas {
+            out.extend_from_slice(&epoch.to_le_bytes());
+            out.extend_from_slice(&(arena.len() as u64).to_le_bytes());
+            out.extend_from_slice(arena);
+        }
+        out.extend_from_slice(&(self.by_id.len() as u64).to_le_bytes());
+        for (hash, slot) in &self.by_id {
+            out.extend_from_slice(&hash.to_le_bytes());
+            out.extend_from_slice(&slot.epoch.to_le_bytes());
+            out.extend_from_slice(&slot.offset.to_le_bytes());
+            out.extend_from_slice(&slot.len.to_le_bytes());
+        }
+    }
+
+    /// The log [`encode_into`](Self::encode_into) wrote, read from `r`;
+    /// every slot must lie inside its arena.
+    pub fn decode_from(r: &mut super::checkpoint::Reader<'_>) -> Result<Self, String> {
+        let mut log = DecisionLog::default();
+        for _ in 0..r.count(16)? {
+            let epoch = r.u64()?;
+            let len = r.count(1)?;
+            log.arenas.insert(epoch, r.bytes(len)?.to_vec());
+        }
+        let n = r.count(32)?;
+        log.by_id.reserve(n);
+        for _ in 0..n {
+            let hash = r.u128()?;
+            let slot = Slot {
+                epoch: r.u64()?,
+                offset: r.u32()?,
+                len: r.u32()?,
+            };
+            if log.bytes(slot).is_none() {
+                return Err("a decision lies outside its arena".into());
+            }
+            log.by_id.insert(hash, slot);
+        }
+        Ok(log)
     }
 }

@@ -24,10 +24,12 @@
 //! and every shard is swept in turn (one every [`SWEEP_EVERY`] commits), so
 //! keys never touched again do not stay in memory.
 
+pub(super) mod checkpoint;
 mod decisions;
 mod events;
 mod replay;
 
+pub(super) use checkpoint::Meta;
 pub(super) use replay::ReplayScratch;
 
 use super::record::{self, Decided, LogRecord, PartsRef};
@@ -109,11 +111,31 @@ fn shard_of(hash: Hash) -> usize {
     ((hash >> 64) as u64 % DATA_SHARDS as u64) as usize
 }
 
+/// The shards of `keys` other than `except`, each once, in order.
+fn distinct_shards(keys: &[Hash], except: usize) -> impl Iterator<Item = usize> {
+    let mut shards = [usize::MAX; Scope::ALL.len()];
+    for (slot, &key) in shards.iter_mut().zip(keys) {
+        *slot = shard_of(key);
+    }
+    shards.sort_unstable();
+    let mut last = except;
+    shards.into_iter().filter(move |&s| {
+        let new = s != usize::MAX && s != except && s != last;
+        if new {
+            last = s;
+        }
+        new
+    })
+}
+
 /// The keys and decisions whose hashes fall in one shard.
 #[derive(Default)]
 struct Shard {
     keys: HashMapOf<Events>,
     decisions: DecisionLog,
+    /// While a checkpoint is being written and this shard is not yet in
+    /// it: the log sequence numbers of the records applied here.
+    since_cut: Option<Vec<u64>>,
 }
 
 impl Shard {
@@ -181,6 +203,9 @@ pub struct MemoryStore {
     next_uid: AtomicU64,
     /// Commits applied, to pace the sweep.
     applied: AtomicUsize,
+    /// Per shard, the records after a checkpoint's cut (numbered from it)
+    /// its block already holds: a replay from the cut skips them there.
+    replay_skip: Box<[Vec<u64>]>,
 }
 
 impl Default for MemoryStore {
@@ -205,6 +230,7 @@ impl MemoryStore {
             newest: AtomicU64::new(0),
             next_uid: AtomicU64::new(1),
             applied: AtomicUsize::new(0),
+            replay_skip: Box::default(),
         }
     }
 
@@ -276,26 +302,49 @@ impl MemoryStore {
     }
 
     /// Applies the record `encoded` of `c`, hashing the key texts `c`
-    /// already holds, then prunes what aged out.
-    pub(super) fn apply_commit(&self, c: &Commit<'_>, encoded: &Encoded) -> Result<(), String> {
+    /// already holds, then prunes what aged out. `lsn` is the record's log
+    /// sequence number (durable stores), listed for a checkpoint in
+    /// progress: each shard is changed under one hold of its lock, the
+    /// decision's shard first (an id-hash collision changes nothing).
+    pub(super) fn apply_commit(
+        &self,
+        c: &Commit<'_>,
+        encoded: &Encoded,
+        lsn: Option<u64>,
+    ) -> Result<(), String> {
         self.newest.fetch_max(c.requested_at, Ordering::AcqRel);
         let cutoff = self.cutoff();
         let id_hash = self.hasher.hash(c.id.as_bytes());
-        self.shard(id_hash).decisions.insert(
-            id_hash,
-            c.id,
-            c.requested_at,
-            &encoded.bytes,
-            cutoff,
-            &self.hasher,
-        )?;
-        if let Some(contribution) = &encoded.contribution {
+        let event = encoded.contribution.as_ref().map(|contribution| {
             self.next_uid
                 .fetch_max(contribution.uid + 1, Ordering::Relaxed);
-            let event = Event::of(contribution, self.intern(c.keys.asset()));
-            for scope in Scope::ALL {
-                let hash = self.hasher.hash(c.keys.get(scope).as_bytes());
-                self.shard(hash).add_event(hash, event, cutoff);
+            Event::of(contribution, self.intern(c.keys.asset()))
+        });
+        let keys = Scope::ALL.map(|scope| self.hasher.hash(c.keys.get(scope).as_bytes()));
+        let home = shard_of(id_hash);
+        let add = |shard: &mut Shard, s: usize| {
+            if let Some(event) = event {
+                for &hash in keys.iter().filter(|&&h| shard_of(h) == s) {
+                    shard.add_event(hash, event, cutoff);
+                }
+            }
+            shard.mark(lsn);
+        };
+        {
+            let mut shard = self.shard(id_hash);
+            shard.decisions.insert(
+                id_hash,
+                c.id,
+                c.requested_at,
+                &encoded.bytes,
+                cutoff,
+                &self.hasher,
+            )?;
+            add(&mut shard, home);
+        }
+        if event.is_some() {
+            for s in distinct_shards(&keys, home) {
+                add(&mut lock(&self.shards[s]), s);
             }
         }
         self.advance(cutoff);
@@ -355,22 +404,48 @@ impl MemoryStore {
         Ok(Some((released, removals)))
     }
 
-    /// Removes `id`'s record and contribution; `None` when unknown.
-    pub(super) fn remove(&self, id: &str) -> Result<Option<Released>, String> {
+    /// Removes `id`'s record and contribution; `None` when unknown. `lsn`
+    /// as for [`apply_commit`](Self::apply_commit).
+    pub(super) fn remove(&self, id: &str, lsn: Option<u64>) -> Result<Option<Released>, String> {
         let hash = self.hasher.hash(id.as_bytes());
-        let forgotten = self.forget(&mut self.shard(hash), hash, id)?;
-        let Some((released, removals)) = forgotten else {
-            return Ok(None);
+        let home = shard_of(hash);
+        let removals = {
+            let mut shard = self.shard(hash);
+            let Some((released, removals)) = self.forget(&mut shard, hash, id)? else {
+                return Ok(None);
+            };
+            for (key, event) in removals.iter().filter(|(key, _)| shard_of(*key) == home) {
+                shard.remove_event(*key, event);
+            }
+            shard.mark(lsn);
+            drop(shard);
+            let others: Vec<Removal> = removals
+                .into_iter()
+                .filter(|(key, _)| shard_of(*key) != home)
+                .collect();
+            (released, others)
         };
-        self.remove_events(removals);
+        let (released, others) = removals;
+        self.remove_events(others, lsn);
         Ok(Some(released))
     }
 
-    /// Removes each event from its key (a released contribution's).
-    fn remove_events(&self, removals: Vec<Removal>) {
-        for (hash, event) in removals {
-            self.shard(hash).remove_event(hash, &event);
+    /// Removes each event from its key (a released contribution's), each
+    /// shard under one hold of its lock.
+    fn remove_events(&self, mut removals: Vec<Removal>, lsn: Option<u64>) {
+        removals.sort_unstable_by_key(|(key, _)| shard_of(*key));
+        for group in removals.chunk_by(|a, b| shard_of(a.0) == shard_of(b.0)) {
+            let mut shard = lock(&self.shards[shard_of(group[0].0)]);
+            for (key, event) in group {
+                shard.remove_event(*key, event);
+            }
+            shard.mark(lsn);
         }
+    }
+
+    /// Shards of the index (blocks of a checkpoint).
+    pub(super) fn shard_count(&self) -> usize {
+        self.shards.len()
     }
 
     /// Number of distinct keys with history.
@@ -455,11 +530,11 @@ impl Store for MemoryStore {
         _exclusive: super::Exclusive,
     ) -> Result<(), VelocityError> {
         let encoded = self.encode(commit)?;
-        self.apply_commit(commit, &encoded).map_err(corrupt)
+        self.apply_commit(commit, &encoded, None).map_err(corrupt)
     }
 
     fn release(&self, id: &str) -> Result<Released, VelocityError> {
-        self.remove(id)
+        self.remove(id, None)
             .map_err(corrupt)?
             .ok_or_else(|| VelocityError::UnknownId(id.to_string()))
     }

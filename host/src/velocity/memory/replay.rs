@@ -40,6 +40,9 @@ enum Op {
         id_at: u32,
         id_len: u32,
         hash: Hash,
+        /// The record carries the events it removes (they are in the
+        /// shards' `removals`); otherwise they are found from the decision.
+        carried: bool,
     },
 }
 
@@ -50,6 +53,8 @@ struct Work {
     decisions: Vec<Op>,
     /// Events added under each key, any order.
     events: Vec<(Hash, Event)>,
+    /// Events a release record takes back, removed after the adds.
+    removals: Vec<Removal>,
 }
 
 /// Buffers of a replay, kept from one batch to the next so that only the
@@ -61,7 +66,7 @@ pub(in crate::velocity) struct ReplayScratch {
 }
 
 /// Threads a replay runs on: every core, up to 16.
-fn replay_threads() -> usize {
+pub(super) fn replay_threads() -> usize {
     std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1)
@@ -78,7 +83,7 @@ struct Totals {
 type Failed = (usize, String);
 
 /// `f` over every item, each on a thread of its own (the first on this one).
-fn on_threads<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+pub(super) fn on_threads<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
     let mut items = items.into_iter();
     let Some(first) = items.next() else {
         return Vec::new();
@@ -116,11 +121,15 @@ fn span(whole: &[u8], part: &str) -> (u32, u32) {
 impl MemoryStore {
     /// Applies a segment's records, in log order, as a rebuild from the
     /// log (see the module doc); pruning waits for
-    /// [`finish_replay`](Self::finish_replay). Returns the newest
-    /// requested-at of the batch, or the index of the first bad record.
+    /// [`finish_replay`](Self::finish_replay). `first` is the number of
+    /// the first record after the checkpoint's cut (0 without one): a shard
+    /// whose checkpoint block holds a record is not changed by it again.
+    /// Returns the newest requested-at of the batch, or the index of the
+    /// first bad record.
     pub(in crate::velocity) fn replay(
         &self,
         records: &[&[u8]],
+        first: u64,
         scratch: &mut ReplayScratch,
     ) -> Result<u64, Failed> {
         if u32::try_from(records.len()).is_err() {
@@ -144,7 +153,7 @@ impl MemoryStore {
         });
         let mut totals = Totals::default();
         for t in on_threads(jobs.collect(), |(from, to, work)| {
-            self.sort_ops(&records[from..to], from, work)
+            self.sort_ops(&records[from..to], from, first, work)
         }) {
             let t = t?;
             totals.newest = totals.newest.max(t.newest);
@@ -187,6 +196,11 @@ impl MemoryStore {
                     run.extend(key.iter().map(|(_, e)| *e));
                     shard.add_run(key[0].0, &run);
                 }
+                for w in work.iter() {
+                    for (key, event) in &w.removals {
+                        shard.remove_event(*key, event);
+                    }
+                }
             }
             Ok::<_, Failed>(removals)
         };
@@ -204,7 +218,7 @@ impl MemoryStore {
             }
         }
         for removals in results {
-            self.remove_events(removals?);
+            self.remove_events(removals?, None);
         }
         Ok(totals.newest)
     }
@@ -215,51 +229,87 @@ impl MemoryStore {
         &self,
         records: &[&[u8]],
         base: usize,
+        first: u64,
         work: &mut [Work],
     ) -> Result<Totals, Failed> {
         for w in work.iter_mut() {
             w.decisions.clear();
             w.events.clear();
+            w.removals.clear();
         }
         let mut totals = Totals::default();
         let mut assets: HashMap<&str, u32> = HashMap::new();
         for (i, &bytes) in records.iter().enumerate() {
             let index = base + i;
             let op_index = index as u32;
+            // Does shard `s` still need this record (not in its checkpoint block)?
+            let k = first + index as u64;
+            let needs = |s: usize| {
+                self.replay_skip
+                    .get(s)
+                    .is_none_or(|held| held.binary_search(&k).is_err())
+            };
             let rec = record::decode(bytes).map_err(|e| (index, e))?;
             totals.newest = totals.newest.max(rec.requested_at());
-            match rec {
+            match &rec {
                 LogRecord::Decided(d) => {
                     let hash = self.hasher.hash(d.id.as_bytes());
                     let (id_at, id_len) = span(bytes, d.id);
-                    work[shard_of(hash)].decisions.push(Op::Record {
-                        index: op_index,
-                        id_at,
-                        id_len,
-                        requested_at: d.requested_at,
-                        hash,
-                    });
+                    if needs(shard_of(hash)) {
+                        work[shard_of(hash)].decisions.push(Op::Record {
+                            index: op_index,
+                            id_at,
+                            id_len,
+                            requested_at: d.requested_at,
+                            hash,
+                        });
+                    }
                     if let Some(c) = &d.contribution {
                         totals.next_uid = totals.next_uid.max(c.uid + 1);
-                        let asset = *assets
-                            .entry(d.parts.asset)
-                            .or_insert_with(|| self.intern(d.parts.asset));
-                        let event = Event::of(c, asset);
-                        for scope in Scope::ALL {
-                            let hash = self.key_hash(d.parts, scope);
-                            work[shard_of(hash)].events.push((hash, event));
-                        }
                     }
                 }
-                LogRecord::Released { id, .. } => {
+                LogRecord::Released { id, .. } | LogRecord::Withdrawn { id, .. } => {
                     let hash = self.hasher.hash(id.as_bytes());
                     let (id_at, id_len) = span(bytes, id);
-                    work[shard_of(hash)].decisions.push(Op::Release {
-                        index: op_index,
-                        id_at,
-                        id_len,
-                        hash,
-                    });
+                    if needs(shard_of(hash)) {
+                        work[shard_of(hash)].decisions.push(Op::Release {
+                            index: op_index,
+                            id_at,
+                            id_len,
+                            hash,
+                            carried: matches!(rec, LogRecord::Withdrawn { .. }),
+                        });
+                    }
+                }
+            }
+            // The events a commit adds or a release record takes back,
+            // under each key whose shard needs them.
+            let (parts, contribution, added) = match &rec {
+                LogRecord::Decided(d) => (d.parts, &d.contribution, true),
+                LogRecord::Withdrawn {
+                    parts,
+                    contribution,
+                    ..
+                } => (*parts, contribution, false),
+                LogRecord::Released { .. } => continue,
+            };
+            let Some(c) = contribution else {
+                continue;
+            };
+            // Interned even when a release leaves no event of it: harmless.
+            let asset = *assets
+                .entry(parts.asset)
+                .or_insert_with(|| self.intern(parts.asset));
+            let event = Event::of(c, asset);
+            for scope in Scope::ALL {
+                let hash = self.key_hash(parts, scope);
+                let work = &mut work[shard_of(hash)];
+                if needs(shard_of(hash)) {
+                    if added {
+                        work.events.push((hash, event));
+                    } else {
+                        work.removals.push((hash, event));
+                    }
                 }
             }
         }
@@ -294,12 +344,14 @@ impl MemoryStore {
                 id_at,
                 id_len,
                 hash,
+                carried,
             } => {
                 let id = id_of(records, index, id_at, id_len)?;
                 // Unknown when the decision aged out before its release.
                 if let Some((_, events)) = self
                     .forget(shard, hash, id)
                     .map_err(|e| (index as usize, e))?
+                    && !carried
                 {
                     removals.extend(events);
                 }

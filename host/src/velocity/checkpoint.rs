@@ -1,0 +1,199 @@
+//! The checkpoint file of a durable store: the whole in-memory index at a
+//! cut of the log, so that opening the store loads it and replays only the
+//! records after the cut instead of the whole log.
+//!
+//! Layout (little-endian): `RGVCKPT1`, format version (u32), the first
+//! segment after the cut (u64), the shard count (u64), then one frame per
+//! shard and one for the store-wide state, each `[len: u64][crc32: u32]
+//! [bytes]`, then `RGVCKEND`. Written to `checkpoint.tmp`, synced, and
+//! renamed over `checkpoint`: a crash leaves the previous checkpoint or
+//! the new one, never a mix. A damaged file is refused with its offset.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use memmap2::Mmap;
+use serde::Serialize;
+
+use super::memory::{MemoryStore, Meta};
+use super::wal::WalError;
+
+const MAGIC: &[u8; 8] = b"RGVCKPT1";
+const END: &[u8; 8] = b"RGVCKEND";
+const VERSION: u32 = 1;
+pub(super) const FILE: &str = "checkpoint";
+const TEMP: &str = "checkpoint.tmp";
+
+/// A pause after each shard is written, so that tests see commits land
+/// between the shards of one checkpoint.
+#[cfg(test)]
+pub(super) static SHARD_PAUSE_US: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
+
+/// What writing a checkpoint did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointReport {
+    pub path: PathBuf,
+    /// The first log segment after the cut.
+    pub segment: u64,
+    pub bytes: u64,
+    pub took: Duration,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
+    move |source| WalError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    out.write_all(&(bytes.len() as u64).to_le_bytes())?;
+    out.write_all(&crc32fast::hash(bytes).to_le_bytes())?;
+    out.write_all(bytes)
+}
+
+/// Writes `mem` as the checkpoint of `dir` at the cut before segment
+/// `segment`, whose first record has sequence number `cut_lsn`. Shards are
+/// written one at a time, each under its own lock only: commits go on.
+pub(super) fn write(
+    dir: &Path,
+    segment: u64,
+    cut_lsn: u64,
+    mem: &MemoryStore,
+    shards: usize,
+) -> Result<CheckpointReport, WalError> {
+    let started = Instant::now();
+    let temp = dir.join(TEMP);
+    let path = dir.join(FILE);
+    let file = File::create(&temp).map_err(io_err(&temp))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut block = Vec::new();
+    let mut bytes = 0u64;
+    let mut body = || -> std::io::Result<()> {
+        out.write_all(MAGIC)?;
+        out.write_all(&VERSION.to_le_bytes())?;
+        out.write_all(&segment.to_le_bytes())?;
+        out.write_all(&(shards as u64).to_le_bytes())?;
+        for s in 0..shards {
+            block.clear();
+            mem.snapshot_shard(s, cut_lsn, &mut block);
+            frame(&mut out, &block)?;
+            bytes += block.len() as u64 + 12;
+            #[cfg(test)]
+            std::thread::sleep(Duration::from_micros(
+                SHARD_PAUSE_US.load(std::sync::atomic::Ordering::Relaxed),
+            ));
+        }
+        block.clear();
+        mem.meta().encode_into(&mut block);
+        frame(&mut out, &block)?;
+        out.write_all(END)?;
+        out.flush()?;
+        out.get_ref().sync_all()
+    };
+    body().map_err(io_err(&temp))?;
+    drop(out);
+    std::fs::rename(&temp, &path).map_err(io_err(&path))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io_err(dir))?;
+    Ok(CheckpointReport {
+        path,
+        segment,
+        bytes: bytes + 36,
+        took: started.elapsed(),
+    })
+}
+
+/// The checkpoint of `dir`, if it has one: the first segment after its
+/// cut and the index it holds. A leftover temporary file (a crash while
+/// writing) is deleted.
+pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<(u64, MemoryStore)>, WalError> {
+    let temp = dir.join(TEMP);
+    if temp.exists() {
+        std::fs::remove_file(&temp).map_err(io_err(&temp))?;
+    }
+    let path = dir.join(FILE);
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(&path)(e)),
+    };
+    // SAFETY: the store's directory lock is held, so no other riskgate
+    // process writes the file, and the checkpoint is replaced only by a
+    // rename, never written in place.
+    let map = unsafe { Mmap::map(&file) }.map_err(io_err(&path))?;
+    let corrupt = |offset: usize, reason: String| WalError::Corrupt {
+        path: path.clone(),
+        offset: offset as u64,
+        reason: format!("checkpoint: {reason}; delete the file to rebuild from the log"),
+    };
+    let bytes: &[u8] = &map;
+    let mut at = 0usize;
+    let mut take = |n: usize, what: &str| -> Result<(usize, &[u8]), WalError> {
+        let start = at;
+        let part = bytes
+            .get(at..at.saturating_add(n))
+            .ok_or_else(|| corrupt(start, format!("cut short in {what}")))?;
+        at += n;
+        Ok((start, part))
+    };
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+    let (_, magic) = take(8, "the magic")?;
+    if magic != MAGIC {
+        return Err(corrupt(0, "not a riskgate velocity checkpoint".into()));
+    }
+    let (_, version) = take(4, "the version")?;
+    let version = u32::from_le_bytes(version.try_into().unwrap_or_default());
+    if version != VERSION {
+        return Err(corrupt(
+            8,
+            format!("format version {version}, expected {VERSION}"),
+        ));
+    }
+    let segment = word(take(8, "the cut")?.1);
+    let (offset, shards) = take(8, "the shard count")?;
+    let shards =
+        usize::try_from(word(shards)).map_err(|_| corrupt(offset, "shard count".into()))?;
+    if segment == 0 || shards == 0 || shards > 1 << 16 {
+        return Err(corrupt(
+            offset,
+            format!("cut {segment} with {shards} shards"),
+        ));
+    }
+    let mut frames = Vec::with_capacity(shards + 1);
+    for i in 0..=shards {
+        let what = if i < shards {
+            "a shard"
+        } else {
+            "the store state"
+        };
+        let (start, len) = take(8, what)?;
+        let len = usize::try_from(word(len)).map_err(|_| corrupt(start, "length".into()))?;
+        let (_, crc) = take(4, what)?;
+        let crc = u32::from_le_bytes(crc.try_into().unwrap_or_default());
+        let (_, body) = take(len, what)?;
+        frames.push((start, crc, body));
+    }
+    let (end_at, end) = take(8, "the end marker")?;
+    if end != END || at != bytes.len() {
+        return Err(corrupt(
+            end_at,
+            "no end marker where the file should end".into(),
+        ));
+    }
+    if let Some(&(start, _, _)) = frames
+        .iter()
+        .find(|&&(_, crc, body)| crc32fast::hash(body) != crc)
+    {
+        return Err(corrupt(start, "checksum mismatch".into()));
+    }
+    let (meta_at, _, meta) = frames[shards];
+    let meta = Meta::decode(meta).map_err(|e| corrupt(meta_at, e))?;
+    let blocks: Vec<&[u8]> = frames[..shards].iter().map(|&(_, _, b)| b).collect();
+    let mem = MemoryStore::restore(retention_ms, meta, &blocks).map_err(|e| corrupt(0, e))?;
+    Ok(Some((segment, mem)))
+}
