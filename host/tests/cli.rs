@@ -1021,14 +1021,24 @@ fn check_defaults_to_the_durable_store_in_the_state_directory() {
         &envs,
     );
     assert!(r.status.success(), "{}", r.stderr);
-    let r = exec(
-        &["velocity", "stats", "account", "burst-account"],
-        Input::Bytes(b""),
-        None,
-        &envs,
-    );
-    let stats: Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    assert_eq!(stats["stats"]["events"], json!(9), "{stats}");
+    let events = || {
+        let r = exec(
+            &["velocity", "stats", "account", "burst-account"],
+            Input::Bytes(b""),
+            None,
+            &envs,
+        );
+        let stats: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+        stats["stats"]["events"].clone()
+    };
+    assert_eq!(events(), json!(9));
+    // A checkpoint; the next open loads it and counts the same.
+    let r = exec(&["velocity", "checkpoint"], Input::Bytes(b""), None, &envs);
+    assert!(r.status.success(), "{}", r.stderr);
+    let written: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert!(written["bytes"].as_u64().unwrap() > 0, "{written}");
+    assert!(store.join("checkpoint").exists());
+    assert_eq!(events(), json!(9));
 }
 
 #[test]

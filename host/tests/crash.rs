@@ -48,7 +48,7 @@ fn stream() -> String {
     out
 }
 
-fn spawn(dir: &Path, cache: &Path, input: &Path) -> Child {
+fn spawn(dir: &Path, cache: &Path, input: &Path, checkpoint_every: &str) -> Child {
     Command::new(BIN)
         .args(["check", "--deadline-us", "250000", "--cache-dir"])
         .arg(cache)
@@ -57,6 +57,7 @@ fn spawn(dir: &Path, cache: &Path, input: &Path) -> Child {
         .arg("--input")
         .arg(input)
         .env("RISKGATE_NO_CLOCK_CHECK", "true")
+        .env("RISKGATE_VELOCITY_CHECKPOINT_EVERY", checkpoint_every)
         .env_remove("RISKGATE_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -84,6 +85,18 @@ fn complete_line(out: &mut impl BufRead) -> Option<String> {
 
 #[test]
 fn sigkill_at_any_point_loses_no_printed_decision_and_counts_nothing_twice() {
+    crash_test("0");
+}
+
+/// The same with a checkpoint written in the background every 25 records:
+/// kills land while one is being written, and restarts load the newest
+/// whole one and replay the log after it.
+#[test]
+fn sigkill_during_checkpoints_loses_no_printed_decision_and_counts_nothing_twice() {
+    crash_test("25");
+}
+
+fn crash_test(checkpoint_every: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let (dir, cache, input) = (
         tmp.path().join("velocity"),
@@ -97,7 +110,7 @@ fn sigkill_at_any_point_loses_no_printed_decision_and_counts_nothing_twice() {
     let mut printed: HashMap<String, String> = HashMap::new();
     let mut killed_mid_run = 0;
     for k in 0..KILLS {
-        let mut child = spawn(&dir, &cache, &input);
+        let mut child = spawn(&dir, &cache, &input, checkpoint_every);
         let mut out = BufReader::new(child.stdout.take().unwrap());
         // Kill somewhere in the part of the stream no run has printed yet,
         // spreading the kills over the whole stream.
@@ -145,7 +158,7 @@ fn sigkill_at_any_point_loses_no_printed_decision_and_counts_nothing_twice() {
     );
 
     // A last run to completion answers every id.
-    let child = spawn(&dir, &cache, &input);
+    let child = spawn(&dir, &cache, &input, checkpoint_every);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -196,8 +209,11 @@ fn sigkill_at_any_point_loses_no_printed_decision_and_counts_nothing_twice() {
         );
         assert!(events > 0, "{account}: nothing allowed");
     }
+    if checkpoint_every != "0" {
+        assert!(dir.join("checkpoint").exists(), "no checkpoint was written");
+    }
     eprintln!(
-        "crash test: {KILLS} SIGKILLs ({killed_mid_run} mid-run), {} decisions printed before a kill \
+        "crash test (checkpoint every {checkpoint_every} records): {KILLS} SIGKILLs ({killed_mid_run} mid-run), {} decisions printed before a kill \
          all answered identically after restart; {} allowed counted once each",
         printed.len(),
         allowed_per_account.values().sum::<u64>()

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use riskgate::velocity::{DurableOptions, DurableStore, RedisStore, Store, Velocity, key_text};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -76,7 +76,7 @@ impl VelocityArgs {
         }
         let dir = PathBuf::from(&spec);
         let (store, report) =
-            DurableStore::open(&dir, DurableOptions::default()).map_err(|e| e.to_string())?;
+            DurableStore::open(&dir, durable_options()?).map_err(|e| e.to_string())?;
         tracing::info!(
             "velocity store {}: {} records in {} segments replayed in {:.1} ms ({} decisions, {} keys)",
             dir.display(),
@@ -95,6 +95,23 @@ impl VelocityArgs {
         }
         Ok(Arc::new(Velocity::new(Arc::new(store))))
     }
+}
+
+/// The durable store's settings: the defaults, with
+/// `RISKGATE_VELOCITY_CHECKPOINT_EVERY` (records between two automatic
+/// checkpoints, 0 for none) when set.
+fn durable_options() -> Result<DurableOptions, String> {
+    let mut options = DurableOptions::default();
+    if let Some(every) = std::env::var_os("RISKGATE_VELOCITY_CHECKPOINT_EVERY") {
+        options.checkpoint_every =
+            every.to_str().and_then(|v| v.parse().ok()).ok_or_else(|| {
+                format!(
+                    "RISKGATE_VELOCITY_CHECKPOINT_EVERY={}: expected a number of records",
+                    every.to_string_lossy()
+                )
+            })?;
+    }
+    Ok(options)
 }
 
 #[derive(Args)]
@@ -124,6 +141,10 @@ enum VelocityCommand {
         /// canonicalised as the gate does.
         parts: Vec<String>,
     },
+    /// Write a checkpoint of a durable store now (the gate also writes one
+    /// every million records): the next open loads it and replays only the
+    /// log after it. Prints what was written as JSON.
+    Checkpoint,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy)]
@@ -161,6 +182,32 @@ fn key_for(scope: ScopeArg, parts: &[String]) -> Result<String, String> {
     Ok(key)
 }
 
+fn checkpoint(store: &VelocityArgs) -> anyhow::Result<ExitCode> {
+    let spec = match store.spec() {
+        Ok(spec) if !spec.contains("://") => spec,
+        Ok(spec) => {
+            return Ok(super::check::load_error(
+                "velocity",
+                format!("`{spec}` is not a durable store directory: only those have checkpoints"),
+            ));
+        }
+        Err(e) => return Ok(super::check::load_error("velocity", e)),
+    };
+    let options = match durable_options() {
+        Ok(o) => o,
+        Err(e) => return Ok(super::check::load_error("velocity", e)),
+    };
+    let result =
+        DurableStore::open(Path::new(&spec), options).and_then(|(store, _)| store.checkpoint());
+    match result {
+        Ok(report) => {
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Ok(super::check::load_error("velocity", e)),
+    }
+}
+
 pub fn run(cmd: VelocityCmd) -> anyhow::Result<ExitCode> {
     if cmd.store.is_memory() {
         return Ok(super::check::load_error(
@@ -168,11 +215,16 @@ pub fn run(cmd: VelocityCmd) -> anyhow::Result<ExitCode> {
             "give the store with --velocity DIR (in-memory state does not outlive a command)",
         ));
     }
+    if let VelocityCommand::Checkpoint = cmd.command {
+        return checkpoint(&cmd.store);
+    }
     let velocity = match cmd.store.open() {
         Ok(v) => v,
         Err(e) => return Ok(super::check::load_error("velocity", e)),
     };
     match cmd.command {
+        // It opens the store itself.
+        VelocityCommand::Checkpoint => unreachable!("checkpoint runs before the store is opened"),
         VelocityCommand::Release { id } => match velocity.release(&id) {
             Ok(released) => {
                 println!("{}", serde_json::to_string(&released)?);

@@ -12,6 +12,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use memmap2::Mmap;
@@ -58,12 +59,14 @@ fn frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
 /// Writes `mem` as the checkpoint of `dir` at the cut before segment
 /// `segment`, whose first record has sequence number `cut_lsn`. Shards are
 /// written one at a time, each under its own lock only: commits go on.
+/// Gives up (leaving the previous checkpoint) once `stop` is set.
 pub(super) fn write(
     dir: &Path,
     segment: u64,
     cut_lsn: u64,
     mem: &MemoryStore,
     shards: usize,
+    stop: &AtomicBool,
 ) -> Result<CheckpointReport, WalError> {
     let started = Instant::now();
     let temp = dir.join(TEMP);
@@ -78,13 +81,16 @@ pub(super) fn write(
         out.write_all(&segment.to_le_bytes())?;
         out.write_all(&(shards as u64).to_le_bytes())?;
         for s in 0..shards {
+            if stop.load(Ordering::Acquire) {
+                return Err(std::io::Error::other("the store is closing"));
+            }
             block.clear();
             mem.snapshot_shard(s, cut_lsn, &mut block);
             frame(&mut out, &block)?;
             bytes += block.len() as u64 + 12;
             #[cfg(test)]
             std::thread::sleep(Duration::from_micros(
-                SHARD_PAUSE_US.load(std::sync::atomic::Ordering::Relaxed),
+                SHARD_PAUSE_US.load(Ordering::Relaxed),
             ));
         }
         block.clear();

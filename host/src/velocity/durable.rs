@@ -8,7 +8,9 @@
 //! later call fails with [`VelocityError::Unavailable`] and the gate holds.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -30,6 +32,10 @@ pub struct DurableOptions {
     pub retention_ms: u64,
     /// Size at which a log segment is sealed and the next one started.
     pub segment_bytes: u64,
+    /// Records (commits and releases) between two automatic checkpoints,
+    /// each written in the background; 0 for none (only
+    /// [`DurableStore::checkpoint`]).
+    pub checkpoint_every: u64,
 }
 
 impl Default for DurableOptions {
@@ -37,6 +43,7 @@ impl Default for DurableOptions {
         DurableOptions {
             retention_ms: super::DEFAULT_RETENTION_MS,
             segment_bytes: 64 << 20,
+            checkpoint_every: 1_000_000,
         }
     }
 }
@@ -61,6 +68,16 @@ pub struct RecoveryReport {
 
 /// The durable velocity store of one directory.
 pub struct DurableStore {
+    s: Arc<Shared>,
+    /// The automatic checkpoint running in the background, if any.
+    worker: Mutex<Option<JoinHandle<()>>>,
+    checkpoint_every: u64,
+    /// Records logged since the last automatic checkpoint started.
+    since: AtomicU64,
+}
+
+/// What the store and its background checkpoint share.
+struct Shared {
     dir: PathBuf,
     mem: MemoryStore,
     wal: Wal,
@@ -70,6 +87,8 @@ pub struct DurableStore {
     in_flight: RwLock<()>,
     /// One checkpoint at a time.
     checkpointing: Mutex<()>,
+    /// Set when the store is dropped: a checkpoint in progress stops.
+    closing: AtomicBool,
 }
 
 fn unavailable(e: WalError) -> VelocityError {
@@ -127,11 +146,17 @@ impl DurableStore {
         }
         Ok((
             DurableStore {
-                dir: dir.to_path_buf(),
-                mem,
-                wal,
-                in_flight: RwLock::new(()),
-                checkpointing: Mutex::new(()),
+                s: Arc::new(Shared {
+                    dir: dir.to_path_buf(),
+                    mem,
+                    wal,
+                    in_flight: RwLock::new(()),
+                    checkpointing: Mutex::new(()),
+                    closing: AtomicBool::new(false),
+                }),
+                worker: Mutex::new(None),
+                checkpoint_every: options.checkpoint_every,
+                since: AtomicU64::new(0),
             },
             report,
         ))
@@ -139,27 +164,69 @@ impl DurableStore {
 
     /// The in-memory index.
     pub fn index(&self) -> &MemoryStore {
-        &self.mem
+        &self.s.mem
     }
 
     /// Log segment files on disk.
     pub fn segment_count(&self) -> usize {
-        self.wal.segment_count()
+        self.s.wal.segment_count()
     }
 
     /// Log syncs since open: with concurrent commits, fewer than commits
     /// (group commit).
     pub fn syncs(&self) -> u64 {
-        self.wal.syncs()
+        self.s.wal.syncs()
     }
 
     /// Makes the next log write fail as a full disk would; the store is then
     /// unavailable until reopened. For tests of the failure path.
     #[doc(hidden)]
     pub fn fail_next_write(&self) {
-        self.wal.fail_next_write();
+        self.s.wal.fail_next_write();
     }
 
+    /// Writes a checkpoint of the index now (see [`Shared::checkpoint`]):
+    /// the next open loads it and replays only the log after it, and the
+    /// log segments before it are deleted.
+    pub fn checkpoint(&self) -> Result<CheckpointReport, WalError> {
+        self.s.checkpoint()
+    }
+
+    /// After a record is logged: every `checkpoint_every` records, starts a
+    /// checkpoint in the background unless one is running.
+    fn count_record(&self) {
+        if self.checkpoint_every == 0 {
+            return;
+        }
+        if self.since.fetch_add(1, Ordering::Relaxed) + 1 < self.checkpoint_every {
+            return;
+        }
+        let mut worker = super::lock(&self.worker);
+        if worker.as_ref().is_some_and(|w| !w.is_finished()) {
+            return;
+        }
+        self.since.store(0, Ordering::Relaxed);
+        let shared = Arc::clone(&self.s);
+        *worker = Some(std::thread::spawn(move || {
+            if let Err(e) = shared.checkpoint()
+                && !shared.closing.load(Ordering::Acquire)
+            {
+                tracing::warn!("velocity checkpoint failed: {e}");
+            }
+        }));
+    }
+}
+
+impl Drop for DurableStore {
+    fn drop(&mut self) {
+        self.s.closing.store(true, Ordering::Release);
+        if let Some(worker) = super::lock(&self.worker).take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+impl Shared {
     /// Appends `bytes` and waits until they are on disk; their sequence
     /// number.
     fn write(&self, bytes: &[u8], ts: u64) -> Result<u64, VelocityError> {
@@ -172,7 +239,7 @@ impl DurableStore {
     /// replays only the log after it, and the log segments before it are
     /// deleted. Commits go on while it is written (each shard is held only
     /// while it is copied); they pause only for the cut itself.
-    pub fn checkpoint(&self) -> Result<CheckpointReport, WalError> {
+    fn checkpoint(&self) -> Result<CheckpointReport, WalError> {
         let _one = super::lock(&self.checkpointing);
         let (segment, cut_lsn) = {
             let _quiet = self.in_flight.write().unwrap_or_else(|p| p.into_inner());
@@ -187,6 +254,7 @@ impl DurableStore {
             cut_lsn,
             &self.mem,
             self.mem.shard_count(),
+            &self.closing,
         );
         self.mem.end_cut();
         let report = written?;
@@ -201,16 +269,16 @@ impl DurableStore {
 
 impl Store for DurableStore {
     fn describe(&self) -> String {
-        format!("durable:{}", self.dir.display())
+        format!("durable:{}", self.s.dir.display())
     }
 
     fn retention_ms(&self) -> u64 {
-        self.mem.retention_ms()
+        self.s.mem.retention_ms()
     }
 
     fn recorded(&self, id: &str) -> Result<Option<Recorded>, VelocityError> {
-        self.wal.check().map_err(unavailable)?;
-        self.mem.recorded(id)
+        self.s.wal.check().map_err(unavailable)?;
+        self.s.mem.recorded(id)
     }
 
     fn window(
@@ -220,27 +288,35 @@ impl Store for DurableStore {
         t: u64,
         window_ms: u64,
     ) -> Result<WindowStats, VelocityError> {
-        self.wal.check().map_err(unavailable)?;
-        self.mem.window(key, asset, t, window_ms)
+        self.s.wal.check().map_err(unavailable)?;
+        self.s.mem.window(key, asset, t, window_ms)
     }
 
     fn commit(&self, commit: &Commit<'_>, _exclusive: Exclusive) -> Result<(), VelocityError> {
-        self.wal.check().map_err(unavailable)?;
-        let encoded = self.mem.encode(commit)?;
-        let _in_flight = self.shared();
-        let seq = self.write(&encoded.bytes, commit.requested_at)?;
+        self.s.wal.check().map_err(unavailable)?;
+        let encoded = self.s.mem.encode(commit)?;
+        let in_flight = self.s.shared();
+        let seq = self.s.write(&encoded.bytes, commit.requested_at)?;
         // On disk: now visible.
-        self.mem
+        self.s
+            .mem
             .apply_commit(commit, &encoded, Some(seq))
             .map_err(VelocityError::Unavailable)?;
-        self.wal
-            .set_cutoff(self.mem.newest().saturating_sub(self.mem.retention_ms()));
+        self.s.wal.set_cutoff(
+            self.s
+                .mem
+                .newest()
+                .saturating_sub(self.s.mem.retention_ms()),
+        );
+        drop(in_flight);
+        self.count_record();
         Ok(())
     }
 
     fn release(&self, id: &str) -> Result<Released, VelocityError> {
-        self.wal.check().map_err(unavailable)?;
+        self.s.wal.check().map_err(unavailable)?;
         let recorded = self
+            .s
             .mem
             .recorded(id)?
             .ok_or_else(|| VelocityError::UnknownId(id.to_string()))?;
@@ -252,16 +328,18 @@ impl Store for DurableStore {
         }
         .encode()
         .map_err(VelocityError::Unavailable)?;
-        let _in_flight = self.shared();
-        let seq = self.write(&bytes, recorded.requested_at)?;
-        self.mem
-            .remove(id, Some(seq))
+        let in_flight = self.s.shared();
+        let seq = self.s.write(&bytes, recorded.requested_at)?;
+        let released = self.s.mem.remove(id, Some(seq));
+        drop(in_flight);
+        self.count_record();
+        released
             .map_err(VelocityError::Unavailable)?
             .ok_or_else(|| VelocityError::UnknownId(id.to_string()))
     }
 
     fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError> {
-        self.wal.check().map_err(unavailable)?;
-        self.mem.key_stats(key)
+        self.s.wal.check().map_err(unavailable)?;
+        self.s.mem.key_stats(key)
     }
 }

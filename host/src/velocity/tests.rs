@@ -286,6 +286,7 @@ fn aged_out_segments_are_deleted_and_recovery_stays_exact() {
     let opts = DurableOptions {
         retention_ms: 24 * H,
         segment_bytes: 2_000,
+        checkpoint_every: 0,
     };
     let k = keys("a", "d");
     let (s, _) = DurableStore::open(dir.path(), opts.clone()).unwrap();
@@ -424,6 +425,7 @@ fn replay_options() -> DurableOptions {
     DurableOptions {
         retention_ms: 24 * H,
         segment_bytes: 64 << 20,
+        checkpoint_every: 0,
     }
 }
 
@@ -458,6 +460,7 @@ fn a_checkpoint_taken_during_commits_plus_the_log_after_it_rebuilds_exactly() {
     let opts = DurableOptions {
         retention_ms: 24 * H,
         segment_bytes: 50_000,
+        checkpoint_every: 0,
     };
     let live = MemoryStore::new(opts.retention_ms);
     let mut stream = Stream::new(0x2545_f491_4f6c_dd1d);
@@ -506,6 +509,35 @@ fn a_checkpoint_taken_during_commits_plus_the_log_after_it_rebuilds_exactly() {
         assert_eq!(first, report.checkpoint, "round {round}");
     }
     assert!(stream.released > 100, "{} releases", stream.released);
+}
+
+/// Every `checkpoint_every` records a checkpoint is written in the
+/// background: a reopen replays only the records after the newest one, and
+/// counts everything.
+#[test]
+fn checkpoints_are_written_automatically_every_n_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DurableOptions {
+        checkpoint_every: 200,
+        ..DurableOptions::default()
+    };
+    let k = keys("a", "d");
+    {
+        let (s, _) = DurableStore::open(dir.path(), opts.clone()).unwrap();
+        for i in 0..1_000u64 {
+            allow(&s, &format!("w{i}"), &k, T0 + i, 1);
+            if i == 500 {
+                s.release("w3").unwrap();
+            }
+        }
+        // Let the last background checkpoint finish before the drop.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let (s, report) = DurableStore::open(dir.path(), opts).unwrap();
+    assert!(report.checkpoint.is_some(), "{report:?}");
+    assert!(report.records < 1_000, "{report:?}");
+    assert_eq!(acct(&s, &k, T0 + 1_000, H).count, 999);
+    assert_eq!(report.decisions, 999);
 }
 
 /// A damaged checkpoint refuses the open with the file and offset named,
