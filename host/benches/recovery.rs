@@ -3,8 +3,9 @@
 //! `cargo bench -p riskgate --bench recovery` writes N allowed withdrawals
 //! (default 1M; `RISKGATE_BENCH_EVENTS=10000000` for 10M) through many
 //! committing threads (group commit), then reopens the store and reports the
-//! replay time, log size and resident memory; then writes a checkpoint and
-//! reopens from it. Plain timing, one shot: the figure of interest is
+//! replay time, log size and resident memory; then writes a checkpoint,
+//! commits `RISKGATE_BENCH_TAIL` more (default a tenth, at most a million:
+//! the most an automatic checkpoint leaves to replay) and reopens from it. Plain timing, one shot: the figure of interest is
 //! seconds, not nanoseconds.
 
 mod common;
@@ -46,14 +47,16 @@ fn options() -> DurableOptions {
 
 /// Opens the store at `path` (holding `n` decisions), timed: a summary
 /// line and the report.
-fn reopen(path: &std::path::Path, n: u64) -> (DurableStore, (String, RecoveryReport)) {
+fn reopen(path: &std::path::Path, n: Option<u64>) -> (DurableStore, (String, RecoveryReport)) {
     let rss_before = rss_kb();
     let cpu_before = cpu_s();
     let t = Instant::now();
     let (store, report) = DurableStore::open(path, options()).expect("store opens");
     let took = t.elapsed();
     let cpu = cpu_s() - cpu_before;
-    assert_eq!(report.decisions as u64, n);
+    if let Some(n) = n {
+        assert_eq!(report.decisions as u64, n);
+    }
     let line = format!(
         "{:.2} s wall, {cpu:.2} s CPU, {} records replayed, {} keys; resident +{} MB",
         took.as_secs_f64(),
@@ -62,6 +65,54 @@ fn reopen(path: &std::path::Path, n: u64) -> (DurableStore, (String, RecoveryRep
         rss_kb().saturating_sub(rss_before) / 1024
     );
     (store, (line, report))
+}
+
+/// A week of history: everything written is inside the retention.
+const SPAN_MS: u64 = 6 * 24 * 3_600_000;
+
+/// Commits the allowed withdrawals numbered `ids` (of a history of `n`
+/// spread over [`SPAN_MS`]) from [`THREADS`] threads.
+fn write(store: &DurableStore, ids: std::ops::Range<u64>, n: u64) {
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let ids = ids.clone();
+            s.spawn(move || {
+                let mut i = ids.start + t;
+                while i < ids.end {
+                    let parts = KeyParts {
+                        account: format!("acct-{}", i % 200_000),
+                        asset: if i.is_multiple_of(3) { "BTC" } else { "ETH" }.into(),
+                        chain: "ethereum".into(),
+                        destination: format!("0x{:040x}", i % 1_000_000),
+                    };
+                    let keys = Keys::from_parts(parts);
+                    let id = format!("w-{i}");
+                    let decision = Decision {
+                        id: id.clone(),
+                        verdict: Verdict::Allow,
+                        reasons: Vec::new(),
+                        hits: Vec::new(),
+                        latency_ns: 0,
+                        replayed: false,
+                    };
+                    store
+                        .commit(
+                            &Commit {
+                                id: &id,
+                                keys: &keys,
+                                fingerprint: [0; 32],
+                                requested_at: T0 + i * SPAN_MS / n,
+                                decision: &decision,
+                                allowed: Some((i, i % 10_000)),
+                            },
+                            Exclusive::default(),
+                        )
+                        .expect("commit");
+                    i += THREADS;
+                }
+            });
+        }
+    });
 }
 
 fn main() {
@@ -78,51 +129,10 @@ fn main() {
     let temp = tempfile::tempdir().expect("tempdir");
     let path = kept.clone().unwrap_or_else(|| temp.path().to_path_buf());
     let reuse = kept.is_some_and(|d| d.join("LOCK").exists());
-    // A week of history: everything written is inside the retention.
-    let span_ms = 6 * 24 * 3_600_000u64;
     let started = Instant::now();
     if !reuse {
         let (store, _) = DurableStore::open(&path, options()).expect("store opens");
-        let store = &store;
-        std::thread::scope(|s| {
-            for t in 0..THREADS {
-                s.spawn(move || {
-                    let mut i = t;
-                    while i < n {
-                        let parts = KeyParts {
-                            account: format!("acct-{}", i % 200_000),
-                            asset: if i % 3 == 0 { "BTC" } else { "ETH" }.into(),
-                            chain: "ethereum".into(),
-                            destination: format!("0x{:040x}", i % 1_000_000),
-                        };
-                        let keys = Keys::from_parts(parts);
-                        let id = format!("w-{i}");
-                        let decision = Decision {
-                            id: id.clone(),
-                            verdict: Verdict::Allow,
-                            reasons: Vec::new(),
-                            hits: Vec::new(),
-                            latency_ns: 0,
-                            replayed: false,
-                        };
-                        store
-                            .commit(
-                                &Commit {
-                                    id: &id,
-                                    keys: &keys,
-                                    fingerprint: [0; 32],
-                                    requested_at: T0 + i * span_ms / n,
-                                    decision: &decision,
-                                    allowed: Some((i, i % 10_000)),
-                                },
-                                Exclusive::default(),
-                            )
-                            .expect("commit");
-                        i += THREADS;
-                    }
-                });
-            }
-        });
+        write(&store, 0..n, n);
         println!(
             "wrote {n} allowed withdrawals in {:.1} s with {THREADS} committing threads ({} syncs: group commit)",
             started.elapsed().as_secs_f64(),
@@ -130,7 +140,9 @@ fn main() {
         );
     }
     // Recovery from the log alone (or from a checkpoint a kept store holds).
-    let (store, report) = reopen(&path, n);
+    let (store, report) = reopen(&path, (!reuse).then_some(n));
+    // A kept store may hold a tail of an earlier run.
+    let n = report.1.decisions as u64;
     println!(
         "recovery of {n} events: {} ({} MB of log in {} segments, checkpoint {:?})",
         report.0,
@@ -146,10 +158,26 @@ fn main() {
         written.bytes / 1_000_000,
         t.elapsed().as_secs_f64()
     );
+    // Then the records an automatic checkpoint leaves to replay at most
+    // (`checkpoint_every`, a million by default), written after the cut.
+    let tail = std::env::var("RISKGATE_BENCH_TAIL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if smoke {
+            1_000
+        } else {
+            (n / 10).min(1_000_000)
+        });
+    write(&store, n..n + tail, n);
     drop(store);
-    let (store, report) = reopen(&path, n);
+    let (store, report) = reopen(&path, Some(n + tail));
     assert!(report.1.checkpoint.is_some());
-    println!("recovery of {n} events from the checkpoint: {}", report.0);
+    assert_eq!(report.1.records, tail);
+    println!(
+        "recovery of {} events from the checkpoint and {tail} records after it: {}",
+        n + tail,
+        report.0
+    );
     // The rebuilt index answers.
     let keys = Keys::from_parts(KeyParts {
         account: "acct-7".into(),
@@ -158,7 +186,7 @@ fn main() {
         destination: String::new(),
     });
     let stats = store
-        .window(keys.get(Scope::Account), "ETH", T0 + span_ms, span_ms)
+        .window(keys.get(Scope::Account), "ETH", T0 + SPAN_MS, SPAN_MS)
         .expect("window");
     assert!(stats.count > 0);
 }
