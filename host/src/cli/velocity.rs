@@ -86,6 +86,9 @@ impl VelocityArgs {
             report.decisions,
             report.keys
         );
+        if let Some(why) = &report.checkpoint_refused {
+            eprintln!("warning: {why}; it was moved aside and the whole log replayed");
+        }
         if report.truncated_tail > 0 {
             eprintln!(
                 "warning: velocity store {}: dropped {} bytes of a record cut short by a crash",

@@ -4,10 +4,15 @@
 //!
 //! Layout (little-endian): `RGVCKPT1`, format version (u32), the first
 //! segment after the cut (u64), the shard count (u64), then one frame per
-//! shard and one for the store-wide state, each `[len: u64][crc32: u32]
-//! [bytes]`, then `RGVCKEND`. Written to `checkpoint.tmp`, synced, and
-//! renamed over `checkpoint`: a crash leaves the previous checkpoint or
-//! the new one, never a mix. A damaged file is refused with its offset.
+//! shard, one for the store-wide state and one for the segments before the
+//! cut (number and newest requested-at of each, u64 pairs), each
+//! `[len: u64][crc32: u32][bytes]`, then `RGVCKEND`. Written to
+//! `checkpoint.tmp`, synced, and renamed over `checkpoint`: a crash leaves
+//! the previous checkpoint or the new one, never a mix. A damaged file is
+//! refused with its offset.
+//!
+//! The checkpoint only saves time: the log before its cut is kept until it
+//! ages out, as without one, so the whole log still rebuilds the index.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -64,6 +69,7 @@ pub(super) fn write(
     dir: &Path,
     segment: u64,
     cut_lsn: u64,
+    before: &[(u64, u64)],
     mem: &MemoryStore,
     shards: usize,
     stop: &AtomicBool,
@@ -96,6 +102,12 @@ pub(super) fn write(
         block.clear();
         mem.meta().encode_into(&mut block);
         frame(&mut out, &block)?;
+        block.clear();
+        for &(number, max_ts) in before {
+            block.extend_from_slice(&number.to_le_bytes());
+            block.extend_from_slice(&max_ts.to_le_bytes());
+        }
+        frame(&mut out, &block)?;
         out.write_all(END)?;
         out.flush()?;
         out.get_ref().sync_all()
@@ -114,10 +126,21 @@ pub(super) fn write(
     })
 }
 
-/// The checkpoint of `dir`, if it has one: the first segment after its
-/// cut and the index it holds. A leftover temporary file (a crash while
-/// writing) is deleted.
-pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<(u64, MemoryStore)>, WalError> {
+/// A checkpoint read back.
+pub(super) struct Loaded {
+    /// The first segment after the cut.
+    pub segment: u64,
+    /// Number and newest requested-at of each segment before it.
+    pub before: Vec<(u64, u64)>,
+    pub mem: MemoryStore,
+}
+
+/// Where a damaged checkpoint is moved aside.
+pub(super) const DAMAGED: &str = "checkpoint.damaged";
+
+/// The checkpoint of `dir`, if it has one. A leftover temporary file (a
+/// crash while writing) is deleted.
+pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<Loaded>, WalError> {
     let temp = dir.join(TEMP);
     if temp.exists() {
         std::fs::remove_file(&temp).map_err(io_err(&temp))?;
@@ -135,7 +158,7 @@ pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<(u64, MemoryS
     let corrupt = |offset: usize, reason: String| WalError::Corrupt {
         path: path.clone(),
         offset: offset as u64,
-        reason: format!("checkpoint: {reason}; delete the file to rebuild from the log"),
+        reason: format!("checkpoint: {reason}"),
     };
     let bytes: &[u8] = &map;
     let mut at = 0usize;
@@ -170,12 +193,12 @@ pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<(u64, MemoryS
             format!("cut {segment} with {shards} shards"),
         ));
     }
-    let mut frames = Vec::with_capacity(shards + 1);
-    for i in 0..=shards {
-        let what = if i < shards {
-            "a shard"
-        } else {
-            "the store state"
+    let mut frames = Vec::with_capacity(shards + 2);
+    for i in 0..shards + 2 {
+        let what = match i.cmp(&shards) {
+            std::cmp::Ordering::Less => "a shard",
+            std::cmp::Ordering::Equal => "the store state",
+            std::cmp::Ordering::Greater => "the segment list",
         };
         let (start, len) = take(8, what)?;
         let len = usize::try_from(word(len)).map_err(|_| corrupt(start, "length".into()))?;
@@ -199,7 +222,19 @@ pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<(u64, MemoryS
     }
     let (meta_at, _, meta) = frames[shards];
     let meta = Meta::decode(meta).map_err(|e| corrupt(meta_at, e))?;
+    let (list_at, _, list) = frames[shards + 1];
+    if list.len() % 16 != 0 {
+        return Err(corrupt(list_at, "a segment list of odd length".into()));
+    }
+    let before = list
+        .chunks_exact(16)
+        .map(|pair| (word(&pair[..8]), word(&pair[8..])))
+        .collect();
     let blocks: Vec<&[u8]> = frames[..shards].iter().map(|&(_, _, b)| b).collect();
     let mem = MemoryStore::restore(retention_ms, meta, &blocks).map_err(|e| corrupt(0, e))?;
-    Ok(Some((segment, mem)))
+    Ok(Some(Loaded {
+        segment,
+        before,
+        mem,
+    }))
 }

@@ -60,6 +60,9 @@ pub struct RecoveryReport {
     /// The checkpoint loaded (the first segment after its cut), if any;
     /// `records` then counts the records replayed after it.
     pub checkpoint: Option<u64>,
+    /// Why a checkpoint was refused (and moved aside as
+    /// `checkpoint.damaged`); the whole log was replayed instead.
+    pub checkpoint_refused: Option<String>,
     /// Decisions and keys in the rebuilt index.
     pub decisions: usize,
     pub keys: usize,
@@ -106,9 +109,24 @@ impl DurableStore {
             source,
         })?;
         let lock = Wal::lock_dir(dir)?;
-        let (from, mem) = match checkpoint::read(dir, options.retention_ms)? {
-            Some((segment, mem)) => (Some(segment), mem),
-            None => (None, MemoryStore::new(options.retention_ms)),
+        // A damaged checkpoint is moved aside and the whole log replayed:
+        // the log before a checkpoint is kept until it ages out.
+        let (loaded, refused) = match checkpoint::read(dir, options.retention_ms) {
+            Ok(loaded) => (loaded, None),
+            Err(e @ WalError::Corrupt { .. }) => {
+                let (from, to) = (dir.join(checkpoint::FILE), dir.join(checkpoint::DAMAGED));
+                std::fs::rename(&from, &to).map_err(|source| WalError::Io {
+                    path: from.clone(),
+                    source,
+                })?;
+                tracing::warn!("{e}; moved to {}, rebuilding from the log", to.display());
+                (None, Some(e.to_string()))
+            }
+            Err(e) => return Err(e),
+        };
+        let (from, before, mem) = match loaded {
+            Some(l) => (Some(l.segment), l.before, l.mem),
+            None => (None, Vec::new(), MemoryStore::new(options.retention_ms)),
         };
         let mut scratch = ReplayScratch::default();
         let mut apply = |records: &[&[u8]], first: u64| mem.replay(records, first, &mut scratch);
@@ -117,6 +135,7 @@ impl DurableStore {
             lock,
             options.segment_bytes,
             from.unwrap_or(0),
+            &before,
             &mut apply,
         )?;
         mem.finish_replay();
@@ -134,6 +153,7 @@ impl DurableStore {
             bytes,
             truncated_tail,
             checkpoint: from,
+            checkpoint_refused: refused,
             decisions: mem.decision_count(),
             keys: mem.key_count(),
             took: started.elapsed(),
@@ -186,8 +206,7 @@ impl DurableStore {
     }
 
     /// Writes a checkpoint of the index now (see [`Shared::checkpoint`]):
-    /// the next open loads it and replays only the log after it, and the
-    /// log segments before it are deleted.
+    /// the next open loads it and replays only the log after it.
     pub fn checkpoint(&self) -> Result<CheckpointReport, WalError> {
         self.s.checkpoint()
     }
@@ -236,12 +255,12 @@ impl Shared {
     }
 
     /// Writes a checkpoint of the index: the next open loads it and
-    /// replays only the log after it, and the log segments before it are
-    /// deleted. Commits go on while it is written (each shard is held only
-    /// while it is copied); they pause only for the cut itself.
+    /// replays only the log after it (the log before it stays until it
+    /// ages out). Commits go on while it is written (each shard is held
+    /// only while it is copied); they pause only for the cut itself.
     fn checkpoint(&self) -> Result<CheckpointReport, WalError> {
         let _one = super::lock(&self.checkpointing);
-        let (segment, cut_lsn) = {
+        let cut = {
             let _quiet = self.in_flight.write().unwrap_or_else(|p| p.into_inner());
             self.wal.check()?;
             let cut = self.wal.cut()?;
@@ -250,15 +269,16 @@ impl Shared {
         };
         let written = checkpoint::write(
             &self.dir,
-            segment,
-            cut_lsn,
+            cut.segment,
+            cut.lsn,
+            &cut.before,
             &self.mem,
             self.mem.shard_count(),
             &self.closing,
         );
         self.mem.end_cut();
         let report = written?;
-        self.wal.set_floor(segment)?;
+        self.wal.set_floor(cut.segment)?;
         Ok(report)
     }
 

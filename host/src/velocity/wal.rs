@@ -84,6 +84,16 @@ pub struct Replayed {
     pub truncated_tail: u64,
 }
 
+/// A checkpoint's cut of the log.
+pub(super) struct Cut {
+    /// The first segment after it.
+    pub segment: u64,
+    /// The sequence number of the first record after it.
+    pub lsn: u64,
+    /// Number and newest requested-at of each segment before it.
+    pub before: Vec<(u64, u64)>,
+}
+
 struct Sealed {
     number: u64,
     max_ts: u64,
@@ -118,9 +128,11 @@ pub(super) struct Wal {
     /// Sealed segments whose newest record is older than this are deleted
     /// (while no checkpoint covers the log).
     cutoff: AtomicU64,
-    /// The first segment after the newest checkpoint's cut (0: none).
-    /// Segments before it are covered and deleted; it and the ones after
-    /// are all kept, since a replay from the cut counts their records.
+    /// The first segment after the newest checkpoint's cut (0: none). It
+    /// and the ones after are kept whatever their age, since a replay from
+    /// the cut counts their records; the ones before are deleted as they
+    /// age out, as without a checkpoint, so the whole log can still
+    /// rebuild the index if the checkpoint is lost.
     floor: AtomicU64,
     fail_next_write: AtomicBool,
     syncs: AtomicU64,
@@ -206,13 +218,16 @@ fn read_segment(
 impl Wal {
     /// Opens (creating) the log in `dir`, replaying every record from
     /// segment `from` on (a checkpoint's cut; 0 for all) into `apply`, a
-    /// segment at a time, oldest first. Segments before `from` are covered
-    /// by the checkpoint and deleted; from `from` on none may be missing.
+    /// segment at a time, oldest first. Segments before `from` are not
+    /// read; `before` gives their newest requested-at (as the checkpoint
+    /// recorded it), for deleting them once aged out. From `from` on none
+    /// may be missing.
     pub(super) fn open(
         dir: &Path,
         lock_file: File,
         segment_bytes: u64,
         from: u64,
+        before: &[(u64, u64)],
         apply: &mut Apply<'_>,
     ) -> Result<(Wal, Replayed), WalError> {
         let mut numbers = Vec::new();
@@ -224,13 +239,17 @@ impl Wal {
         }
         numbers.sort_unstable();
         let covered = numbers.partition_point(|&n| n < from);
-        for &n in &numbers[..covered] {
-            let path = segment_path(dir, n);
-            if let Err(e) = std::fs::remove_file(&path) {
-                tracing::warn!("cannot delete {}: {e}", path.display());
-            }
-        }
-        numbers.drain(..covered);
+        // Not read; an unknown age keeps a segment.
+        let mut sealed: Vec<Sealed> = numbers
+            .drain(..covered)
+            .map(|number| Sealed {
+                number,
+                max_ts: before
+                    .iter()
+                    .find(|&&(n, _)| n == number)
+                    .map_or(u64::MAX, |&(_, ts)| ts),
+            })
+            .collect();
         if from > 0 {
             let missing = numbers
                 .iter()
@@ -247,7 +266,6 @@ impl Wal {
             }
         }
         let mut replayed = Replayed::default();
-        let mut sealed = Vec::new();
         let mut buffer = Vec::new();
         for (i, &number) in numbers.iter().enumerate() {
             let path = segment_path(dir, number);
@@ -447,19 +465,15 @@ impl Wal {
         self.delete_covered(active)
     }
 
-    /// Deletes the sealed segments no replay needs: before the floor once
-    /// a checkpoint exists, else the aged-out ones.
+    /// Deletes the sealed segments no replay needs: the aged-out ones
+    /// (before the floor, once a checkpoint exists).
     fn delete_covered(&self, active: &mut Active) -> Result<(), WalError> {
         let cutoff = self.cutoff.load(Ordering::Relaxed);
         let floor = self.floor.load(Ordering::Acquire);
         let mut removed = false;
         let mut kept = Vec::with_capacity(active.sealed.len());
         for s in active.sealed.drain(..) {
-            let covered = if floor > 0 {
-                s.number < floor
-            } else {
-                s.max_ts < cutoff
-            };
+            let covered = s.max_ts < cutoff && (floor == 0 || s.number < floor);
             if covered {
                 let path = segment_path(&self.dir, s.number);
                 match std::fs::remove_file(&path) {
@@ -482,9 +496,8 @@ impl Wal {
     }
 
     /// Starts a new segment for a checkpoint's cut, with no record in
-    /// flight (the caller holds every committer off): returns its number
-    /// and the sequence number of the first record that will go into it.
-    pub(super) fn cut(&self) -> Result<(u64, u64), WalError> {
+    /// flight (the caller holds every committer off).
+    pub(super) fn cut(&self) -> Result<Cut, WalError> {
         let p = lock(&self.pending);
         if let Some(why) = &p.failed {
             return Err(WalError::Poisoned(why.clone()));
@@ -496,11 +509,15 @@ impl Wal {
         }
         let mut active = lock(&self.active);
         self.rotate(&mut active)?;
-        Ok((active.number, p.appended))
+        Ok(Cut {
+            segment: active.number,
+            lsn: p.appended,
+            before: active.sealed.iter().map(|s| (s.number, s.max_ts)).collect(),
+        })
     }
 
-    /// A checkpoint whose cut is at segment `floor` is on disk: deletes
-    /// the segments before it.
+    /// A checkpoint whose cut is at segment `floor` is on disk: the
+    /// segments from the previous cut to this one may now age out.
     pub(super) fn set_floor(&self, floor: u64) -> Result<(), WalError> {
         self.floor.fetch_max(floor, Ordering::AcqRel);
         self.delete_covered(&mut lock(&self.active))
