@@ -27,6 +27,7 @@ pub mod lists;
 pub mod model;
 pub mod policy;
 pub mod screening;
+pub mod serve;
 pub mod velocity;
 
 pub use engine::Limits;

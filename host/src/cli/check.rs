@@ -16,6 +16,16 @@ const MAX_LINE: usize = 64 << 10;
 
 #[derive(Args)]
 pub struct CheckArgs {
+    #[command(flatten)]
+    gate: GateArgs,
+    /// Input file of JSON lines, or `-` for stdin.
+    #[arg(long, default_value = "-", value_name = "FILE|-")]
+    input: String,
+}
+
+/// What the gate is built from (`check` and `serve`).
+#[derive(Args)]
+pub struct GateArgs {
     /// A policy component, optionally with its JSON config: FILE.wasm[=CONFIG.json].
     /// Repeatable; runs in the order given. Default: the bundled policies.
     #[arg(long = "policy", value_name = "FILE[=CONFIG]")]
@@ -26,9 +36,6 @@ pub struct CheckArgs {
     /// its header. Repeatable. Default: the bundled sample list.
     #[arg(long = "list", value_name = "[NAME=]FILE")]
     lists: Vec<String>,
-    /// Input file of JSON lines, or `-` for stdin.
-    #[arg(long, default_value = "-", value_name = "FILE|-")]
-    input: String,
     #[command(flatten)]
     engine: EngineArgs,
     #[command(flatten)]
@@ -54,108 +61,10 @@ pub(super) fn load_error(what: &str, e: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let mut sources = Vec::new();
-    for spec in &args.policies {
-        // FILE=CONFIG, unless the whole argument names a file (paths may hold `=`).
-        let (file, config) = match spec.split_once('=') {
-            Some((file, config)) if !std::path::Path::new(spec).exists() => (file, Some(config)),
-            _ => (spec.as_str(), None),
-        };
-        let bytes = match std::fs::read(file) {
-            Ok(b) => b,
-            Err(e) => return Ok(load_error(file, e)),
-        };
-        let config = match config {
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(c) => c,
-                Err(e) => return Ok(load_error(file, format!("config {path}: {e}"))),
-            },
-            None => "{}".to_string(),
-        };
-        sources.push(PolicySource {
-            origin: file.to_string(),
-            bytes: Arc::from(bytes),
-            config,
-        });
-    }
-    if sources.is_empty() {
-        sources = bundled::policies();
-    }
-
-    let screener = if args.lists.is_empty() {
-        bundled::sample_screener()
-    } else {
-        let mut sets = Vec::new();
-        for spec in &args.lists {
-            // NAME=FILE, unless the whole argument names a file (paths may
-            // hold `=`); a bare compiled set file keeps its header's name.
-            let (name, file) = match spec.split_once('=') {
-                Some((name, file)) if !std::path::Path::new(spec).exists() => (Some(name), file),
-                _ => (None, spec.as_str()),
-            };
-            let path = PathBuf::from(file);
-            if super::lists::is_compiled_file(&path) {
-                let set = match super::lists::open_compiled_as(&path, name) {
-                    Ok(s) => s,
-                    Err(e) => return Ok(load_error(file, e)),
-                };
-                eprintln!(
-                    "list {}: {} addresses loaded from compiled set (version {})",
-                    set.name(),
-                    set.len(),
-                    set.version()
-                );
-                sets.push(set);
-                continue;
-            }
-            let Some(name) = name else {
-                return Ok(load_error(
-                    spec,
-                    "a list is given as NAME=FILE (or FILE for a compiled set)",
-                ));
-            };
-            let (set, skipped) = match DesignatedSet::from_plain_file(name, &path, DEFAULT_FP_RATE)
-            {
-                Ok(r) => r,
-                Err(e) => return Ok(load_error(file, e)),
-            };
-            for s in &skipped {
-                eprintln!(
-                    "warning: {file}:{}: skipped `{}`: {}",
-                    s.line, s.text, s.reason
-                );
-            }
-            eprintln!(
-                "list {name}: {} addresses loaded, {} skipped",
-                set.len(),
-                skipped.len()
-            );
-            sets.push(set);
-        }
-        Screener::new(sets)
+    let gate = match args.gate.build() {
+        Ok(gate) => gate,
+        Err(code) => return Ok(code),
     };
-
-    let velocity = match args.velocity.open() {
-        Ok(v) => v,
-        Err(e) => return Ok(load_error("velocity", e)),
-    };
-    let skew = (!args.no_clock_check).then(|| Duration::from_millis(args.max_clock_skew_ms));
-    let builder = sources
-        .into_iter()
-        .fold(Gate::builder(), |b, s| b.policy(s))
-        .limits(args.engine.limits())
-        .cache_dir(args.engine.cache_dir())
-        .screener(screener)
-        .velocity(velocity)
-        .max_clock_skew(skew);
-    let gate = match builder.build() {
-        Ok((gate, _)) => gate,
-        Err(riskgate::GateError::Policy { origin, source }) => {
-            return Ok(load_error(&origin, source));
-        }
-        Err(e) => return Ok(load_error("gate", e)),
-    };
-
     let reader: Box<dyn BufRead> = if args.input == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -173,6 +82,116 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+impl GateArgs {
+    /// The gate, or the exit status of a load failure (reported).
+    pub fn build(&self) -> Result<Gate, ExitCode> {
+        let args = self;
+        let mut sources = Vec::new();
+        for spec in &args.policies {
+            // FILE=CONFIG, unless the whole argument names a file (paths may hold `=`).
+            let (file, config) = match spec.split_once('=') {
+                Some((file, config)) if !std::path::Path::new(spec).exists() => {
+                    (file, Some(config))
+                }
+                _ => (spec.as_str(), None),
+            };
+            let bytes = match std::fs::read(file) {
+                Ok(b) => b,
+                Err(e) => return Err(load_error(file, e)),
+            };
+            let config = match config {
+                Some(path) => match std::fs::read_to_string(path) {
+                    Ok(c) => c,
+                    Err(e) => return Err(load_error(file, format!("config {path}: {e}"))),
+                },
+                None => "{}".to_string(),
+            };
+            sources.push(PolicySource {
+                origin: file.to_string(),
+                bytes: Arc::from(bytes),
+                config,
+            });
+        }
+        if sources.is_empty() {
+            sources = bundled::policies();
+        }
+
+        let screener = if args.lists.is_empty() {
+            bundled::sample_screener()
+        } else {
+            let mut sets = Vec::new();
+            for spec in &args.lists {
+                // NAME=FILE, unless the whole argument names a file (paths may
+                // hold `=`); a bare compiled set file keeps its header's name.
+                let (name, file) = match spec.split_once('=') {
+                    Some((name, file)) if !std::path::Path::new(spec).exists() => {
+                        (Some(name), file)
+                    }
+                    _ => (None, spec.as_str()),
+                };
+                let path = PathBuf::from(file);
+                if super::lists::is_compiled_file(&path) {
+                    let set = match super::lists::open_compiled_as(&path, name) {
+                        Ok(s) => s,
+                        Err(e) => return Err(load_error(file, e)),
+                    };
+                    eprintln!(
+                        "list {}: {} addresses loaded from compiled set (version {})",
+                        set.name(),
+                        set.len(),
+                        set.version()
+                    );
+                    sets.push(set);
+                    continue;
+                }
+                let Some(name) = name else {
+                    return Err(load_error(
+                        spec,
+                        "a list is given as NAME=FILE (or FILE for a compiled set)",
+                    ));
+                };
+                let (set, skipped) =
+                    match DesignatedSet::from_plain_file(name, &path, DEFAULT_FP_RATE) {
+                        Ok(r) => r,
+                        Err(e) => return Err(load_error(file, e)),
+                    };
+                for s in &skipped {
+                    eprintln!(
+                        "warning: {file}:{}: skipped `{}`: {}",
+                        s.line, s.text, s.reason
+                    );
+                }
+                eprintln!(
+                    "list {name}: {} addresses loaded, {} skipped",
+                    set.len(),
+                    skipped.len()
+                );
+                sets.push(set);
+            }
+            Screener::new(sets)
+        };
+
+        let velocity = match args.velocity.open() {
+            Ok(v) => v,
+            Err(e) => return Err(load_error("velocity", e)),
+        };
+        let skew = (!args.no_clock_check).then(|| Duration::from_millis(args.max_clock_skew_ms));
+        let builder = sources
+            .into_iter()
+            .fold(Gate::builder(), |b, s| b.policy(s))
+            .limits(args.engine.limits())
+            .cache_dir(args.engine.cache_dir())
+            .screener(screener)
+            .velocity(velocity)
+            .max_clock_skew(skew);
+        match builder.build() {
+            Ok((gate, _)) => Ok(gate),
+            Err(riskgate::GateError::Policy { origin, source }) => Err(load_error(&origin, source)),
+            Err(e) => Err(load_error("gate", e)),
+        }
+    }
 }
 
 /// Decides every line; returns how many lines failed.

@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod demo;
 mod lists;
+mod serve;
 mod velocity;
 
 use clap::{Args, Parser, Subcommand};
@@ -41,6 +42,8 @@ enum Command {
     Lists(lists::ListsArgs),
     /// Measure decision latency and throughput against the same checks in native Rust.
     Bench(bench::BenchArgs),
+    /// Serve the gate over HTTP: POST /v1/evaluate and the rest (see README).
+    Serve(serve::ServeArgs),
     /// Release a withdrawal's contribution, or inspect a key, in a velocity store.
     Velocity(velocity::VelocityCmd),
 }
@@ -95,6 +98,7 @@ pub fn main() -> ExitCode {
         Command::Lists(args) => lists::run(args),
         Command::Velocity(args) => velocity::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,
