@@ -320,10 +320,12 @@ impl MemoryStore {
                 .fetch_max(contribution.uid + 1, Ordering::Relaxed);
             Event::of(contribution, self.intern(c.keys.asset()))
         });
-        let keys = Scope::ALL.map(|scope| self.hasher.hash(c.keys.get(scope).as_bytes()));
+        // The keys' hashes only when there are events to add.
+        let keys =
+            event.map(|_| Scope::ALL.map(|scope| self.hasher.hash(c.keys.get(scope).as_bytes())));
         let home = shard_of(id_hash);
         let add = |shard: &mut Shard, s: usize| {
-            if let Some(event) = event {
+            if let (Some(event), Some(keys)) = (event, &keys) {
                 for &hash in keys.iter().filter(|&&h| shard_of(h) == s) {
                     shard.add_event(hash, event, cutoff);
                 }
@@ -342,8 +344,8 @@ impl MemoryStore {
             )?;
             add(&mut shard, home);
         }
-        if event.is_some() {
-            for s in distinct_shards(&keys, home) {
+        if let Some(keys) = &keys {
+            for s in distinct_shards(keys, home) {
                 add(&mut lock(&self.shards[s]), s);
             }
         }
