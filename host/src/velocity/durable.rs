@@ -220,7 +220,13 @@ impl DurableStore {
         if self.since.fetch_add(1, Ordering::Relaxed) + 1 < self.checkpoint_every {
             return;
         }
-        let mut worker = super::lock(&self.worker);
+        // Another commit is starting one, or one is still running: commits
+        // do not queue on this lock.
+        let mut worker = match self.worker.try_lock() {
+            Ok(w) => w,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
         if worker.as_ref().is_some_and(|w| !w.is_finished()) {
             return;
         }
