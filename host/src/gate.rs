@@ -57,11 +57,50 @@ fn system_clock() -> u64 {
         .map_or(0, |d| d.as_millis().min(u128::from(u64::MAX)) as u64)
 }
 
+/// Whether a policy's verdict counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The policy's verdict and reasons are part of the decision.
+    #[default]
+    Enforce,
+    /// The policy runs on every withdrawal and its outcome is reported in
+    /// the trace (and the decision log), but it never changes the decision.
+    Shadow,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Shadow => "shadow",
+        }
+    }
+}
+
+/// What one policy answered for one withdrawal, in chain order: its own
+/// verdict (a fault counts as HOLD), and for a shadow policy the reasons
+/// and hits it would have added.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyOutcome {
+    pub mode: Mode,
+    pub verdict: Verdict,
+    /// The policy faulted (trap, deadline, memory cap, contract violation).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fault: bool,
+    /// A shadow policy's reasons (an enforced one's are in the decision).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
+    /// A shadow policy's hits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hits: Vec<Hit>,
+}
+
 /// Builds a [`Gate`].
 pub struct GateBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
-    policies: Vec<PolicySource>,
+    policies: Vec<(PolicySource, Mode)>,
     screener: Screener,
     velocity: Option<Arc<Velocity>>,
     max_clock_skew: Option<Duration>,
@@ -95,9 +134,14 @@ impl GateBuilder {
         self
     }
 
-    /// Appends a policy to the chain.
-    pub fn policy(mut self, source: PolicySource) -> Self {
-        self.policies.push(source);
+    /// Appends an enforced policy to the chain.
+    pub fn policy(self, source: PolicySource) -> Self {
+        self.policy_in(source, Mode::Enforce)
+    }
+
+    /// Appends a policy to the chain in `mode`.
+    pub fn policy_in(mut self, source: PolicySource, mode: Mode) -> Self {
+        self.policies.push((source, mode));
         self
     }
 
@@ -137,8 +181,9 @@ impl GateBuilder {
             None => None,
         };
         let mut policies = Vec::new();
+        let mut modes = Vec::new();
         let mut reports = Vec::new();
-        for source in &self.policies {
+        for (source, mode) in &self.policies {
             let (policy, report) =
                 Policy::load(&runtime, source, cache.as_ref()).map_err(|source_err| {
                     GateError::Policy {
@@ -147,12 +192,15 @@ impl GateBuilder {
                     }
                 })?;
             policies.push(policy);
+            modes.push(*mode);
             reports.push(report);
         }
         Ok((
             Gate {
                 runtime,
+                enforced: modes.contains(&Mode::Enforce),
                 policies,
+                modes,
                 screener: RwLock::new(self.screener),
                 velocity: self.velocity.unwrap_or_default(),
                 max_clock_skew_ms: self
@@ -169,6 +217,9 @@ impl GateBuilder {
 pub struct Gate {
     runtime: Arc<Runtime>,
     policies: Vec<Policy>,
+    modes: Vec<Mode>,
+    /// At least one policy is enforced.
+    enforced: bool,
     screener: RwLock<Screener>,
     velocity: Arc<Velocity>,
     max_clock_skew_ms: Option<u64>,
@@ -184,6 +235,11 @@ impl Gate {
     /// The policies, in chain order.
     pub fn policies(&self) -> &[Policy] {
         &self.policies
+    }
+
+    /// Each policy's mode, in chain order.
+    pub fn modes(&self) -> &[Mode] {
+        &self.modes
     }
 
     /// The engine runtime.
@@ -212,19 +268,27 @@ impl Gate {
 
     /// Decides one withdrawal. Never panics on input; never allows on error.
     pub fn evaluate(&self, w: &Withdrawal) -> Decision {
+        self.evaluate_traced(w, &mut Vec::new())
+    }
+
+    /// [`Gate::evaluate`], also filling `trace` with each policy's outcome
+    /// in chain order (cleared first; left empty when no policy ran: bad
+    /// input, a replayed id, a store failure before the policies).
+    pub fn evaluate_traced(&self, w: &Withdrawal, trace: &mut Vec<PolicyOutcome>) -> Decision {
         let started = Instant::now();
-        let mut decision = self.decide(w);
+        trace.clear();
+        let mut decision = self.decide(w, trace);
         decision.latency_ns = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         decision
     }
 
-    fn decide(&self, w: &Withdrawal) -> Decision {
+    fn decide(&self, w: &Withdrawal, trace: &mut Vec<PolicyOutcome>) -> Decision {
         if let Err(e) = w.validate() {
             let id: String = w.id.chars().take(crate::model::caps::ID).collect();
             return Decision::gate_hold(&id, "gate.bad_input", e.to_string());
         }
-        if self.policies.is_empty() {
-            return Decision::gate_hold(&w.id, "gate.no_policies", "no policy is loaded");
+        if !self.enforced {
+            return Decision::gate_hold(&w.id, "gate.no_policies", "no enforced policy is loaded");
         }
         if let Some(max) = self.max_clock_skew_ms {
             let now = (self.clock)();
@@ -294,10 +358,42 @@ impl Gate {
             velocity_fault: velocity_fault.clone(),
         };
         let mut decision = Decision::allow(&w.id);
-        for policy in &self.policies {
-            match policy.evaluate(&input, ctx.clone()) {
-                Ok(out) => merge(&mut decision, policy, out),
-                Err(fault) => fault_hold(&mut decision, policy, &fault),
+        for (policy, &mode) in self.policies.iter().zip(&self.modes) {
+            // Each policy's own answer first, then (when enforced) folded in.
+            let mut own = Decision::allow("");
+            let fault = match policy.evaluate(&input, ctx.clone()) {
+                Ok(out) => {
+                    merge(&mut own, policy, out);
+                    own.has_gate_reason()
+                }
+                Err(fault) => {
+                    fault_hold(&mut own, policy, &fault);
+                    true
+                }
+            };
+            let outcome = PolicyOutcome {
+                mode,
+                verdict: own.verdict,
+                fault,
+                reasons: Vec::new(),
+                hits: Vec::new(),
+            };
+            match mode {
+                Mode::Enforce => {
+                    decision.verdict = decision.verdict.max(own.verdict);
+                    decision.reasons.append(&mut own.reasons);
+                    for hit in own.hits {
+                        if !decision.hits.contains(&hit) {
+                            decision.hits.push(hit);
+                        }
+                    }
+                    trace.push(outcome);
+                }
+                Mode::Shadow => trace.push(PolicyOutcome {
+                    reasons: own.reasons,
+                    hits: own.hits,
+                    ..outcome
+                }),
             }
         }
         drop(ctx);

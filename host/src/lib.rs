@@ -17,6 +17,7 @@ pub mod address;
 pub mod bench;
 pub mod bundled;
 pub mod cache;
+pub mod decision_log;
 pub mod demo;
 pub mod engine;
 #[doc(hidden)]
@@ -31,6 +32,6 @@ pub mod serve;
 pub mod velocity;
 
 pub use engine::Limits;
-pub use gate::{Gate, GateBuilder, GateError};
+pub use gate::{Gate, GateBuilder, GateError, Mode, PolicyOutcome};
 pub use model::{Decision, Hit, Reason, Verdict, Withdrawal};
 pub use policy::{LoadError, Policy, PolicySource};

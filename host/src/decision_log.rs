@@ -1,0 +1,470 @@
+//! The decision log: one JSON line per decision, for compliance and replay.
+//!
+//! Callers hand a finished line to [`DecisionLog::append`], which returns
+//! once the line is written: to the operating system (it survives a crash
+//! of the process), and with `durable` also synced to disk (it survives a
+//! crash of the machine). A background writer takes every line queued
+//! while it was busy and writes them with one `write` and at most one
+//! `fdatasync` (group commit), so concurrent callers share the cost.
+//!
+//! A failed write (a full disk, say) fails the append of every line in that
+//! batch; the caller must not report the decision as final (the service
+//! answers HOLD `gate.log_unavailable`). The file is cut back to its length
+//! before the failed batch, so no torn line is left between records; the
+//! next batch tries again.
+//!
+//! Files: `DIR/decisions.jsonl` is written; at `max_bytes` it is renamed
+//! `DIR/decisions-NNNNNNNN.jsonl` (numbered upwards) and a new one started;
+//! with `keep > 0` only the newest `keep` rotated files are kept. `DIR/LOCK`
+//! holds one writer per directory.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread::JoinHandle;
+
+/// The file being written.
+pub const ACTIVE: &str = "decisions.jsonl";
+
+/// Default size at which the file is rotated.
+pub const DEFAULT_MAX_BYTES: u64 = 256 << 20;
+
+/// Errors of the decision log.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum LogError {
+    #[error("decision log {path}: {message}")]
+    Io { path: String, message: String },
+    #[error("decision log {0} is in use by another process")]
+    Locked(String),
+    #[error("the decision log is closed")]
+    Closed,
+}
+
+/// Where and how the log is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogOptions {
+    pub dir: PathBuf,
+    /// Sync every batch to disk before its appends return.
+    pub durable: bool,
+    /// Rotate the file once it reaches this many bytes.
+    pub max_bytes: u64,
+    /// Rotated files kept (0: all).
+    pub keep: usize,
+}
+
+impl LogOptions {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        LogOptions {
+            dir: dir.into(),
+            durable: false,
+            max_bytes: DEFAULT_MAX_BYTES,
+            keep: 0,
+        }
+    }
+}
+
+/// Where batches go: the log files, or a test double.
+pub trait Sink: Send {
+    /// Appends `bytes` to the current file.
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()>;
+    /// Syncs the current file's data.
+    fn sync(&mut self) -> io::Result<()>;
+    /// Cuts the current file back to `len` bytes (after a failed write).
+    fn truncate(&mut self, len: u64) -> io::Result<()>;
+    /// Length of the current file.
+    fn len(&self) -> u64;
+    /// Closes the current file under a rotated name and starts a new one.
+    fn rotate(&mut self) -> io::Result<()>;
+    /// Names the log in errors.
+    fn describe(&self) -> String;
+}
+
+/// Counters of a log, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LogStats {
+    pub records: u64,
+    pub bytes: u64,
+    pub batches: u64,
+    pub failed_batches: u64,
+    pub rotations: u64,
+}
+
+struct Batch {
+    result: OnceLock<Result<(), LogError>>,
+}
+
+struct State {
+    buf: Vec<u8>,
+    lines: u64,
+    batch: Arc<Batch>,
+    closing: bool,
+    stats: LogStats,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    /// The writer waits here for lines.
+    work: Condvar,
+    /// Appenders wait here for their batch.
+    done: Condvar,
+}
+
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A decision log with its background writer. Dropping it writes what is
+/// queued and stops the writer.
+pub struct DecisionLog {
+    shared: Arc<Shared>,
+    writer: Option<JoinHandle<()>>,
+    describe: String,
+    durable: bool,
+}
+
+impl DecisionLog {
+    /// Opens (creating) the log directory and its active file.
+    pub fn open(options: &LogOptions) -> Result<Self, LogError> {
+        let sink = FileSink::open(options)?;
+        Ok(Self::with_sink(
+            Box::new(sink),
+            options.durable,
+            options.max_bytes,
+        ))
+    }
+
+    /// A log over any sink (tests use one that fails on demand).
+    pub fn with_sink(sink: Box<dyn Sink>, durable: bool, max_bytes: u64) -> Self {
+        let describe = sink.describe();
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                buf: Vec::with_capacity(64 << 10),
+                lines: 0,
+                batch: Arc::new(Batch {
+                    result: OnceLock::new(),
+                }),
+                closing: false,
+                stats: LogStats::default(),
+            }),
+            work: Condvar::new(),
+            done: Condvar::new(),
+        });
+        let writer = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("riskgate-decision-log".into())
+                .spawn(move || write_loop(&shared, sink, durable, max_bytes))
+                .expect("spawning the decision log writer")
+        };
+        DecisionLog {
+            shared,
+            writer: Some(writer),
+            describe,
+            durable,
+        }
+    }
+
+    /// Whether appends wait for the disk.
+    pub fn durable(&self) -> bool {
+        self.durable
+    }
+
+    /// Where the log is written.
+    pub fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    /// Appends one record (a JSON object without its newline) and returns
+    /// once it is written (and synced, when durable).
+    pub fn append(&self, line: &[u8]) -> Result<(), LogError> {
+        debug_assert!(!line.contains(&b'\n'));
+        let mut state = lock(&self.shared.state);
+        if state.closing {
+            return Err(LogError::Closed);
+        }
+        state.buf.extend_from_slice(line);
+        state.buf.push(b'\n');
+        state.lines += 1;
+        let batch = state.batch.clone();
+        self.shared.work.notify_one();
+        loop {
+            if let Some(result) = batch.result.get() {
+                return result.clone();
+            }
+            state = self
+                .shared
+                .done
+                .wait(state)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    pub fn stats(&self) -> LogStats {
+        lock(&self.shared.state).stats
+    }
+}
+
+impl Drop for DecisionLog {
+    fn drop(&mut self) {
+        lock(&self.shared.state).closing = true;
+        self.shared.work.notify_one();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+fn write_loop(shared: &Shared, mut sink: Box<dyn Sink>, durable: bool, max_bytes: u64) {
+    let mut spare = Vec::with_capacity(64 << 10);
+    // A failed batch that could not be cut off leaves a torn line: the next
+    // batch starts on a new line.
+    let mut torn = false;
+    loop {
+        let (batch, lines) = {
+            let mut state = lock(&shared.state);
+            while state.buf.is_empty() && !state.closing {
+                state = shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
+            }
+            if state.buf.is_empty() {
+                return;
+            }
+            std::mem::swap(&mut state.buf, &mut spare);
+            let lines = std::mem::take(&mut state.lines);
+            let batch = std::mem::replace(
+                &mut state.batch,
+                Arc::new(Batch {
+                    result: OnceLock::new(),
+                }),
+            );
+            (batch, lines)
+        };
+        let before = sink.len();
+        let mut result = if torn { sink.write_all(b"\n") } else { Ok(()) };
+        if result.is_ok() {
+            torn = false;
+            result = sink.write_all(&spare);
+        }
+        if result.is_ok() && durable {
+            result = sink.sync();
+        }
+        let result = result.map_err(|e| {
+            // No torn line between records: cut the failed batch off.
+            torn = sink.truncate(before).is_err();
+            LogError::Io {
+                path: sink.describe(),
+                message: e.to_string(),
+            }
+        });
+        let mut rotated = false;
+        if result.is_ok() && sink.len() >= max_bytes {
+            if durable || sink.sync().is_ok() {
+                match sink.rotate() {
+                    Ok(()) => rotated = true,
+                    Err(e) => tracing::error!("rotating {}: {e}", sink.describe()),
+                }
+            }
+        }
+        if let Err(e) = &result {
+            tracing::error!("{e}");
+        }
+        {
+            let mut state = lock(&shared.state);
+            let stats = &mut state.stats;
+            stats.batches += 1;
+            if result.is_ok() {
+                stats.records += lines;
+                stats.bytes += spare.len() as u64;
+            } else {
+                stats.failed_batches += 1;
+            }
+            stats.rotations += u64::from(rotated);
+            let _ = batch.result.set(result);
+        }
+        shared.done.notify_all();
+        spare.clear();
+    }
+}
+
+/// The log's files in a directory.
+pub struct FileSink {
+    dir: PathBuf,
+    file: File,
+    len: u64,
+    durable: bool,
+    keep: usize,
+    _lock: File,
+}
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> LogError + '_ {
+    move |e| LogError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+impl FileSink {
+    pub fn open(options: &LogOptions) -> Result<Self, LogError> {
+        let dir = &options.dir;
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(LogError::Locked(dir.display().to_string()));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
+        }
+        let (file, len) = open_active(dir)?;
+        let mut sink = FileSink {
+            dir: dir.clone(),
+            file,
+            len,
+            durable: options.durable,
+            keep: options.keep,
+            _lock: lock,
+        };
+        // A line cut short by a crash is closed, so the next record starts
+        // on a line of its own (readers skip the torn one).
+        if len > 0 && last_byte(&sink.dir.join(ACTIVE))? != Some(b'\n') {
+            sink.write_all(b"\n").map_err(io_err(dir))?;
+        }
+        Ok(sink)
+    }
+
+    fn rotated_numbers(&self) -> io::Result<Vec<u64>> {
+        let mut numbers = Vec::new();
+        for entry in std::fs::read_dir(&self.dir)? {
+            let name = entry?.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(n) = name
+                .strip_prefix("decisions-")
+                .and_then(|r| r.strip_suffix(".jsonl"))
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                numbers.push(n);
+            }
+        }
+        numbers.sort_unstable();
+        Ok(numbers)
+    }
+}
+
+/// The rotated file numbered `n`.
+pub fn rotated_name(n: u64) -> String {
+    format!("decisions-{n:08}.jsonl")
+}
+
+fn open_active(dir: &Path) -> Result<(File, u64), LogError> {
+    let path = dir.join(ACTIVE);
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io_err(&path))?;
+    let len = file.metadata().map_err(io_err(&path))?.len();
+    Ok((file, len))
+}
+
+fn last_byte(path: &Path) -> Result<Option<u8>, LogError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path).map_err(io_err(path))?;
+    if f.seek(SeekFrom::End(-1)).is_err() {
+        return Ok(None);
+    }
+    let mut b = [0u8];
+    match f.read_exact(&mut b) {
+        Ok(()) => Ok(Some(b[0])),
+        Err(_) => Ok(None),
+    }
+}
+
+impl Sink for FileSink {
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.write_all(bytes)?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)?;
+        self.len = len;
+        Ok(())
+    }
+
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        let numbers = self.rotated_numbers()?;
+        let next = numbers.last().map_or(1, |n| n + 1);
+        std::fs::rename(self.dir.join(ACTIVE), self.dir.join(rotated_name(next)))?;
+        let (file, len) = open_active(&self.dir).map_err(io::Error::other)?;
+        self.file = file;
+        self.len = len;
+        if self.durable {
+            File::open(&self.dir)?.sync_all()?;
+        }
+        if self.keep > 0 {
+            let mut numbers = numbers;
+            numbers.push(next);
+            let excess = numbers.len().saturating_sub(self.keep);
+            for n in &numbers[..excess] {
+                std::fs::remove_file(self.dir.join(rotated_name(*n)))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.dir.join(ACTIVE).display().to_string()
+    }
+}
+
+/// Every record in a log directory, oldest first (rotated files, then the
+/// active one), as parsed JSON; lines that are not JSON (a write torn by a
+/// crash) are counted, not returned.
+pub fn read_all(dir: &Path) -> io::Result<(Vec<serde_json::Value>, usize)> {
+    let mut files: Vec<(u64, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name == ACTIVE {
+            files.push((u64::MAX, entry.path()));
+        } else if let Some(n) = name
+            .strip_prefix("decisions-")
+            .and_then(|r| r.strip_suffix(".jsonl"))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            files.push((n, entry.path()));
+        }
+    }
+    files.sort();
+    let mut records = Vec::new();
+    let mut torn = 0;
+    for (_, path) in files {
+        let text = std::fs::read(&path)?;
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            match serde_json::from_slice(line) {
+                Ok(v) => records.push(v),
+                Err(_) => torn += 1,
+            }
+        }
+    }
+    Ok((records, torn))
+}
+
+#[cfg(test)]
+mod tests;
