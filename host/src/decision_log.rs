@@ -179,13 +179,26 @@ impl DecisionLog {
     /// once it is written (and synced, when durable).
     pub fn append(&self, line: &[u8]) -> Result<(), LogError> {
         debug_assert!(!line.contains(&b'\n'));
+        self.append_lines(line, 1, true)
+    }
+
+    /// Appends `count` records already joined, each ending with a newline,
+    /// in one batch: they are written, or fail, together.
+    pub fn append_many(&self, lines: &[u8], count: u64) -> Result<(), LogError> {
+        debug_assert!(lines.ends_with(b"\n") && count > 0);
+        self.append_lines(lines, count, false)
+    }
+
+    fn append_lines(&self, bytes: &[u8], count: u64, newline: bool) -> Result<(), LogError> {
         let mut state = lock(&self.shared.state);
         if state.closing {
             return Err(LogError::Closed);
         }
-        state.buf.extend_from_slice(line);
-        state.buf.push(b'\n');
-        state.lines += 1;
+        state.buf.extend_from_slice(bytes);
+        if newline {
+            state.buf.push(b'\n');
+        }
+        state.lines += count;
         let batch = state.batch.clone();
         self.shared.work.notify_one();
         loop {

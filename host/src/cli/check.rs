@@ -3,13 +3,13 @@
 use super::{EXIT_LOAD, EngineArgs};
 use anyhow::Context;
 use clap::Args;
-use riskgate::screening::{DEFAULT_FP_RATE, DesignatedSet, Screener};
-use riskgate::{Gate, PolicySource, Withdrawal, bundled};
+use riskgate::serve::config::{Built, Config, LimitsConfig, ListConfig, PolicyConfig};
+use riskgate::velocity::Velocity;
+use riskgate::{Gate, Withdrawal};
 use std::io::{BufRead, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Longest input line accepted, in bytes.
 const MAX_LINE: usize = 64 << 10;
@@ -85,113 +85,86 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 impl GateArgs {
-    /// The gate, or the exit status of a load failure (reported).
-    pub fn build(&self) -> Result<Gate, ExitCode> {
-        let args = self;
-        let mut sources = Vec::new();
-        for spec in &args.policies {
+    /// The configuration these flags describe (the same structure as a
+    /// `serve --config` file).
+    pub fn config(&self) -> Config {
+        let mut config = Config::default();
+        for spec in &self.policies {
             // FILE=CONFIG, unless the whole argument names a file (paths may hold `=`).
-            let (file, config) = match spec.split_once('=') {
-                Some((file, config)) if !std::path::Path::new(spec).exists() => {
-                    (file, Some(config))
-                }
+            let (file, settings) = match spec.split_once('=') {
+                Some((file, settings)) if !Path::new(spec).exists() => (file, Some(settings)),
                 _ => (spec.as_str(), None),
             };
-            let bytes = match std::fs::read(file) {
-                Ok(b) => b,
-                Err(e) => return Err(load_error(file, e)),
-            };
-            let config = match config {
-                Some(path) => match std::fs::read_to_string(path) {
-                    Ok(c) => c,
-                    Err(e) => return Err(load_error(file, format!("config {path}: {e}"))),
-                },
-                None => "{}".to_string(),
-            };
-            sources.push(PolicySource {
-                origin: file.to_string(),
-                bytes: Arc::from(bytes),
-                config,
+            config.policies.push(PolicyConfig {
+                path: Some(PathBuf::from(file)),
+                config_file: settings.map(PathBuf::from),
+                ..PolicyConfig::default()
             });
         }
-        if sources.is_empty() {
-            sources = bundled::policies();
+        for spec in &self.lists {
+            // NAME=FILE, unless the whole argument names a file (paths may
+            // hold `=`); a bare compiled set file keeps its header's name.
+            let (name, file) = match spec.split_once('=') {
+                Some((name, file)) if !Path::new(spec).exists() => (Some(name), file),
+                _ => (None, spec.as_str()),
+            };
+            config.lists.push(ListConfig {
+                name: name.map(str::to_string),
+                path: Some(PathBuf::from(file)),
+                bundled: None,
+            });
         }
-
-        let screener = if args.lists.is_empty() {
-            bundled::sample_screener()
-        } else {
-            let mut sets = Vec::new();
-            for spec in &args.lists {
-                // NAME=FILE, unless the whole argument names a file (paths may
-                // hold `=`); a bare compiled set file keeps its header's name.
-                let (name, file) = match spec.split_once('=') {
-                    Some((name, file)) if !std::path::Path::new(spec).exists() => {
-                        (Some(name), file)
-                    }
-                    _ => (None, spec.as_str()),
-                };
-                let path = PathBuf::from(file);
-                if super::lists::is_compiled_file(&path) {
-                    let set = match super::lists::open_compiled_as(&path, name) {
-                        Ok(s) => s,
-                        Err(e) => return Err(load_error(file, e)),
-                    };
-                    eprintln!(
-                        "list {}: {} addresses loaded from compiled set (version {})",
-                        set.name(),
-                        set.len(),
-                        set.version()
-                    );
-                    sets.push(set);
-                    continue;
-                }
-                let Some(name) = name else {
-                    return Err(load_error(
-                        spec,
-                        "a list is given as NAME=FILE (or FILE for a compiled set)",
-                    ));
-                };
-                let (set, skipped) =
-                    match DesignatedSet::from_plain_file(name, &path, DEFAULT_FP_RATE) {
-                        Ok(r) => r,
-                        Err(e) => return Err(load_error(file, e)),
-                    };
-                for s in &skipped {
-                    eprintln!(
-                        "warning: {file}:{}: skipped `{}`: {}",
-                        s.line, s.text, s.reason
-                    );
-                }
-                eprintln!(
-                    "list {name}: {} addresses loaded, {} skipped",
-                    set.len(),
-                    skipped.len()
-                );
-                sets.push(set);
-            }
-            Screener::new(sets)
+        config.velocity = self.velocity.velocity.clone();
+        config.limits = LimitsConfig {
+            deadline_us: self.engine.deadline_us,
+            memory_mib: self.engine.memory_mib,
+            max_clock_skew_ms: if self.no_clock_check {
+                0
+            } else {
+                self.max_clock_skew_ms.max(1)
+            },
         };
+        config.cache_dir = self.engine.cache_dir.clone();
+        config.no_cache = self.engine.no_cache;
+        config
+    }
 
-        let velocity = match args.velocity.open() {
-            Ok(v) => v,
-            Err(e) => return Err(load_error("velocity", e)),
-        };
-        let skew = (!args.no_clock_check).then(|| Duration::from_millis(args.max_clock_skew_ms));
-        let builder = sources
-            .into_iter()
-            .fold(Gate::builder(), |b, s| b.policy(s))
-            .limits(args.engine.limits())
-            .cache_dir(args.engine.cache_dir())
-            .screener(screener)
-            .velocity(velocity)
-            .max_clock_skew(skew);
-        match builder.build() {
-            Ok((gate, _)) => Ok(gate),
-            Err(riskgate::GateError::Policy { origin, source }) => Err(load_error(&origin, source)),
-            Err(e) => Err(load_error("gate", e)),
+    /// Whether any of the gate flags was given.
+    pub fn any_given(&self) -> bool {
+        !self.policies.is_empty() || !self.lists.is_empty() || self.velocity.velocity.is_some()
+    }
+
+    /// The gate, or the exit status of a load failure (reported).
+    pub fn build(&self) -> Result<Gate, ExitCode> {
+        let config = self.config();
+        let velocity = self
+            .velocity
+            .open()
+            .map_err(|e| load_error("velocity", e))?;
+        Ok(build_reported(&config, velocity)?.gate)
+    }
+}
+
+/// Builds `config` over `velocity`, reporting skipped list entries and the
+/// lists loaded on stderr, and a failure as a load error.
+pub(super) fn build_reported(config: &Config, velocity: Arc<Velocity>) -> Result<Built, ExitCode> {
+    let built = config
+        .build(velocity)
+        .map_err(|e| load_error(&e.what, e.message))?;
+    for w in &built.warnings {
+        eprintln!("warning: {w}");
+    }
+    if !config.lists.is_empty() {
+        for set in built.gate.screener().sets() {
+            eprintln!(
+                "list {}: {} addresses loaded (version {})",
+                set.name(),
+                set.len(),
+                set.version()
+            );
         }
     }
+    Ok(built)
 }
 
 /// Decides every line; returns how many lines failed.

@@ -10,10 +10,10 @@ use super::EXIT_LOAD;
 use super::check::load_error;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use riskgate::address::{self, Canonical, Family};
+use riskgate::address::{self, Family};
 use riskgate::lists::{self, Format, ImportError, ImportOptions, ImportProgress};
-use riskgate::screening::{DEFAULT_FP_RATE, DesignatedSet, MAGIC, SetBuilder, SetError};
-use std::io::{Read, Write};
+use riskgate::screening::{DEFAULT_FP_RATE, DesignatedSet, SetError};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -253,53 +253,12 @@ fn one_line(text: &str) -> String {
 // loading sets
 // ---------------------------------------------------------------------------
 
-/// Does the file at `path` start like a compiled set (or is it a prefix of
-/// the magic bytes: a truncated compiled file)?
-fn looks_compiled(path: &Path) -> std::io::Result<bool> {
-    let mut prefix = Vec::with_capacity(MAGIC.len());
-    std::fs::File::open(path)?
-        .take(MAGIC.len() as u64)
-        .read_to_end(&mut prefix)?;
-    Ok(!prefix.is_empty() && MAGIC.starts_with(&prefix))
-}
-
-/// Is `path` a compiled set file? Errors are reported by the caller's open.
-pub(super) fn is_compiled_file(path: &Path) -> bool {
-    looks_compiled(path).unwrap_or(false)
-}
-
-/// Open a compiled set file; with `name`, serve it under that name (the
-/// header's name is kept when it is the same or no name is given; another
-/// name means rebuilding the set in memory, as the set API has no rename).
-pub(super) fn open_compiled_as(path: &Path, name: Option<&str>) -> Result<DesignatedSet, SetError> {
-    let set = DesignatedSet::open_compiled(path)?;
-    match name {
-        Some(name) if name != set.name() => renamed(&set, name),
-        _ => Ok(set),
-    }
-}
-
-/// A copy of `set` named `name` (same entries, source, version, fp rate).
-fn renamed(set: &DesignatedSet, name: &str) -> Result<DesignatedSet, SetError> {
-    let mut builder = SetBuilder::new(set.fp_rate())?;
-    builder.reserve(set.len());
-    for entry in set.entry_refs() {
-        let original = entry.original();
-        let canonical = Canonical::from_key(entry.key()).ok();
-        let original = match &canonical {
-            Some(c) if c.as_str() == original => None,
-            _ => Some(&*original),
-        };
-        builder.push_key(entry.key(), entry.label(), original)?;
-    }
-    builder.finish(name, set.version(), set.source())
-}
-
 /// Load SET: a compiled set file, or a plain list imported on the fly (its
 /// rejected entries reported on stderr, its name the file stem).
 fn load_set(path: &Path) -> Result<DesignatedSet, String> {
     let shown = path.display().to_string();
-    let compiled = looks_compiled(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let compiled = riskgate::screening::looks_compiled(path)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
     if compiled {
         return DesignatedSet::open_compiled(path).map_err(|e| e.to_string());
     }

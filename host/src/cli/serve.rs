@@ -1,42 +1,152 @@
 //! `riskgate serve`: the gate over HTTP (see `riskgate::serve`).
 
-use super::check::{GateArgs, load_error};
+use super::EXIT_USAGE;
+use super::check::{GateArgs, build_reported, load_error};
+use super::velocity::VelocityArgs;
 use clap::Args;
+use riskgate::decision_log::{DecisionLog, LogOptions};
+use riskgate::serve::Service;
+use riskgate::serve::config::{Config, DecisionLogConfig};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Args)]
 pub struct ServeArgs {
+    /// A TOML configuration file (see README): policies with sha256 pins
+    /// and modes, lists, velocity, decision log, limits, admin token,
+    /// signatures. Without it, the gate flags below (by default the bundled
+    /// policies and sample list).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     gate: GateArgs,
     /// Address to listen on (port 0 picks a free one; the bound address is
-    /// printed on stderr).
-    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
-    listen: SocketAddr,
+    /// printed on stderr). Default: the config's, else 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Write the decision log in DIR (without a config).
+    #[arg(long, value_name = "DIR")]
+    decision_log: Option<PathBuf>,
+    /// Return a decision only once its log record is synced to disk.
+    #[arg(long, requires = "decision_log")]
+    durable_log: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let gate = match args.gate.build() {
-        Ok(gate) => Arc::new(gate),
+    let mut config = match &args.config {
+        Some(path) => {
+            if args.gate.any_given() || args.decision_log.is_some() {
+                eprintln!(
+                    "error: --config holds the policies, lists, velocity store and decision log; \
+                     give them there, not as flags"
+                );
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+            match Config::from_file(path) {
+                Ok(c) => c,
+                Err(e) => return Ok(load_error(&e.what, e.message)),
+            }
+        }
+        None => {
+            let mut c = args.gate.config();
+            c.decision_log = args.decision_log.clone().map(|dir| DecisionLogConfig {
+                dir,
+                durable: args.durable_log,
+                max_bytes: riskgate::decision_log::DEFAULT_MAX_BYTES,
+                keep: 0,
+            });
+            c
+        }
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    let velocity = VelocityArgs {
+        velocity: config.velocity.clone(),
+    };
+    let velocity = match velocity.open() {
+        Ok(v) => v,
+        Err(e) => return Ok(load_error("velocity", e)),
+    };
+    let built = match build_reported(&config, velocity.clone()) {
+        Ok(b) => b,
         Err(code) => return Ok(code),
+    };
+    let log = match &config.decision_log {
+        None => None,
+        Some(d) => {
+            let options = LogOptions {
+                dir: config.resolve(&d.dir),
+                durable: d.durable,
+                max_bytes: d.max_bytes,
+                keep: d.keep,
+            };
+            match DecisionLog::open(&options) {
+                Ok(log) => Some(log),
+                Err(e) => return Ok(load_error("decision log", e)),
+            }
+        }
+    };
+    let listen = config.listen;
+    let service = match Service::new(config, args.config.clone(), built, velocity, log) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return Ok(load_error(&e.what, e.message)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,
-            Err(e) => return Ok(load_error(&format!("listen {}", args.listen), e)),
+            Err(e) => return Ok(load_error(&format!("listen {listen}"), e)),
         };
+        tokio::spawn(reload_on_hangup(service.clone()));
         eprintln!(
             "riskgate serve: listening on http://{}",
             listener.local_addr()?
         );
-        riskgate::serve::run(listener, gate, shutdown()).await?;
+        riskgate::serve::run(listener, service, shutdown()).await?;
         eprintln!("riskgate serve: stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// SIGHUP: reload, as `POST /v1/admin/reload` does; the outcome on stderr.
+async fn reload_on_hangup(service: Arc<Service>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            let service = service.clone();
+            match tokio::task::spawn_blocking(move || service.reload()).await {
+                Ok(r) if r.ok => eprintln!(
+                    "riskgate serve: reloaded (SIGHUP): generation {}{}",
+                    r.generation,
+                    if r.restart_required.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; needs a restart to change: {}",
+                            r.restart_required.join(", ")
+                        )
+                    }
+                ),
+                Ok(r) => eprintln!(
+                    "riskgate serve: reload (SIGHUP) failed, still serving generation {}: {}",
+                    r.generation,
+                    r.error.unwrap_or_default()
+                ),
+                Err(e) => eprintln!("riskgate serve: reload (SIGHUP) did not finish: {e}"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = service;
 }
 
 /// Ctrl-C or SIGTERM: stop taking connections and finish the requests in

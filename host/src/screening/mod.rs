@@ -19,6 +19,7 @@
 //! then served straight from the map, nothing is parsed per entry.
 
 mod compiled;
+mod open;
 mod store;
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ use sha2::{Digest, Sha256};
 use crate::address::{self, AddressError, Canonical};
 
 pub use compiled::{FORMAT_VERSION, MAGIC, Verify, is_compiled_set};
+pub use open::{is_compiled_file, looks_compiled, open_compiled_as, open_list_file};
 pub use store::EntryRef;
 use store::{Builder, Store};
 
@@ -108,6 +110,8 @@ pub enum SetError {
         field: String,
         reason: String,
     },
+    #[error("{}: a plain list needs a name (NAME=FILE)", path.display())]
+    Unnamed { path: PathBuf },
 }
 
 /// Lookup counters of one set (monotonic, relaxed atomics).

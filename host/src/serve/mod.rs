@@ -1,0 +1,252 @@
+//! `riskgate serve`: the gate as an HTTP JSON service (axum on tokio).
+//!
+//! Every evaluation runs [`Gate::evaluate_traced`](crate::Gate), the path
+//! `riskgate check` runs, on tokio's blocking pool (a durable velocity
+//! store and a durable decision log sync before a decision returns). The
+//! API is described by `docs/openapi.json`.
+//!
+//! - `config`: the TOML configuration and building a gate from it.
+//! - `service`: the generation served (swapped whole by a reload), the
+//!   decision log records, metrics updates.
+//! - `metrics`: the Prometheus metrics.
+//! - `problem`: RFC 9457 problem documents and reading evaluate bodies.
+
+pub mod config;
+pub mod metrics;
+pub mod problem;
+pub mod service;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+pub use problem::{MAX_BATCH, MAX_BODY, Problem, parse_body};
+pub use service::{Generation, ReloadReport, Service};
+
+use crate::velocity::VelocityError;
+
+/// The response header naming the generation that decided a request.
+pub const GENERATION_HEADER: &str = "x-riskgate-generation";
+
+/// The world every policy implements.
+pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.0";
+
+/// The routes over `service`.
+pub fn router(service: Arc<Service>) -> Router {
+    Router::new()
+        .route("/v1/evaluate", post(evaluate))
+        .route("/v1/withdrawals/{id}/release", post(release))
+        .route("/v1/policies", get(policies))
+        .route("/v1/lists", get(lists))
+        .route("/v1/admin/reload", post(reload))
+        .route("/metrics", get(metrics))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(ready))
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(service)
+}
+
+/// Serves `router(service)` on `listener` until `shutdown` completes (then
+/// finishes the requests in flight).
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    service: Arc<Service>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(service))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn with_generation(mut response: Response, generation: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(GENERATION_HEADER, HeaderValue::from(generation));
+    response
+}
+
+async fn evaluate(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    if !problem::is_json(&headers) {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+            "send the withdrawal as application/json",
+        ));
+    }
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Content Too Large",
+                format!("the body is over {MAX_BODY} bytes"),
+            )
+        } else {
+            Problem::new(StatusCode::BAD_REQUEST, "Bad Request", e.body_text())
+        }
+    })?;
+    let (withdrawals, batch) = parse_body(&body)?;
+    // One generation for the whole request.
+    let generation = service.current();
+    let number = generation.number;
+    let decisions =
+        tokio::task::spawn_blocking(move || service.evaluate(&generation, &withdrawals))
+            .await
+            .map_err(|e| {
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error",
+                    format!("the evaluation did not finish: {e}"),
+                )
+            })?;
+    let body = if batch {
+        serde_json::to_string(&json!({ "decisions": decisions }))
+    } else {
+        serde_json::to_string(&decisions[0])
+    }
+    .map_err(Problem::internal)?;
+    Ok(with_generation(
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        number,
+    ))
+}
+
+async fn release(
+    State(service): State<Arc<Service>>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    if id.is_empty() || id.len() > crate::model::caps::ID {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            format!("a withdrawal id is 1 to {} bytes", crate::model::caps::ID),
+        ));
+    }
+    let released = tokio::task::spawn_blocking(move || service.velocity().release(&id))
+        .await
+        .map_err(Problem::internal)?;
+    match released {
+        Ok(r) => Ok(axum::Json(r).into_response()),
+        Err(e @ VelocityError::UnknownId(_)) => Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            e.to_string(),
+        )),
+        Err(e) => Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            e.to_string(),
+        )),
+    }
+}
+
+async fn policies(State(service): State<Arc<Service>>) -> Response {
+    let g = service.current();
+    let list: Vec<serde_json::Value> = g
+        .policies
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::to_value(p).unwrap_or_default();
+            v["world"] = json!(WORLD);
+            v
+        })
+        .collect();
+    with_generation(
+        axum::Json(json!({ "generation": g.number, "policies": list })).into_response(),
+        g.number,
+    )
+}
+
+async fn lists(State(service): State<Arc<Service>>) -> Response {
+    let g = service.current();
+    with_generation(
+        axum::Json(json!({ "generation": g.number, "lists": g.lists })).into_response(),
+        g.number,
+    )
+}
+
+async fn metrics(State(service): State<Arc<Service>>) -> Response {
+    let text = service.metrics().encode(service.log().map(|l| l.stats()));
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
+}
+
+/// The bearer token of an admin request, checked.
+fn authorize(service: &Service, headers: &HeaderMap) -> Result<(), Response> {
+    if !service.admin_enabled() {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "admin endpoints are off: set [admin] token (or token_file) in the config",
+        )
+        .into_response());
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        })
+        .map(|(_, t)| t.trim());
+    match token {
+        Some(t) if service.admin_allows(t) => Ok(()),
+        _ => {
+            let mut p = Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "admin endpoints need `Authorization: Bearer <token>` with the configured token",
+            )
+            .into_response();
+            p.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"riskgate-admin\""),
+            );
+            Err(p)
+        }
+    }
+}
+
+async fn reload(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    authorize(&service, &headers)?;
+    let report = tokio::task::spawn_blocking(move || service.reload())
+        .await
+        .map_err(|e| Problem::internal(e).into_response())?;
+    let status = if report.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, axum::Json(report)).into_response())
+}
+
+async fn ready(State(service): State<Arc<Service>>) -> Response {
+    let g = service.current();
+    if g.gate.modes().contains(&crate::Mode::Enforce) {
+        axum::Json(json!({"status": "ready", "generation": g.number})).into_response()
+    } else {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            "no enforced policy is loaded",
+        )
+        .into_response()
+    }
+}
