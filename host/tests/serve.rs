@@ -1,125 +1,15 @@
 //! End-to-end tests of `riskgate serve`: the real binary on a loopback
 //! port, driven over plain HTTP/1.1.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+mod support;
 
 use serde_json::{Value, json};
-
-const BIN: &str = env!("CARGO_BIN_EXE_riskgate");
-const LAZARUS: &str = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96";
-const CLEAN: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
-
-struct Server {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--velocity"])
-            .arg(dir.path().join("velocity"))
-            .arg("--cache-dir")
-            .arg(dir.path().join("cache"))
-            .args(["--no-clock-check", "--deadline-us", "250000"])
-            .env_remove("RISKGATE_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn riskgate serve");
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        let addr = loop {
-            line.clear();
-            assert!(err.read_line(&mut line).unwrap() > 0, "serve exited early");
-            if let Some(at) = line.find("http://") {
-                break line[at + 7..].trim().to_string();
-            }
-        };
-        // Keep draining stderr so the server never blocks on it.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            let _ = err.read_to_string(&mut sink);
-        });
-        Server {
-            child,
-            addr,
-            _dir: dir,
-        }
-    }
-
-    /// One request; (status, content type, body).
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        ctype: Option<&str>,
-        body: &[u8],
-    ) -> (u16, String, String) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
-        );
-        if let Some(c) = ctype {
-            head.push_str(&format!("Content-Type: {c}\r\n"));
-        }
-        head.push_str("\r\n");
-        s.write_all(head.as_bytes()).unwrap();
-        // A server may answer (413) before reading all of a big body.
-        let _ = s.write_all(body);
-        let mut raw = Vec::new();
-        let _ = s.read_to_end(&mut raw);
-        let text = String::from_utf8_lossy(&raw).to_string();
-        let (head, body) = text.split_once("\r\n\r\n").expect("a response");
-        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-        let ctype = head
-            .lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case("content-type")
-                    .then(|| v.trim().to_string())
-            })
-            .unwrap_or_default();
-        (status, ctype, body.to_string())
-    }
-
-    fn json(&self, method: &str, path: &str, body: &Value) -> (u16, String, Value) {
-        let (status, ctype, text) = self.call(
-            method,
-            path,
-            Some("application/json"),
-            body.to_string().as_bytes(),
-        );
-        let value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-        (status, ctype, value)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn withdrawal(id: &str, destination: &str) -> Value {
-    json!({
-        "id": id, "account": "acct-1", "asset": "ETH", "chain": "ethereum",
-        "destination": destination, "amount": "1000", "decimals": 18,
-        "usd_cents": 500, "requested_at": 1_795_564_800_000u64,
-        "destination_first_used_at": 1_790_000_000_000u64,
-    })
-}
+use support::{CLEAN, LAZARUS, Server, withdrawal};
 
 #[test]
 fn serve_evaluates_releases_describes_and_refuses_bad_requests() {
-    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
 
     // One withdrawal: the decision, as `check` prints it.
     let (status, ctype, d) = server.json("POST", "/v1/evaluate", &withdrawal("w-1", CLEAN));
@@ -221,7 +111,8 @@ fn serve_evaluates_releases_describes_and_refuses_bad_requests() {
 #[cfg(unix)]
 #[test]
 fn serve_stops_cleanly_on_sigterm() {
-    let mut server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path());
     assert_eq!(server.call("GET", "/healthz", None, b"").0, 200);
     // SAFETY: kill(2) on our own child's pid.
     unsafe {
