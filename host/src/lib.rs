@@ -28,6 +28,7 @@ pub mod model;
 pub mod policy;
 pub mod screening;
 pub mod serve;
+pub mod signing;
 pub mod velocity;
 
 pub use engine::Limits;
