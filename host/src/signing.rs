@@ -161,8 +161,14 @@ fn write_new(path: &Path, contents: &[u8], secret: bool) -> Result<(), SignError
             io(e)
         }
     })?;
-    file.write_all(contents).map_err(io)?;
-    file.sync_all().map_err(io)
+    let written = file.write_all(contents).and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        // Leave no partial key file behind.
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(io(e));
+    }
+    Ok(())
 }
 
 /// Reads a secret key file.
@@ -505,7 +511,7 @@ mod tests {
 
     #[test]
     fn tampered_sha256_refused() {
-        let (key, sha, sig) = fixture();
+        let (key, _, sig) = fixture();
         let other = digest(b"other component");
         let err = sig
             .verify(&[key.verifying_key()], &other, NAME, VERSION)
@@ -519,7 +525,6 @@ mod tests {
             .verify(&[key.verifying_key()], &other, NAME, VERSION)
             .unwrap_err();
         assert!(matches!(err, SignError::BadSignature { .. }), "{err}");
-        let _ = sha;
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod demo;
 mod lists;
+mod policy;
 mod serve;
 mod velocity;
 
@@ -46,6 +47,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Release a withdrawal's contribution, or inspect a key, in a velocity store.
     Velocity(velocity::VelocityCmd),
+    /// Sign and verify policy components (ed25519).
+    Policy(policy::PolicyCmd),
 }
 
 /// Engine options shared by the commands that run policies.
@@ -99,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Velocity(args) => velocity::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Policy(args) => policy::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,212 @@
+//! `riskgate policy keygen|sign|verify`: ed25519 signatures of policy
+//! components (`riskgate::signing`). Every failure is one `error: …` line
+//! on stderr and exit status 1.
+
+use super::EngineArgs;
+use clap::{Args, Subcommand};
+use riskgate::signing::{self, PolicySignature};
+use riskgate::{Gate, PolicySource};
+use sha2::{Digest, Sha256};
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct PolicyCmd {
+    #[command(subcommand)]
+    command: PolicyCommand,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Make a key pair: KEY (the secret key, mode 0600) and KEY.pub (the
+    /// public key). Existing files are never overwritten.
+    Keygen {
+        /// The secret key file to create; the public key goes to KEY.pub.
+        #[arg(long, value_name = "KEY")]
+        out: PathBuf,
+    },
+    /// Sign a component: its sha256 with the name and version it reports
+    /// (the component is loaded to learn them). Writes FILE.sig.
+    Sign(SignArgs),
+    /// Check a component against its signature and trusted public keys;
+    /// prints `ok: NAME VERSION sha256 … signed by KEYID`, else exit 1.
+    Verify(VerifyArgs),
+}
+
+#[derive(Args)]
+struct SignArgs {
+    /// The secret key file (`riskgate policy keygen`).
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+    /// The signature file to write (default FILE.sig).
+    #[arg(long, value_name = "SIG")]
+    out: Option<PathBuf>,
+    /// The policy component.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// A trusted public key file (KEY.pub, or 64 hex characters in a file).
+    /// Repeatable: any of them may have signed.
+    #[arg(long = "pubkey", value_name = "PUB", required = true)]
+    pubkeys: Vec<PathBuf>,
+    /// The signature file (default FILE.sig).
+    #[arg(long, value_name = "SIG")]
+    signature: Option<PathBuf>,
+    /// The policy component.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// Reports a failure on one line and gives exit status 1.
+fn fail(e: impl Display) -> ExitCode {
+    let message = e
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    eprintln!("error: {message}");
+    ExitCode::FAILURE
+}
+
+pub fn run(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
+    let result = match cmd.command {
+        PolicyCommand::Keygen { out } => keygen(&out),
+        PolicyCommand::Sign(args) => sign(&args),
+        PolicyCommand::Verify(args) => verify(&args),
+    };
+    Ok(result.unwrap_or_else(fail))
+}
+
+fn keygen(secret: &Path) -> Result<ExitCode, String> {
+    let public = signing::public_key_path(secret);
+    // Refuse before writing either file.
+    for path in [secret, public.as_path()] {
+        if path.symlink_metadata().is_ok() {
+            return Err(signing::SignError::Exists(path.to_path_buf()).to_string());
+        }
+    }
+    let key = signing::keygen().map_err(|e| e.to_string())?;
+    signing::write_secret_key(secret, &key).map_err(|e| e.to_string())?;
+    if let Err(e) = signing::write_public_key(&public, &key.verifying_key()) {
+        // No secret key without its public half.
+        let _ = std::fs::remove_file(secret);
+        return Err(e.to_string());
+    }
+    println!("key id  {}", signing::key_id(&key.verifying_key()));
+    println!("secret  {}", secret.display());
+    println!("public  {}", public.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A loaded component: its name, version and sha256 as the gate sees them.
+struct Loaded {
+    name: String,
+    version: String,
+    sha256: [u8; 32],
+}
+
+/// The component's bytes and their sha256.
+fn read_component(path: &Path) -> Result<(Vec<u8>, [u8; 32]), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let sha256 = Sha256::digest(&bytes).into();
+    Ok((bytes, sha256))
+}
+
+/// Loads the component as the gate would (default config) to learn its
+/// name and version.
+fn load(
+    path: &Path,
+    bytes: Vec<u8>,
+    sha256: &[u8; 32],
+    engine: &EngineArgs,
+) -> Result<Loaded, String> {
+    let source = PolicySource {
+        origin: path.display().to_string(),
+        bytes: Arc::from(bytes),
+        config: "{}".to_string(),
+    };
+    let gate = Gate::builder()
+        .policy(source)
+        .limits(engine.limits())
+        .cache_dir(engine.cache_dir())
+        .build()
+        .map(|(gate, _)| gate)
+        .map_err(|e| match e {
+            riskgate::GateError::Policy { origin, source } => format!("{origin}: {source}"),
+            e => e.to_string(),
+        })?;
+    let policy = &gate.policies()[0];
+    if policy.sha256() != *sha256 {
+        return Err(format!(
+            "{}: the loaded component's sha256 {} is not the file's {}",
+            path.display(),
+            hex::encode(policy.sha256()),
+            hex::encode(sha256)
+        ));
+    }
+    Ok(Loaded {
+        name: policy.name().to_string(),
+        version: policy.version().to_string(),
+        sha256: policy.sha256(),
+    })
+}
+
+fn sign(args: &SignArgs) -> Result<ExitCode, String> {
+    let key = signing::read_secret_key(&args.key).map_err(|e| e.to_string())?;
+    let (bytes, sha256) = read_component(&args.file)?;
+    let loaded = load(&args.file, bytes, &sha256, &args.engine)?;
+    let signature = signing::sign(&key, &loaded.sha256, &loaded.name, &loaded.version);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| signing::signature_path(&args.file));
+    signature.write(&out).map_err(|e| e.to_string())?;
+    println!("name       {}", loaded.name);
+    println!("version    {}", loaded.version);
+    println!("sha256     {}", hex::encode(loaded.sha256));
+    println!("key id     {}", signature.key_id);
+    println!("signature  {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
+    let trusted = args
+        .pubkeys
+        .iter()
+        .map(|p| signing::read_public_key(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let sig_path = args
+        .signature
+        .clone()
+        .unwrap_or_else(|| signing::signature_path(&args.file));
+    let signature = PolicySignature::read(&sig_path).map_err(|e| e.to_string())?;
+    let (bytes, sha256) = read_component(&args.file)?;
+    let what = |e: signing::SignError| format!("{}: {e}", args.file.display());
+    // The bytes first, against what the signature claims: a component that
+    // is not the one signed is never compiled or run.
+    signature
+        .verify(&trusted, &sha256, &signature.name, &signature.version)
+        .map_err(what)?;
+    // Then the name and version the component really reports.
+    let loaded = load(&args.file, bytes, &sha256, &args.engine)?;
+    let key_id = signature
+        .verify(&trusted, &loaded.sha256, &loaded.name, &loaded.version)
+        .map_err(what)?;
+    println!(
+        "ok: {} {} sha256 {} signed by {key_id}",
+        loaded.name,
+        loaded.version,
+        hex::encode(loaded.sha256)
+    );
+    Ok(ExitCode::SUCCESS)
+}
