@@ -64,7 +64,10 @@ fn shadow_policies_never_change_the_verdict_and_every_decision_is_logged_and_cou
     assert_eq!(policies["policies"][0]["mode"], "shadow", "{policies}");
     assert_eq!(policies["policies"][1]["mode"], "enforce");
     assert_eq!(policies["policies"][1]["sha256"], velocity_sha.as_str());
-    let sanctions_sha = policies["policies"][0]["sha256"].as_str().unwrap().to_string();
+    let sanctions_sha = policies["policies"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let lists = server.get("/v1/lists").json();
     let sample_version = lists["lists"][0]["version"].as_str().unwrap().to_string();
 
@@ -84,18 +87,24 @@ fn shadow_policies_never_change_the_verdict_and_every_decision_is_logged_and_cou
     assert_eq!(r.json()["decisions"].as_array().unwrap().len(), 3);
     // A replay, and bad input (held by the gate itself).
     assert_eq!(
-        server.evaluate(&withdrawal_from("w-1", "a-1", LAZARUS)).json()["replayed"],
+        server
+            .evaluate(&withdrawal_from("w-1", "a-1", LAZARUS))
+            .json()["replayed"],
         true
     );
     let long_id = "x".repeat(200);
-    let held = server.evaluate(&withdrawal_from(&long_id, "a-9", CLEAN)).json();
+    let held = server
+        .evaluate(&withdrawal_from(&long_id, "a-9", CLEAN))
+        .json();
     assert_eq!(held["verdict"], "hold", "{held}");
 
     // Metrics.
     let m = server.get("/metrics");
     assert_eq!(m.status, 200);
     assert!(
-        m.header("content-type").unwrap().starts_with("application/openmetrics-text"),
+        m.header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text"),
         "{:?}",
         m.headers
     );
@@ -105,18 +114,31 @@ fn shadow_policies_never_change_the_verdict_and_every_decision_is_logged_and_cou
         Some(5.0),
         "{text}"
     );
-    assert_eq!(metric(text, "riskgate_decisions_total{verdict=\"hold\"}"), Some(1.0));
     assert_eq!(
-        metric(text, "riskgate_decision_reasons_total{code=\"gate.bad_input\"}"),
+        metric(text, "riskgate_decisions_total{verdict=\"hold\"}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(
+            text,
+            "riskgate_decision_reasons_total{code=\"gate.bad_input\"}"
+        ),
         Some(1.0),
         "{text}"
     );
-    assert_eq!(metric(text, "riskgate_decision_latency_seconds_count"), Some(6.0));
+    assert_eq!(
+        metric(text, "riskgate_decision_latency_seconds_count"),
+        Some(6.0)
+    );
     let entries = format!("riskgate_list_entries{{list=\"sample\",version=\"{sample_version}\"}}");
     assert!(metric(text, &entries).unwrap() > 0.0, "{text}");
     assert_eq!(metric(text, "riskgate_config_generation"), Some(1.0));
     // The start record and six decisions.
-    assert_eq!(metric(text, "riskgate_decision_log_records"), Some(7.0), "{text}");
+    assert_eq!(
+        metric(text, "riskgate_decision_log_records"),
+        Some(7.0),
+        "{text}"
+    );
     assert!(text.trim_end().ends_with("# EOF"));
 
     // The decision log, read back.
@@ -139,7 +161,10 @@ fn shadow_policies_never_change_the_verdict_and_every_decision_is_logged_and_cou
     for r in &decisions {
         assert_eq!(r["event"], "decision");
         assert_eq!(r["generation"], 1);
-        assert!(now.abs_diff(r["timestamp_ms"].as_u64().unwrap()) < 600_000, "{r}");
+        assert!(
+            now.abs_diff(r["timestamp_ms"].as_u64().unwrap()) < 600_000,
+            "{r}"
+        );
         assert_eq!(
             r["lists"],
             json!([{"name": "sample", "version": sample_version}]),
@@ -156,7 +181,10 @@ fn shadow_policies_never_change_the_verdict_and_every_decision_is_logged_and_cou
     assert_eq!(shadow["name"], "sanctions");
     assert_eq!(shadow["mode"], "shadow");
     assert_eq!(shadow["sha256"], sanctions_sha.as_str());
-    assert_eq!(shadow["verdict"], "deny", "the shadow policy's own verdict: {first}");
+    assert_eq!(
+        shadow["verdict"], "deny",
+        "the shadow policy's own verdict: {first}"
+    );
     assert!(!shadow["hits"].as_array().unwrap().is_empty(), "{first}");
     assert_eq!(first["policies"][1]["name"], "velocity");
     assert_eq!(first["policies"][1]["mode"], "enforce");
@@ -243,7 +271,9 @@ fn reload_under_load_swaps_policies_and_lists_whole() {
                 unsafe { libc::kill(server.child.id() as i32, libc::SIGHUP) };
                 let mut waited = 0;
                 loop {
-                    let g = server.get("/v1/lists").json()["generation"].as_u64().unwrap();
+                    let g = server.get("/v1/lists").json()["generation"]
+                        .as_u64()
+                        .unwrap();
                     if g == generation + 1 {
                         break;
                     }
@@ -287,7 +317,10 @@ fn reload_under_load_swaps_policies_and_lists_whole() {
     let seen = seen.into_inner().unwrap();
     let listed = listed.lock().unwrap();
     let generations: HashSet<u64> = seen.iter().map(|s| s.0).collect();
-    assert!(generations.len() >= 5, "load did not span the reloads: {generations:?}");
+    assert!(
+        generations.len() >= 5,
+        "load did not span the reloads: {generations:?}"
+    );
     for (g, a, b) in &seen {
         let holds = listed[g];
         assert_eq!(
@@ -302,8 +335,15 @@ fn reload_under_load_swaps_policies_and_lists_whole() {
         generations.len()
     );
     let m = server.get("/metrics").body;
-    assert_eq!(metric(&m, "riskgate_reloads_total{result=\"ok\"}"), Some(8.0), "{m}");
-    assert_eq!(metric(&m, "riskgate_reloads_total{result=\"failed\"}"), Some(1.0));
+    assert_eq!(
+        metric(&m, "riskgate_reloads_total{result=\"ok\"}"),
+        Some(8.0),
+        "{m}"
+    );
+    assert_eq!(
+        metric(&m, "riskgate_reloads_total{result=\"failed\"}"),
+        Some(1.0)
+    );
 
     // The log agrees: each decision names its generation's list version.
     drop(server);
@@ -313,7 +353,10 @@ fn reload_under_load_swaps_policies_and_lists_whole() {
     for r in &records {
         match r["event"].as_str().unwrap() {
             "generation" => {
-                versions.insert(r["generation"].as_u64().unwrap(), r["lists"][0]["version"].clone());
+                versions.insert(
+                    r["generation"].as_u64().unwrap(),
+                    r["lists"][0]["version"].clone(),
+                );
             }
             "reload_failed" => failed_reloads += 1,
             "decision" => {
@@ -339,7 +382,9 @@ fn a_full_disk_holds_every_decision_with_log_unavailable() {
     std::os::unix::fs::symlink("/dev/full", log.join(ACTIVE)).unwrap();
     let config = format!("{}[decision_log]\ndir = \"log\"\n", head("memory"));
     let server = Server::with_config(&write_config(dir.path(), &config)).unwrap();
-    let clean = server.evaluate(&withdrawal_from("w-1", "a-1", CLEAN)).json();
+    let clean = server
+        .evaluate(&withdrawal_from("w-1", "a-1", CLEAN))
+        .json();
     assert_eq!(clean["verdict"], "hold", "{clean}");
     let codes: Vec<&str> = clean["reasons"]
         .as_array()
@@ -348,8 +393,15 @@ fn a_full_disk_holds_every_decision_with_log_unavailable() {
         .map(|r| r["code"].as_str().unwrap())
         .collect();
     assert_eq!(codes, ["gate.log_unavailable"], "{clean}");
-    assert!(clean["reasons"][0]["detail"].as_str().unwrap().contains("No space left"));
-    let listed = server.evaluate(&withdrawal_from("w-2", "a-2", LAZARUS)).json();
+    assert!(
+        clean["reasons"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("No space left")
+    );
+    let listed = server
+        .evaluate(&withdrawal_from("w-2", "a-2", LAZARUS))
+        .json();
     assert_eq!(listed["verdict"], "deny", "a deny stays a deny: {listed}");
     assert!(
         listed["reasons"]
@@ -359,7 +411,11 @@ fn a_full_disk_holds_every_decision_with_log_unavailable() {
             .any(|r| r["code"] == "gate.log_unavailable")
     );
     let m = server.get("/metrics").body;
-    assert_eq!(metric(&m, "riskgate_decision_log_failures_total"), Some(2.0), "{m}");
+    assert_eq!(
+        metric(&m, "riskgate_decision_log_failures_total"),
+        Some(2.0),
+        "{m}"
+    );
     assert_eq!(server.get("/healthz").status, 200, "still serving");
 }
 

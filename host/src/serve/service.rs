@@ -344,6 +344,8 @@ impl Service {
                 let restart_required = fresh.restart_required(&running);
                 let warnings = built.warnings.clone();
                 let next = Arc::new(Generation::new(current.number + 1, built));
+                // Its record precedes every decision it makes.
+                self.serving(&next, None);
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
                 // Settings that need a restart keep their running values.
                 let mut kept = fresh;
@@ -353,7 +355,6 @@ impl Service {
                 kept.admin = running.admin.clone();
                 *running = kept;
                 self.metrics.reloaded(true);
-                self.serving(&next, None);
                 tracing::info!("reload: serving generation {}", next.number);
                 ReloadReport {
                     ok: true,

@@ -48,7 +48,11 @@ impl Server {
     pub fn start(dir: &Path) -> Server {
         let mut args: Vec<String> = vec!["--velocity".into()];
         args.push(dir.join("velocity").display().to_string());
-        args.extend(["--no-clock-check".into(), "--deadline-us".into(), "250000".into()]);
+        args.extend([
+            "--no-clock-check".into(),
+            "--deadline-us".into(),
+            "250000".into(),
+        ]);
         args.push("--cache-dir".into());
         args.push(dir.join("cache").display().to_string());
         Server::spawn(&args).expect("serve starts")
