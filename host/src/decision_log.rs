@@ -74,6 +74,10 @@ pub trait Sink: Send {
     fn truncate(&mut self, len: u64) -> io::Result<()>;
     /// Length of the current file.
     fn len(&self) -> u64;
+    /// Whether the current file is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Closes the current file under a rotated name and starts a new one.
     fn rotate(&mut self) -> io::Result<()>;
     /// Names the log in errors.
@@ -270,12 +274,11 @@ fn write_loop(shared: &Shared, mut sink: Box<dyn Sink>, durable: bool, max_bytes
             }
         });
         let mut rotated = false;
-        if result.is_ok() && sink.len() >= max_bytes {
-            if durable || sink.sync().is_ok() {
-                match sink.rotate() {
-                    Ok(()) => rotated = true,
-                    Err(e) => tracing::error!("rotating {}: {e}", sink.describe()),
-                }
+        // Rotated only once its data is on disk.
+        if result.is_ok() && sink.len() >= max_bytes && (durable || sink.sync().is_ok()) {
+            match sink.rotate() {
+                Ok(()) => rotated = true,
+                Err(e) => tracing::error!("rotating {}: {e}", sink.describe()),
             }
         }
         if let Err(e) = &result {

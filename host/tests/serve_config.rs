@@ -493,3 +493,99 @@ fn a_durable_log_holds_every_returned_decision_after_kill_9() {
         );
     }
 }
+
+fn policy_cli(args: &[&str]) {
+    let out = std::process::Command::new(support::BIN)
+        .arg("policy")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "riskgate policy {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// With `require_signature`, a policy file runs only with a signature by a
+/// trusted key over its own sha256, name and version: at start and at
+/// every reload.
+#[test]
+fn signatures_are_required_at_load_and_at_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).display().to_string();
+    let component = dir.path().join("sanctions.wasm");
+    std::fs::write(&component, bundled_bytes("sanctions")).unwrap();
+    policy_cli(&["keygen", "--out", &d("release.key")]);
+    policy_cli(&["keygen", "--out", &d("rogue.key")]);
+    let config = format!(
+        "require_signature = true\ntrusted_keys = [\"release.key.pub\"]\n{}\
+         [[policy]]\npath = \"sanctions.wasm\"\n[[policy]]\nbundled = \"velocity\"\n",
+        head("memory")
+    );
+    let path = write_config(dir.path(), &config);
+
+    // Unsigned: refused at start.
+    let Err((code, stderr)) = Server::with_config(&path) else {
+        panic!("an unsigned policy was loaded");
+    };
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("sanctions.wasm.sig"), "{stderr}");
+
+    // Signed by an untrusted key: refused.
+    policy_cli(&["sign", "--key", &d("rogue.key"), &d("sanctions.wasm")]);
+    let Err((_, stderr)) = Server::with_config(&path) else {
+        panic!("a policy signed by an untrusted key was loaded");
+    };
+    assert!(stderr.contains("no trusted key"), "{stderr}");
+
+    // Signed by the trusted key: served, with the key named.
+    policy_cli(&["sign", "--key", &d("release.key"), &d("sanctions.wasm")]);
+    let server = Server::with_config(&path).unwrap();
+    let policies = server.get("/v1/policies").json();
+    assert_eq!(policies["policies"][0]["name"], "sanctions");
+    assert_eq!(
+        policies["policies"][0]["signed_by"].as_str().unwrap().len(),
+        16,
+        "{policies}"
+    );
+    assert!(policies["policies"][1].get("signed_by").is_none());
+
+    // Another component in its place: the reload is refused, nothing changes.
+    std::fs::write(&component, bundled_bytes("velocity")).unwrap();
+    let r = server.reload(TOKEN);
+    assert_eq!(r.status, 422, "{}", r.body);
+    let error = r.json()["error"].as_str().unwrap().to_string();
+    assert!(error.contains("sha256"), "{error}");
+    let listed = server
+        .evaluate(&withdrawal_from("w-1", "a-1", LAZARUS))
+        .json();
+    assert_eq!(
+        listed["verdict"], "deny",
+        "still the signed generation: {listed}"
+    );
+    assert_eq!(server.get("/v1/lists").json()["generation"], 1);
+
+    // Precompiled code from outside the gate's cache is never run: a
+    // compiled artifact in the component's place does not load.
+    std::fs::write(&component, b"\x7fELF\x02\x01\x01 not a component").unwrap();
+    assert_eq!(server.reload(TOKEN).status, 422);
+
+    // The signed bytes back: the reload goes through.
+    std::fs::write(&component, bundled_bytes("sanctions")).unwrap();
+    let r = server.reload(TOKEN);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["generation"], 2);
+}
+
+#[test]
+fn admin_endpoints_are_off_without_a_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = head("memory").replace(&format!("[admin]\ntoken = \"{TOKEN}\"\n"), "");
+    let server = Server::with_config(&write_config(dir.path(), &config)).unwrap();
+    let r = server.reload(TOKEN);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
+    let r = server.request("POST", "/v1/admin/reload", &[], b"");
+    assert_eq!(r.status, 403);
+}

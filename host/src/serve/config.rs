@@ -219,6 +219,14 @@ pub struct PolicyMeta {
     pub signed_by: Option<String>,
 }
 
+/// What a policy's verified signature says.
+struct Signed {
+    name: String,
+    version: String,
+    /// Id of the trusted key that verified it.
+    key: String,
+}
+
 /// A built gate and what was noticed on the way.
 pub struct Built {
     pub gate: Gate,
@@ -257,10 +265,10 @@ impl Config {
             if p.config.is_some() && p.config_file.is_some() {
                 return Err(fail(what, "give at most one of `config` and `config_file`"));
             }
-            if let Some(pin) = &p.sha256 {
-                if pin.len() != 64 || hex::decode(pin).is_err() {
-                    return Err(fail(what, "`sha256` is 64 hex digits"));
-                }
+            if let Some(pin) = &p.sha256
+                && (pin.len() != 64 || hex::decode(pin).is_err())
+            {
+                return Err(fail(what, "`sha256` is 64 hex digits"));
             }
         }
         for (i, l) in self.lists.iter().enumerate() {
@@ -388,7 +396,7 @@ impl Config {
         let trusted = self.trusted()?;
         let mut sources = Vec::new();
         // Per policy: its mode and the (name, version, key id) it was signed as.
-        let mut signed: Vec<(Mode, Option<(String, String, String)>)> = Vec::new();
+        let mut signed: Vec<(Mode, Option<Signed>)> = Vec::new();
         let defaults: Vec<PolicyConfig> = if self.policies.is_empty() {
             ["sanctions", "velocity"]
                 .map(|b| PolicyConfig {
@@ -425,13 +433,13 @@ impl Config {
                 (None, None) => unreachable!("checked at parse"),
             };
             let sha256: [u8; 32] = Sha256::digest(&bytes).into();
-            if let Some(pin) = &p.sha256 {
-                if !pin.eq_ignore_ascii_case(&hex::encode(sha256)) {
-                    return Err(fail(
-                        &origin,
-                        format!("sha256 is {}, the config pins {pin}", hex::encode(sha256)),
-                    ));
-                }
+            if let Some(pin) = &p.sha256
+                && !pin.eq_ignore_ascii_case(&hex::encode(sha256))
+            {
+                return Err(fail(
+                    &origin,
+                    format!("sha256 is {}, the config pins {pin}", hex::encode(sha256)),
+                ));
             }
             let signature = match (&p.path, &p.signature) {
                 (Some(path), explicit) if self.require_signature || explicit.is_some() => {
@@ -446,7 +454,11 @@ impl Config {
                     let key = sig
                         .verify(&trusted, &sha256, &sig.name, &sig.version)
                         .map_err(|e| fail(&origin, format!("signature refused: {e}")))?;
-                    Some((sig.name.clone(), sig.version.clone(), key))
+                    Some(Signed {
+                        name: sig.name,
+                        version: sig.version,
+                        key,
+                    })
                 }
                 _ => None,
             };
@@ -485,17 +497,17 @@ impl Config {
         };
         let mut metas = Vec::new();
         for (policy, (mode, signature)) in gate.policies().iter().zip(signed) {
-            if let Some((name, version, _)) = &signature {
-                if policy.name() != name || policy.version() != version {
-                    return Err(fail(
-                        policy.origin(),
-                        format!(
-                            "signature refused: signed as {name} {version}, the component says {} {}",
-                            policy.name(),
-                            policy.version()
-                        ),
-                    ));
-                }
+            if let Some(Signed { name, version, .. }) = &signature
+                && (policy.name() != name || policy.version() != version)
+            {
+                return Err(fail(
+                    policy.origin(),
+                    format!(
+                        "signature refused: signed as {name} {version}, the component says {} {}",
+                        policy.name(),
+                        policy.version()
+                    ),
+                ));
             }
             metas.push(PolicyMeta {
                 name: policy.name().to_string(),
@@ -503,7 +515,7 @@ impl Config {
                 sha256: hex::encode(policy.sha256()),
                 mode,
                 origin: policy.origin().to_string(),
-                signed_by: signature.map(|(_, _, key)| key),
+                signed_by: signature.map(|s| s.key),
             });
         }
         Ok(Built {

@@ -186,14 +186,15 @@ async fn metrics(State(service): State<Arc<Service>>) -> Response {
 }
 
 /// The bearer token of an admin request, checked.
-fn authorize(service: &Service, headers: &HeaderMap) -> Result<(), Response> {
+fn authorize(service: &Service, headers: &HeaderMap) -> Result<(), Box<Response>> {
     if !service.admin_enabled() {
         return Err(Problem::new(
             StatusCode::FORBIDDEN,
             "Forbidden",
             "admin endpoints are off: set [admin] token (or token_file) in the config",
         )
-        .into_response());
+        .into_response()
+        .into());
     }
     let token = headers
         .get(header::AUTHORIZATION)
@@ -216,7 +217,7 @@ fn authorize(service: &Service, headers: &HeaderMap) -> Result<(), Response> {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"riskgate-admin\""),
             );
-            Err(p)
+            Err(p.into())
         }
     }
 }
@@ -225,7 +226,7 @@ async fn reload(
     State(service): State<Arc<Service>>,
     headers: HeaderMap,
 ) -> Result<Response, Response> {
-    authorize(&service, &headers)?;
+    authorize(&service, &headers).map_err(|r| *r)?;
     let report = tokio::task::spawn_blocking(move || service.reload())
         .await
         .map_err(|e| Problem::internal(e).into_response())?;

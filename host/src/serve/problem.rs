@@ -90,10 +90,11 @@ pub fn parse_body(body: &[u8]) -> Result<(Vec<Withdrawal>, bool), Problem> {
             }
         }
         Some(b'[') => {
-            if let Ok(ws) = serde_json::from_slice::<Vec<Withdrawal>>(body) {
-                if !ws.is_empty() && ws.len() <= MAX_BATCH {
-                    return Ok((ws, true));
-                }
+            if let Ok(ws) = serde_json::from_slice::<Vec<Withdrawal>>(body)
+                && !ws.is_empty()
+                && ws.len() <= MAX_BATCH
+            {
+                return Ok((ws, true));
             }
         }
         _ => {}

@@ -317,10 +317,10 @@ impl Service {
                 policies: if error.is_some() { &[] } else { &g.policies },
                 lists: if error.is_some() { &[] } else { &g.lists },
             };
-            if let Ok(line) = serde_json::to_vec(&record) {
-                if let Err(e) = log.append(&line) {
-                    tracing::error!("recording generation {}: {e}", g.number);
-                }
+            if let Ok(line) = serde_json::to_vec(&record)
+                && let Err(e) = log.append(&line)
+            {
+                tracing::error!("recording generation {}: {e}", g.number);
             }
         }
     }
