@@ -121,3 +121,46 @@ fn serve_stops_cleanly_on_sigterm() {
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status}");
 }
+
+/// Every operation of `docs/openapi.json` is served at its path and
+/// method, and the document covers every endpoint of the service.
+#[test]
+fn the_openapi_document_matches_the_routes() {
+    let doc: Value = serde_json::from_str(include_str!("../../docs/openapi.json")).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            operations.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    operations.sort();
+    let mut expected: Vec<(String, String)> = [
+        ("POST", "/v1/evaluate"),
+        ("POST", "/v1/withdrawals/{id}/release"),
+        ("GET", "/v1/policies"),
+        ("GET", "/v1/lists"),
+        ("POST", "/v1/admin/reload"),
+        ("GET", "/metrics"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+    ]
+    .iter()
+    .map(|(m, p)| (m.to_string(), p.to_string()))
+    .collect();
+    expected.sort();
+    assert_eq!(operations, expected);
+
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let (_, _, not_found) = server.call("GET", "/v1/none", None, b"");
+    for (method, path) in &operations {
+        let path = path.replace("{id}", "no-such-id");
+        let (status, _, body) = server.call(method, &path, Some("application/json"), b"{}");
+        assert!(
+            body != not_found && status != 405,
+            "{method} {path}: {status} {body}"
+        );
+    }
+}

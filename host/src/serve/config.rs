@@ -608,6 +608,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_in_docs_parses() {
+        let c = Config::parse(include_str!("../../../docs/riskgate.example.toml")).unwrap();
+        assert_eq!(c.policies.len(), 3);
+        assert_eq!(c.policies[1].mode, Mode::Shadow);
+        assert!(c.require_signature && c.decision_log.unwrap().durable);
+    }
+
+    #[test]
     fn pins_and_modes_are_applied_when_built() {
         let mut c = Config::parse("velocity = \"memory\"\n[[policy]]\nbundled = \"sanctions\"\n[[policy]]\nbundled = \"velocity\"\nmode = \"shadow\"").unwrap();
         let built = c.build(Arc::default()).unwrap();
