@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use riskgate::demo;
 use riskgate::model::Verdict;
 use riskgate::screening::{DEFAULT_FP_RATE, DesignatedSet, Screener};
-use riskgate::{Gate, Withdrawal, bundled};
+use riskgate::{Gate, Mode, Withdrawal, bundled};
 use riskgate_tests::*;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -290,5 +290,60 @@ proptest! {
             prop_assert!(again.replayed);
             prop_assert_eq!(again.verdict, da.verdict);
         }
+    }
+}
+
+/// The same chain with and without shadow policies in front of it (one of
+/// them hostile), and the shadowed policy enforced alone.
+fn shadow_gates() -> &'static (Gate, Gate, Gate) {
+    static CELL: OnceLock<(Gate, Gate, Gate)> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let plain = gate(vec![velocity("{}")], bundled::sample_screener());
+        let shadowed = builder(Vec::new(), bundled::sample_screener())
+            .policy_in(sanctions("{}"), Mode::Shadow)
+            .policy_in(hostile("{}"), Mode::Shadow)
+            .policy(velocity("{}"))
+            .build()
+            .expect("gate builds")
+            .0;
+        let alone = gate(vec![sanctions("{}")], bundled::sample_screener());
+        (plain, shadowed, alone)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Shadow policies never change a decision, even when they deny or
+    /// fault; each one's own verdict is reported in the trace.
+    #[test]
+    fn shadow_policies_never_change_a_decision(seed in any::<u64>(), traps in prop::collection::vec(any::<bool>(), 200)) {
+        let (plain, shadowed, alone) = shadow_gates();
+        let designated = bundled::sample_addresses();
+        let case = unique();
+        let mut trace = Vec::new();
+        let mut denied_in_shadow = 0;
+        for (g, trap) in demo::generate(200, seed, &designated).into_iter().zip(traps) {
+            let mut w = g.withdrawal;
+            // The hostile guest traps on ids starting `trap-`.
+            w.id = format!("{}sh{case}-{}", if trap { "trap-" } else { "" }, w.id);
+            w.account = format!("sh{case}-{}", w.account);
+            let expected = plain.evaluate(&w);
+            let got = shadowed.evaluate_traced(&w, &mut trace);
+            prop_assert_eq!(got.without_timing(), expected.without_timing());
+            if got.replayed {
+                continue;
+            }
+            prop_assert_eq!(trace.len(), 3);
+            prop_assert_eq!(trace[0].mode, Mode::Shadow);
+            prop_assert_eq!(trace[0].verdict, alone.evaluate(&w).verdict);
+            prop_assert_eq!(trace[1].fault, trap, "{:?}", trace[1]);
+            prop_assert_eq!(trace[2].mode, Mode::Enforce);
+            prop_assert!(trace[2].reasons.is_empty(), "an enforced policy's reasons are in the decision");
+            denied_in_shadow += usize::from(trace[0].verdict == Verdict::Deny);
+        }
+        // The stream holds designated destinations, so the shadow policy
+        // did deny some that the decision allowed or held.
+        prop_assert!(denied_in_shadow > 0);
     }
 }
