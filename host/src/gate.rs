@@ -17,7 +17,7 @@ use crate::screening::Screener;
 use crate::velocity::{Commit, Keys, Velocity, VelocityError};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Most reasons one policy may return.
@@ -105,6 +105,7 @@ pub struct GateBuilder {
     velocity: Option<Arc<Velocity>>,
     max_clock_skew: Option<Duration>,
     clock: Clock,
+    parallel_calls: Option<usize>,
 }
 
 impl Default for GateBuilder {
@@ -117,6 +118,7 @@ impl Default for GateBuilder {
             velocity: None,
             max_clock_skew: Some(DEFAULT_MAX_CLOCK_SKEW),
             clock: Arc::new(system_clock),
+            parallel_calls: None,
         }
     }
 }
@@ -166,6 +168,17 @@ impl GateBuilder {
         self
     }
 
+    /// Most withdrawals whose policies run at once (default: the number of
+    /// cores). A policy's deadline is wall-clock time: with more guest
+    /// calls running than cores, preemption alone could exceed it. Callers
+    /// beyond the limit wait before their policies start (outside any
+    /// deadline); waits on the velocity store (a log sync, a Redis round
+    /// trip outside policy calls) are not counted.
+    pub fn parallel_calls(mut self, n: usize) -> Self {
+        self.parallel_calls = Some(n.max(1));
+        self
+    }
+
     /// The clock the skew check reads (default: the system clock).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -207,6 +220,9 @@ impl GateBuilder {
                     .max_clock_skew
                     .map(|d| d.as_millis().min(u128::from(u64::MAX)) as u64),
                 clock: self.clock,
+                permits: Permits::new(self.parallel_calls.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                })),
             },
             reports,
         ))
@@ -224,6 +240,43 @@ pub struct Gate {
     velocity: Arc<Velocity>,
     max_clock_skew_ms: Option<u64>,
     clock: Clock,
+    permits: Permits,
+}
+
+/// A counting semaphore over the policy runs (std has none).
+struct Permits {
+    free: Mutex<usize>,
+    returned: Condvar,
+}
+
+struct Permit<'a>(&'a Permits);
+
+impl Permits {
+    fn new(n: usize) -> Self {
+        Permits {
+            free: Mutex::new(n),
+            returned: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self
+                .returned
+                .wait(free)
+                .unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.returned.notify_one();
+    }
 }
 
 impl Gate {
@@ -348,6 +401,7 @@ impl Gate {
         }
 
         let input = to_wit(w);
+        let permit = self.permits.acquire();
         let velocity_fault = Arc::new(OnceLock::new());
         let ctx = CallContext {
             screener: self.screener(),
@@ -397,6 +451,7 @@ impl Gate {
             }
         }
         drop(ctx);
+        drop(permit);
         if let Some(why) = velocity_fault.get() {
             decision.verdict = decision.verdict.max(Verdict::Hold);
             decision.reasons.push(Reason {

@@ -123,6 +123,7 @@ impl GateArgs {
             } else {
                 self.max_clock_skew_ms.max(1)
             },
+            parallel_calls: None,
         };
         config.cache_dir = self.engine.cache_dir.clone();
         config.no_cache = self.engine.no_cache;

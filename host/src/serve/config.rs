@@ -149,6 +149,12 @@ pub struct LimitsConfig {
     /// (0: no check, for replays of recorded streams).
     #[serde(default = "default_skew_ms")]
     pub max_clock_skew_ms: u64,
+    /// Most withdrawals whose policies run at once (default: the number of
+    /// cores), so that a policy's wall-clock deadline measures its own
+    /// work, not its wait for a core. Raise it for a Redis velocity store,
+    /// whose round trips inside policy calls leave the core idle.
+    #[serde(default)]
+    pub parallel_calls: Option<usize>,
 }
 
 fn default_deadline_us() -> u64 {
@@ -167,6 +173,7 @@ impl Default for LimitsConfig {
             deadline_us: default_deadline_us(),
             memory_mib: default_memory_mib(),
             max_clock_skew_ms: default_skew_ms(),
+            parallel_calls: None,
         }
     }
 }
@@ -481,7 +488,7 @@ impl Config {
         let (screener, warnings) = self.screener()?;
         let skew = (self.limits.max_clock_skew_ms > 0)
             .then(|| Duration::from_millis(self.limits.max_clock_skew_ms));
-        let builder = sources
+        let mut builder = sources
             .into_iter()
             .zip(&signed)
             .fold(Gate::builder(), |b, (s, (mode, _))| b.policy_in(s, *mode))
@@ -490,6 +497,9 @@ impl Config {
             .screener(screener)
             .velocity(velocity)
             .max_clock_skew(skew);
+        if let Some(n) = self.limits.parallel_calls {
+            builder = builder.parallel_calls(n);
+        }
         let gate = match builder.build() {
             Ok((gate, _)) => gate,
             Err(GateError::Policy { origin, source }) => return Err(fail(origin, source)),
