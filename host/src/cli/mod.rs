@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod demo;
 mod lists;
+mod load;
 mod serve;
 mod velocity;
 
@@ -44,6 +45,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Serve the gate over HTTP: POST /v1/evaluate and the rest (see README).
     Serve(serve::ServeArgs),
+    /// Drive a running `riskgate serve` with withdrawals and report throughput and latency.
+    Load(load::LoadArgs),
     /// Release a withdrawal's contribution, or inspect a key, in a velocity store.
     Velocity(velocity::VelocityCmd),
 }
@@ -99,6 +102,7 @@ pub fn main() -> ExitCode {
         Command::Velocity(args) => velocity::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Load(args) => load::run(args),
     };
     match result {
         Ok(code) => code,
