@@ -5,6 +5,7 @@ mod bench;
 mod check;
 mod demo;
 mod lists;
+mod load;
 mod policy;
 mod serve;
 mod velocity;
@@ -45,6 +46,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Serve the gate over HTTP: POST /v1/evaluate and the rest (see README).
     Serve(serve::ServeArgs),
+    /// Drive a running `riskgate serve` with withdrawals and report throughput and latency.
+    Load(load::LoadArgs),
     /// Release a withdrawal's contribution, or inspect a key, in a velocity store.
     Velocity(velocity::VelocityCmd),
     /// Sign and verify policy components (ed25519).
@@ -103,6 +106,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Policy(args) => policy::run(args),
+        Command::Load(args) => load::run(args),
     };
     match result {
         Ok(code) => code,
