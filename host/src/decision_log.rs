@@ -98,10 +98,15 @@ struct Batch {
     result: OnceLock<Result<(), LogError>>,
 }
 
+/// Told the result of its batch: an appender awaiting it asynchronously.
+type Waiter = tokio::sync::oneshot::Sender<Result<(), LogError>>;
+
 struct State {
     buf: Vec<u8>,
     lines: u64,
     batch: Arc<Batch>,
+    /// Async appenders of the batch being filled.
+    waiters: Vec<Waiter>,
     closing: bool,
     stats: LogStats,
 }
@@ -148,6 +153,7 @@ impl DecisionLog {
                 batch: Arc::new(Batch {
                     result: OnceLock::new(),
                 }),
+                waiters: Vec::new(),
                 closing: false,
                 stats: LogStats::default(),
             }),
@@ -191,6 +197,30 @@ impl DecisionLog {
     pub fn append_many(&self, lines: &[u8], count: u64) -> Result<(), LogError> {
         debug_assert!(lines.ends_with(b"\n") && count > 0);
         self.append_lines(lines, count, false)
+    }
+
+    /// [`DecisionLog::append_many`] for async callers: queues the lines at
+    /// once and resolves when their batch is written, without blocking a
+    /// thread meanwhile.
+    pub fn append_many_async(
+        &self,
+        lines: &[u8],
+        count: u64,
+    ) -> impl std::future::Future<Output = Result<(), LogError>> + use<> {
+        debug_assert!(lines.ends_with(b"\n") && count > 0);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        {
+            let mut state = lock(&self.shared.state);
+            if state.closing {
+                let _ = tx.send(Err(LogError::Closed));
+            } else {
+                state.buf.extend_from_slice(lines);
+                state.lines += count;
+                state.waiters.push(tx);
+                self.shared.work.notify_one();
+            }
+        }
+        async move { rx.await.unwrap_or(Err(LogError::Closed)) }
     }
 
     fn append_lines(&self, bytes: &[u8], count: u64, newline: bool) -> Result<(), LogError> {
@@ -238,7 +268,7 @@ fn write_loop(shared: &Shared, mut sink: Box<dyn Sink>, durable: bool, max_bytes
     // batch starts on a new line.
     let mut torn = false;
     loop {
-        let (batch, lines) = {
+        let (batch, lines, waiters) = {
             let mut state = lock(&shared.state);
             while state.buf.is_empty() && !state.closing {
                 state = shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
@@ -254,7 +284,7 @@ fn write_loop(shared: &Shared, mut sink: Box<dyn Sink>, durable: bool, max_bytes
                     result: OnceLock::new(),
                 }),
             );
-            (batch, lines)
+            (batch, lines, std::mem::take(&mut state.waiters))
         };
         let before = sink.len();
         let mut result = if torn { sink.write_all(b"\n") } else { Ok(()) };
@@ -295,6 +325,9 @@ fn write_loop(shared: &Shared, mut sink: Box<dyn Sink>, durable: bool, max_bytes
                 stats.failed_batches += 1;
             }
             stats.rotations += u64::from(rotated);
+            for waiter in waiters {
+                let _ = waiter.send(result.clone());
+            }
             let _ = batch.result.set(result);
         }
         shared.done.notify_all();

@@ -104,18 +104,24 @@ async fn evaluate(
     // One generation for the whole request.
     let generation = service.current();
     let number = generation.number;
-    let decisions =
-        tokio::task::spawn_blocking(move || service.evaluate(&generation, &withdrawals))
-            .await
-            .map_err(|e| {
-                Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal Server Error",
-                    format!("the evaluation did not finish: {e}"),
-                )
-            })?;
+    let decisions = service
+        .evaluate_async(generation, withdrawals)
+        .await
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                e,
+            )
+        })?;
     let body = if batch {
-        serde_json::to_string(&json!({ "decisions": decisions }))
+        #[derive(serde::Serialize)]
+        struct Decisions<'a> {
+            decisions: &'a [crate::Decision],
+        }
+        serde_json::to_string(&Decisions {
+            decisions: &decisions,
+        })
     } else {
         serde_json::to_string(&decisions[0])
     }

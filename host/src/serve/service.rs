@@ -130,6 +130,12 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Decisions and their traces, before they are recorded.
+struct Decided {
+    decisions: Vec<Decision>,
+    traces: Vec<Vec<PolicyOutcome>>,
+}
+
 /// The service.
 pub struct Service {
     current: RwLock<Arc<Generation>>,
@@ -142,6 +148,8 @@ pub struct Service {
     log: Option<DecisionLog>,
     metrics: Metrics,
     admin_token: Option<String>,
+    /// Decisions never block (in-memory velocity): evaluate on the caller.
+    inline: bool,
     /// This process's prefix of decision ids, and the counter after it.
     node: u64,
     seq: AtomicU64,
@@ -159,7 +167,9 @@ impl Service {
         let admin_token = config.admin_token()?;
         let mut node = [0u8; 8];
         let _ = getrandom::fill(&mut node);
+        let inline = config.velocity.as_deref() == Some("memory");
         let service = Service {
+            inline,
             current: RwLock::new(Arc::new(Generation::new(1, built))),
             velocity,
             config: Mutex::new(config),
@@ -212,9 +222,47 @@ impl Service {
     /// Decides `withdrawals` with generation `g`, records every decision in
     /// the log (one batch) and counts them. A decision whose record cannot
     /// be written is returned as HOLD `gate.log_unavailable` (a DENY stays
-    /// DENY): none is returned as final without its record.
+    /// DENY): none is returned as final without its record. Blocks (on the
+    /// velocity store and the log).
     pub fn evaluate(&self, g: &Generation, withdrawals: &[Withdrawal]) -> Vec<Decision> {
-        let names: Vec<&str> = g.policies.iter().map(|p| p.name.as_str()).collect();
+        let decided = self.decide(g, withdrawals);
+        let written = match &self.log {
+            None => Ok(()),
+            Some(log) => self
+                .encode(log, g, withdrawals, &decided)
+                .and_then(|buf| log.append_many(&buf, withdrawals.len() as u64)),
+        };
+        self.finish(g, decided, written)
+    }
+
+    /// [`Service::evaluate`] from async code. With the in-memory velocity
+    /// store nothing in a decision blocks, so it runs right on the calling
+    /// worker (no hand-off to another thread) and awaits its log batch;
+    /// otherwise (a log sync or a network round trip inside the decision)
+    /// it runs on the blocking pool.
+    pub async fn evaluate_async(
+        self: &Arc<Self>,
+        g: Arc<Generation>,
+        withdrawals: Vec<Withdrawal>,
+    ) -> Result<Vec<Decision>, String> {
+        if !self.inline {
+            let service = self.clone();
+            return tokio::task::spawn_blocking(move || service.evaluate(&g, &withdrawals))
+                .await
+                .map_err(|e| format!("the evaluation did not finish: {e}"));
+        }
+        let decided = self.decide(&g, &withdrawals);
+        let written = match &self.log {
+            None => Ok(()),
+            Some(log) => match self.encode(log, &g, &withdrawals, &decided) {
+                Ok(buf) => log.append_many_async(&buf, withdrawals.len() as u64).await,
+                Err(e) => Err(e),
+            },
+        };
+        Ok(self.finish(&g, decided, written))
+    }
+
+    fn decide(&self, g: &Generation, withdrawals: &[Withdrawal]) -> Decided {
         let mut decisions = Vec::with_capacity(withdrawals.len());
         let mut traces = Vec::with_capacity(withdrawals.len());
         for w in withdrawals {
@@ -222,34 +270,46 @@ impl Service {
             decisions.push(g.gate.evaluate_traced(w, &mut trace));
             traces.push(trace);
         }
-        if let Some(log) = &self.log {
-            let written = self.record(log, g, withdrawals, &decisions, &traces);
-            if let Err(e) = written {
-                for d in &mut decisions {
-                    d.verdict = d.verdict.max(Verdict::Hold);
-                    d.reasons.push(Reason {
-                        code: "gate.log_unavailable".into(),
-                        detail: format!("the decision could not be recorded: {e}"),
-                        policy: None,
-                    });
-                    self.metrics.log_failed();
-                }
+        Decided { decisions, traces }
+    }
+
+    fn finish(
+        &self,
+        g: &Generation,
+        decided: Decided,
+        written: Result<(), LogError>,
+    ) -> Vec<Decision> {
+        let Decided {
+            mut decisions,
+            traces,
+        } = decided;
+        if let Err(e) = written {
+            for d in &mut decisions {
+                d.verdict = d.verdict.max(Verdict::Hold);
+                d.reasons.push(Reason {
+                    code: "gate.log_unavailable".into(),
+                    detail: format!("the decision could not be recorded: {e}"),
+                    policy: None,
+                });
+                self.metrics.log_failed();
             }
         }
+        let names: Vec<&str> = g.policies.iter().map(|p| p.name.as_str()).collect();
         for (d, trace) in decisions.iter().zip(&traces) {
             self.metrics.decided(d, trace, &names);
         }
         decisions
     }
 
-    fn record(
+    /// The log records of `decided`, one line each.
+    fn encode(
         &self,
         log: &DecisionLog,
         g: &Generation,
         withdrawals: &[Withdrawal],
-        decisions: &[Decision],
-        traces: &[Vec<PolicyOutcome>],
-    ) -> Result<(), LogError> {
+        decided: &Decided,
+    ) -> Result<Vec<u8>, LogError> {
+        let (decisions, traces) = (&decided.decisions, &decided.traces);
         let timestamp_ms = now_ms();
         let mut buf = Vec::with_capacity(1024 * withdrawals.len());
         for ((w, d), trace) in withdrawals.iter().zip(decisions).zip(traces) {
@@ -290,7 +350,7 @@ impl Service {
             })?;
             buf.push(b'\n');
         }
-        log.append_many(&buf, withdrawals.len() as u64)
+        Ok(buf)
     }
 
     /// Metrics and the log record of a generation now served (or of a
