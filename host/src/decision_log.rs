@@ -391,12 +391,7 @@ impl FileSink {
         let mut numbers = Vec::new();
         for entry in std::fs::read_dir(&self.dir)? {
             let name = entry?.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Some(n) = name
-                .strip_prefix("decisions-")
-                .and_then(|r| r.strip_suffix(".jsonl"))
-                .and_then(|n| n.parse::<u64>().ok())
-            {
+            if let Some(n) = name.to_str().and_then(rotated_number) {
                 numbers.push(n);
             }
         }
@@ -408,6 +403,14 @@ impl FileSink {
 /// The rotated file numbered `n`.
 pub fn rotated_name(n: u64) -> String {
     format!("decisions-{n:08}.jsonl")
+}
+
+/// The number of a rotated file's name.
+fn rotated_number(name: &str) -> Option<u64> {
+    name.strip_prefix("decisions-")?
+        .strip_suffix(".jsonl")?
+        .parse()
+        .ok()
 }
 
 fn open_active(dir: &Path) -> Result<(File, u64), LogError> {
@@ -492,11 +495,7 @@ pub fn read_all(dir: &Path) -> io::Result<(Vec<serde_json::Value>, usize)> {
         let Some(name) = name.to_str() else { continue };
         if name == ACTIVE {
             files.push((u64::MAX, entry.path()));
-        } else if let Some(n) = name
-            .strip_prefix("decisions-")
-            .and_then(|r| r.strip_suffix(".jsonl"))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
+        } else if let Some(n) = rotated_number(name) {
             files.push((n, entry.path()));
         }
     }

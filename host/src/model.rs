@@ -136,13 +136,20 @@ pub enum Verdict {
     Deny,
 }
 
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Verdict {
+    /// As in JSON: `allow`, `hold` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Verdict::Allow => "allow",
             Verdict::Hold => "hold",
             Verdict::Deny => "deny",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -1,51 +1,36 @@
 //! `riskgate load` against the real `riskgate serve` on a loopback port.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::Command;
 
 use serde_json::Value;
+use support::{BIN, Server};
 
-const BIN: &str = env!("CARGO_BIN_EXE_riskgate");
-
-struct Server {
-    child: Child,
+struct Loaded {
+    _server: Server,
     url: String,
     _dir: tempfile::TempDir,
 }
 
-impl Server {
-    /// The server on a free port, as `tests/serve.rs` starts it, with the
-    /// in-memory store and the clock check on (the generator sends the
-    /// current time).
-    fn start() -> Server {
+impl Loaded {
+    /// The server on a free port with the in-memory store and the clock
+    /// check on (the generator sends the current time).
+    fn start() -> Loaded {
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--velocity", "memory"])
-            .arg("--cache-dir")
-            .arg(dir.path().join("cache"))
-            .args(["--deadline-us", "250000"])
-            .env_remove("RISKGATE_LOG")
-            .env_remove("RISKGATE_NO_CLOCK_CHECK")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn riskgate serve");
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        let url = loop {
-            line.clear();
-            assert!(err.read_line(&mut line).unwrap() > 0, "serve exited early");
-            if let Some(at) = line.find("http://") {
-                break line[at..].trim().to_string();
-            }
-        };
-        // Keep draining stderr so the server never blocks on it.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            let _ = err.read_to_string(&mut sink);
-        });
-        Server {
-            child,
+        let cache = dir.path().join("cache").display().to_string();
+        let server = Server::spawn(&[
+            "--velocity".into(),
+            "memory".into(),
+            "--cache-dir".into(),
+            cache,
+            "--deadline-us".into(),
+            "250000".into(),
+        ])
+        .expect("serve starts");
+        let url = format!("http://{}", server.addr);
+        Loaded {
+            _server: server,
             url,
             _dir: dir,
         }
@@ -68,13 +53,6 @@ impl Server {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -105,7 +83,7 @@ fn assert_sane(r: &Value) {
 
 #[test]
 fn load_drives_serve_and_reports_counts_and_ordered_percentiles() {
-    let server = Server::start();
+    let server = Loaded::start();
 
     let one = server.load(&[]);
     assert_sane(&one);

@@ -8,7 +8,7 @@ use riskgate::decision_log::{DecisionLog, LogOptions};
 use riskgate::serve::Service;
 use riskgate::serve::config::{Config, DecisionLogConfig};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -63,8 +63,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    // A store directory in a config file is relative to the file.
     let velocity = VelocityArgs {
-        velocity: config.velocity.clone(),
+        velocity: config.velocity.as_ref().map(|v| {
+            if v == "memory" || v.contains("://") {
+                v.clone()
+            } else {
+                config.resolve(Path::new(v)).display().to_string()
+            }
+        }),
     };
     let velocity = match velocity.open() {
         Ok(v) => v,

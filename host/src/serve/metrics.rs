@@ -134,13 +134,10 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts a returned decision and the policy faults behind it.
     pub fn decided(&self, d: &Decision, trace: &[PolicyOutcome], names: &[&str]) {
-        let verdict = match d.verdict {
-            crate::Verdict::Allow => "allow",
-            crate::Verdict::Hold => "hold",
-            crate::Verdict::Deny => "deny",
-        };
         self.decisions
-            .get_or_create(&VerdictLabel { verdict })
+            .get_or_create(&VerdictLabel {
+                verdict: d.verdict.as_str(),
+            })
             .inc();
         for r in &d.reasons {
             self.reasons

@@ -70,6 +70,7 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .env_remove("RISKGATE_LOG")
+            .env_remove("RISKGATE_NO_CLOCK_CHECK")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
