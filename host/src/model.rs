@@ -15,6 +15,10 @@ pub mod caps {
     pub const CHAIN: usize = 32;
     /// Maximum bytes of `destination`.
     pub const DESTINATION: usize = 256;
+    /// Earliest `requested_at` accepted: 2009-01-01T00:00:00Z, in ms.
+    pub const REQUESTED_AT_MIN: u64 = 1_230_768_000_000;
+    /// Latest `requested_at` accepted: 2100-01-01T00:00:00Z, in ms.
+    pub const REQUESTED_AT_MAX: u64 = 4_102_444_800_000;
 }
 
 /// A withdrawal request.
@@ -105,6 +109,9 @@ impl Withdrawal {
                 return Err(InputError::ControlCharacter(field));
             }
         }
+        if !(caps::REQUESTED_AT_MIN..=caps::REQUESTED_AT_MAX).contains(&self.requested_at) {
+            return Err(InputError::RequestedAtOutOfRange(self.requested_at));
+        }
         Ok(())
     }
 }
@@ -122,6 +129,158 @@ pub enum InputError {
     },
     #[error("field `{0}` contains a control character")]
     ControlCharacter(&'static str),
+    #[error(
+        "requested_at {0} is outside 2009-01-01..2100-01-01 (ms since the Unix epoch, {min}..={max})",
+        min = caps::REQUESTED_AT_MIN,
+        max = caps::REQUESTED_AT_MAX
+    )]
+    RequestedAtOutOfRange(u64),
+}
+
+/// A key given twice in one JSON object: `pointer` is the JSON pointer
+/// (RFC 6901) of the second occurrence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("duplicate key `{key}` at `{pointer}`")]
+pub struct DuplicateKey {
+    pub key: String,
+    pub pointer: String,
+}
+
+/// The first key repeated within one JSON object anywhere in `json` (top
+/// level, nested objects, array elements), the check `serve` and `check`
+/// run before reading a withdrawal: a JSON tree keeps the last of two equal
+/// keys, so `"destination"` twice must never be decided on either. Text
+/// that is not JSON gives `None` (the parser that follows reports it).
+pub fn find_duplicate_key(json: &[u8]) -> Option<DuplicateKey> {
+    use serde::de::DeserializeSeed;
+    let mut path = Vec::new();
+    let mut found = None;
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let _ = unique::Unique {
+        path: &mut path,
+        found: &mut found,
+    }
+    .deserialize(&mut de);
+    found
+}
+
+mod unique {
+    use super::DuplicateKey;
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::borrow::Cow;
+    use std::fmt;
+
+    /// One JSON value, its objects' keys checked for repeats; the first
+    /// repeat is put in `found` and stops the walk (as an error).
+    pub(super) struct Unique<'a> {
+        pub path: &'a mut Vec<String>,
+        pub found: &'a mut Option<DuplicateKey>,
+    }
+
+    impl Unique<'_> {
+        fn child(&mut self) -> Unique<'_> {
+            Unique {
+                path: self.path,
+                found: self.found,
+            }
+        }
+    }
+
+    /// An object key, borrowed from the input when it holds no escape.
+    struct Key<'de>(Cow<'de, str>);
+
+    impl<'de> de::Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("an object key")
+                }
+                fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(v)))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v.to_string())))
+                }
+                fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(v)))
+                }
+            }
+            d.deserialize_str(KeyVisitor)
+        }
+    }
+
+    fn pointer(path: &[String], last: &str) -> String {
+        let mut out = String::new();
+        for part in path.iter().map(String::as_str).chain([last]) {
+            out.push('/');
+            out.push_str(&part.replace('~', "~0").replace('/', "~1"));
+        }
+        out
+    }
+
+    impl<'de> DeserializeSeed<'de> for Unique<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Unique<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+            let mut i = 0usize;
+            loop {
+                self.path.push(i.to_string());
+                let more = seq.next_element_seed(self.child())?.is_some();
+                self.path.pop();
+                if !more {
+                    return Ok(());
+                }
+                i += 1;
+            }
+        }
+        fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+            let mut seen: Vec<Cow<'de, str>> = Vec::new();
+            while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                if seen.contains(&key) {
+                    *self.found = Some(DuplicateKey {
+                        pointer: pointer(self.path, &key),
+                        key: key.into_owned(),
+                    });
+                    return Err(de::Error::custom("duplicate key"));
+                }
+                self.path.push(key.to_string());
+                map.next_value_seed(self.child())?;
+                self.path.pop();
+                seen.push(key);
+            }
+            Ok(())
+        }
+    }
 }
 
 /// allow | hold | deny, ordered by severity.
@@ -230,5 +389,51 @@ impl Decision {
     /// Whether a `gate.*` fault reason is present.
     pub fn has_gate_reason(&self) -> bool {
         self.reasons.iter().any(|r| r.code.starts_with("gate."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_keys_are_found_at_any_depth_and_pointed_at() {
+        for (json, pointer) in [
+            (r#"{"a":1,"b":2,"a":3}"#, Some("/a")),
+            (r#"{"a":{"x":1,"y":{"z":1,"z":2}}}"#, Some("/a/y/z")),
+            (r#"[{"a":1},{"b":1,"b":1}]"#, Some("/1/b")),
+            (r#"{"withdrawals":[{"a":1}],"withdrawals":[]}"#, Some("/withdrawals")),
+            (r#"{"a~b/c":1,"a~b/c":2}"#, Some("/a~0b~1c")),
+            // Equal once unescaped.
+            (r#"{"destination":1,"destin\u0061tion":2}"#, Some("/destination")),
+            (r#"{"a":1,"b":{"a":2},"c":[{"a":3}]}"#, None),
+            ("not json", None),
+            ("", None),
+        ] {
+            assert_eq!(
+                find_duplicate_key(json.as_bytes()).map(|d| d.pointer),
+                pointer.map(str::to_string),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn requested_at_is_refused_outside_2009_to_2100() {
+        let mut w: Withdrawal = serde_json::from_str(
+            r#"{"id":"w","account":"a","asset":"ETH","chain":"ethereum",
+            "destination":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed","amount":"1",
+            "requested_at":1795564800000}"#,
+        )
+        .unwrap();
+        w.validate().unwrap();
+        for bad in [0, caps::REQUESTED_AT_MIN - 1, caps::REQUESTED_AT_MAX + 1, u64::MAX] {
+            w.requested_at = bad;
+            assert_eq!(w.validate(), Err(InputError::RequestedAtOutOfRange(bad)));
+        }
+        for good in [caps::REQUESTED_AT_MIN, caps::REQUESTED_AT_MAX] {
+            w.requested_at = good;
+            w.validate().unwrap();
+        }
     }
 }

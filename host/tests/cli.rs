@@ -34,7 +34,7 @@ const SAMPLE_TRON: &str = "TJ8cdyxm633Giuf6NrwWfWToBfVf1161gH";
 const CLEAN_EVM: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
 /// Longest input line `check` accepts (host/src/cli/check.rs `MAX_LINE`).
-const MAX_LINE: usize = 64 << 10;
+const MAX_LINE: usize = 1 << 20;
 
 /// `--deadline-us` for `check` runs. The per-call deadline is wall-clock
 /// time (default 1 ms) and also bounds each policy's `configure` at start-up,
@@ -1809,4 +1809,90 @@ fn demo_stdout_write_failure_does_not_panic() {
     );
     r.assert_no_panic();
     assert_ne!(r.code(), Some(0), "the summary was not printed");
+}
+
+#[test]
+fn check_refuses_a_repeated_key_on_its_line_and_decides_the_next() {
+    // `destination` twice: designated, then clean. Never decided on either.
+    let line = clean("dup").to_string().replacen(
+        &format!("\"destination\":\"{CLEAN_EVM}\""),
+        &format!("\"destination\":\"{LAZARUS}\",\"destination\":\"{CLEAN_EVM}\""),
+        1,
+    );
+    assert!(line.matches("\"destination\"").count() == 2, "{line}");
+    let input = format!("{line}\n{}\n", clean("after"));
+    let r = check(&[], &input);
+    assert_ne!(r.code(), Some(0));
+    let out = r.json_lines();
+    assert_eq!(out.len(), 2, "stdout:\n{}", r.stdout);
+    assert_error_record(&out[0], 1);
+    assert!(
+        out[0]["error"].as_str().unwrap().contains("/destination"),
+        "{}",
+        out[0]
+    );
+    assert_eq!(out[1]["id"], "after");
+    assert_eq!(verdict(&out[1]), "allow", "{}", out[1]);
+}
+
+#[test]
+fn check_max_line_bytes_bounds_a_line() {
+    let w = clean("short").to_string();
+    let input = format!("{w}\n{}\n", clean("next"));
+    let limit = (w.len() - 1).to_string();
+    let r = check(&["--max-line-bytes", &limit], &input);
+    let out = r.json_lines();
+    assert_eq!(out.len(), 2, "stdout:\n{}", r.stdout);
+    assert_error_record(&out[0], 1);
+    assert!(out[0]["error"].as_str().unwrap().contains(&limit), "{}", out[0]);
+    // The next line is shorter ("next" for "short", twice): decided.
+    assert_eq!(verdict(&out[1]), "allow", "{}", out[1]);
+}
+
+#[test]
+fn check_holds_requested_at_outside_2009_to_2100() {
+    let ws = [
+        with(clean("zero"), "requested_at", json!(0)),
+        with(clean("max"), "requested_at", json!(u64::MAX)),
+        with(clean("2101"), "requested_at", json!(4_133_980_800_000u64)),
+    ];
+    let r = check(&[], &to_lines(&ws));
+    let out = r.json_lines();
+    assert_eq!(out.len(), 3, "stdout:\n{}", r.stdout);
+    for d in &out {
+        assert_eq!(verdict(d), "hold", "{d}");
+        assert!(codes(d).contains(&"gate.bad_input"), "{d}");
+    }
+}
+
+/// With the clock check off, a far-future (in range) record does not move
+/// the velocity store's history cut-off: a withdrawal stamped now still
+/// has its windows (no `gate.*` HOLD for history the store dropped).
+#[test]
+fn check_a_far_future_record_does_not_age_out_the_history() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let at = |w: Value, t: u64| {
+        let w = with(w, "requested_at", json!(t));
+        let w = with(w, "account_created_at", json!(t - 400 * DAY));
+        with(w, "destination_first_used_at", json!(t - 30 * DAY))
+    };
+    let year_2099 = 4_070_908_800_000u64;
+    let mut first = at(clean("first"), now - HOUR);
+    first["account"] = json!("acct-shared");
+    let mut later = at(clean("later"), now);
+    later["account"] = json!("acct-shared");
+    let ws = [first, at(clean("far"), year_2099), later];
+    let r = check(&["--velocity", "memory"], &to_lines(&ws));
+    let out = r.json_lines();
+    assert_eq!(out.len(), 3, "stdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+    assert_eq!(verdict(&out[0]), "allow", "{}", out[0]);
+    assert_eq!(verdict(&out[2]), "allow", "{}", out[2]);
+    assert!(
+        !codes(&out[2]).iter().any(|c| c.starts_with("gate.")),
+        "{}",
+        out[2]
+    );
 }

@@ -70,6 +70,9 @@ pub fn build_components(
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",
         "CARGO_TARGET_DIR",
+        // The outer build's lock: a nested build in the same build
+        // directory would wait on it for ever.
+        "CARGO_BUILD_BUILD_DIR",
         "CARGO_BUILD_TARGET",
         "CARGO_BUILD_RUSTFLAGS",
         "CARGO_PRIMARY_PACKAGE",

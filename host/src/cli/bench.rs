@@ -95,7 +95,7 @@ fn process_start(engine: &EngineArgs, runs: usize) -> anyhow::Result<Option<Dura
         return Ok(None);
     };
     let exe = std::env::current_exe()?;
-    let line = br#"{"id":"w-1","account":"acct-1","asset":"ETH","chain":"ethereum","destination":"0x52908400098527886E0F7030069857D2E4169EE7","amount":1000,"decimals":18,"usd_cents":300,"requested_at":0,"destination_first_used_at":0}"#;
+    let line = br#"{"id":"w-1","account":"acct-1","asset":"ETH","chain":"ethereum","destination":"0x52908400098527886E0F7030069857D2E4169EE7","amount":1000,"decimals":18,"usd_cents":300,"requested_at":1795564800000,"destination_first_used_at":1790000000000}"#;
     let mut times = Vec::new();
     for i in 0..=runs {
         let started = Instant::now();

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-/// Longest input line accepted, in bytes.
-const MAX_LINE: usize = 64 << 10;
+/// Longest input line accepted by default, in bytes (`--max-line-bytes`).
+pub const MAX_LINE: usize = 1 << 20;
 
 #[derive(Args)]
 pub struct CheckArgs {
@@ -21,6 +21,11 @@ pub struct CheckArgs {
     /// Input file of JSON lines, or `-` for stdin.
     #[arg(long, default_value = "-", value_name = "FILE|-")]
     input: String,
+    /// Longest input line, in bytes (without its newline): a longer line is
+    /// reported as that line's error (and never held in memory whole).
+    #[arg(long, default_value_t = MAX_LINE, value_name = "BYTES",
+          value_parser = clap::value_parser!(usize))]
+    max_line_bytes: usize,
 }
 
 /// What the gate is built from (`check` and `serve`).
@@ -74,7 +79,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let failed = process(&gate, reader, &mut out)?;
+    let failed = process(&gate, reader, &mut out, args.max_line_bytes)?;
     out.flush()?;
     Ok(if failed > 0 {
         eprintln!("{failed} input line(s) could not be decided");
@@ -168,36 +173,66 @@ pub(super) fn build_reported(config: &Config, velocity: Arc<Velocity>) -> Result
     Ok(built)
 }
 
+/// Reads one line, without its newline, into `buf`; `None` at the end of
+/// the input. A line longer than `max` bytes is read on in chunks and
+/// discarded up to its newline: `Some(false)` (and `buf` left empty).
+fn read_line_bounded(
+    reader: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let mut any = false;
+    let mut over = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(any.then_some(!over));
+        }
+        any = true;
+        let newline = chunk.iter().position(|&b| b == b'\n');
+        let content = &chunk[..newline.unwrap_or(chunk.len())];
+        if !over {
+            if buf.len() + content.len() > max {
+                over = true;
+                *buf = Vec::new();
+            } else {
+                buf.extend_from_slice(content);
+            }
+        }
+        let used = newline.map_or(chunk.len(), |i| i + 1);
+        reader.consume(used);
+        if newline.is_some() {
+            return Ok(Some(!over));
+        }
+    }
+}
+
 /// Decides every line; returns how many lines failed.
 fn process(
     gate: &Gate,
     mut reader: Box<dyn BufRead>,
     out: &mut impl Write,
+    max_line: usize,
 ) -> anyhow::Result<usize> {
     let mut failed = 0;
     let mut line_no = 0usize;
     let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let n = std::io::Read::take(&mut reader, MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut buf)
-            .context("reading input")?;
-        if n == 0 {
-            break;
-        }
+    while let Some(whole) =
+        read_line_bounded(&mut *reader, &mut buf, max_line).context("reading input")?
+    {
         line_no += 1;
-        if buf.len() > MAX_LINE && !buf.ends_with(b"\n") {
-            // Skip the rest of the oversized line.
-            let mut sink = Vec::new();
-            reader
-                .read_until(b'\n', &mut sink)
-                .context("reading input")?;
+        if !whole {
             failed += 1;
             error_record(
                 out,
                 line_no,
                 None,
-                &format!("line longer than {MAX_LINE} bytes"),
+                &format!("line longer than {max_line} bytes"),
             )?;
             continue;
         }
@@ -212,6 +247,18 @@ fn process(
         if text.is_empty() {
             continue;
         }
+        let id = || {
+            serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string))
+        };
+        // A key given twice is never decided on either value (as in serve).
+        if let Some(d) = riskgate::model::find_duplicate_key(text.as_bytes()) {
+            failed += 1;
+            let id = if d.pointer == "/id" { None } else { id() };
+            error_record(out, line_no, id.as_deref(), &d.to_string())?;
+            continue;
+        }
         match serde_json::from_str::<Withdrawal>(text) {
             Ok(w) => {
                 let decision = gate.evaluate(&w);
@@ -220,14 +267,34 @@ fn process(
             }
             Err(e) => {
                 failed += 1;
-                let id = serde_json::from_str::<serde_json::Value>(text)
-                    .ok()
-                    .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_string));
-                error_record(out, line_no, id.as_deref(), &e.to_string())?;
+                error_record(out, line_no, id().as_deref(), &e.to_string())?;
             }
         }
     }
     Ok(failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_bounded_and_an_over_long_one_is_skipped_to_its_newline() {
+        let input = format!("ab\n{}\ncd\n{}", "x".repeat(100_000), "y".repeat(11));
+        // A tiny buffer: the over-long line arrives in many chunks.
+        let mut reader = std::io::BufReader::with_capacity(7, input.as_bytes());
+        let mut buf = Vec::new();
+        let mut lines = Vec::new();
+        while let Some(whole) = read_line_bounded(&mut reader, &mut buf, 10).unwrap() {
+            assert!(buf.capacity() <= 64, "{}", buf.capacity());
+            lines.push((whole, String::from_utf8(buf.clone()).unwrap()));
+        }
+        let expect = [(true, "ab"), (false, ""), (true, "cd"), (false, "")];
+        assert_eq!(
+            lines,
+            expect.map(|(w, t)| (w, t.to_string())),
+        );
+    }
 }
 
 fn error_record(

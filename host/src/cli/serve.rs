@@ -35,6 +35,16 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // The signal handlers first: a SIGTERM or SIGHUP while the gate is
+    // built (or before the listener is bound) is taken then, never the
+    // default action that kills the process.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let signals = {
+        let _in = runtime.enter();
+        Signals::install()?
+    };
     let mut config = match &args.config {
         Some(path) => {
             if args.gate.any_given() || args.decision_log.is_some() {
@@ -97,37 +107,75 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let listen = config.listen;
+    let server = config.server.clone();
     let service = match Service::new(config, args.config.clone(), built, velocity, log) {
         Ok(s) => Arc::new(s),
         Err(e) => return Ok(load_error(&e.what, e.message)),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
+    let Signals { stop, hangup } = signals;
+    let code = runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,
             Err(e) => return Ok(load_error(&format!("listen {listen}"), e)),
         };
-        tokio::spawn(reload_on_hangup(service.clone()));
+        tokio::spawn(reload_on_hangup(service.clone(), hangup));
         eprintln!(
             "riskgate serve: listening on http://{}",
             listener.local_addr()?
         );
-        riskgate::serve::run(listener, service, shutdown()).await?;
+        riskgate::serve::run(listener, service, server, stop).await?;
         eprintln!("riskgate serve: stopped");
-        Ok(ExitCode::SUCCESS)
-    })
+        anyhow::Ok(ExitCode::SUCCESS)
+    });
+    // A decision still on the blocking pool after the grace period does
+    // not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
+}
+
+/// The signals `serve` handles, installed before anything else.
+struct Signals {
+    /// Ctrl-C or SIGTERM.
+    stop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    #[cfg(unix)]
+    hangup: tokio::signal::unix::Signal,
+    #[cfg(not(unix))]
+    hangup: (),
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let hangup = signal(SignalKind::hangup())?;
+        Ok(Signals {
+            stop: Box::pin(async move {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }),
+            hangup,
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            stop: Box::pin(async {
+                let _ = tokio::signal::ctrl_c().await;
+            }),
+            hangup: (),
+        })
+    }
 }
 
 /// SIGHUP: reload, as `POST /v1/admin/reload` does; the outcome on stderr.
-async fn reload_on_hangup(service: Arc<Service>) {
-    #[cfg(unix)]
+#[cfg(unix)]
+async fn reload_on_hangup(service: Arc<Service>, mut hangups: tokio::signal::unix::Signal) {
     {
-        use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            return;
-        };
         while hangups.recv().await.is_some() {
             let service = service.clone();
             match tokio::task::spawn_blocking(move || service.reload()).await {
@@ -152,29 +200,7 @@ async fn reload_on_hangup(service: Arc<Service>) {
             }
         }
     }
-    #[cfg(not(unix))]
-    let _ = service;
 }
 
-/// Ctrl-C or SIGTERM: stop taking connections and finish the requests in
-/// flight.
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-}
+#[cfg(not(unix))]
+async fn reload_on_hangup(_service: Arc<Service>, _hangups: ()) {}

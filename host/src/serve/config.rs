@@ -57,6 +57,9 @@ pub struct Config {
     pub decision_log: Option<DecisionLogConfig>,
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// The HTTP edge: timeouts, connection and request-head limits.
+    #[serde(default)]
+    pub server: ServerConfig,
     /// AOT cache directory (none: the default one).
     #[serde(default)]
     pub cache_dir: Option<PathBuf>,
@@ -178,6 +181,98 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `[server]`: how `serve` holds its connections (needs a restart to
+/// change). Every timeout is in ms and at least 1.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// From when a connection starts waiting for a request's head (its
+    /// first byte after accept or after the previous response) until the
+    /// head is complete; a client trickling its head is cut off.
+    pub header_read_timeout_ms: u64,
+    /// Reading a request's body, once its head is in: 408 after this.
+    pub body_read_timeout_ms: u64,
+    /// A keep-alive connection with no request for this long is closed.
+    pub idle_timeout_ms: u64,
+    /// Connections held at once; beyond it, new connections wait in the
+    /// listen backlog until one closes (they are not accepted).
+    pub max_connections: usize,
+    /// On SIGTERM: requests in flight get at most this long to finish,
+    /// then the process exits.
+    pub shutdown_grace_ms: u64,
+    /// Longest request target (path and query): 414 beyond it.
+    pub max_uri_bytes: usize,
+    /// Largest request head (request line and headers): 431 beyond it.
+    pub max_header_bytes: usize,
+}
+
+impl ServerConfig {
+    /// Largest `max_uri_bytes`: below hyper's own limit, which answers a
+    /// bare 414.
+    pub const URI_CAP: usize = 32 << 10;
+    /// Largest `max_header_bytes`: below hyper's read buffer, beyond which
+    /// it answers a bare 431.
+    pub const HEADER_CAP: usize = 256 << 10;
+    /// Most header fields in a request; hyper answers a bare 431 beyond.
+    pub const MAX_HEADERS: usize = 100;
+
+    fn check(&self) -> Result<(), ConfigError> {
+        for (name, v) in [
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("body_read_timeout_ms", self.body_read_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("shutdown_grace_ms", self.shutdown_grace_ms),
+        ] {
+            if v == 0 || v > 86_400_000 {
+                return Err(fail("server", format!("`{name}` is 1 to 86400000 ms")));
+            }
+        }
+        if self.max_connections == 0 || self.max_connections > 1 << 20 {
+            return Err(fail("server", "`max_connections` is 1 to 1048576"));
+        }
+        if !(256..=Self::URI_CAP).contains(&self.max_uri_bytes) {
+            return Err(fail(
+                "server",
+                format!("`max_uri_bytes` is 256 to {}", Self::URI_CAP),
+            ));
+        }
+        if !(1024..=Self::HEADER_CAP).contains(&self.max_header_bytes) {
+            return Err(fail(
+                "server",
+                format!("`max_header_bytes` is 1024 to {}", Self::HEADER_CAP),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms)
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 1024,
+            shutdown_grace_ms: 10_000,
+            max_uri_bytes: 8 << 10,
+            max_header_bytes: 32 << 10,
+        }
+    }
+}
+
 impl Default for Config {
     /// The bundled policies and sample list, on the default address.
     fn default() -> Self {
@@ -191,6 +286,7 @@ impl Default for Config {
             velocity: None,
             decision_log: None,
             limits: LimitsConfig::default(),
+            server: ServerConfig::default(),
             cache_dir: None,
             no_cache: false,
             base: PathBuf::new(),
@@ -292,6 +388,7 @@ impl Config {
                 "`require_signature` needs at least one of `trusted_keys`",
             ));
         }
+        self.server.check()?;
         if self.admin.token.is_some() && self.admin.token_file.is_some() {
             return Err(fail(
                 "admin",
@@ -536,8 +633,8 @@ impl Config {
     }
 
     /// What differs from `running` that a reload cannot change (they need
-    /// a restart): the listen address, velocity store, decision log and
-    /// admin token.
+    /// a restart): the listen address, velocity store, decision log, admin
+    /// token and `[server]` settings.
     pub fn restart_required(&self, running: &Config) -> Vec<&'static str> {
         let mut out = Vec::new();
         if self.listen != running.listen {
@@ -551,6 +648,9 @@ impl Config {
         }
         if self.admin != running.admin {
             out.push("admin");
+        }
+        if self.server != running.server {
+            out.push("server");
         }
         out
     }
@@ -611,6 +711,11 @@ mod tests {
             ("require_signature = true", "trusted_keys"),
             ("listen = \"nowhere\"", "listen"),
             ("colour = \"red\"", "unknown field"),
+            ("[server]\nidle_timeout_ms = 0", "idle_timeout_ms"),
+            ("[server]\nmax_connections = 0", "max_connections"),
+            ("[server]\nmax_uri_bytes = 1000000", "max_uri_bytes"),
+            ("[server]\nmax_header_bytes = 10", "max_header_bytes"),
+            ("[server]\nkeepalive = 1", "unknown field"),
         ] {
             let e = Config::parse(bad).unwrap_err().to_string();
             assert!(e.contains(says), "{bad}: {e}");
@@ -623,6 +728,18 @@ mod tests {
         assert_eq!(c.policies.len(), 3);
         assert_eq!(c.policies[1].mode, Mode::Shadow);
         assert!(c.require_signature && c.decision_log.unwrap().durable);
+        assert_eq!(c.server.shutdown_grace_ms, 10_000);
+        assert_eq!(c.server, ServerConfig::default());
+    }
+
+    #[test]
+    fn server_settings_default_and_need_a_restart() {
+        let running = Config::parse("").unwrap();
+        assert_eq!(running.server, ServerConfig::default());
+        let fresh = Config::parse("[server]\nidle_timeout_ms = 5000\nmax_connections = 8").unwrap();
+        assert_eq!(fresh.server.idle_timeout_ms, 5000);
+        assert_eq!(fresh.server.header_read_timeout_ms, 10_000);
+        assert_eq!(fresh.restart_required(&running), ["server"]);
     }
 
     #[test]

@@ -10,20 +10,26 @@
 //!   decision log records, metrics updates.
 //! - `metrics`: the Prometheus metrics.
 //! - `problem`: RFC 9457 problem documents and reading evaluate bodies.
+//! - `server`: the accept loop, connection limit and timeouts, graceful
+//!   shutdown with a grace period.
 
 pub mod config;
 pub mod metrics;
 pub mod problem;
+pub mod server;
 pub mod service;
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::{Router, http};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
@@ -39,8 +45,13 @@ pub const GENERATION_HEADER: &str = "x-riskgate-generation";
 /// The world every policy implements.
 pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.0";
 
-/// The routes over `service`.
-pub fn router(service: Arc<Service>) -> Router {
+/// How long an evaluate body may take to arrive (`[server]`).
+#[derive(Clone, Copy)]
+struct BodyReadTimeout(Duration);
+
+/// The routes over `service`; bodies are read within `server`'s
+/// `body_read_timeout_ms`. Every client error is a problem document.
+pub fn router(service: Arc<Service>, server: &config::ServerConfig) -> Router {
     Router::new()
         .route("/v1/evaluate", post(evaluate))
         .route("/v1/withdrawals/{id}/release", post(release))
@@ -54,20 +65,70 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .route("/readyz", get(ready))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such endpoint") })
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // With the `Allow` header of the path's methods.
+        .method_not_allowed_fallback(|method: http::Method| async move {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method Not Allowed",
+                format!("{method} is not served at this path (see Allow)"),
+            )
+        })
+        .layer(Extension(BodyReadTimeout(server.body_read_timeout())))
         .with_state(service)
 }
 
-/// Serves `router(service)` on `listener` until `shutdown` completes (then
-/// finishes the requests in flight).
+/// Serves `router(service)` on `listener` with the limits of `server`
+/// until `shutdown` completes; then the requests in flight get the grace
+/// period (see [`server`]).
 pub async fn run(
     listener: tokio::net::TcpListener,
     service: Arc<Service>,
+    server: config::ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(service))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let routes = router(service, &server);
+    server::serve(listener, routes, server, shutdown).await
+}
+
+/// The body of a request, at most [`MAX_BODY`] bytes, read within the
+/// timeout: 413 over the size, 408 when it does not arrive in time.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+) -> Result<axum::body::Bytes, Response> {
+    let too_large = || {
+        server::closing(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Content Too Large",
+            format!("the body is over {MAX_BODY} bytes"),
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(timeout, Limited::new(body, MAX_BODY).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Err(e)) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            format!("the body could not be read: {e}"),
+        )
+        .into_response()),
+        Err(_) => Err(server::closing(Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "Request Timeout",
+            format!(
+                "the body did not arrive within {} ms",
+                timeout.as_millis()
+            ),
+        ))),
+    }
 }
 
 fn with_generation(mut response: Response, generation: u64) -> Response {
@@ -79,28 +140,19 @@ fn with_generation(mut response: Response, generation: u64) -> Response {
 
 async fn evaluate(
     State(service): State<Arc<Service>>,
+    Extension(BodyReadTimeout(timeout)): Extension<BodyReadTimeout>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, Problem> {
+    body: Body,
+) -> Result<Response, Response> {
     if !problem::is_json(&headers) {
-        return Err(Problem::new(
+        return Err(server::closing(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Unsupported Media Type",
             "send the withdrawal as application/json",
-        ));
+        )));
     }
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "Content Too Large",
-                format!("the body is over {MAX_BODY} bytes"),
-            )
-        } else {
-            Problem::new(StatusCode::BAD_REQUEST, "Bad Request", e.body_text())
-        }
-    })?;
-    let (withdrawals, batch) = parse_body(&body)?;
+    let body = read_body(&headers, body, timeout).await?;
+    let (withdrawals, batch) = parse_body(&body).map_err(IntoResponse::into_response)?;
     // One generation for the whole request.
     let generation = service.current();
     let number = generation.number;
@@ -113,6 +165,7 @@ async fn evaluate(
                 "Internal Server Error",
                 e,
             )
+            .into_response()
         })?;
     let body = if batch {
         #[derive(serde::Serialize)]
@@ -125,7 +178,7 @@ async fn evaluate(
     } else {
         serde_json::to_string(&decisions[0])
     }
-    .map_err(Problem::internal)?;
+    .map_err(|e| Problem::internal(e).into_response())?;
     Ok(with_generation(
         ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
         number,
@@ -134,8 +187,9 @@ async fn evaluate(
 
 async fn release(
     State(service): State<Arc<Service>>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
+    let Path(id) = id.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Bad Request", e.body_text()))?;
     if id.is_empty() || id.len() > crate::model::caps::ID {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,

@@ -80,6 +80,16 @@ pub fn is_json(headers: &HeaderMap) -> bool {
 
 /// The withdrawals of an evaluate body, and whether it was a batch.
 pub fn parse_body(body: &[u8]) -> Result<(Vec<Withdrawal>, bool), Problem> {
+    // A JSON tree keeps the last of two equal keys and serde the first
+    // error: a repeated key anywhere is refused before either reads it.
+    if let Some(d) = crate::model::find_duplicate_key(body) {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            format!("the body repeats a key: {d}"),
+        )
+        .at(d.pointer));
+    }
     // The common shapes go straight into withdrawals, with no JSON tree in
     // between; anything else, and every mistake, goes through the tree to
     // name the bad field.
@@ -172,6 +182,15 @@ mod tests {
         let p = parse_body(format!("[{w},{missing}]").as_bytes()).unwrap_err();
         assert_eq!(p.status, StatusCode::BAD_REQUEST);
         assert_eq!(p.pointer.as_deref(), Some("/1/account"), "{p:?}");
+        // A repeated key, at the top or in a batch item, is pointed at.
+        let twice = w.replace(
+            r#""amount":"1","#,
+            &format!(r#""amount":"1","destination":"{}","#, "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"),
+        );
+        let p = parse_body(twice.as_bytes()).unwrap_err();
+        assert_eq!(p.pointer.as_deref(), Some("/destination"), "{p:?}");
+        let p = parse_body(format!(r#"{{"withdrawals":[{w},{twice}]}}"#).as_bytes()).unwrap_err();
+        assert_eq!(p.pointer.as_deref(), Some("/withdrawals/1/destination"), "{p:?}");
         for bad in ["", "nope", "3", "[]", r#"{"withdrawals":3}"#] {
             let p = parse_body(bad.as_bytes()).unwrap_err();
             assert_eq!(p.status, StatusCode::BAD_REQUEST, "{bad}");

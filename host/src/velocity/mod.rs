@@ -259,6 +259,18 @@ impl VelocityError {
     }
 }
 
+/// The furthest one record can move a store's newest requested-at, and so
+/// its history cut-off (newest minus the retention): the host's clock plus
+/// the default clock skew. A record stamped further ahead (the skew check
+/// is off for replays) is still recorded, but a far-future one cannot age
+/// out the history every later withdrawal is measured against.
+pub(crate) fn newest_cap() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    now.saturating_add(crate::gate::DEFAULT_MAX_CLOCK_SKEW.as_millis() as u64)
+}
+
 /// Refuses a window longer than the `retention_ms` of history kept.
 pub(crate) fn check_window_len(window_ms: u64, retention_ms: u64) -> Result<(), VelocityError> {
     if window_ms > retention_ms {

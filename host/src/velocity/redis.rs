@@ -242,16 +242,18 @@ return {tostring(#members), fmt(shi), fmt(slo), fmt(uhi), fmt(ulo), horizon}
 
 /// KEYS: meta, ids, record, 5 event sets, 6 locks.
 /// ARGV: token, id, requested-at, retention, ttl, fingerprint, decision,
-/// parts, allowed (1/0), amount, usd, asset, record-key prefix, prune batch.
+/// parts, allowed (1/0), amount, usd, asset, record-key prefix, prune batch,
+/// newest cap (the furthest requested-at moves `newest`, see `newest_cap`).
 /// Returns {'ok', uid} or {'lost', lock index}.
 const COMMIT: &str = r#"
 for i = 9, 14 do
   if redis.call('GET', KEYS[i]) ~= ARGV[1] then return {'lost', tostring(i - 9)} end
 end
 local at = tonumber(ARGV[3])
+local capped = math.min(at, tonumber(ARGV[15]))
 local newest = tonumber(redis.call('HGET', KEYS[1], 'newest') or '0')
-if at > newest then
-  newest = at
+if capped > newest then
+  newest = capped
   redis.call('HSET', KEYS[1], 'newest', fmt(newest))
 end
 local cutoff = newest - tonumber(ARGV[4])
@@ -805,6 +807,7 @@ impl Store for RedisStore {
                 .arg(commit.keys.asset())
                 .arg(&record_prefix)
                 .arg(PRUNE_BATCH)
+                .arg(super::newest_cap())
                 .invoke::<Value>(con)
         })?;
         let reply =

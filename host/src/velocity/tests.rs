@@ -583,3 +583,33 @@ fn a_damaged_checkpoint_is_set_aside_and_the_whole_log_replayed() {
     assert_eq!(report.records, 1, "{report:?}");
     assert_eq!(acct(&s, &k, T0 + 60, H).count, 51);
 }
+
+/// One far-future record (the clock check off) cannot move a store's
+/// history cut-off past the host's clock plus the default skew: what came
+/// before it is still in the windows of a withdrawal stamped now, on the
+/// memory store, the durable one, and the durable one reopened.
+#[test]
+fn a_far_future_record_does_not_move_the_cut_off() {
+    let now = newest_cap() - crate::gate::DEFAULT_MAX_CLOCK_SKEW.as_millis() as u64;
+    let year_2099 = 4_070_908_800_000;
+    let k = keys("acct-future", "0xabc");
+    let other = keys("acct-other", "0xdef");
+    let check = |s: &dyn Store, what: &str| {
+        let w = acct(s, &k, now, 24 * H);
+        assert_eq!((w.count, w.sum), (1, 100), "{what}");
+    };
+    let memory = MemoryStore::default();
+    allow(&memory, "before", &k, now - H, 100);
+    allow(&memory, "future", &other, year_2099, 1);
+    check(&memory, "memory");
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (durable, _) = open(dir.path());
+        allow(&durable, "before", &k, now - H, 100);
+        allow(&durable, "future", &other, year_2099, 1);
+        check(&durable, "durable");
+    }
+    let (reopened, _) = open(dir.path());
+    check(&reopened, "reopened");
+}

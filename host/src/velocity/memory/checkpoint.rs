@@ -305,7 +305,7 @@ impl MemoryStore {
                 k1: meta.k1,
             },
             horizon: AtomicU64::new(meta.horizon),
-            newest: AtomicU64::new(meta.newest),
+            newest: AtomicU64::new(meta.newest.min(crate::velocity::newest_cap())),
             next_uid: AtomicU64::new(meta.next_uid),
             applied: AtomicUsize::new(0),
             replay_skip: skip.into_boxed_slice(),

@@ -35,7 +35,7 @@ pub(super) use replay::ReplayScratch;
 use super::record::{self, Decided, LogRecord, PartsRef};
 use super::{
     Commit, Contribution, KeyStats, Recorded, Released, Scope, Store, VelocityError, WindowStats,
-    check_horizon, check_window_len, lock, write_key,
+    check_horizon, check_window_len, lock, newest_cap, write_key,
 };
 use decisions::DecisionLog;
 use events::{Event, Events};
@@ -312,7 +312,8 @@ impl MemoryStore {
         encoded: &Encoded,
         lsn: Option<u64>,
     ) -> Result<(), String> {
-        self.newest.fetch_max(c.requested_at, Ordering::AcqRel);
+        self.newest
+            .fetch_max(c.requested_at.min(newest_cap()), Ordering::AcqRel);
         let cutoff = self.cutoff();
         let id_hash = self.hasher.hash(c.id.as_bytes());
         let event = encoded.contribution.as_ref().map(|contribution| {

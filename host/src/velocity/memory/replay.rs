@@ -159,7 +159,10 @@ impl MemoryStore {
             totals.newest = totals.newest.max(t.newest);
             totals.next_uid = totals.next_uid.max(t.next_uid);
         }
-        self.newest.fetch_max(totals.newest, Ordering::AcqRel);
+        self.newest.fetch_max(
+            totals.newest.min(crate::velocity::newest_cap()),
+            Ordering::AcqRel,
+        );
         self.next_uid.fetch_max(totals.next_uid, Ordering::Relaxed);
         let cutoff = self.cutoff();
 
