@@ -449,27 +449,43 @@ fn signals_at_start_up_do_not_kill_serve() {
         }
     }
 
+    /// The child's stderr, line by line, each with when it was read.
+    fn lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<(Instant, String)> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while err.read_line(&mut line).unwrap_or(0) > 0 {
+                if tx.send((Instant::now(), std::mem::take(&mut line))).is_err() {
+                    return;
+                }
+            }
+        });
+        rx
+    }
+
     let dir = tempfile::tempdir().unwrap();
-    // SIGHUP early: serve comes up, reloads, serves.
+    // SIGHUP early (the policies are still compiling: a fresh cache): serve
+    // comes up, reloads, serves.
     let mut child = spawn(dir.path());
+    let out = lines(&mut child);
     handlers_installed(child.id());
+    let installed = Instant::now();
     // SAFETY: kill(2) on our own child's pid.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGHUP);
     }
-    let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut text = String::new();
-    let mut line = String::new();
     let mut addr = None;
-    while err.read_line(&mut line).unwrap() > 0 {
+    while let Ok((at, line)) = out.recv_timeout(Duration::from_secs(60)) {
         text.push_str(&line);
-        if let Some(at) = line.find("http://") {
-            addr = Some(line[at + 7..].trim().to_string());
+        if let Some(i) = line.find("http://") {
+            assert!(at > installed, "listening before the handlers: {text}");
+            addr = Some(line[i + 7..].trim().to_string());
         }
         if text.contains("SIGHUP") && addr.is_some() {
             break;
         }
-        line.clear();
     }
     assert!(text.contains("reloaded (SIGHUP)"), "{text}");
     let addr = addr.unwrap_or_else(|| panic!("{text}"));
@@ -482,18 +498,20 @@ fn signals_at_start_up_do_not_kill_serve() {
 
     // SIGTERM early: a clean stop, exit status 0.
     let mut child = spawn(dir.path());
+    let out = lines(&mut child);
     handlers_installed(child.id());
+    let installed = Instant::now();
     // SAFETY: kill(2) on our own child's pid.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
     let status = child.wait().unwrap();
-    assert!(status.success(), "{status}: {stderr}");
+    let text: Vec<(Instant, String)> = out.iter().collect();
+    let all: String = text.iter().map(|(_, l)| l.as_str()).collect();
+    assert!(status.success(), "{status}: {all}");
+    for (at, line) in &text {
+        if line.contains("http://") {
+            assert!(*at > installed, "listening before the handlers: {all}");
+        }
+    }
 }
