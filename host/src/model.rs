@@ -402,10 +402,16 @@ mod tests {
             (r#"{"a":1,"b":2,"a":3}"#, Some("/a")),
             (r#"{"a":{"x":1,"y":{"z":1,"z":2}}}"#, Some("/a/y/z")),
             (r#"[{"a":1},{"b":1,"b":1}]"#, Some("/1/b")),
-            (r#"{"withdrawals":[{"a":1}],"withdrawals":[]}"#, Some("/withdrawals")),
+            (
+                r#"{"withdrawals":[{"a":1}],"withdrawals":[]}"#,
+                Some("/withdrawals"),
+            ),
             (r#"{"a~b/c":1,"a~b/c":2}"#, Some("/a~0b~1c")),
             // Equal once unescaped.
-            (r#"{"destination":1,"destin\u0061tion":2}"#, Some("/destination")),
+            (
+                r#"{"destination":1,"destin\u0061tion":2}"#,
+                Some("/destination"),
+            ),
             (r#"{"a":1,"b":{"a":2},"c":[{"a":3}]}"#, None),
             ("not json", None),
             ("", None),
@@ -427,7 +433,12 @@ mod tests {
         )
         .unwrap();
         w.validate().unwrap();
-        for bad in [0, caps::REQUESTED_AT_MIN - 1, caps::REQUESTED_AT_MAX + 1, u64::MAX] {
+        for bad in [
+            0,
+            caps::REQUESTED_AT_MIN - 1,
+            caps::REQUESTED_AT_MAX + 1,
+            u64::MAX,
+        ] {
             w.requested_at = bad;
             assert_eq!(w.validate(), Err(InputError::RequestedAtOutOfRange(bad)));
         }

@@ -1844,7 +1844,11 @@ fn check_max_line_bytes_bounds_a_line() {
     let out = r.json_lines();
     assert_eq!(out.len(), 2, "stdout:\n{}", r.stdout);
     assert_error_record(&out[0], 1);
-    assert!(out[0]["error"].as_str().unwrap().contains(&limit), "{}", out[0]);
+    assert!(
+        out[0]["error"].as_str().unwrap().contains(&limit),
+        "{}",
+        out[0]
+    );
     // The next line is shorter ("next" for "short", twice): decided.
     assert_eq!(verdict(&out[1]), "allow", "{}", out[1]);
 }

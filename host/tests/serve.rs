@@ -243,11 +243,7 @@ fn every_client_error_is_a_problem_document_and_repeated_keys_are_refused() {
     assert_problem(&r, 400);
     assert_eq!(r.json()["pointer"], "/withdrawals/1/destination");
     // Nested too (an object where a value goes is refused either way).
-    let nested = clean_text.replacen(
-        "\"amount\":\"1000\"",
-        "\"amount\":{\"v\":1,\"v\":2}",
-        1,
-    );
+    let nested = clean_text.replacen("\"amount\":\"1000\"", "\"amount\":{\"v\":1,\"v\":2}", 1);
     let r = server.request("POST", "/v1/evaluate", &json, nested.as_bytes());
     assert_problem(&r, 400);
     assert_eq!(r.json()["pointer"], "/amount/v", "{}", r.body);
@@ -273,7 +269,11 @@ fn every_client_error_is_a_problem_document_and_repeated_keys_are_refused() {
     assert_eq!(r.header("allow"), Some("POST"), "{:?}", r.headers);
     let r = server.request("DELETE", "/healthz", &[], b"");
     assert_problem(&r, 405);
-    assert!(r.header("allow").unwrap().contains("GET"), "{:?}", r.headers);
+    assert!(
+        r.header("allow").unwrap().contains("GET"),
+        "{:?}",
+        r.headers
+    );
 
     // 414: a target over the limit (8 KiB), well under hyper's own.
     let long = format!("/v1/policies?{}", "x".repeat(10_000));
@@ -284,7 +284,9 @@ fn every_client_error_is_a_problem_document_and_repeated_keys_are_refused() {
     assert_problem(&r, 431);
     // Many headers adding up past the limit.
     let line = "z".repeat(1000);
-    let headers: Vec<(String, &str)> = (0..40).map(|i| (format!("X-H{i}"), line.as_str())).collect();
+    let headers: Vec<(String, &str)> = (0..40)
+        .map(|i| (format!("X-H{i}"), line.as_str()))
+        .collect();
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), *v)).collect();
     assert_problem(&server.request("GET", "/healthz", &headers, b""), 431);
     // A bad id in a path.
@@ -309,7 +311,9 @@ fn slow_clients_are_cut_off_and_a_slow_body_gets_408() {
     let mut writer = s.try_clone().unwrap();
     let started = Instant::now();
     let trickle = std::thread::spawn(move || {
-        for b in b"POST /v1/evaluate HTTP/1.1\r\nHost: trickle\r\nContent-Type: application/json\r\n" {
+        for b in
+            b"POST /v1/evaluate HTTP/1.1\r\nHost: trickle\r\nContent-Type: application/json\r\n"
+        {
             if writer.write_all(&[*b]).is_err() {
                 return;
             }
@@ -456,7 +460,10 @@ fn signals_at_start_up_do_not_kill_serve() {
         std::thread::spawn(move || {
             let mut line = String::new();
             while err.read_line(&mut line).unwrap_or(0) > 0 {
-                if tx.send((Instant::now(), std::mem::take(&mut line))).is_err() {
+                if tx
+                    .send((Instant::now(), std::mem::take(&mut line)))
+                    .is_err()
+                {
                     return;
                 }
             }

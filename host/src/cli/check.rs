@@ -274,6 +274,21 @@ fn process(
     Ok(failed)
 }
 
+fn error_record(
+    out: &mut impl Write,
+    line: usize,
+    id: Option<&str>,
+    error: &str,
+) -> anyhow::Result<()> {
+    let mut record = serde_json::json!({ "line": line, "error": error });
+    if let Some(id) = id {
+        record["id"] = serde_json::Value::String(id.chars().take(128).collect());
+    }
+    serde_json::to_writer(&mut *out, &record)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,24 +305,6 @@ mod tests {
             lines.push((whole, String::from_utf8(buf.clone()).unwrap()));
         }
         let expect = [(true, "ab"), (false, ""), (true, "cd"), (false, "")];
-        assert_eq!(
-            lines,
-            expect.map(|(w, t)| (w, t.to_string())),
-        );
+        assert_eq!(lines, expect.map(|(w, t)| (w, t.to_string())),);
     }
-}
-
-fn error_record(
-    out: &mut impl Write,
-    line: usize,
-    id: Option<&str>,
-    error: &str,
-) -> anyhow::Result<()> {
-    let mut record = serde_json::json!({ "line": line, "error": error });
-    if let Some(id) = id {
-        record["id"] = serde_json::Value::String(id.chars().take(128).collect());
-    }
-    serde_json::to_writer(&mut *out, &record)?;
-    out.write_all(b"\n")?;
-    Ok(())
 }

@@ -28,10 +28,10 @@ use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::{Router, http};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Router, http};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
 
 pub use problem::{MAX_BATCH, MAX_BODY, Problem, parse_body};
@@ -123,10 +123,7 @@ async fn read_body(
         Err(_) => Err(server::closing(Problem::new(
             StatusCode::REQUEST_TIMEOUT,
             "Request Timeout",
-            format!(
-                "the body did not arrive within {} ms",
-                timeout.as_millis()
-            ),
+            format!("the body did not arrive within {} ms", timeout.as_millis()),
         ))),
     }
 }
@@ -189,7 +186,8 @@ async fn release(
     State(service): State<Arc<Service>>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
-    let Path(id) = id.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Bad Request", e.body_text()))?;
+    let Path(id) =
+        id.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Bad Request", e.body_text()))?;
     if id.is_empty() || id.len() > crate::model::caps::ID {
         return Err(Problem::new(
             StatusCode::BAD_REQUEST,

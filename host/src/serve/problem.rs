@@ -185,12 +185,19 @@ mod tests {
         // A repeated key, at the top or in a batch item, is pointed at.
         let twice = w.replace(
             r#""amount":"1","#,
-            &format!(r#""amount":"1","destination":"{}","#, "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"),
+            &format!(
+                r#""amount":"1","destination":"{}","#,
+                "0x098B716B8Aaf21512996dC57EB0615e2383E2f96"
+            ),
         );
         let p = parse_body(twice.as_bytes()).unwrap_err();
         assert_eq!(p.pointer.as_deref(), Some("/destination"), "{p:?}");
         let p = parse_body(format!(r#"{{"withdrawals":[{w},{twice}]}}"#).as_bytes()).unwrap_err();
-        assert_eq!(p.pointer.as_deref(), Some("/withdrawals/1/destination"), "{p:?}");
+        assert_eq!(
+            p.pointer.as_deref(),
+            Some("/withdrawals/1/destination"),
+            "{p:?}"
+        );
         for bad in ["", "nope", "3", "[]", r#"{"withdrawals":3}"#] {
             let p = parse_body(bad.as_bytes()).unwrap_err();
             assert_eq!(p.status, StatusCode::BAD_REQUEST, "{bad}");
