@@ -153,14 +153,9 @@ pub struct DuplicateKey {
 /// that is not JSON gives `None` (the parser that follows reports it).
 pub fn find_duplicate_key(json: &[u8]) -> Option<DuplicateKey> {
     use serde::de::DeserializeSeed;
-    let mut path = Vec::new();
     let mut found = None;
     let mut de = serde_json::Deserializer::from_slice(json);
-    let _ = unique::Unique {
-        path: &mut path,
-        found: &mut found,
-    }
-    .deserialize(&mut de);
+    let _ = unique::Unique { found: &mut found }.deserialize(&mut de);
     found
 }
 
@@ -171,17 +166,22 @@ mod unique {
     use std::fmt;
 
     /// One JSON value, its objects' keys checked for repeats; the first
-    /// repeat is put in `found` and stops the walk (as an error).
+    /// repeat is put in `found` and stops the walk (as an error), each
+    /// enclosing level adding its part of the pointer on the way out (no
+    /// path is kept while all is well).
     pub(super) struct Unique<'a> {
-        pub path: &'a mut Vec<String>,
         pub found: &'a mut Option<DuplicateKey>,
     }
 
     impl Unique<'_> {
         fn child(&mut self) -> Unique<'_> {
-            Unique {
-                path: self.path,
-                found: self.found,
+            Unique { found: self.found }
+        }
+
+        /// On the way out of a repeat found below: `part` goes in front.
+        fn prefix(&mut self, part: &str) {
+            if let Some(d) = self.found.as_mut() {
+                d.pointer.insert_str(0, &escape(part));
             }
         }
     }
@@ -211,13 +211,9 @@ mod unique {
         }
     }
 
-    fn pointer(path: &[String], last: &str) -> String {
-        let mut out = String::new();
-        for part in path.iter().map(String::as_str).chain([last]) {
-            out.push('/');
-            out.push_str(&part.replace('~', "~0").replace('/', "~1"));
-        }
-        out
+    /// `part` as one step of a JSON pointer.
+    fn escape(part: &str) -> String {
+        format!("/{}", part.replace('~', "~0").replace('/', "~1"))
     }
 
     impl<'de> DeserializeSeed<'de> for Unique<'_> {
@@ -254,13 +250,14 @@ mod unique {
         fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
             let mut i = 0usize;
             loop {
-                self.path.push(i.to_string());
-                let more = seq.next_element_seed(self.child())?.is_some();
-                self.path.pop();
-                if !more {
-                    return Ok(());
+                match seq.next_element_seed(self.child()) {
+                    Ok(Some(())) => i += 1,
+                    Ok(None) => return Ok(()),
+                    Err(e) => {
+                        self.prefix(&i.to_string());
+                        return Err(e);
+                    }
                 }
-                i += 1;
             }
         }
         fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
@@ -268,14 +265,15 @@ mod unique {
             while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
                 if seen.contains(&key) {
                     *self.found = Some(DuplicateKey {
-                        pointer: pointer(self.path, &key),
+                        pointer: escape(&key),
                         key: key.into_owned(),
                     });
                     return Err(de::Error::custom("duplicate key"));
                 }
-                self.path.push(key.to_string());
-                map.next_value_seed(self.child())?;
-                self.path.pop();
+                if let Err(e) = map.next_value_seed(self.child()) {
+                    self.prefix(&key);
+                    return Err(e);
+                }
                 seen.push(key);
             }
             Ok(())
