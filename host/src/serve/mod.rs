@@ -1,4 +1,5 @@
-//! `riskgate serve`: the gate as an HTTP JSON service (axum on tokio).
+//! `riskgate serve`: the gate as an HTTP JSON service (axum routes on
+//! hyper's HTTP/1 and tokio, behind the bounded edge of `server`).
 //!
 //! Every evaluation runs [`Gate::evaluate_traced`](crate::Gate), the path
 //! `riskgate check` runs, on tokio's blocking pool (a durable velocity
