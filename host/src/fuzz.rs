@@ -74,6 +74,7 @@ fn check_text(s: &str) {
         }
         Err(e) => drop(e.to_string()),
     }
+    check_list_keys(s, &inferred);
     let padded = format!(" \t{s}\r\n");
     for family in Family::ALL {
         let strict = address::canonicalize_family(family, s);
@@ -141,6 +142,47 @@ fn check_text(s: &str) {
     }
 }
 
+/// The keys of a list entry ([`address::list_keys`]): sorted and distinct,
+/// well-formed, a superset of what inference and every family's parser
+/// read, refused only as inference refuses; the same keys from every key's
+/// spellings (the closure is complete), each spelling read back as its key.
+fn check_list_keys(s: &str, inferred: &Result<Canonical, AddressError>) {
+    let keys = match address::list_keys(s) {
+        Ok(keys) => keys,
+        Err(e) => {
+            assert_eq!(
+                inferred.as_ref().err(),
+                Some(&e),
+                "list_keys refuses {s:?} unlike inference"
+            );
+            return;
+        }
+    };
+    let set: Vec<&[u8]> = keys.iter().map(Canonical::key).collect();
+    assert!(!set.is_empty(), "no key for {s:?}");
+    assert!(
+        set.windows(2).all(|w| w[0] < w[1]),
+        "keys of {s:?} not sorted and distinct"
+    );
+    if let Ok(c) = inferred {
+        assert!(set.contains(&c.key()), "{s:?}: inferred key missing");
+    }
+    for family in Family::ALL {
+        if let Ok(c) = address::canonicalize_family(family, s) {
+            assert!(set.contains(&c.key()), "{s:?}: {family} key missing");
+        }
+    }
+    for k in &keys {
+        check_canonical(k);
+        for spelling in address::spellings(k) {
+            let again = address::list_keys(&spelling)
+                .unwrap_or_else(|e| panic!("spelling {spelling:?} of {k} refused: {e}"));
+            let again: Vec<&[u8]> = again.iter().map(Canonical::key).collect();
+            assert_eq!(again, set, "spelling {spelling:?} of {k} (from {s:?})");
+        }
+    }
+}
+
 /// Key layout, text, and exact reconstruction from the key.
 fn check_canonical(c: &Canonical) {
     let key = c.key();
@@ -164,7 +206,7 @@ fn check_canonical(c: &Canonical) {
         Kind::P2pkh | Kind::P2sh => n == 20,
         Kind::Subaddress => c.family() == Family::Monero && n == 64,
         Kind::Account => match c.family() {
-            Family::Evm | Family::Tron | Family::Xrp => n == 20,
+            Family::Evm | Family::Tron | Family::Xrp | Family::BnbBeacon => n == 20,
             Family::Solana => n == 32,
             Family::Monero => n == 64,
             _ => (1..=MAX_KEY_LEN - 2).contains(&n),
@@ -200,7 +242,8 @@ fn check_canonical(c: &Canonical) {
 }
 
 /// Spellings that differ only in case where the encoding is case-blind
-/// (EVM hex, bech32, cashaddr) give the same key.
+/// (EVM hex, bech32 of segwit and of the BNB Beacon Chain, cashaddr) give
+/// the same key.
 fn check_case_variants(c: &Canonical, input: &str, inferred: bool) {
     let text = c.as_str();
     let mut variants = Vec::new();
@@ -212,7 +255,7 @@ fn check_case_variants(c: &Canonical, input: &str, inferred: bool) {
             variants.push(input.to_ascii_lowercase());
             variants.push(input.to_ascii_uppercase());
         }
-        (_, Kind::Witness(_)) => {
+        (_, Kind::Witness(_)) | (Family::BnbBeacon, _) => {
             variants.push(text.to_ascii_uppercase());
             variants.push(input.to_ascii_lowercase());
             variants.push(input.to_ascii_uppercase());
@@ -348,38 +391,29 @@ fn check_progress(progress: &[ImportProgress], total: usize) {
     }
 }
 
-/// Walk the raw records in file order: each is either accepted (one entry,
-/// or two when its currency hint's family reads it as another address) or
-/// rejected with the inference error as its reason.
+/// Walk the raw records in file order: each is either accepted (its keys,
+/// [`address::list_keys`], in order) or rejected with the inference error as
+/// its reason.
 fn check_dispositions(format: &Format, raw: &[RawEntry], imported: &Imported, hint: Option<&str>) {
     let mut entries = imported.entries.iter();
     let mut rejected = imported.rejected.iter();
-    let mut hinted_keys = 0;
+    let mut extra_keys = 0;
     for r in raw {
         let currency = r.currency.as_deref().or(hint);
-        let hinted = currency.and_then(lists::currency_family);
-        let strict = hinted.map(|f| address::canonicalize_family(f, &r.address));
-        let mut accepted = |expected: &Canonical| {
-            let (canonical, entry) = entries
-                .next()
-                .unwrap_or_else(|| panic!("{format}: {} accepted but missing", r.location));
-            assert_eq!(canonical, expected, "{format}: {}", r.location);
-            assert_eq!(entry.original, r.address);
-            assert_eq!(entry.label, r.label);
-        };
-        match (address::canonicalize_any(&r.address), strict) {
-            (Ok(c), strict) => {
-                accepted(&c);
-                if let Some(Ok(second)) = strict
-                    && second.family() != c.family()
-                    && second.key() != c.key()
-                {
-                    accepted(&second);
-                    hinted_keys += 1;
+        match address::list_keys(&r.address) {
+            Ok(keys) => {
+                assert!(!keys.is_empty(), "{format}: {} has no key", r.location);
+                extra_keys += keys.len() - 1;
+                for expected in &keys {
+                    let (canonical, entry) = entries.next().unwrap_or_else(|| {
+                        panic!("{format}: {} accepted but missing", r.location)
+                    });
+                    assert_eq!(canonical, expected, "{format}: {}", r.location);
+                    assert_eq!(entry.original, r.address);
+                    assert_eq!(entry.label, r.label);
                 }
             }
-            (Err(_), Some(Ok(c))) => accepted(&c),
-            (Err(e), _) => {
+            Err(e) => {
                 let rej = rejected
                     .next()
                     .unwrap_or_else(|| panic!("{format}: {} refused but not reported", r.location));
@@ -388,6 +422,12 @@ fn check_dispositions(format: &Format, raw: &[RawEntry], imported: &Imported, hi
                 assert_eq!(rej.currency.as_deref(), currency);
                 assert_eq!(rej.label, r.label);
                 assert_eq!(rej.reason, e.to_string());
+                assert_eq!(
+                    address::canonicalize_any(&r.address).err(),
+                    Some(e),
+                    "{format}: {}: list_keys and inference refuse differently",
+                    r.location
+                );
                 assert!(!rej.reason.is_empty());
                 drop(rej.to_string());
             }
@@ -401,7 +441,7 @@ fn check_dispositions(format: &Format, raw: &[RawEntry], imported: &Imported, hi
         rejected.next().is_none(),
         "{format}: rejections without a record"
     );
-    assert_eq!(imported.hinted_keys, hinted_keys);
+    assert_eq!(imported.extra_keys, extra_keys);
 }
 
 /// The entry a set keeps for each key: the first entry's original, and its

@@ -24,8 +24,9 @@ const XMR_HEX: &str = "5a2f1c9e8b7d6a4f3e2d1c0b9a8f7e6d5c4b3a29180f7e6d5c4b3a291
 const BAD_CHECKSUM: &str = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3";
 /// An EIP-55 test vector on no fixture list.
 const CLEAN_EVM: &str = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359";
-/// Distinct keys of every fixture: 2 EVM, 3 bitcoin, 1 tron.
-const FIXTURE_KEYS: usize = 6;
+/// Distinct keys of every fixture: 2 EVM, 3 bitcoin, 1 tron, and the
+/// `1...` and `3...` on their sibling chains: 2 bitcoin-cash, 1 litecoin.
+const FIXTURE_KEYS: usize = 9;
 
 struct Run {
     status: ExitStatus,
@@ -301,7 +302,7 @@ fn lists_import_refuses_bad_format_and_fp_rate() {
 }
 
 #[test]
-fn lists_import_with_currency_hint_lists_bch_legacy_on_both_chains() {
+fn lists_import_lists_a_legacy_address_on_every_fork_with_or_without_a_hint() {
     let dir = TempDir::new().unwrap();
     let list = write(&dir, "bch.txt", format!("{NORTHWIND_XBT} # BCH wallet\n"));
     let set = dir.path().join("bch.set");
@@ -324,7 +325,7 @@ fn lists_import_with_currency_hint_lists_bch_legacy_on_both_chains() {
             .expect(0, &format!("listed on {chain}"));
         assert!(r.stdout.contains("BCH wallet"), "{chain}: {}", r.stdout);
     }
-    // Without the hint, only bitcoin.
+    // Without the hint, the same keys.
     let plain_set = dir.path().join("plain.set");
     run(&[
         "lists",
@@ -338,15 +339,17 @@ fn lists_import_with_currency_hint_lists_bch_legacy_on_both_chains() {
         s(&list),
     ])
     .expect(0, "import without hint");
-    run(&[
-        "lists",
-        "check",
-        s(&plain_set),
-        NORTHWIND_XBT,
-        "--chain",
-        "bitcoin-cash",
-    ])
-    .expect(1, "no hint: not listed as bitcoin-cash");
+    for chain in ["bitcoin", "bitcoin-cash", "bitcoin-sv"] {
+        run(&[
+            "lists",
+            "check",
+            s(&plain_set),
+            NORTHWIND_XBT,
+            "--chain",
+            chain,
+        ])
+        .expect(0, &format!("no hint: listed on {chain}"));
+    }
 }
 
 // ===========================================================================
@@ -367,6 +370,8 @@ fn lists_stats_of_compiled_set_and_plain_list() {
         "family evm: 2".to_string(),
         "family bitcoin: 3".to_string(),
         "family tron: 1".to_string(),
+        "family litecoin: 1".to_string(),
+        "family bitcoin-cash: 2".to_string(),
     ] {
         assert!(
             r.stdout.lines().any(|l| l == line),

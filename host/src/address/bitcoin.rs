@@ -217,7 +217,7 @@ pub(super) fn from_key_parts(kind: u8, payload: &[u8]) -> Result<Canonical, Addr
     }
 }
 
-fn unchecked_error(e: UncheckedHrpstringError) -> AddressError {
+pub(super) fn unchecked_error(e: UncheckedHrpstringError) -> AddressError {
     match e {
         UncheckedHrpstringError::Char(CharError::MixedCase) => AddressError::MixedCase,
         UncheckedHrpstringError::Char(CharError::InvalidChar(c)) => {

@@ -273,3 +273,11 @@ pub(super) fn from_key_parts(kind: u8, payload: &[u8]) -> Result<Canonical, Addr
     };
     from_parts(kind, payload)
 }
+
+/// The prefixed CashTokens-aware spelling (type 2 P2PKH, 3 P2SH) of a hash:
+/// the same output script, so the same key.
+pub(super) fn token_aware(p2sh: bool, hash: &[u8]) -> Option<String> {
+    let size_code = SIZES.iter().position(|&n| n == hash.len())?;
+    let type_bits: u8 = if p2sh { 3 } else { 2 };
+    Some(encode(MAINNET, (type_bits << 3) | size_code as u8, hash))
+}

@@ -26,6 +26,7 @@
 //! | Solana  | `0x0a` | `0x00` (account)                            | 32-byte public key    |
 //! | Monero  | `0x0b` | `0x00` standard/integrated, `0x22` subaddress | spend key + view key (64 bytes) |
 //! | Bitcoin Gold | `0x0c` | `0x20` P2PKH (`G...`), `0x21` P2SH (`A...`), `0x00..=0x10` witness (`btg1...`) | hash160 / witness program |
+//! | BNB Beacon Chain | `0x0d` | `0x00` (account, `bnb1...` bech32)      | 20-byte account       |
 //!
 //! The layout is stable (it may be persisted); keys are at most
 //! [`MAX_KEY_LEN`] bytes, so they can be zero-padded to a fixed width.
@@ -49,12 +50,51 @@
 //!
 //! Bitcoin Gold's version bytes and HRP are its own: it is a family
 //! ([`Family::BitcoinGold`]). Bitcoin Cash is a family too because its
-//! cashaddr spelling is its own; its legacy form, spelled like bitcoin's, is
-//! stored under both keys when a list labels it `BCH` (see `lists`).
+//! cashaddr spelling is its own; its legacy form is spelled like bitcoin's,
+//! and Litecoin's legacy P2SH `3...` like bitcoin's P2SH: those texts are
+//! keys of several families (next section).
+//!
+//! The BNB Beacon Chain ([`Family::BnbBeacon`], [`BNB_BEACON_CHAINS`]) has
+//! its own bech32 HRP `bnb`. The coin's ticker `bnb` names the BNB Smart
+//! Chain, an EVM chain, but a `bnb1...` text on chain `bnb` is read as a
+//! Beacon Chain address ([`BNB_TICKER_CHAINS`]); `0x...` there stays EVM.
+//!
+//! # Key identity across chains
+//!
+//! The rule, applied wherever a designated-list entry becomes keys (the
+//! importers in `lists` and `DesignatedSet::from_plain_text`, hence the
+//! bundled sample list), by [`list_keys`]:
+//!
+//! 1. An address text is a key of **every** chain family on which it
+//!    parses, with that family's decoded bytes: each family's parser
+//!    ([`canonicalize_family`]) and the alias chains' own encodings
+//!    (Verge's `E...`).
+//! 2. Closed over spellings: for each key found, every other encoding of
+//!    the same address ([`spellings`]: a cashaddr's legacy `1...`/`3...`, a
+//!    Litecoin `M...`'s legacy `3...`, Verge's `E...` of a Dogecoin P2SH...)
+//!    is parsed on every family too, until no new key appears.
+//!
+//! So a `1...` is a Bitcoin and a Bitcoin Cash P2PKH key (and Bitcoin SV
+//! reads Bitcoin's key space); a `3...` a Bitcoin, Bitcoin Cash and
+//! Litecoin P2SH key; a Litecoin `M...` the same three; a cashaddr `q...` of
+//! a 20-byte hash also the Bitcoin P2PKH key of that hash. An `L...`, a
+//! `bc1...`, a `ltc1...` or a `bnb1...` is one family's key only. A
+//! designated key on one fork is designated on its siblings, because the
+//! same text is the same hash, spendable by the same key, on each.
+//!
+//! A list's currency label never removes a key and adds none: the keys of
+//! the chain it names are among the keys of every chain. A text no family
+//! accepts is refused with the error of [`canonicalize_any`]. Lookups line
+//! up: `canonicalize(chain, text)` of any spelling on any chain gives one of
+//! the keys stored. Compiled set files written under the earlier rule
+//! (format version 1, which stored a `1...` as a Bitcoin key only) are
+//! refused at open.
 
 mod bitcoin;
+mod bnb;
 mod cashaddr;
 mod evm;
+mod keys;
 mod monero;
 mod solana;
 mod tron;
@@ -66,6 +106,7 @@ use std::fmt;
 use bech32::Fe32;
 
 pub use evm::eip55_checksum;
+pub use keys::{list_keys, spellings};
 pub use monero::{decode_base58 as monero_base58_decode, encode_base58 as monero_base58_encode};
 pub use xrp::encode_x_address;
 
@@ -106,11 +147,14 @@ pub enum Family {
     /// Bitcoin Gold mainnet.
     #[serde(rename = "bitcoin-gold")]
     BitcoinGold,
+    /// BNB Beacon Chain (formerly Binance Chain, BEP-2): `bnb1...` bech32.
+    #[serde(rename = "bnb-beacon")]
+    BnbBeacon,
 }
 
 impl Family {
     /// All implemented families.
-    pub const ALL: [Family; 12] = [
+    pub const ALL: [Family; 13] = [
         Family::Evm,
         Family::Bitcoin,
         Family::Tron,
@@ -123,6 +167,7 @@ impl Family {
         Family::Solana,
         Family::Monero,
         Family::BitcoinGold,
+        Family::BnbBeacon,
     ];
 
     /// Lowercase name (`evm`, `bitcoin`, `bitcoin-cash`...), as serialised.
@@ -140,6 +185,7 @@ impl Family {
             Family::Solana => "solana",
             Family::Monero => "monero",
             Family::BitcoinGold => "bitcoin-gold",
+            Family::BnbBeacon => "bnb-beacon",
         }
     }
 
@@ -158,6 +204,7 @@ impl Family {
             Family::Solana => "a solana",
             Family::Monero => "a monero",
             Family::BitcoinGold => "a bitcoin-gold",
+            Family::BnbBeacon => "a bnb-beacon",
         }
     }
 
@@ -186,6 +233,7 @@ impl Family {
             Family::Solana => 0x0a,
             Family::Monero => 0x0b,
             Family::BitcoinGold => 0x0c,
+            Family::BnbBeacon => 0x0d,
         }
     }
 
@@ -334,6 +382,9 @@ impl Canonical {
                 })
             }
             Family::Monero => monero::from_key_parts(kind, payload),
+            Family::BnbBeacon if kind == Kind::Account.byte() => {
+                bnb::from_payload(payload).ok_or_else(|| bad_key_payload(family, payload))
+            }
             Family::BitcoinGold => match Fe32::try_from(kind) {
                 Ok(version) if kind <= 16 => {
                     bitcoin::from_witness_for(&utxo::BITCOIN_GOLD_SEGWIT, version, payload)
@@ -458,7 +509,21 @@ pub const OTHER_CHAINS: &[(Family, &[&str])] = &[
     (Family::Solana, &["solana", "sol"]),
     (Family::Monero, &["monero", "xmr"]),
     (Family::BitcoinGold, &["bitcoin-gold", "bitcoingold", "btg"]),
+    (Family::BnbBeacon, BNB_BEACON_CHAINS),
 ];
+
+/// Chain names (lowercase) of the BNB Beacon Chain (formerly Binance Chain,
+/// whose tokens are BEP-2). `bnb-chain` is not one: it is the brand of the
+/// BNB Smart Chain too. The coin's ticker `bnb` names the BNB Smart Chain
+/// (an EVM chain, [`EVM_CHAINS`]), but a `bnb1...` address on chain `bnb`
+/// is read as the Beacon Chain's (see [`BNB_TICKER_CHAINS`]).
+pub const BNB_BEACON_CHAINS: &[&str] = &["bnb-beacon", "bnb-beacon-chain", "binance-chain", "bep2"];
+
+/// Chain names that are the BNB coin's ticker: an EVM chain name (BNB Smart
+/// Chain, `0x...`), on which a `bnb1...` (or `tbnb1...`) text is read as a
+/// BNB Beacon Chain address instead of being refused. OFAC files its
+/// Beacon Chain addresses under the currency `BNB`.
+pub const BNB_TICKER_CHAINS: &[&str] = &["bnb"];
 
 /// Chain names (lowercase) of Bitcoin SV, an alias chain of bitcoin.
 pub const BITCOIN_SV_CHAINS: &[&str] = &["bitcoin-sv", "bitcoinsv", "bsv"];
@@ -522,21 +587,37 @@ pub fn family_for_chain(chain: &str) -> Option<Family> {
 pub fn canonicalize(chain: &str, address: &str) -> Result<Canonical, AddressError> {
     let family =
         family_for_chain(chain).ok_or_else(|| AddressError::UnsupportedChain(chain.to_string()))?;
-    if is_chain(BITCOIN_SV_CHAINS, chain) {
+    if let Some(parse) = alias_parser(chain) {
         let s = prepare(address)?;
-        return explain(family, s, bitcoin::parse_bitcoin_sv(s));
+        return explain(family, s, parse(s));
     }
-    if is_chain(VERGE_CHAINS, chain) {
-        let s = prepare(address)?;
-        return explain(family, s, utxo::VERGE.parse(s));
+    if is_chain(BNB_TICKER_CHAINS, chain) && bnb::has_hrp(prepare(address)?) {
+        return canonicalize_family(Family::BnbBeacon, address);
     }
     canonicalize_family(family, address)
+}
+
+/// The parser of an alias chain's own encodings ([`ALIAS_CHAINS`]).
+fn alias_parser(chain: &str) -> Option<fn(&str) -> Result<Canonical, AddressError>> {
+    if is_chain(BITCOIN_SV_CHAINS, chain) {
+        Some(bitcoin::parse_bitcoin_sv)
+    } else if is_chain(VERGE_CHAINS, chain) {
+        Some(|s: &str| utxo::VERGE.parse(s))
+    } else {
+        None
+    }
 }
 
 /// Canonicalise `address` strictly as an address of `family`.
 pub fn canonicalize_family(family: Family, address: &str) -> Result<Canonical, AddressError> {
     let s = prepare(address)?;
-    let parsed = match family {
+    explain(family, s, parse_family(family, s))
+}
+
+/// `s` (prepared) strictly as an address of `family`, without the
+/// [`explain`] step.
+fn parse_family(family: Family, s: &str) -> Result<Canonical, AddressError> {
+    match family {
         Family::Evm => evm::parse(s),
         Family::Bitcoin => bitcoin::parse(s),
         Family::Tron => tron::parse(s),
@@ -549,8 +630,8 @@ pub fn canonicalize_family(family: Family, address: &str) -> Result<Canonical, A
         Family::Solana => solana::parse(s),
         Family::Monero => monero::parse(s),
         Family::BitcoinGold => utxo::parse_bitcoin_gold(s),
-    };
-    explain(family, s, parsed)
+        Family::BnbBeacon => bnb::parse(s),
+    }
 }
 
 /// A parse error of `s` as `family`, replaced by [`AddressError::WrongFamily`]
@@ -614,8 +695,9 @@ fn has_hex_prefix(s: &str) -> bool {
 ///    (see `cashaddr::looks_like_cashaddr`); a bare candidate whose
 ///    checksum fails falls through to the rules below.
 /// 3. Bech32 with HRP `bc`/`tb`/`bcrt` is Bitcoin, `ltc`/`tltc`/`rltc` is
-///    Litecoin, `btg`/`tbtg`/`btgrt` is Bitcoin Gold (a base58 string that
-///    merely starts like an HRP falls through).
+///    Litecoin, `btg`/`tbtg`/`btgrt` is Bitcoin Gold, `bnb`/`tbnb` is the BNB
+///    Beacon Chain (a base58 string that merely starts like an HRP falls
+///    through).
 /// 4. 95 or 106 characters is Monero (no other family is that long).
 /// 5. Base58check (bitcoin alphabet) with a valid checksum is dispatched on
 ///    its version: `0x00`/`0x05` stay **Bitcoin** (Bitcoin Cash legacy and
@@ -666,6 +748,11 @@ fn infer(s: &str) -> Result<Canonical, AddressError> {
         }
     } else if utxo::has_bitcoin_gold_bech32_hrp(s) {
         match bitcoin::parse_segwit_for(&utxo::BITCOIN_GOLD_SEGWIT, s) {
+            Ok(c) => return Ok(c),
+            Err(e) => Some(e),
+        }
+    } else if bnb::has_hrp(s) {
+        match bnb::parse(s) {
             Ok(c) => return Ok(c),
             Err(e) => Some(e),
         }
@@ -721,7 +808,8 @@ fn infer(s: &str) -> Result<Canonical, AddressError> {
                 "bech32 text with human-readable part `{hrp}` matches no supported chain"
             ))),
             None => Err(AddressError::Unrecognised(format!(
-                "not 0x-prefixed hex (evm), bech32 (bitcoin, litecoin, bitcoin-gold), cashaddr, \
+                "not 0x-prefixed hex (evm), bech32 (bitcoin, litecoin, bitcoin-gold, \
+                 bnb-beacon), cashaddr, \
                  base58check, base58 (solana, xrp) or monero base58: {other}"
             ))),
         },
@@ -819,3 +907,6 @@ mod tests_families;
 
 #[cfg(test)]
 mod tests_vectors;
+
+#[cfg(test)]
+mod tests_keys;

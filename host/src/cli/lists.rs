@@ -27,6 +27,7 @@ pub struct ListsArgs {
 #[derive(Subcommand)]
 enum ListsCommand {
     /// Import a list file (with provenance); write a compiled set or print its stats.
+    #[command(after_help = IMPORT_KEYS_HELP)]
     Import(ImportArgs),
     /// Print a set's header and per-family counts.
     Stats(StatsArgs),
@@ -35,6 +36,17 @@ enum ListsCommand {
     /// Print the addresses added (`+`) and removed (`-`) from OLD to NEW.
     Diff(DiffArgs),
 }
+
+/// How `lists import` keys an entry (`riskgate::address::list_keys`).
+const IMPORT_KEYS_HELP: &str = "\
+Keys: an address is designated on every chain whose address format it is. \
+Each entry is stored under the key of every chain family on which its text, \
+or another spelling of the same address, parses: a `1...` on bitcoin, \
+bitcoin-cash (legacy and cashaddr) and bitcoin-sv; a `3...` on bitcoin, \
+bitcoin-cash and litecoin; a litecoin `M...` also as its `3...`. A currency \
+label (--currency, or the list's own) never removes a key; an entry no \
+chain accepts is reported as skipped. Compiled sets written before this \
+rule are refused: import their lists again.";
 
 #[derive(Args)]
 struct ImportArgs {
@@ -179,8 +191,8 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     };
     drop(content);
     let mut imported = imported;
-    let accepted = imported.entries.len() - imported.hinted_keys;
-    let hinted = imported.hinted_keys;
+    let accepted = imported.accepted();
+    let extra = imported.extra_keys;
     let rejected = std::mem::take(&mut imported.rejected);
     to_spinner(
         &bar,
@@ -214,14 +226,14 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             one_line(&r.reason)
         )?;
     }
-    let hinted_note = if hinted > 0 {
-        format!(" (+{hinted} under the currency hint's chain)")
+    let extra_note = if extra > 0 {
+        format!(" (+{extra} keys of the same addresses on other chains)")
     } else {
         String::new()
     };
     writeln!(
         err,
-        "list {}: {accepted} accepted{hinted_note}, {} rejected, {} duplicates, {} keys, version {}",
+        "list {}: {accepted} accepted{extra_note}, {} rejected, {} duplicates, {} keys, version {}",
         set.name(),
         rejected.len(),
         set.duplicates(),

@@ -2,12 +2,14 @@
 //!
 //! Each supported list format is parsed into [`RawEntry`] values (the address
 //! as written, the list's currency label as a hint, the entity label and where
-//! the entry sits in the file); [`import`] then canonicalises every entry with
-//! [`address::canonicalize_any`] (the encoding decides the family; the currency
-//! label is only a hint, used as a fallback for encodings that inference
-//! alone does not settle). Every entry that cannot be canonicalised is kept in
-//! [`Imported::rejected`] with its location and the reason: nothing is
-//! silently dropped.
+//! the entry sits in the file); [`import`] then turns every entry into its
+//! keys with [`address::list_keys`]: the key of every chain family on which
+//! the text, or another spelling of the same address, parses (the rule of
+//! the `address` module's "Key identity across chains"). The currency label
+//! never removes a key and adds none either: every chain's encodings,
+//! alias chains' included, are already tried. Every entry that cannot be
+//! canonicalised is kept in [`Imported::rejected`] with its location and the
+//! reason: nothing is silently dropped.
 //!
 //! Formats:
 //! - `plain`: one address per line, `#` comments, text after `#` on an address
@@ -230,16 +232,37 @@ impl fmt::Display for Rejected {
 #[derive(Debug, Clone)]
 pub struct Imported {
     pub provenance: Provenance,
-    /// Every accepted entry, in file order (duplicates included; the set
-    /// merges them).
+    /// The keys of every accepted entry ([`address::list_keys`], in its
+    /// order), entries in file order (duplicates included; the set merges
+    /// them).
     pub entries: Vec<(Canonical, Entry)>,
     /// Every refused entry, in file order.
     pub rejected: Vec<Rejected>,
-    /// How many of [`entries`](Self::entries) are second keys: an address
-    /// the encoding read as one family that is also valid under its
-    /// currency hint's (different) family, stored under both keys so it is
-    /// denied on either chain.
-    pub hinted_keys: usize,
+    /// How many of [`entries`](Self::entries) are keys beyond the first of
+    /// their entry: the same address on other chains (a `1...` is a bitcoin
+    /// and a bitcoin-cash key), so `entries.len() - extra_keys` entries
+    /// were accepted.
+    pub extra_keys: usize,
+}
+
+impl Imported {
+    /// Entries accepted (each with one or more keys).
+    pub fn accepted(&self) -> usize {
+        self.entries.len() - self.extra_keys
+    }
+
+    /// Keys of [`entries`](Self::entries) per family, duplicates included,
+    /// in [`Family::ALL`] order, families without keys left out.
+    pub fn keys_per_family(&self) -> Vec<(Family, usize)> {
+        let mut counts = std::collections::BTreeMap::new();
+        for (c, _) in &self.entries {
+            *counts.entry(c.family()).or_insert(0usize) += 1;
+        }
+        Family::ALL
+            .into_iter()
+            .filter_map(|f| counts.get(&f).map(|&n| (f, n)))
+            .collect()
+    }
 }
 
 impl Imported {
@@ -322,8 +345,9 @@ pub enum ImportProgress {
 /// Options of [`import_with`].
 #[derive(Default, Clone, Copy)]
 pub struct ImportOptions<'a> {
-    /// Currency hint for entries whose source gives none (a plain list of
-    /// one currency: `BCH`, `LTC`...). Unknown codes are ignored as hints.
+    /// Currency label for entries whose source gives none (a plain list of
+    /// one currency: `BCH`, `LTC`...), recorded with rejected entries. Keys
+    /// do not depend on it ([`address::list_keys`]).
     pub currency: Option<&'a str>,
     /// Called as the import proceeds.
     pub progress: Option<&'a (dyn Fn(ImportProgress) + Sync)>,
@@ -365,7 +389,7 @@ pub fn import_with(
     let total = raw.len();
     let mut entries = Vec::with_capacity(raw.len());
     let mut rejected = Vec::new();
-    let mut hinted_keys = 0;
+    let mut extra_keys = 0;
     for (index, mut entry) in raw.into_iter().enumerate() {
         if index > 0 && index.is_multiple_of(PROGRESS_EVERY) {
             report(ImportProgress::Canonicalised { done: index });
@@ -375,19 +399,14 @@ pub fn import_with(
         {
             entry.currency = Some(currency.to_string());
         }
-        match canonicalize_entry(&entry.address, entry.currency.as_deref()) {
-            Ok((canonical, hinted)) => {
+        match canonicalize_entry(&entry.address) {
+            Ok(keys) => {
                 let value = Entry {
                     label: entry.label,
                     original: entry.address,
                 };
-                if let Some(hinted) = hinted {
-                    hinted_keys += 1;
-                    entries.push((canonical, value.clone()));
-                    entries.push((hinted, value));
-                } else {
-                    entries.push((canonical, value));
-                }
+                extra_keys += keys.len().saturating_sub(1);
+                entries.extend(keys.into_iter().map(|key| (key, value.clone())));
             }
             Err(reason) => rejected.push(Rejected {
                 location: entry.location,
@@ -407,7 +426,7 @@ pub fn import_with(
         },
         entries,
         rejected,
-        hinted_keys,
+        extra_keys,
     })
 }
 
@@ -436,52 +455,12 @@ pub fn currency_family(code: &str) -> Option<Family> {
     })
 }
 
-/// The text read under a currency hint: as an address of the chain the
-/// code names (so an alias chain reads its own encodings, Verge's `E...`
-/// P2SH), else strictly as the hinted family (`USDT`: EVM).
-fn canonicalize_hinted(code: &str, family: Family, text: &str) -> Option<Canonical> {
-    match address::family_for_chain(code) {
-        Some(_) => address::canonicalize(code, text).ok(),
-        None => address::canonicalize_family(family, text).ok(),
-    }
-}
-
-/// The encoding decides: [`address::canonicalize_any`] first.
-///
-/// - Inference fails: only when the currency label names a known family is
-///   the address tried strictly as that family's chain (still decoded and
-///   verified), so a hint can settle an encoding that inference alone
-///   refuses.
-/// - Inference succeeds with another family than the hint's, and the text
-///   is *also* a valid address of the hinted family (a Bitcoin Cash list's
-///   legacy `1…` address, which inference reads as Bitcoin; a Litecoin
-///   list's legacy `3…`): the second key is returned too, so the entry is
-///   denied on either chain. The inferred key is always kept: a hint never
-///   overrides an address the encoding identifies, and an address valid
-///   only under the inferred family (a Tron address filed under XBT) gets
-///   no second key.
-fn canonicalize_entry(
-    text: &str,
-    currency: Option<&str>,
-) -> Result<(Canonical, Option<Canonical>), String> {
-    let hinted = currency.and_then(|code| Some((code, currency_family(code)?)));
-    match address::canonicalize_any(text) {
-        Ok(canonical) => {
-            let second = hinted
-                .filter(|(_, family)| *family != canonical.family())
-                .and_then(|(code, family)| canonicalize_hinted(code, family, text))
-                .filter(|second| second.key() != canonical.key());
-            Ok((canonical, second))
-        }
-        Err(err) => {
-            if let Some((code, family)) = hinted
-                && let Some(canonical) = canonicalize_hinted(code, family, text)
-            {
-                return Ok((canonical, None));
-            }
-            Err(err.to_string())
-        }
-    }
+/// The keys of one entry: [`address::list_keys`]. The currency label
+/// plays no part: the keys its chain would give are among the keys of every
+/// chain (alias chains' own encodings included), and a text no chain
+/// accepts is refused with the inference error.
+fn canonicalize_entry(text: &str) -> Result<Vec<Canonical>, String> {
+    address::list_keys(text).map_err(|e| e.to_string())
 }
 
 fn utf8(content: &[u8]) -> Result<&str, ImportError> {

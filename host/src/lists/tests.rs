@@ -87,21 +87,47 @@ fn rejected(
     }
 }
 
-/// Accepted entries of the OFAC fixtures with the given labels.
+/// The keys of one entry on `chains` (in key order), each with the
+/// entry's original and label.
+fn acc_on(
+    chains: &[&str],
+    original: &str,
+    label: Option<&str>,
+) -> Vec<(String, String, Option<String>)> {
+    chains
+        .iter()
+        .map(|chain| {
+            let c = address::canonicalize(chain, original).expect("valid on the chain");
+            acc(c.as_str(), original, label)
+        })
+        .collect()
+}
+
+/// The chains whose keys a legacy `1...` has: bitcoin, then bitcoin cash.
+const P2PKH_CHAINS: &[&str] = &["bitcoin", "bitcoin-cash"];
+/// The chains whose keys a `3...` has: bitcoin, litecoin, bitcoin cash.
+const P2SH_CHAINS: &[&str] = &["bitcoin", "litecoin", "bitcoin-cash"];
+
+/// Accepted entries (their keys) of the OFAC fixtures with the given labels.
 fn ofac_accepted(
     northwind: &str,
     petrov: &str,
     garnet: &str,
 ) -> Vec<(String, String, Option<String>)> {
-    vec![
-        acc(NORTHWIND_ETH, NORTHWIND_ETH, Some(northwind)),
-        acc(NORTHWIND_ETH2, NORTHWIND_ETH2, Some(northwind)),
-        acc(NORTHWIND_XBT, NORTHWIND_XBT, Some(northwind)),
-        acc(TRON_AS_XBT, TRON_AS_XBT, Some(petrov)),
-        acc(NORTHWIND_ETH, NORTHWIND_ETH_LOWER, Some(petrov)),
-        acc(GARNET_BECH32, GARNET_BECH32, Some(garnet)),
-        acc(GARNET_P2SH, GARNET_P2SH, Some(garnet)),
+    [
+        vec![
+            acc(NORTHWIND_ETH, NORTHWIND_ETH, Some(northwind)),
+            acc(NORTHWIND_ETH2, NORTHWIND_ETH2, Some(northwind)),
+        ],
+        acc_on(P2PKH_CHAINS, NORTHWIND_XBT, Some(northwind)),
+        vec![
+            acc(TRON_AS_XBT, TRON_AS_XBT, Some(petrov)),
+            acc(NORTHWIND_ETH, NORTHWIND_ETH_LOWER, Some(petrov)),
+            acc(GARNET_BECH32, GARNET_BECH32, Some(garnet)),
+        ],
+        acc_on(P2SH_CHAINS, GARNET_P2SH, Some(garnet)),
     ]
+    .concat()
 }
 
 #[test]
@@ -109,28 +135,35 @@ fn plain_fixture() {
     let imported = import_fixture(&Format::Plain, "plain.txt");
     assert_eq!(
         accepted(&imported),
-        vec![
-            acc(
-                NORTHWIND_ETH,
-                NORTHWIND_ETH,
-                Some("NORTHWIND HEIST COLLECTIVE")
-            ),
-            acc(
-                NORTHWIND_ETH2,
-                NORTHWIND_ETH2,
-                Some("NORTHWIND HEIST COLLECTIVE")
-            ),
-            acc(
+        [
+            vec![
+                acc(
+                    NORTHWIND_ETH,
+                    NORTHWIND_ETH,
+                    Some("NORTHWIND HEIST COLLECTIVE")
+                ),
+                acc(
+                    NORTHWIND_ETH2,
+                    NORTHWIND_ETH2,
+                    Some("NORTHWIND HEIST COLLECTIVE")
+                ),
+            ],
+            acc_on(
+                P2PKH_CHAINS,
                 NORTHWIND_XBT,
-                NORTHWIND_XBT,
                 Some("NORTHWIND HEIST COLLECTIVE")
             ),
-            acc(TRON_AS_XBT, TRON_AS_XBT, None),
-            acc(NORTHWIND_ETH, NORTHWIND_ETH_LOWER, Some("PETROV, Ivan")),
-            acc(GARNET_BECH32, GARNET_BECH32, Some("GARNET MIXER")),
-            acc(GARNET_P2SH, GARNET_P2SH, None),
+            vec![
+                acc(TRON_AS_XBT, TRON_AS_XBT, None),
+                acc(NORTHWIND_ETH, NORTHWIND_ETH_LOWER, Some("PETROV, Ivan")),
+                acc(GARNET_BECH32, GARNET_BECH32, Some("GARNET MIXER")),
+            ],
+            acc_on(P2SH_CHAINS, GARNET_P2SH, None),
         ]
+        .concat()
     );
+    assert_eq!(imported.extra_keys, 3);
+    assert_eq!(imported.accepted(), 7);
     assert_eq!(
         imported.rejected,
         vec![
@@ -452,19 +485,24 @@ fn same_address_same_key_in_every_format() {
             .iter()
             .map(|(c, _)| c.key().to_vec())
             .collect();
-        assert_eq!(keys.len(), 6, "{format}: 7 entries, 6 distinct addresses");
+        // 7 entries, 6 distinct addresses; the `1...` is also a bitcoin-cash
+        // key, the `3...` also a litecoin and a bitcoin-cash key.
+        assert_eq!(keys.len(), 9, "{format}");
         key_sets.push((format, keys));
     }
     let expected: BTreeSet<Vec<u8>> = [
-        NORTHWIND_ETH,
-        NORTHWIND_ETH2,
-        NORTHWIND_XBT,
-        TRON_AS_XBT,
-        GARNET_BECH32,
-        GARNET_P2SH,
+        ("ethereum", NORTHWIND_ETH),
+        ("ethereum", NORTHWIND_ETH2),
+        ("bitcoin", NORTHWIND_XBT),
+        ("bitcoin-cash", NORTHWIND_XBT),
+        ("tron", TRON_AS_XBT),
+        ("bitcoin", GARNET_BECH32),
+        ("bitcoin", GARNET_P2SH),
+        ("litecoin", GARNET_P2SH),
+        ("bitcoin-cash", GARNET_P2SH),
     ]
     .iter()
-    .map(|a| address::canonicalize_any(a).unwrap().key().to_vec())
+    .map(|(chain, a)| address::canonicalize(chain, a).unwrap().key().to_vec())
     .collect();
     for (format, keys) in key_sets {
         assert_eq!(keys, expected, "{format}");
@@ -483,7 +521,7 @@ fn into_set_carries_provenance_and_labels() {
     assert_eq!(set.name(), "OFAC SDN");
     assert_eq!(set.version(), "2024-09-27");
     assert_eq!(set.source(), source);
-    assert_eq!(set.len(), 6);
+    assert_eq!(set.len(), 9);
     assert_eq!(set.duplicates(), 1);
     let hit = set
         .lookup(&address::canonicalize("eth", NORTHWIND_ETH_LOWER).unwrap())
@@ -693,7 +731,7 @@ fn real_ofac_per_currency_lists() {
         let content = std::fs::read_to_string(path).unwrap();
         let lines = content.lines().filter(|l| !l.trim().is_empty()).count();
         assert_eq!(
-            imported.entries.len() + imported.rejected.len(),
+            imported.accepted() + imported.rejected.len(),
             lines,
             "{}",
             path.display()
@@ -701,13 +739,13 @@ fn real_ofac_per_currency_lists() {
         let name = path.file_name().unwrap().to_string_lossy();
         println!(
             "{name}: {} accepted, {} rejected",
-            imported.entries.len(),
+            imported.accepted(),
             imported.rejected.len()
         );
         for r in imported.rejected.iter().take(3) {
             println!("    {r}");
         }
-        total_accepted += imported.entries.len();
+        total_accepted += imported.accepted();
         total_rejected += imported.rejected.len();
         let currency = name
             .trim_start_matches("sanctioned_addresses_")
@@ -831,7 +869,7 @@ fn bch_legacy_address_is_stored_under_bitcoin_and_bitcoin_cash() {
     let text = format!("{NORTHWIND_XBT} # BCH wallet\n");
     let imported = import_plain_as(&text, Some("BCH"));
     assert!(imported.rejected.is_empty(), "{:?}", imported.rejected);
-    assert_eq!(imported.hinted_keys, 1);
+    assert_eq!(imported.extra_keys, 1);
     let families: Vec<Family> = imported.entries.iter().map(|(c, _)| c.family()).collect();
     assert_eq!(families, vec![Family::Bitcoin, Family::BitcoinCash]);
     for (_, entry) in &imported.entries {
@@ -848,11 +886,17 @@ fn bch_legacy_address_is_stored_under_bitcoin_and_bitcoin_cash() {
 }
 
 #[test]
-fn without_a_hint_a_legacy_address_is_bitcoin_only() {
+fn without_a_hint_a_legacy_address_is_bitcoin_and_bitcoin_cash() {
     let imported = import_plain_as(&format!("{NORTHWIND_XBT}\n"), None);
-    assert_eq!(imported.hinted_keys, 0);
-    assert_eq!(imported.entries.len(), 1);
-    assert_eq!(imported.entries[0].0.family(), Family::Bitcoin);
+    assert_eq!(imported.extra_keys, 1);
+    let families: Vec<Family> = imported.entries.iter().map(|(c, _)| c.family()).collect();
+    assert_eq!(families, vec![Family::Bitcoin, Family::BitcoinCash]);
+    assert_eq!(
+        imported.keys_per_family(),
+        vec![(Family::Bitcoin, 1), (Family::BitcoinCash, 1)]
+    );
+    let with_hint = import_plain_as(&format!("{NORTHWIND_XBT}\n"), Some("BCH"));
+    assert_eq!(with_hint.entries, imported.entries);
 }
 
 #[test]
@@ -866,25 +910,33 @@ fn ltc_hint_on_a_legacy_p2sh_address_gives_both_keys() {
 
 #[test]
 fn alias_chain_hints_read_the_alias_chains_own_encodings() {
-    // Verge's own P2SH version (0x21, `E...`) is not inferred; under an XVG
-    // hint it is read as the verge chain reads it: dogecoin's P2SH key.
+    // Verge's own P2SH version (0x21, `E...`) is not inferred, but it is an
+    // alias chain's encoding: read as the verge chain reads it (dogecoin's
+    // P2SH key), with or without an XVG hint.
     let verge_p2sh = bs58::encode([&[0x21u8][..], &[7u8; 20]].concat())
         .with_check()
         .into_string();
     let imported = import_plain_as(&format!("{verge_p2sh}\n"), Some("XVG"));
     assert!(imported.rejected.is_empty(), "{:?}", imported.rejected);
-    assert_eq!(imported.hinted_keys, 0);
+    assert_eq!(imported.extra_keys, 0);
+    let unhinted = import_plain_as(&format!("{verge_p2sh}\n"), None);
+    assert!(unhinted.rejected.is_empty(), "{:?}", unhinted.rejected);
+    assert_eq!(unhinted.entries, imported.entries);
     let set = imported.into_set("xvg", DEFAULT_FP_RATE).expect("builds");
     assert!(listed(&set, "verge", &verge_p2sh));
-    let unhinted = import_plain_as(&format!("{verge_p2sh}\n"), None);
-    assert_eq!(unhinted.rejected.len(), 1);
-    // A BSV-labelled legacy address is bitcoin's key: one key, denied on both.
+    let doge_p2sh = bs58::encode([&[0x16u8][..], &[7u8; 20]].concat())
+        .with_check()
+        .into_string();
+    assert!(listed(&set, "dogecoin", &doge_p2sh));
+    // A BSV-labelled legacy address is bitcoin's key (and bitcoin cash's):
+    // denied on every chain.
     let imported = import_plain_as(&format!("{NORTHWIND_XBT}\n"), Some("BSV"));
-    assert_eq!(imported.hinted_keys, 0);
+    assert_eq!(imported.extra_keys, 1);
     let set = imported.into_set("bsv", DEFAULT_FP_RATE).expect("builds");
-    assert_eq!(set.len(), 1);
+    assert_eq!(set.len(), 2);
     assert!(listed(&set, "bitcoin-sv", NORTHWIND_XBT));
     assert!(listed(&set, "bitcoin", NORTHWIND_XBT));
+    assert!(listed(&set, "bitcoin-cash", NORTHWIND_XBT));
 }
 
 #[test]
@@ -902,18 +954,20 @@ fn a_hint_never_overrides_a_unique_encoding() {
             "{text}: {:?}",
             imported.rejected
         );
-        assert_eq!(imported.hinted_keys, 0, "{text} under {hint}");
+        assert_eq!(imported.extra_keys, 0, "{text} under {hint}");
         let families: Vec<Family> = imported.entries.iter().map(|(c, _)| c.family()).collect();
         assert_eq!(families, vec![family], "{text} under {hint}");
     }
 }
 
 #[test]
-fn same_family_and_unknown_hints_add_no_key() {
-    for hint in ["XBT", "BTC", "FOO", ""] {
-        let imported = import_plain_as(&format!("{NORTHWIND_XBT}\n{NORTHWIND_ETH}\n"), Some(hint));
-        assert_eq!(imported.hinted_keys, 0, "{hint}");
-        assert_eq!(imported.entries.len(), 2, "{hint}");
+fn hints_change_no_key() {
+    let text = format!("{NORTHWIND_XBT}\n{NORTHWIND_ETH}\n{GARNET_P2SH}\n");
+    let unhinted = import_plain_as(&text, None);
+    assert_eq!(unhinted.extra_keys, 3);
+    for hint in ["XBT", "BTC", "BCH", "LTC", "ETH", "FOO", ""] {
+        let imported = import_plain_as(&text, Some(hint));
+        assert_eq!(imported.entries, unhinted.entries, "{hint}");
         assert!(imported.rejected.is_empty(), "{hint}");
     }
 }
@@ -932,7 +986,7 @@ fn a_source_currency_wins_over_the_default_hint() {
     let with_hint =
         import_with(&format, "a.csv", &fixture("addresses.csv"), &options).expect("imports");
     let without = import_fixture(&format, "addresses.csv");
-    assert_eq!(with_hint.hinted_keys, 0);
+    assert_eq!(with_hint.extra_keys, without.extra_keys);
     assert_eq!(with_hint.entries, without.entries);
 }
 
@@ -955,7 +1009,7 @@ fn import_reports_progress() {
     let imported =
         import_with(&Format::Plain, "p.txt", &fixture("plain.txt"), &options).expect("imports");
     let seen = seen.into_inner().expect("not poisoned");
-    let total = imported.entries.len() + imported.rejected.len();
+    let total = imported.accepted() + imported.rejected.len();
     assert_eq!(
         seen.first(),
         Some(&ImportProgress::Parsed { entries: total })

@@ -29,8 +29,14 @@ use crate::address::MAX_KEY_LEN;
 
 /// Magic bytes opening every compiled set file.
 pub const MAGIC: [u8; 8] = *b"RGSET\0\r\n";
-/// Current format version.
-pub const FORMAT_VERSION: u32 = 1;
+/// Current format version. Version 2 is the first under the key rule of
+/// [`address::list_keys`](crate::address::list_keys) (an entry keyed on
+/// every chain whose format it is, BNB Beacon Chain keys); a version 1 file
+/// lacks those keys (a legacy `1...` designated on bitcoin only, not on
+/// bitcoin-cash) and is refused at open with a request to re-import it.
+pub const FORMAT_VERSION: u32 = 2;
+/// Format versions written under an older key rule.
+const OLD_KEY_RULE_VERSIONS: [u32; 1] = [1];
 /// At most this many (key length, tag, kind) groups.
 const MAX_GROUPS: usize = 1 << 16;
 const CHECKSUM_AT: Range = 48..80;
@@ -300,6 +306,16 @@ pub(super) fn open(path: &Path, verify: Verify) -> Result<(Header, Bloom<[u8]>, 
         return Err(c.err("magic", "not a riskgate compiled set file"));
     }
     let format = c.u32("format version")?;
+    if OLD_KEY_RULE_VERSIONS.contains(&format) {
+        return Err(c.err(
+            "format version",
+            format!(
+                "version {format} was compiled under an older key rule (an address designated \
+                 on fewer chains than its format is valid on); import the list again with \
+                 `riskgate lists import` to write a version {FORMAT_VERSION} file"
+            ),
+        ));
+    }
     if format != FORMAT_VERSION {
         return Err(c.err(
             "format version",

@@ -429,7 +429,8 @@ impl DesignatedSet {
 
     /// Parse a plain list: one address per line; `#` starts a comment; blank
     /// lines ignored; text after `#` on an address line is the entity label.
-    /// The family of each entry is inferred with [`address::canonicalize_any`].
+    /// Each entry is stored under every key of [`address::list_keys`] (the
+    /// same address on every chain whose format it is).
     /// Every unparsable entry is returned as [`Skipped`]. `version` defaults to
     /// `sha256:` + the first 16 hex digits of the SHA-256 of `text`.
     pub fn from_plain_text(
@@ -672,14 +673,14 @@ fn parse_plain(text: &str) -> (Vec<(Canonical, Entry)>, Vec<Skipped>) {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(str::to_string);
-        match address::canonicalize_any(original) {
-            Ok(canonical) => entries.push((
-                canonical,
-                Entry {
+        match address::list_keys(original) {
+            Ok(keys) => {
+                let entry = Entry {
                     label,
                     original: original.to_string(),
-                },
-            )),
+                };
+                entries.extend(keys.into_iter().map(|key| (key, entry.clone())));
+            }
             Err(reason) => skipped.push(Skipped {
                 line: index + 1,
                 text: original.to_string(),
