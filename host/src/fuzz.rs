@@ -405,9 +405,9 @@ fn check_dispositions(format: &Format, raw: &[RawEntry], imported: &Imported, hi
                 assert!(!keys.is_empty(), "{format}: {} has no key", r.location);
                 extra_keys += keys.len() - 1;
                 for expected in &keys {
-                    let (canonical, entry) = entries.next().unwrap_or_else(|| {
-                        panic!("{format}: {} accepted but missing", r.location)
-                    });
+                    let (canonical, entry) = entries
+                        .next()
+                        .unwrap_or_else(|| panic!("{format}: {} accepted but missing", r.location));
                     assert_eq!(canonical, expected, "{format}: {}", r.location);
                     assert_eq!(entry.original, r.address);
                     assert_eq!(entry.label, r.label);

@@ -90,7 +90,10 @@ fn cases(entries: &[(String, String)]) -> Vec<Case> {
     let mut out = Vec::new();
     for (currency, listed) in entries {
         let Ok(keys) = address::list_keys(listed) else {
-            assert_eq!(currency, "XMR", "{listed}: only the XMR non-address is refused");
+            assert_eq!(
+                currency, "XMR",
+                "{listed}: only the XMR non-address is refused"
+            );
             continue;
         };
         let mut spellings: BTreeSet<String> = BTreeSet::from([listed.clone()]);
@@ -121,8 +124,7 @@ fn bundled_gate(screener: Screener) -> Gate {
 /// The OFAC lists as one plain list without a currency hint.
 fn unhinted_set(entries: &[(String, String)]) -> DesignatedSet {
     let text: String = entries.iter().map(|(_, a)| format!("{a}\n")).collect();
-    let imported =
-        lists::import(&Format::Plain, "ofac-all.txt", text.as_bytes()).expect("imports");
+    let imported = lists::import(&Format::Plain, "ofac-all.txt", text.as_bytes()).expect("imports");
     assert_eq!(imported.rejected.len(), 1, "{:?}", imported.rejected);
     imported.into_set("ofac", DEFAULT_FP_RATE).expect("builds")
 }
@@ -297,7 +299,7 @@ fn every_ofac_address_with_its_currency_hint_is_denied_on_every_chain_of_its_for
 const BCH_LEGACY: &str = "18M8bJWMzWHDBMxoLqjHHAffdRy4SrzkfB";
 const P2SH: &str = "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy";
 const OFAC_BNB: &str = "bnb136ns6lfw4zs5hg4n85vdthaad7hq5m4gtkgf23";
-const CLEAN_EVM: &str = "0x8589427373D6D84E98730D7795D8f6f8731FDA16";
+const CLEAN_EVM: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
 fn verdict(g: &Gate, id: &str, chain: &str, destination: &str) -> Verdict {
     g.evaluate(&withdrawal(id, "acct", chain, destination, 1, T0))
@@ -312,7 +314,9 @@ fn hinted_screener(text: &str, currency: Option<&str>) -> Screener {
     let imported =
         lists::import_with(&Format::Plain, "list.txt", text.as_bytes(), &options).expect("imports");
     assert!(imported.rejected.is_empty(), "{:?}", imported.rejected);
-    Screener::new(vec![imported.into_set("list", DEFAULT_FP_RATE).expect("builds")])
+    Screener::new(vec![
+        imported.into_set("list", DEFAULT_FP_RATE).expect("builds"),
+    ])
 }
 
 #[test]
@@ -385,9 +389,15 @@ fn bnb_beacon_addresses_are_screened_on_bnb_and_the_beacon_chain() {
             .into_iter()
             .enumerate()
         {
-            assert_eq!(verdict(&g, &format!("bnb-{i}"), chain, OFAC_BNB), Verdict::Deny);
+            assert_eq!(
+                verdict(&g, &format!("bnb-{i}"), chain, OFAC_BNB),
+                Verdict::Deny
+            );
             let upper = OFAC_BNB.to_ascii_uppercase();
-            assert_eq!(verdict(&g, &format!("bnb-up-{i}"), chain, &upper), Verdict::Deny);
+            assert_eq!(
+                verdict(&g, &format!("bnb-up-{i}"), chain, &upper),
+                Verdict::Deny
+            );
         }
         // `0x...` on `bnb` is still the BNB Smart Chain: a clean one passes.
         assert_eq!(verdict(&g, "bsc-clean", "bnb", CLEAN_EVM), Verdict::Allow);

@@ -26,19 +26,23 @@ use sha3::{Digest, Keccak256};
 /// cash's, a cashaddr also bitcoin's).
 const EXPECTED: [(&str, usize, usize); 17] = [
     ("ARB", 1, 0),
-    // `18M8bJ...` is read as bitcoin and, under BCH, as Bitcoin Cash too.
-    ("BCH", 7, 1),
+    // Every BCH entry has a 20-byte hash: also bitcoin's key.
+    ("BCH", 7, 7),
     ("BSC", 1, 0),
-    ("BSV", 1, 0),
+    // `1...`: also bitcoin cash's key.
+    ("BSV", 1, 1),
     ("BTG", 1, 0),
     ("DASH", 3, 0),
     ("ETC", 1, 0),
     ("ETH", 152, 0),
-    ("LTC", 10, 0),
+    // The one `M...`: also bitcoin's and bitcoin cash's P2SH key.
+    ("LTC", 10, 2),
     ("TRX", 6, 0),
     ("USDC", 2, 0),
-    ("USDT", 26, 0),
-    ("XBT", 435, 0),
+    // Omni: five `1...` (+1 each), two `3...` (+2 each).
+    ("USDT", 26, 9),
+    // 196 `1...` (+1 each), 158 `3...` (+2 each).
+    ("XBT", 435, 512),
     ("XMR", 2, 0),
     ("XRP", 1, 0),
     ("XVG", 1, 0),

@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::{
-    ALIAS_CHAINS, AddressError, Canonical, Family, Kind, alias_parser, infer, monero,
-    parse_family, prepare, utxo, xrp,
+    ALIAS_CHAINS, AddressError, Canonical, Family, Kind, alias_parser, infer, monero, parse_family,
+    prepare, utxo, xrp,
 };
 
 /// Bitcoin's base58check versions, which Bitcoin Cash's legacy form and

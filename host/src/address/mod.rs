@@ -597,12 +597,19 @@ pub fn canonicalize(chain: &str, address: &str) -> Result<Canonical, AddressErro
     canonicalize_family(family, address)
 }
 
+/// A parser of prepared text.
+type Parser = fn(&str) -> Result<Canonical, AddressError>;
+
+fn parse_verge(s: &str) -> Result<Canonical, AddressError> {
+    utxo::VERGE.parse(s)
+}
+
 /// The parser of an alias chain's own encodings ([`ALIAS_CHAINS`]).
-fn alias_parser(chain: &str) -> Option<fn(&str) -> Result<Canonical, AddressError>> {
+fn alias_parser(chain: &str) -> Option<Parser> {
     if is_chain(BITCOIN_SV_CHAINS, chain) {
-        Some(bitcoin::parse_bitcoin_sv)
+        Some(bitcoin::parse_bitcoin_sv as Parser)
     } else if is_chain(VERGE_CHAINS, chain) {
-        Some(|s: &str| utxo::VERGE.parse(s))
+        Some(parse_verge as Parser)
     } else {
         None
     }
