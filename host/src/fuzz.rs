@@ -178,7 +178,25 @@ fn check_list_keys(s: &str, inferred: &Result<Canonical, AddressError>) {
             let again = address::list_keys(&spelling)
                 .unwrap_or_else(|e| panic!("spelling {spelling:?} of {k} refused: {e}"));
             let again: Vec<&[u8]> = again.iter().map(Canonical::key).collect();
-            assert_eq!(again, set, "spelling {spelling:?} of {k} (from {s:?})");
+            // Solana has no checksum: one case of a bech32 text may also be
+            // a base58 Solana key and the other not (upper case has no `l`),
+            // so only the other keys must agree.
+            let solana = Family::Solana.tag();
+            let not_solana = |keys: &[&[u8]]| -> Vec<Vec<u8>> {
+                keys.iter()
+                    .filter(|key| key.first() != Some(&solana))
+                    .map(|key| key.to_vec())
+                    .collect()
+            };
+            if k.family() == Family::Solana {
+                assert_eq!(again, set, "spelling {spelling:?} of {k} (from {s:?})");
+            } else {
+                assert_eq!(
+                    not_solana(&again),
+                    not_solana(&set),
+                    "spelling {spelling:?} of {k} (from {s:?})"
+                );
+            }
         }
     }
 }
