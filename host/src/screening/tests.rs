@@ -682,6 +682,18 @@ fn corrupt_or_truncated_files_are_refused() {
     let err = DesignatedSet::open_compiled(&bad).expect_err("truncated");
     assert!(err.to_string().contains("magic"), "{err}");
     // Clear messages for the header fields.
+    // A file of format 1, compiled under the earlier key rule (a `1...`
+    // designated on bitcoin only), is refused with a request to re-import.
+    let mut bytes = good.clone();
+    bytes[8] = 1;
+    std::fs::write(&bad, &bytes).expect("writable");
+    for verify in [Verify::Full, Verify::Structure] {
+        let err = DesignatedSet::open_compiled_with(&bad, verify).expect_err("old key rule");
+        let message = err.to_string();
+        assert!(message.contains("older key rule"), "{message}");
+        assert!(message.contains("riskgate lists import"), "{message}");
+    }
+    assert_eq!(crate::screening::FORMAT_VERSION, 2);
     let mut bytes = good.clone();
     bytes[8] = 9;
     std::fs::write(&bad, &bytes).expect("writable");
