@@ -101,6 +101,7 @@ fn gate_with(store: Arc<dyn Store>, deadline: Duration) -> Gate {
             origin: "bundled:velocity".into(),
             bytes: Arc::from(bundled::VELOCITY),
             config: "{}".into(),
+            fuel: None,
         })
         .screener(Screener::default())
         // The production deadline (1 ms) is wall-clock time and includes the

@@ -36,11 +36,13 @@ pub fn policies() -> Vec<PolicySource> {
             origin: "bundled:sanctions".into(),
             bytes: Arc::from(SANCTIONS),
             config: "{}".into(),
+            fuel: None,
         },
         PolicySource {
             origin: "bundled:velocity".into(),
             bytes: Arc::from(VELOCITY),
             config: "{}".into(),
+            fuel: None,
         },
     ]
 }

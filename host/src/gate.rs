@@ -3,7 +3,8 @@
 //!
 //! Policies run in order; the combined verdict is the most severe (deny >
 //! hold > allow) and every reason is kept. Any fault becomes HOLD with a
-//! `gate.*` reason; no error path returns ALLOW. An ALLOW is recorded in the
+//! `gate.*` reason; no error path returns ALLOW, and a designated hit the
+//! host answered before a fault still denies. An ALLOW is recorded in the
 //! velocity state atomically with its check, and every decision is recorded
 //! under the withdrawal's id so a retry returns it without counting twice.
 
@@ -85,9 +86,17 @@ impl Mode {
 pub struct PolicyOutcome {
     pub mode: Mode,
     pub verdict: Verdict,
-    /// The policy faulted (trap, deadline, memory cap, contract violation).
+    /// The policy faulted (trap, fuel, deadline backstop, memory cap,
+    /// contract violation).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fault: bool,
+    /// The fault's gate reason code (`gate.fuel_exhausted`,
+    /// `gate.deadline_backstop`, `gate.policy_fault`...).
+    #[serde(skip)]
+    pub fault_code: Option<&'static str>,
+    /// Fuel the call burnt.
+    #[serde(skip)]
+    pub fuel: u64,
     /// A shadow policy's reasons (an enforced one's are in the decision).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
@@ -412,20 +421,29 @@ impl Gate {
         for (policy, &mode) in self.policies.iter().zip(&self.modes) {
             // Each policy's own answer first, then (when enforced) folded in.
             let mut own = Decision::allow("");
-            let fault = match policy.evaluate(&input, ctx.clone()) {
+            let called = policy.evaluate(&input, ctx.clone());
+            let fault_code = match called.result {
                 Ok(out) => {
                     merge(&mut own, policy, out);
-                    own.has_gate_reason()
+                    own.reasons
+                        .iter()
+                        .find(|r| r.code.starts_with("gate."))
+                        .map(|_| "gate.policy_fault")
                 }
                 Err(fault) => {
                     fault_hold(&mut own, policy, &fault);
-                    true
+                    Some(fault.code())
                 }
             };
+            if fault_code.is_some() && !called.screened.is_empty() {
+                screened_deny(&mut own, policy, called.screened);
+            }
             let outcome = PolicyOutcome {
                 mode,
                 verdict: own.verdict,
-                fault,
+                fault: fault_code.is_some(),
+                fault_code,
+                fuel: called.fuel,
                 reasons: Vec::new(),
                 hits: Vec::new(),
             };
@@ -494,11 +512,47 @@ fn velocity_hold(id: &str, e: &VelocityError) -> Decision {
 fn fault_hold(decision: &mut Decision, policy: &Policy, fault: &Fault) {
     decision.verdict = decision.verdict.max(Verdict::Hold);
     decision.reasons.push(Reason {
-        code: "gate.policy_fault".into(),
+        code: fault.code().into(),
         detail: format!(
             "policy `{}` ({}) faulted: {fault}",
             display_name(policy),
             policy.origin()
+        ),
+        policy: Some(display_name(policy).to_string()),
+    });
+}
+
+/// A policy faulted after the screening import told it of designated hits:
+/// the host saw them, so the policy's answer is DENY with them as evidence
+/// (beside the fault's own reason), never HOLD.
+fn screened_deny(decision: &mut Decision, policy: &Policy, screened: Vec<wit::Evidence>) {
+    decision.verdict = Verdict::Deny;
+    let first = format!(
+        "{} on {} ({})",
+        screened[0].address, screened[0].list, screened[0].list_version
+    );
+    let n = screened.len();
+    for e in screened {
+        let hit = Hit {
+            list: e.list,
+            list_version: e.list_version,
+            label: e.label,
+            address: e.address,
+        };
+        if !decision.hits.contains(&hit) {
+            decision.hits.push(hit);
+        }
+    }
+    decision.reasons.push(Reason {
+        code: "gate.designated_hit".into(),
+        detail: format!(
+            "policy `{}` faulted after screening answered it a designated hit ({first}{}): denied on the hit",
+            display_name(policy),
+            if n > 1 {
+                format!(" and {} more", n - 1)
+            } else {
+                String::new()
+            }
         ),
         policy: Some(display_name(policy).to_string()),
     });

@@ -20,6 +20,8 @@ const SCREEN_ADDRESS_MAX: usize = crate::model::caps::DESTINATION;
 /// Window queries a policy may make per call: bounds what a guest can spend
 /// of the host's time, which does not count against its own deadline.
 const WINDOW_BUDGET: u32 = 64;
+/// Most designated hits kept per call for the gate (see [`HostState::end`]).
+const SCREENED_MAX: usize = 64;
 /// Most host time credited back to a call's deadline.
 const HOST_CREDIT_MAX: Duration = Duration::from_secs(2);
 
@@ -57,6 +59,9 @@ pub struct HostState {
     /// Redis round trip, say): it is not the guest's to answer for.
     host_time: Duration,
     windows: u32,
+    /// Designated hits the screening import returned in the current call:
+    /// the host saw them, so a fault after them still denies.
+    screened: Vec<types::Evidence>,
 }
 
 impl HostState {
@@ -69,6 +74,7 @@ impl HostState {
             started: None,
             host_time: Duration::ZERO,
             windows: 0,
+            screened: Vec::new(),
         }
     }
 
@@ -81,6 +87,7 @@ impl HostState {
         self.started = Some(Instant::now());
         self.host_time = Duration::ZERO;
         self.windows = 0;
+        self.screened.clear();
     }
 
     /// What remains of `deadline` for the guest's own work in the current
@@ -94,8 +101,9 @@ impl HostState {
         deadline.checked_sub(guest).filter(|left| !left.is_zero())
     }
 
-    /// Ends a call: drops the context and forwards the call's log lines.
-    pub(crate) fn end(&mut self, policy: &str) {
+    /// Ends a call: drops the context, forwards the call's log lines and
+    /// returns the designated hits screening answered during the call.
+    pub(crate) fn end(&mut self, policy: &str) -> Vec<types::Evidence> {
         self.ctx = None;
         self.started = None;
         for (level, message) in self.logs.drain(..) {
@@ -113,6 +121,7 @@ impl HostState {
             );
             self.dropped_logs = 0;
         }
+        std::mem::take(&mut self.screened)
     }
 }
 
@@ -149,15 +158,23 @@ impl screening::Host for HostState {
             ctx.screener.screen(&chain, &address)
         };
         match result {
-            Ok(hits) => Ok(hits
-                .into_iter()
-                .map(|h| types::Evidence {
-                    list: h.list,
-                    list_version: h.list_version,
-                    label: h.label,
-                    address: h.address,
-                })
-                .collect()),
+            Ok(hits) => {
+                let hits: Vec<types::Evidence> = hits
+                    .into_iter()
+                    .map(|h| types::Evidence {
+                        list: h.list,
+                        list_version: h.list_version,
+                        label: h.label,
+                        address: h.address,
+                    })
+                    .collect();
+                for hit in &hits {
+                    if self.screened.len() < SCREENED_MAX && !self.screened.contains(hit) {
+                        self.screened.push(hit.clone());
+                    }
+                }
+                Ok(hits)
+            }
             Err(ScreenError::UnsupportedChain(c)) => Err(screening::ScreenError::UnsupportedChain(
                 format!("unsupported chain `{c}`"),
             )),

@@ -3,12 +3,14 @@
 //! A policy is compiled once (or loaded from the AOT cache), checked against
 //! the gate's contract (only the gate's imports, the `policy` export),
 //! configured once per instance, and served from a pool of ready instances.
-//! A call that traps, runs past its deadline or exceeds its memory cap is a
+//! Every call gets the policy's whole fuel budget (set on the store before
+//! the call, whatever the instance ran before). A call that traps, runs out
+//! of fuel, runs past the wall-clock backstop or exceeds its memory cap is a
 //! fault: the instance is dropped (its store with it) and a fresh one is
 //! built from the `InstancePre` for the next call.
 
 use crate::cache::{AotCache, CacheOutcome};
-use crate::engine::Runtime;
+use crate::engine::{Runtime, SETUP_FUEL};
 use crate::host::{CallContext, HostState};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +46,16 @@ pub struct PolicySource {
     pub bytes: Arc<[u8]>,
     /// JSON configuration handed to `configure` (`{}` when none).
     pub config: String,
+    /// Fuel of one call (`None`: the gate's [`crate::Limits::fuel`]).
+    pub fuel: Option<u64>,
+}
+
+impl PolicySource {
+    /// This source with its own fuel budget per call.
+    pub fn with_fuel(mut self, fuel: u64) -> Self {
+        self.fuel = Some(fuel);
+        self
+    }
 }
 
 /// Why a policy was refused at load.
@@ -74,6 +86,9 @@ pub struct LoadReport {
 /// A fault of one policy call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
+    /// The call used up its fuel budget (deterministic).
+    Fuel(u64),
+    /// The wall-clock backstop fired before the fuel ran out.
     Deadline,
     Memory,
     StackOverflow,
@@ -86,7 +101,8 @@ pub enum Fault {
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Fault::Deadline => f.write_str("deadline exceeded"),
+            Fault::Fuel(budget) => write!(f, "fuel exhausted (budget {budget})"),
+            Fault::Deadline => f.write_str("wall-clock deadline backstop exceeded"),
             Fault::Memory => f.write_str("memory limit exceeded"),
             Fault::StackOverflow => f.write_str("stack overflow"),
             Fault::Trap(t) => write!(f, "trap: {t}"),
@@ -96,9 +112,30 @@ impl std::fmt::Display for Fault {
     }
 }
 
+impl Fault {
+    /// The gate reason code a fault holds with: `gate.fuel_exhausted`,
+    /// `gate.deadline_backstop`, else `gate.policy_fault`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Fault::Fuel(_) => "gate.fuel_exhausted",
+            Fault::Deadline => "gate.deadline_backstop",
+            _ => "gate.policy_fault",
+        }
+    }
+}
+
 struct Instance {
     store: Store<HostState>,
     bindings: GatePolicy,
+}
+
+/// What one call did: its result, the fuel it burnt, and the designated
+/// hits the screening import returned to it (the gate denies on those even
+/// when the call then faults).
+pub(crate) struct Called {
+    pub result: Result<wit::Decision, Fault>,
+    pub fuel: u64,
+    pub screened: Vec<wit::Evidence>,
 }
 
 /// Counters of one policy.
@@ -107,6 +144,9 @@ pub struct PolicyCounters {
     pub calls: AtomicU64,
     pub faults: AtomicU64,
     pub instances_built: AtomicU64,
+    /// Fuel burnt by every call, and the most by one call.
+    pub fuel_used: AtomicU64,
+    pub fuel_max: AtomicU64,
 }
 
 /// A loaded, configured policy.
@@ -116,6 +156,7 @@ pub struct Policy {
     origin: String,
     sha256: [u8; 32],
     config: String,
+    fuel: u64,
     runtime: Arc<Runtime>,
     pre: GatePolicyPre<HostState>,
     pool: Mutex<Vec<Instance>>,
@@ -174,6 +215,7 @@ impl Policy {
             origin: source.origin.clone(),
             sha256,
             config: source.config.clone(),
+            fuel: source.fuel.unwrap_or(runtime.limits().fuel),
             runtime: runtime.clone(),
             pre,
             pool: Mutex::new(Vec::new()),
@@ -186,6 +228,10 @@ impl Policy {
         first
             .store
             .set_epoch_deadline(runtime.setup_deadline_ticks());
+        first
+            .store
+            .set_fuel(policy.setup_fuel())
+            .map_err(|e| LoadError::Instantiate(describe(&e)))?;
         let info = first
             .bindings
             .riskgate_policy_policy()
@@ -236,6 +282,16 @@ impl Policy {
         &self.counters
     }
 
+    /// Fuel of one call.
+    pub fn fuel(&self) -> u64 {
+        self.fuel
+    }
+
+    /// Fuel of instantiation and of `configure`, each.
+    fn setup_fuel(&self) -> u64 {
+        SETUP_FUEL.max(self.fuel)
+    }
+
     fn instantiate(&self) -> Result<Instance, InstantiateError> {
         let engine = self.runtime.engine();
         let limits = StoreLimitsBuilder::new()
@@ -263,13 +319,19 @@ impl Policy {
             })
         });
         // Instantiation and configure run once per instance, off the
-        // per-decision budget: they get the setup deadline.
-        store.set_epoch_deadline(self.runtime.setup_deadline_ticks());
+        // per-decision budget: they get the setup fuel and deadline.
+        let setup = |store: &mut Store<HostState>| {
+            store.set_epoch_deadline(self.runtime.setup_deadline_ticks());
+            store
+                .set_fuel(self.setup_fuel())
+                .map_err(|e| InstantiateError::Other(describe(&e)))
+        };
+        setup(&mut store)?;
         let bindings = self
             .pre
             .instantiate(&mut store)
             .map_err(|e| InstantiateError::Other(describe(&e)))?;
-        store.set_epoch_deadline(self.runtime.setup_deadline_ticks());
+        setup(&mut store)?;
         let configured = bindings
             .riskgate_policy_policy()
             .call_configure(&mut store, &self.config)
@@ -281,34 +343,47 @@ impl Policy {
         Ok(Instance { store, bindings })
     }
 
-    /// Evaluates one withdrawal. `Err` is a fault; the instance that
-    /// faulted has been dropped.
-    pub(crate) fn evaluate(
-        &self,
-        withdrawal: &wit::Withdrawal,
-        ctx: CallContext,
-    ) -> Result<wit::Decision, Fault> {
+    /// Evaluates one withdrawal with the policy's whole fuel budget. A
+    /// fault is `Err` in the result; the instance that faulted has been
+    /// dropped.
+    pub(crate) fn evaluate(&self, withdrawal: &wit::Withdrawal, ctx: CallContext) -> Called {
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut instance = match pooled {
             Some(instance) => instance,
-            None => self.instantiate().map_err(|e| {
-                self.counters.faults.fetch_add(1, Ordering::Relaxed);
-                Fault::Instantiate(match e {
-                    InstantiateError::Config(m) | InstantiateError::Other(m) => m,
-                })
-            })?,
+            None => match self.instantiate() {
+                Ok(instance) => instance,
+                Err(e) => {
+                    self.counters.faults.fetch_add(1, Ordering::Relaxed);
+                    return Called {
+                        result: Err(Fault::Instantiate(match e {
+                            InstantiateError::Config(m) | InstantiateError::Other(m) => m,
+                        })),
+                        fuel: 0,
+                        screened: Vec::new(),
+                    };
+                }
+            },
         };
         instance.store.data_mut().begin(ctx);
         instance
             .store
             .set_epoch_deadline(self.runtime.deadline_ticks());
-        let result = instance
-            .bindings
-            .riskgate_policy_policy()
-            .call_evaluate(&mut instance.store, withdrawal);
-        instance.store.data_mut().end(&self.name);
-        match result {
+        // The whole budget for every call, whatever the instance ran before.
+        let result = match instance.store.set_fuel(self.fuel) {
+            Ok(()) => instance
+                .bindings
+                .riskgate_policy_policy()
+                .call_evaluate(&mut instance.store, withdrawal),
+            Err(e) => Err(e),
+        };
+        let fuel = self
+            .fuel
+            .saturating_sub(instance.store.get_fuel().unwrap_or(0));
+        let screened = instance.store.data_mut().end(&self.name);
+        self.counters.fuel_used.fetch_add(fuel, Ordering::Relaxed);
+        self.counters.fuel_max.fetch_max(fuel, Ordering::Relaxed);
+        let result = match result {
             Ok(decision) => {
                 self.pool
                     .lock()
@@ -319,8 +394,13 @@ impl Policy {
             Err(e) => {
                 self.counters.faults.fetch_add(1, Ordering::Relaxed);
                 // `instance` (and its store, with all its memory) drops here.
-                Err(classify(&e))
+                Err(classify(&e, self.fuel))
             }
+        };
+        Called {
+            result,
+            fuel,
+            screened,
         }
     }
 }
@@ -362,8 +442,9 @@ fn check_imports(component: &Component, engine: &wasmtime::Engine) -> Result<(),
     Ok(())
 }
 
-fn classify(e: &wasmtime::Error) -> Fault {
+fn classify(e: &wasmtime::Error, fuel: u64) -> Fault {
     match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Fault::Fuel(fuel),
         Some(Trap::Interrupt) => Fault::Deadline,
         Some(Trap::StackOverflow) => Fault::StackOverflow,
         Some(trap) => Fault::Trap(trap.to_string()),

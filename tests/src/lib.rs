@@ -25,6 +25,7 @@ pub fn sanctions(config: &str) -> PolicySource {
         origin: "bundled:sanctions".into(),
         bytes: Arc::from(bundled::SANCTIONS),
         config: config.into(),
+        fuel: None,
     }
 }
 
@@ -34,6 +35,7 @@ pub fn velocity(config: &str) -> PolicySource {
         origin: "bundled:velocity".into(),
         bytes: Arc::from(bundled::VELOCITY),
         config: config.into(),
+        fuel: None,
     }
 }
 
@@ -43,6 +45,7 @@ pub fn hostile(config: &str) -> PolicySource {
         origin: "hostile.wasm".into(),
         bytes: Arc::from(HOSTILE),
         config: config.into(),
+        fuel: None,
     }
 }
 
@@ -52,13 +55,15 @@ pub fn raw(origin: &str, bytes: impl Into<Vec<u8>>) -> PolicySource {
         origin: origin.into(),
         bytes: Arc::from(bytes.into()),
         config: "{}".into(),
+        fuel: None,
     }
 }
 
-/// Deadline for tests that are not about deadlines. The default (1 ms) is
-/// wall-clock time, and tests run in parallel with Cranelift compiling on
-/// both cores: a descheduled call would fault by the clock, not by its own
-/// doing. Tests of the deadline itself use [`riskgate::Limits::default`].
+/// Backstop deadline for tests that are not about it. Fuel is the budget;
+/// the wall-clock backstop (50 ms by default) only catches what fuel
+/// cannot, and tests run in parallel with Cranelift compiling on both
+/// cores: a generous one keeps a descheduled call from faulting by the
+/// clock.
 pub const TEST_DEADLINE: Duration = Duration::from_millis(250);
 
 /// Limits for tests: the default memory cap, [`TEST_DEADLINE`].

@@ -79,6 +79,16 @@ impl Default for Config {
 /// One implementation of the checks.
 pub trait Contender: Sync {
     fn decide(&self, w: &Withdrawal) -> Decision;
+    /// [`Contender::decide`], also appending the fuel each policy burnt to
+    /// `fuel[i]` for the `i`-th policy (nothing for a contender without).
+    fn decide_fuel(&self, w: &Withdrawal, fuel: &mut Vec<Vec<u64>>) -> Decision {
+        let _ = fuel;
+        self.decide(w)
+    }
+    /// Each policy's name and fuel budget per call, in chain order.
+    fn budgets(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
     /// Policy calls that faulted (each held with `gate.policy_fault`).
     fn faults(&self) -> u64 {
         0
@@ -88,6 +98,25 @@ pub trait Contender: Sync {
 impl Contender for Gate {
     fn decide(&self, w: &Withdrawal) -> Decision {
         self.evaluate(w)
+    }
+
+    fn decide_fuel(&self, w: &Withdrawal, fuel: &mut Vec<Vec<u64>>) -> Decision {
+        let mut trace = Vec::new();
+        let d = self.evaluate_traced(w, &mut trace);
+        if fuel.len() < trace.len() {
+            fuel.resize_with(trace.len(), Vec::new);
+        }
+        for (samples, outcome) in fuel.iter_mut().zip(&trace) {
+            samples.push(outcome.fuel);
+        }
+        d
+    }
+
+    fn budgets(&self) -> Vec<(String, u64)> {
+        self.policies()
+            .iter()
+            .map(|p| (p.name().to_string(), p.fuel()))
+            .collect()
     }
 
     fn faults(&self) -> u64 {
@@ -176,6 +205,17 @@ pub struct Row {
     pub parallel: f64,
 }
 
+/// Fuel one bundled policy burnt per decision over the latency run.
+#[derive(Debug, Clone)]
+pub struct FuelRow {
+    pub policy: String,
+    /// Its budget per call.
+    pub budget: u64,
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
 /// The run's results.
 #[derive(Debug, Clone)]
 pub struct Report {
@@ -191,19 +231,26 @@ pub struct Report {
     /// riskgate's policy calls that faulted in the latency run (a call
     /// descheduled past the deadline is held: a disagreement, fail-safe).
     pub faults: u64,
+    /// riskgate's fuel per decision, per policy.
+    pub fuel: Vec<FuelRow>,
     /// Gate build with a warm AOT cache, then its first decision.
     pub warm_start: Option<(Duration, Duration)>,
 }
 
-/// Decides `part` one withdrawal at a time: latency (ns) and verdict of each.
-fn decide_round(c: &dyn Contender, part: &[&Withdrawal]) -> (Vec<u64>, Vec<Verdict>) {
+/// Decides `part` one withdrawal at a time: latency (ns) and verdict of
+/// each; the fuel of each policy call is appended to `fuel`.
+fn decide_round(
+    c: &dyn Contender,
+    part: &[&Withdrawal],
+    fuel: &mut Vec<Vec<u64>>,
+) -> (Vec<u64>, Vec<Verdict>) {
     let mut lat = Vec::with_capacity(part.len());
     let mut ver = Vec::with_capacity(part.len());
     for w in part {
         // As a service sees a request: just parsed, so in cache.
         let w = (*w).clone();
         let t = Instant::now();
-        let d = c.decide(&w);
+        let d = c.decide_fuel(&w, fuel);
         lat.push(t.elapsed().as_nanos() as u64);
         ver.push(d.verdict);
     }
@@ -266,6 +313,7 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
     let mut latencies: Vec<Vec<u64>> = vec![Vec::with_capacity(stream.len()); n];
     let mut verdicts: Vec<Vec<Verdict>> = vec![Vec::with_capacity(stream.len()); n];
     let mut measured = 0;
+    let mut fuel: Vec<Vec<Vec<u64>>> = vec![Vec::new(); n];
     for (round, part) in stream.chunks(chunk).enumerate() {
         let warm_up = round == 0;
         if !warm_up {
@@ -274,7 +322,7 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
         for i in 0..n {
             let c = (round + i) % n;
             let (lat, ver) = match contenders.get(c) {
-                Some(contender) => decide_round(contender.as_ref(), part),
+                Some(contender) => decide_round(contender.as_ref(), part, &mut fuel[c]),
                 None => peer
                     .as_mut()
                     .expect("the Extism peer runs")
@@ -288,6 +336,25 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
         }
     }
     let faults = contenders.iter().map(|c| c.faults()).sum();
+    let fuel: Vec<FuelRow> = contenders
+        .iter()
+        .zip(&mut fuel)
+        .flat_map(|(c, samples)| {
+            c.budgets()
+                .into_iter()
+                .zip(std::mem::take(samples))
+                .map(|((policy, budget), mut f)| {
+                    f.sort_unstable();
+                    FuelRow {
+                        policy,
+                        budget,
+                        p50: percentile(&f, 0.5),
+                        p99: percentile(&f, 0.99),
+                        max: f.last().copied().unwrap_or(0),
+                    }
+                })
+        })
+        .collect();
     drop(contenders);
     let disagreements = (0..stream.len())
         .filter(|&i| verdicts.iter().any(|v| v.get(i) != verdicts[0].get(i)))
@@ -367,6 +434,7 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
         rows,
         disagreements,
         faults,
+        fuel,
         warm_start,
     })
 }
@@ -464,12 +532,25 @@ impl Report {
         let _ = writeln!(
             s,
             "verdicts: the contenders disagree on {} of {} withdrawals; riskgate policy faults {} \
-             (deadline {} µs: a call descheduled past it is held, fail-safe)",
+             (fuel is the budget; wall-clock backstop {} µs)",
             self.disagreements,
             self.config.withdrawals,
             self.faults,
             self.config.limits.deadline.as_micros()
         );
+        for f in &self.fuel {
+            let _ = writeln!(
+                s,
+                "fuel per decision, {}: p50 {} p99 {} max {} of a budget of {} (max is {:.1}% of it, {:.0}x margin)",
+                f.policy,
+                f.p50,
+                f.p99,
+                f.max,
+                f.budget,
+                100.0 * f.max as f64 / f.budget.max(1) as f64,
+                f.budget as f64 / f.max.max(1) as f64,
+            );
+        }
         if let Some((build, first)) = self.warm_start {
             let _ = writeln!(
                 s,

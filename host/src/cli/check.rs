@@ -122,6 +122,7 @@ impl GateArgs {
         config.velocity = self.velocity.velocity.clone();
         config.limits = LimitsConfig {
             deadline_us: self.engine.deadline_us,
+            fuel: self.engine.fuel,
             memory_mib: self.engine.memory_mib,
             max_clock_skew_ms: if self.no_clock_check {
                 0

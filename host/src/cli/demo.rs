@@ -82,6 +82,20 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         })
         .sum();
     writeln!(out, "policy faults: {faults}")?;
+    for p in gate.policies() {
+        let c = p.counters();
+        let calls = c.calls.load(std::sync::atomic::Ordering::Relaxed).max(1);
+        let max = c.fuel_max.load(std::sync::atomic::Ordering::Relaxed);
+        writeln!(
+            out,
+            "fuel per call, {}: mean {} max {} of a budget of {} ({:.0}x margin)",
+            p.name(),
+            c.fuel_used.load(std::sync::atomic::Ordering::Relaxed) / calls,
+            max,
+            p.fuel(),
+            p.fuel() as f64 / max.max(1) as f64
+        )?;
+    }
     let missed = summary.designated_missed();
     if missed > 0 {
         writeln!(

@@ -57,8 +57,15 @@ enum Command {
 /// Engine options shared by the commands that run policies.
 #[derive(Args, Clone)]
 pub struct EngineArgs {
-    /// Wall-clock deadline of one policy call, in microseconds.
-    #[arg(long, default_value_t = 1000, value_name = "MICROS")]
+    /// Fuel of one policy call (executed wasm instructions, about): the
+    /// deterministic budget; a call that uses it up is held with
+    /// `gate.fuel_exhausted`.
+    #[arg(long, default_value_t = riskgate::engine::DEFAULT_FUEL, value_name = "FUEL")]
+    pub fuel: u64,
+    /// Wall-clock backstop of one policy call, in microseconds: far above
+    /// what a call within its fuel takes; it holds with
+    /// `gate.deadline_backstop`.
+    #[arg(long, default_value_t = riskgate::engine::DEFAULT_DEADLINE.as_micros() as u64, value_name = "MICROS")]
     pub deadline_us: u64,
     /// Memory cap of one policy instance, in MiB.
     #[arg(long, default_value_t = 16, value_name = "MIB")]
@@ -76,6 +83,7 @@ impl EngineArgs {
         Limits {
             deadline: Duration::from_micros(self.deadline_us),
             memory: self.memory_mib.saturating_mul(1 << 20),
+            fuel: self.fuel,
         }
     }
 

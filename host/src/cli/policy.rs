@@ -133,6 +133,7 @@ fn load(
         origin: path.display().to_string(),
         bytes: Arc::from(bytes),
         config: "{}".to_string(),
+        fuel: None,
     };
     let gate = Gate::builder()
         .policy(source)

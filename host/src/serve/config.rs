@@ -104,6 +104,8 @@ pub struct PolicyConfig {
     pub mode: Mode,
     /// The signature file (default: the component path + `.sig`).
     pub signature: Option<PathBuf>,
+    /// Fuel of one call of this policy (default: `[limits] fuel`).
+    pub fuel: Option<u64>,
 }
 
 /// `[[list]]`: one designated set.
@@ -142,9 +144,13 @@ fn default_max_bytes() -> u64 {
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
-    /// Wall-clock deadline of one policy call, in microseconds.
+    /// Wall-clock backstop of one policy call, in microseconds (fuel is
+    /// the budget; this only catches what fuel cannot).
     #[serde(default = "default_deadline_us")]
     pub deadline_us: u64,
+    /// Fuel of one policy call, for each `[[policy]]` without its own.
+    #[serde(default = "default_fuel")]
+    pub fuel: u64,
     /// Memory cap of one policy instance, in MiB.
     #[serde(default = "default_memory_mib")]
     pub memory_mib: usize,
@@ -163,6 +169,9 @@ pub struct LimitsConfig {
 fn default_deadline_us() -> u64 {
     crate::engine::DEFAULT_DEADLINE.as_micros() as u64
 }
+fn default_fuel() -> u64 {
+    crate::engine::DEFAULT_FUEL
+}
 fn default_memory_mib() -> usize {
     crate::engine::DEFAULT_MEMORY_LIMIT >> 20
 }
@@ -174,6 +183,7 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             deadline_us: default_deadline_us(),
+            fuel: default_fuel(),
             memory_mib: default_memory_mib(),
             max_clock_skew_ms: default_skew_ms(),
             parallel_calls: None,
@@ -368,6 +378,9 @@ impl Config {
             if p.config.is_some() && p.config_file.is_some() {
                 return Err(fail(what, "give at most one of `config` and `config_file`"));
             }
+            if p.fuel == Some(0) {
+                return Err(fail(what, "`fuel` must be positive"));
+            }
             if let Some(pin) = &p.sha256
                 && (pin.len() != 64 || hex::decode(pin).is_err())
             {
@@ -432,6 +445,7 @@ impl Config {
         Limits {
             deadline: Duration::from_micros(self.limits.deadline_us),
             memory: self.limits.memory_mib.saturating_mul(1 << 20),
+            fuel: self.limits.fuel,
         }
     }
 
@@ -579,6 +593,7 @@ impl Config {
                 origin,
                 bytes,
                 config,
+                fuel: p.fuel,
             });
             signed.push((p.mode, signature));
         }

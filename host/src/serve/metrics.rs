@@ -24,9 +24,14 @@ struct ReasonLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PolicyLabel {
+struct FaultLabel {
     policy: String,
     mode: &'static str,
+    /// The fault's gate reason: `gate.fuel_exhausted`,
+    /// `gate.deadline_backstop` (the wall-clock backstop fired: a defect or
+    /// a starved machine, never a policy within its fuel) or
+    /// `gate.policy_fault`.
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -46,7 +51,7 @@ pub struct Metrics {
     decisions: Family<VerdictLabel, Counter>,
     reasons: Family<ReasonLabel, Counter>,
     latency: Histogram,
-    faults: Family<PolicyLabel, Counter>,
+    faults: Family<FaultLabel, Counter>,
     list_entries: Family<ListLabel, Gauge>,
     generation: Gauge,
     reloads: Family<ResultLabel, Counter>,
@@ -61,7 +66,7 @@ impl Default for Metrics {
         let reasons = Family::<ReasonLabel, Counter>::default();
         // 4 µs to about 65 ms.
         let latency = Histogram::new(exponential_buckets(4e-6, 2.0, 15));
-        let faults = Family::<PolicyLabel, Counter>::default();
+        let faults = Family::<FaultLabel, Counter>::default();
         let list_entries = Family::<ListLabel, Gauge>::default();
         let generation = Gauge::default();
         let reloads = Family::<ResultLabel, Counter>::default();
@@ -86,7 +91,7 @@ impl Default for Metrics {
         );
         registry.register(
             "policy_faults",
-            "Policy calls that faulted (trap, deadline, memory cap, contract), by policy and mode",
+            "Policy calls that faulted, by policy, mode and gate reason (gate.fuel_exhausted, gate.deadline_backstop, gate.policy_fault: trap, memory cap, contract)",
             faults.clone(),
         );
         registry.register(
@@ -150,9 +155,10 @@ impl Metrics {
         for (outcome, name) in trace.iter().zip(names) {
             if outcome.fault {
                 self.faults
-                    .get_or_create(&PolicyLabel {
+                    .get_or_create(&FaultLabel {
                         policy: (*name).to_string(),
                         mode: outcome.mode.as_str(),
+                        reason: outcome.fault_code.unwrap_or("gate.policy_fault"),
                     })
                     .inc();
             }

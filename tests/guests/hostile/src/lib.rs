@@ -1,12 +1,16 @@
 //! A hostile policy for the host's tests. It allows every withdrawal except
 //! those whose id starts with a misbehaviour:
 //!
-//! - `loop-`: spins forever (epoch deadline),
+//! - `loop-`: spins forever (fuel, or the wall-clock backstop),
 //! - `grow-`: allocates until memory runs out (memory cap),
 //! - `recurse-`: unbounded recursion (stack overflow),
 //! - `trap-`: panics (which aborts: a trap),
 //! - `log-`: floods the host log,
-//! - `hold-`: holds normally (a policy verdict, not a fault).
+//! - `hold-`: holds normally (a policy verdict, not a fault),
+//! - `burn-N-`: a fixed amount of work (N rounds of a hash), then allows:
+//!   the same fuel on every call,
+//! - `hit-`: screens the destination first (ignoring the answer), then
+//!   does what the rest of the id asks (`hit-loop-`, `hit-trap-`...).
 //!
 //! A configuration of `{"fail": "message"}` is refused with that message.
 
@@ -28,7 +32,26 @@ impl Policy for Hostile {
     }
 
     fn evaluate(&self, w: &Withdrawal) -> Decision {
-        let id = w.id.as_str();
+        let mut id = w.id.as_str();
+        if let Some(rest) = id.strip_prefix("hit-") {
+            let _ = std::hint::black_box(host::screen(&w.chain, &w.destination));
+            id = rest;
+        }
+        if let Some(rest) = id.strip_prefix("burn-") {
+            let rounds: u64 = rest
+                .split('-')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+            for i in 0..rounds {
+                x = std::hint::black_box((x ^ i).rotate_left(5).wrapping_mul(0x100_0000_01b3));
+            }
+            return Decision::allow().with(
+                Verdict::Allow,
+                Reason::new("hostile.burnt", format!("{x:016x}")),
+            );
+        }
         if id.starts_with("loop-") {
             let mut x: u64 = 0;
             loop {
