@@ -169,7 +169,12 @@ impl screening::Host for HostState {
                     })
                     .collect();
                 for hit in &hits {
-                    if self.screened.len() < SCREENED_MAX && !self.screened.contains(hit) {
+                    let seen = self.screened.iter().any(|s| {
+                        s.list == hit.list
+                            && s.list_version == hit.list_version
+                            && s.address == hit.address
+                    });
+                    if self.screened.len() < SCREENED_MAX && !seen {
                         self.screened.push(hit.clone());
                     }
                 }

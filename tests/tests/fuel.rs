@@ -165,7 +165,11 @@ fn the_backstop_fires_only_past_the_deadline_with_its_own_reason() {
 fn a_designated_hit_before_a_fault_denies() {
     // The hostile guest screens the destination, then misbehaves: the host
     // answered a hit, so the decision is DENY with it, beside the fault.
-    let g = fuel_gate(vec![hostile("{}")], DEFAULT_FUEL, bundled::sample_screener());
+    let g = fuel_gate(
+        vec![hostile("{}")],
+        DEFAULT_FUEL,
+        bundled::sample_screener(),
+    );
     for (id, fault) in [
         ("hit-loop-1", "gate.fuel_exhausted"),
         ("hit-trap-1", "gate.policy_fault"),
@@ -251,14 +255,17 @@ fn the_default_budget_is_ten_times_the_bundled_worst_case() {
     );
     // The demo stream.
     let mut demo = [0u64; 2];
-    for gen in generate(20_000, 2025, &designated) {
-        let (_, trace) = traced(&g, &gen.withdrawal);
+    for item in generate(20_000, 2025, &designated) {
+        let (_, trace) = traced(&g, &item.withdrawal);
         assert!(!trace.iter().any(|o| o.fault));
         for (i, o) in trace.iter().enumerate() {
             demo[i] = demo[i].max(o.fuel);
         }
     }
-    eprintln!("demo stream (20k): sanctions max {} velocity max {}", demo[0], demo[1]);
+    eprintln!(
+        "demo stream (20k): sanctions max {} velocity max {}",
+        demo[0], demo[1]
+    );
 
     // Adversarial but legal: every string at its cap, an account whose
     // every window is over its limit, a destination on three lists with
@@ -290,12 +297,25 @@ fn the_default_budget_is_ten_times_the_bundled_worst_case() {
     .0;
     let account = "A".repeat(128);
     for i in 0..150 {
-        let mut w = withdrawal(&format!("fill-{i}"), &account, "ethereum", LAZARUS, 1, T0 - 60_000 + i);
+        let mut w = withdrawal(
+            &format!("fill-{i}"),
+            &account,
+            "ethereum",
+            LAZARUS,
+            1,
+            T0 - 60_000 + i,
+        );
         w.usd_cents = Some(1_000_000_000);
         assert_eq!(filler.evaluate(&w).verdict, Verdict::Allow);
     }
     let many_rules = {
-        let scopes = ["account", "account-asset", "destination", "account-destination", "asset"];
+        let scopes = [
+            "account",
+            "account-asset",
+            "destination",
+            "account-destination",
+            "asset",
+        ];
         let metrics = ["max_count", "max_sum", "max_usd_cents"];
         let rules: Vec<String> = (0..60)
             .map(|i| {
@@ -324,7 +344,14 @@ fn the_default_budget_is_ten_times_the_bundled_worst_case() {
             .build()
             .unwrap()
             .0;
-        let mut w = withdrawal(&"i".repeat(128), &account, "ethereum", LAZARUS, u64::MAX, T0);
+        let mut w = withdrawal(
+            &"i".repeat(128),
+            &account,
+            "ethereum",
+            LAZARUS,
+            u64::MAX,
+            T0,
+        );
         w.asset = "E".repeat(32);
         w.usd_cents = Some(u64::MAX);
         w.credential_changed_at = Some(T0 - 1);
