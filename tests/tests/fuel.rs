@@ -96,6 +96,9 @@ fn a_bundled_policy_burns_the_same_fuel_for_the_same_input() {
         DEFAULT_FUEL,
         bundled::sample_screener(),
     );
+    // The first call on a fresh instance may differ by a unit or so (the
+    // guest allocator's state); from then on, to the unit.
+    let mut first_call: Option<Vec<u64>> = None;
     let mut seen: Option<Vec<u64>> = None;
     for i in 0..40 {
         let mut w = withdrawal(&format!("same-{i:04}"), "a", "ethereum", LAZARUS, 1, T0);
@@ -104,9 +107,20 @@ fn a_bundled_policy_burns_the_same_fuel_for_the_same_input() {
         let (d, trace) = traced(&g, &w);
         assert_eq!(d.verdict, Verdict::Deny, "{d:?}");
         let fuel: Vec<u64> = trace.iter().map(|o| o.fuel).collect();
+        if i == 0 {
+            first_call = Some(fuel);
+            continue;
+        }
+        let first = first_call.as_ref().unwrap();
+        for (a, b) in fuel.iter().zip(first) {
+            assert!(
+                a.abs_diff(*b) * 100 <= *b,
+                "call {i}: {fuel:?} vs {first:?}"
+            );
+        }
         match &seen {
             None => seen = Some(fuel),
-            Some(first) => assert_eq!(&fuel, first, "call {i}"),
+            Some(steady) => assert_eq!(&fuel, steady, "call {i}"),
         }
     }
 }
@@ -173,14 +187,14 @@ fn a_designated_hit_before_a_fault_denies() {
     for (id, fault) in [
         ("hit-loop-1", "gate.fuel_exhausted"),
         ("hit-trap-1", "gate.policy_fault"),
-        ("hit-grow-1", "gate.policy_fault"),
+        ("hit-grow-1", "gate.fuel_exhausted"),
         ("hit-recurse-1", "gate.policy_fault"),
     ] {
         let d = g.evaluate(&withdrawal(id, "a", "ethereum", LAZARUS, 1, T0));
         assert_eq!(d.verdict, Verdict::Deny, "{id}: {d:?}");
         assert_eq!(codes(&d), [fault, "gate.designated_hit"], "{id}: {d:?}");
         assert_eq!(d.hits.len(), 1, "{d:?}");
-        assert_eq!(d.hits[0].address, LAZARUS);
+        assert!(d.hits[0].address.eq_ignore_ascii_case(LAZARUS), "{d:?}");
         // No hit, no deny: the same fault on a clean destination holds.
         let d = g.evaluate(&withdrawal(id, "a", "ethereum", CLEAN, 1, T0));
         assert_eq!(d.verdict, Verdict::Hold, "{id}: {d:?}");
@@ -334,7 +348,12 @@ fn the_default_budget_is_ten_times_the_bundled_worst_case() {
     // 60 rules, each over its limit: with the two other holds, as many
     // reasons as a policy may give (64) and nearly the window budget (64).
     let mut worst_60 = [0u64; 2];
-    for (config, worst) in [("{}".to_string(), &mut worst), (many_rules, &mut worst_60)] {
+    for (n, (config, worst)) in [("{}".to_string(), &mut worst), (many_rules, &mut worst_60)]
+        .into_iter()
+        .enumerate()
+    {
+        // Ids of one config's run, each at the cap.
+        let id = |c: char| format!("{n}{}", c.to_string().repeat(127));
         let g = builder(vec![sanctions("{}"), velocity(&config)], screener.clone())
             .velocity(velocity_store.clone())
             .limits(Limits {
@@ -344,14 +363,7 @@ fn the_default_budget_is_ten_times_the_bundled_worst_case() {
             .build()
             .unwrap()
             .0;
-        let mut w = withdrawal(
-            &"i".repeat(128),
-            &account,
-            "ethereum",
-            LAZARUS,
-            u64::MAX,
-            T0,
-        );
+        let mut w = withdrawal(&id('i'), &account, "ethereum", LAZARUS, u64::MAX, T0);
         w.asset = "E".repeat(32);
         w.usd_cents = Some(u64::MAX);
         w.credential_changed_at = Some(T0 - 1);
@@ -359,13 +371,13 @@ fn the_default_budget_is_ten_times_the_bundled_worst_case() {
         w.destination_first_used_at = Some(T0 - 1);
         burn(&g, &w, worst, "caps, every window over, three lists");
         w.usd_cents = None;
-        w.id = "j".repeat(128);
+        w.id = id('j');
         burn(&g, &w, worst, "caps, no USD value");
         w.destination = format!("0x{}", "9".repeat(254));
-        w.id = "k".repeat(128);
+        w.id = id('k');
         burn(&g, &w, worst, "caps, invalid 256-byte address");
         w.chain = "c".repeat(32);
-        w.id = "l".repeat(128);
+        w.id = id('l');
         burn(&g, &w, worst, "caps, unsupported 32-byte chain");
     }
     eprintln!(
@@ -394,7 +406,7 @@ fn fuel_is_set_per_policy_with_a_default_in_limits() {
     let fuel: Vec<u64> = built.gate.policies().iter().map(|p| p.fuel()).collect();
     assert_eq!(fuel, [3_000_000, 1500]);
     let w: riskgate::Withdrawal = serde_json::from_str(
-        r#"{"id":"w-1","account":"a","asset":"ETH","chain":"ethereum","destination":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed","amount":1,"requested_at":1000}"#,
+        r#"{"id":"w-1","account":"a","asset":"ETH","chain":"ethereum","destination":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed","amount":1,"requested_at":1795564800000}"#,
     )
     .unwrap();
     let d = built.gate.evaluate(&w);

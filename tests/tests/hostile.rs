@@ -55,7 +55,7 @@ fn every_fault_holds_and_the_next_call_is_served() {
     let g = hostile_gate();
     let cases = [
         ("loop-1", "fuel exhausted"),
-        ("grow-1", "memory limit exceeded"),
+        ("grow-1", "fuel exhausted"),
         ("recurse-1", ""),
         ("trap-1", "trap"),
     ];
