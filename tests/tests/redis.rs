@@ -318,9 +318,20 @@ enum Step {
     Release(String),
 }
 
+/// The stream starts 200 days before today (at midnight): with its gaps it
+/// spans about three months, and it must stay behind the host's clock,
+/// which caps how far a record moves a store's cut-off
+/// (`velocity::newest_cap`): two stores capping a millisecond apart would
+/// otherwise disagree by that millisecond.
 fn stream(seed: u64, len: usize) -> Vec<Step> {
     let mut rng = Rng(seed);
-    let mut t = T0;
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        / DAY
+        * DAY;
+    let mut t = today - 200 * DAY;
     let mut steps = Vec::new();
     let mut pool: Vec<Withdrawal> = Vec::new();
     for i in 0..len {
