@@ -10,6 +10,7 @@
 //! |---|---|
 //! | [`address`] | canonicalisation never panics; accepted addresses are well-formed keys, idempotent, rebuilt exactly by [`Canonical::from_key`], stable under case variants (EVM, bech32, cashaddr) and surrounding whitespace; strict and inferred parsing agree |
 //! | [`import_plain`], [`import_csv`], [`import_ofac_csv`], [`import_ofac_xml`], [`import_ofac_advanced`] | every parsed record is accepted or rejected with its reason, in file order, nothing dropped; the set built from the import finds every accepted key with the first entry's original and label |
+//! | [`detect`] | format detection is deterministic, looks at the prefix only, never panics; content of a shape that does not fit a format is refused by that format's import (wrong format or empty), never imported; a detected format's import fails cleanly or yields entries; compressed input unpacks within its cap or fails |
 //! | [`compiled_set`] | arbitrary bytes as a compiled set file are refused or open consistently (full and structure-only verification agree, lookups are bounds-safe and consistent); a set built from the input round-trips through a compiled file, and mutations of that file (with a recomputed checksum) are refused or open consistently |
 
 use std::collections::HashMap;
@@ -20,7 +21,9 @@ use std::sync::{Mutex, OnceLock};
 use sha2::{Digest, Sha256};
 
 use crate::address::{self, AddressError, Canonical, Family, Kind, MAX_INPUT_LEN, MAX_KEY_LEN};
-use crate::lists::{self, Format, ImportOptions, ImportProgress, Imported, RawEntry};
+use crate::lists::{
+    self, Detected, Format, ImportError, ImportOptions, ImportProgress, Imported, Member, RawEntry,
+};
 use crate::screening::{
     self, DEFAULT_FP_RATE, DesignatedSet, Entry, MAGIC, SetBuilder, Verify, is_compiled_set,
 };
@@ -36,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("import_ofac_csv", import_ofac_csv),
     ("import_ofac_xml", import_ofac_xml),
     ("import_ofac_advanced", import_ofac_advanced),
+    ("detect", detect),
     ("compiled_set", compiled_set),
 ];
 
@@ -349,6 +353,19 @@ fn check_import(format: &Format, data: &[u8]) {
     import_once(format, data, Some(HINTS[data.len() % HINTS.len()]));
 }
 
+/// Formats tried on every input by [`detect`].
+fn every_format() -> [Format; 5] {
+    [
+        Format::Plain,
+        Format::Csv {
+            column: Format::DEFAULT_CSV_COLUMN.to_string(),
+        },
+        Format::OfacCsv,
+        Format::OfacXml,
+        Format::OfacAdvancedXml,
+    ]
+}
+
 fn import_once(format: &Format, data: &[u8], hint: Option<&str>) {
     let parsed = lists::parse(format, data);
     let progress = Mutex::new(Vec::new());
@@ -360,16 +377,63 @@ fn import_once(format: &Format, data: &[u8], hint: Option<&str>) {
     let options = ImportOptions {
         currency: hint,
         progress: Some(&record),
+        skip_invalid: true,
+        comments: None,
     };
     let imported = lists::import_with(format, "fuzz", data, &options);
+    let shape = lists::detect(data);
     let (raw, version, imported) = match (parsed, imported) {
         (Ok((raw, version)), Ok(imported)) => (raw, version, imported),
+        // Refused before parsing: the input does not look like the format.
+        (_, Err(ImportError::Empty { .. })) => {
+            assert_eq!(
+                shape,
+                Detected::Empty,
+                "{format}: empty but detected {shape}"
+            );
+            return;
+        }
+        (_, Err(ImportError::WrongFormat { found, .. })) => {
+            assert_eq!(found, shape);
+            assert!(
+                !shape.fits(format),
+                "{format}: {shape} fits but was refused"
+            );
+            return;
+        }
+        // Parsed, but nothing is an address: never an empty set.
+        (Ok((raw, _)), Err(ImportError::NoAddresses { .. })) => {
+            assert!(raw.is_empty(), "{format}: entries but no address reported");
+            return;
+        }
+        (Ok((raw, _)), Err(ImportError::NoValidAddresses { count, .. })) => {
+            assert_eq!(count, raw.len(), "{format}: rejected count");
+            assert!(
+                raw.iter()
+                    .all(|r| address::canonicalize_any(&r.address).is_err()),
+                "{format}: an address was refused"
+            );
+            return;
+        }
         (Err(a), Err(b)) => {
             assert_eq!(a.to_string(), b.to_string());
             return;
         }
         (a, b) => panic!("{format}: parse and import disagree: {a:?} / {b:?}"),
     };
+    assert!(shape.fits(format), "{format}: imported {shape}");
+    assert!(!imported.entries.is_empty(), "{format}: an empty import");
+    // Without skip_invalid, a plain or CSV list with a rejected line fails.
+    if matches!(format, Format::Plain | Format::Csv { .. }) && hint.is_none() {
+        let strict = lists::import_with(format, "fuzz", data, &ImportOptions::default());
+        match (&strict, imported.rejected.is_empty()) {
+            (Ok(_), true) | (Err(ImportError::InvalidEntries { .. }), false) => {}
+            _ => panic!(
+                "{format}: {} rejected, strict import {strict:?}",
+                imported.rejected.len()
+            ),
+        }
+    }
     let progress = progress.into_inner().unwrap_or_default();
     check_progress(&progress, raw.len());
     assert_eq!(imported.provenance.format, *format);
@@ -389,6 +453,19 @@ fn import_once(format: &Format, data: &[u8], hint: Option<&str>) {
 }
 
 fn check_progress(progress: &[ImportProgress], total: usize) {
+    // Parsing reports (bytes growing) come before Parsed.
+    let parsing = progress
+        .iter()
+        .take_while(|p| matches!(p, ImportProgress::Parsing { .. }))
+        .count();
+    let mut bytes_before = 0;
+    for p in &progress[..parsing] {
+        if let ImportProgress::Parsing { bytes, total, .. } = *p {
+            assert!(bytes >= bytes_before && bytes <= total, "{progress:?}");
+            bytes_before = bytes;
+        }
+    }
+    let progress = &progress[parsing..];
     assert_eq!(
         progress.first(),
         Some(&ImportProgress::Parsed { entries: total })
@@ -404,7 +481,7 @@ fn check_progress(progress: &[ImportProgress], total: usize) {
                 assert!(done >= last && done <= total, "progress {progress:?}");
                 last = done;
             }
-            ImportProgress::Parsed { .. } => panic!("Parsed reported twice: {progress:?}"),
+            other => panic!("{other:?} after Parsed: {progress:?}"),
         }
     }
 }
@@ -541,6 +618,67 @@ fn check_import_set(format: &Format, imported: Imported) {
         ("fuzz", version.as_str(), "fuzz")
     );
     model.check(&set, &format!("{format} set"));
+}
+
+// ------------------------------------------------------------ detection
+
+/// Format detection: deterministic, from the prefix alone; every format
+/// that the detected shape does not fit refuses the input (the importer
+/// fails closed, never yields a smaller set); the detected format's import
+/// (and [`lists::import_members`] without a format) fails cleanly or
+/// yields entries; a compressed input unpacks within its cap or fails.
+pub fn detect(data: &[u8]) {
+    let shape = lists::detect(data);
+    assert_eq!(lists::detect(data), shape, "detection is not deterministic");
+    let prefix = &data[..data.len().min(lists::detect::PREFIX)];
+    assert_eq!(
+        lists::detect(prefix),
+        shape,
+        "detection reads past the prefix"
+    );
+    assert!(!shape.to_string().is_empty());
+    drop(shape.advice());
+    let options = ImportOptions {
+        skip_invalid: true,
+        ..ImportOptions::default()
+    };
+    for format in every_format() {
+        let result = lists::import_with(&format, "fuzz", data, &options);
+        if !shape.fits(&format) {
+            match result {
+                Err(ImportError::WrongFormat { .. }) | Err(ImportError::Empty { .. }) => {}
+                other => panic!("{format} on {shape}: {other:?}"),
+            }
+        }
+    }
+    if let Some(format) = shape.format() {
+        assert!(shape.fits(&format), "{shape} does not fit its own {format}");
+        match lists::import_with(&format, "fuzz", data, &options) {
+            Ok(imported) => assert!(!imported.entries.is_empty(), "{format}: empty import"),
+            Err(e) => assert!(!e.to_string().is_empty()),
+        }
+    }
+    let member = Member {
+        name: "fuzz".to_string(),
+        bytes: data.to_vec(),
+    };
+    match lists::import_members(None, std::slice::from_ref(&member), &options) {
+        Ok(imported) => assert!(!imported.entries.is_empty(), "empty import"),
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
+    if shape.is_container() {
+        const LIMIT: u64 = 1 << 20;
+        match lists::unpack("fuzz.gz", data.to_vec(), LIMIT) {
+            Ok(members) => {
+                let size: usize = members.iter().map(|m| m.bytes.len()).sum();
+                assert!(size as u64 <= LIMIT, "unpacked past the cap");
+                for m in &members {
+                    drop(m.detected().to_string());
+                }
+            }
+            Err(e) => assert!(!e.to_string().is_empty()),
+        }
+    }
 }
 
 // ------------------------------------------------------------ compiled sets
@@ -953,7 +1091,12 @@ mod tests {
                 "sdn_advanced.xml" => Format::OfacAdvancedXml,
                 _ => continue,
             };
-            let imported = lists::import(&format, name, &bytes).expect("fixture imports");
+            let options = ImportOptions {
+                skip_invalid: true,
+                ..ImportOptions::default()
+            };
+            let imported =
+                lists::import_with(&format, name, &bytes, &options).expect("fixture imports");
             assert!(!imported.entries.is_empty(), "{name}: nothing accepted");
             // The compiled file of a real import, as a raw compiled_set input.
             let set = imported

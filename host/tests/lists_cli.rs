@@ -125,10 +125,16 @@ fn canonical(text: &str) -> String {
 /// (fixture file, format arguments) of every supported format.
 fn formats() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
-        ("plain.txt", vec!["--format", "plain"]),
+        ("plain.txt", vec!["--format", "plain", "--skip-invalid"]),
         (
             "addresses.csv",
-            vec!["--format", "csv", "--column", "Wallet Address"],
+            vec![
+                "--format",
+                "csv",
+                "--column",
+                "Wallet Address",
+                "--skip-invalid",
+            ],
         ),
         ("sdn.csv", vec!["--format", "ofac-csv"]),
         ("sdn.xml", vec!["--format", "ofac-xml"]),
@@ -455,7 +461,12 @@ fn lists_check_listed_clean_and_invalid() {
 #[test]
 fn lists_check_of_a_missing_or_truncated_set_exits_2() {
     let dir = TempDir::new().unwrap();
-    let (set, _) = import(&dir, "plain.txt", &["--format", "plain"], "p");
+    let (set, _) = import(
+        &dir,
+        "plain.txt",
+        &["--format", "plain", "--skip-invalid"],
+        "p",
+    );
     let bytes = std::fs::read(&set).unwrap();
     let truncated = write(&dir, "truncated.set", &bytes[..bytes.len() / 2]);
     let missing = dir.path().join("missing.set");
@@ -596,7 +607,12 @@ fn check_list_plain_and_compiled_together() {
 #[test]
 fn check_list_truncated_compiled_set_exits_2_with_one_line() {
     let dir = TempDir::new().unwrap();
-    let (set, _) = import(&dir, "plain.txt", &["--format", "plain"], "p");
+    let (set, _) = import(
+        &dir,
+        "plain.txt",
+        &["--format", "plain", "--skip-invalid"],
+        "p",
+    );
     let bytes = std::fs::read(&set).unwrap();
     for (name, len) in [
         ("half.set", bytes.len() / 2),
@@ -610,4 +626,201 @@ fn check_list_truncated_compiled_set_exits_2_with_one_line() {
             .expect_load_error(&format!("check --list {spec}"));
         assert!(r.stderr.contains(name), "{}", r.stderr);
     }
+}
+
+// ===========================================================================
+// lists import fails closed
+// ===========================================================================
+
+/// `lists import --name x ARGS...`.
+fn import_args(args: &[&str]) -> Run {
+    let mut all = vec!["lists", "import", "--name", "x"];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+#[test]
+fn lists_import_of_the_wrong_format_exits_2_naming_the_right_one() {
+    let dir = TempDir::new().unwrap();
+    let json = write(
+        &dir,
+        "list.json",
+        r#"{"addresses": ["0x098B716B8Aaf21512996dC57EB0615e2383E2f96"]}"#,
+    );
+    let other_xml = write(
+        &dir,
+        "other.xml",
+        "<?xml version=\"1.0\"?><Head><a/></Head>",
+    );
+    let sdn_xml = fixture("sdn.xml");
+    let sdn_csv = fixture("sdn.csv");
+    for (format, file, says) in [
+        (
+            "ofac-csv",
+            s(&sdn_xml),
+            vec!["looks like OFAC SDN.XML", "--format ofac-xml"],
+        ),
+        (
+            "plain",
+            s(&sdn_csv),
+            vec!["looks like OFAC sdn.csv", "--format ofac-csv"],
+        ),
+        ("plain", s(&json), vec!["looks like JSON"]),
+        (
+            "ofac-xml",
+            s(&other_xml),
+            vec!["<Head>", "ofac-advanced-xml"],
+        ),
+        ("ofac-advanced-xml", s(&sdn_xml), vec!["--format ofac-xml"]),
+    ] {
+        let r = import_args(&["--format", format, file])
+            .expect_load_error(&format!("{format} on {file}"));
+        for part in says {
+            assert!(r.stderr.contains(part), "{format} on {file}: {}", r.stderr);
+        }
+    }
+}
+
+#[test]
+fn lists_import_of_empty_or_invalid_lists_exits_2() {
+    let dir = TempDir::new().unwrap();
+    let empty = write(&dir, "empty.txt", "");
+    let comments_only = write(&dir, "c.txt", "# nothing here\n\n");
+    for file in [&empty, &comments_only] {
+        let r = import_args(&["--format", "plain", s(file)]).expect_load_error("empty list");
+        assert!(r.stderr.contains("empty"), "{}", r.stderr);
+    }
+    // A line that is not an address: an error naming file and line, unless skipped.
+    let plain = fixture("plain.txt");
+    let r = import_args(&["--format", "plain", s(&plain)]).expect_load_error("invalid line");
+    assert!(r.stderr.contains("plain.txt:line 12"), "{}", r.stderr);
+    assert!(r.stderr.contains("--skip-invalid"), "{}", r.stderr);
+    let r = import_args(&["--format", "plain", "--skip-invalid", s(&plain)]).expect(0, "skipped");
+    assert!(
+        r.stderr.contains("2 rejected (listed above)"),
+        "{}",
+        r.stderr
+    );
+    // No address at all in an OFAC file.
+    let sdn = write(
+        &dir,
+        "sdn.csv",
+        "1,\"A\",-0- ,\"X\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,\"DOB 1970.\"\r\n\u{1a}",
+    );
+    let r = import_args(&["--format", "ofac-csv", s(&sdn)]).expect_load_error("no address");
+    assert!(r.stderr.contains("no address found"), "{}", r.stderr);
+}
+
+/// (sdn.csv, sdn_comments.csv, addresses): one entity with 40 addresses,
+/// its remarks cut at 1000 characters as OFAC does.
+fn ofac_pair() -> (String, String, Vec<String>) {
+    let addresses: Vec<String> = (0..40u8)
+        .map(|i| {
+            format!(
+                "0x{}",
+                hex::encode([i.wrapping_mul(37).wrapping_add(1); 20])
+            )
+        })
+        .collect();
+    let items: Vec<String> = addresses
+        .iter()
+        .map(|a| format!("alt. Digital Currency Address - ETH {a}"))
+        .collect();
+    let remarks = format!("{}; Linked To: LAZARUS GROUP.", items.join("; "));
+    let (head, tail) = remarks.split_at(1000);
+    let sdn = format!(
+        "1,\"LAZARUS TEST\",-0- ,\"CYBER2\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,\"{head}\"\r\n\u{1a}"
+    );
+    let comments = format!("1,\"{tail}\"\r\n\u{1a}");
+    (sdn, comments, addresses)
+}
+
+#[test]
+fn lists_import_ofac_csv_takes_sdn_comments_and_fails_without() {
+    let dir = TempDir::new().unwrap();
+    let (sdn, comments, addresses) = ofac_pair();
+    let sdn = write(&dir, "sdn.csv", sdn);
+    let comments = write(&dir, "sdn_comments.csv", comments);
+    let set = dir.path().join("ofac.set");
+    run(&[
+        "lists",
+        "import",
+        "--name",
+        "ofac",
+        "-o",
+        s(&set),
+        "--format",
+        "ofac-csv",
+        s(&sdn),
+        s(&comments),
+    ])
+    .expect(0, "sdn.csv with comments");
+    for a in &addresses {
+        run(&["lists", "check", s(&set), a]).expect(0, &format!("{a} listed"));
+    }
+    let r = import_args(&["--format", "ofac-csv", s(&sdn)]).expect_load_error("sdn.csv alone");
+    assert!(r.stderr.contains("1 entity"), "{}", r.stderr);
+    assert!(r.stderr.contains("sdn_comments.csv"), "{}", r.stderr);
+    // Detected without --format, from a directory holding both.
+    let r = import_args(&[dir.path().to_str().unwrap()]);
+    // The directory also holds ofac.set now: it is left out.
+    let r = r.expect(0, "directory");
+    assert!(r.stderr.contains("as ofac-csv"), "{}", r.stderr);
+    assert!(r.stdout.contains("count: 40"), "{}", r.stdout);
+}
+
+#[test]
+fn lists_import_reads_compressed_files() {
+    use std::io::Write as _;
+    let dir = TempDir::new().unwrap();
+    let xml = std::fs::read(fixture("sdn.xml")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&xml).unwrap();
+    let gz = write(&dir, "sdn.xml.gz", gz.finish().unwrap());
+    for args in [vec!["--format", "ofac-xml", s(&gz)], vec![s(&gz)]] {
+        let r = import_args(&args).expect(0, "gzip");
+        assert!(
+            r.stdout.contains(&format!("count: {FIXTURE_KEYS}")),
+            "{}",
+            r.stdout
+        );
+    }
+    // Past the cap: refused, not cut.
+    let r = import_args(&["--max-decompressed", "1000", s(&gz)]).expect_load_error("bomb");
+    assert!(r.stderr.contains("decompression bomb"), "{}", r.stderr);
+}
+
+#[test]
+fn check_refuses_an_empty_set_unless_allowed() {
+    let dir = TempDir::new().unwrap();
+    let empty = write(&dir, "empty.txt", "# no address\n");
+    let spec = format!("empty={}", s(&empty));
+    let w = withdrawal("w1", "ethereum", CLEAN_EVM);
+    let r = run_with(
+        &["check", "--no-cache", "--list", &spec],
+        format!("{w}\n").as_bytes(),
+    )
+    .expect_load_error("empty set");
+    assert!(r.stderr.contains("is empty"), "{}", r.stderr);
+    assert!(r.stderr.contains("--allow-empty-list"), "{}", r.stderr);
+    // sdn.csv given as a plain list: every line skipped, the set empty.
+    let spec = format!("ofac={}", s(&fixture("sdn.csv")));
+    let r = run_with(&["check", "--no-cache", "--list", &spec], b"");
+    r.assert_no_panic();
+    assert_eq!(r.code(), Some(2), "{}", r.stderr);
+    assert!(r.stderr.contains("is empty"), "{}", r.stderr);
+    let r = run_with(
+        &[
+            "check",
+            "--no-cache",
+            "--deadline-us",
+            "1000000",
+            "--allow-empty-list",
+            "--list",
+            &format!("empty={}", s(&empty)),
+        ],
+        format!("{w}\n").as_bytes(),
+    )
+    .expect(0, "allowed");
+    assert!(r.stdout.contains("\"w1\""), "{}", r.stdout);
 }

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod ofac_shapes;
+
 mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 }

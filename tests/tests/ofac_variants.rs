@@ -17,6 +17,7 @@ use riskgate::address::{self, Canonical, Family, Kind};
 use riskgate::lists::{self, Format, ImportOptions, Imported};
 use riskgate::model::Verdict;
 use riskgate::screening::{DEFAULT_FP_RATE, Screener};
+use riskgate_tests::ofac_shapes::{self, Entity};
 use riskgate_tests::{T0, gate, ofac_dir, sanctions, withdrawal};
 use sha3::{Digest, Keccak256};
 
@@ -76,8 +77,10 @@ fn import_all(dir: &std::path::Path) -> Vec<List> {
                 .unwrap_or_else(|| panic!("unexpected file {}", path.display()))
                 .to_string();
             let content = std::fs::read(&path).expect("list readable");
+            // The XMR list holds one entry that is not an address: reported.
             let options = ImportOptions {
                 currency: Some(&currency),
+                skip_invalid: true,
                 ..ImportOptions::default()
             };
             let imported = lists::import_with(
@@ -502,4 +505,118 @@ fn every_real_ofac_address_is_denied_in_every_spelling_on_every_chain() {
     );
     assert_eq!(denied.len(), Family::ALL.len() - 2, "{denied:?}");
     assert!(total > 60_000, "{total}");
+}
+
+/// The real addresses as OFAC entities: each currency's list cut into
+/// entities of 1 to 90 addresses, so the biggest ones have their remarks
+/// cut in sdn.csv and continued in sdn_comments.csv.
+fn real_entities(lists: &[List]) -> Vec<Entity> {
+    let mut entities = Vec::new();
+    let sizes = [1usize, 3, 90, 2, 17, 45];
+    for list in lists {
+        let text = std::fs::read_to_string(list.imported.provenance.source.as_str())
+            .expect("list readable");
+        let addresses: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect();
+        let mut rest = addresses.as_slice();
+        let mut k = 0;
+        while !rest.is_empty() {
+            let n = sizes[k % sizes.len()].min(rest.len());
+            let (chunk, tail) = rest.split_at(n);
+            rest = tail;
+            k += 1;
+            let ent_num = 40_000 + entities.len() as u32;
+            entities.push(Entity {
+                ent_num,
+                name: format!("DESIGNATED {} GROUP {ent_num}", list.currency),
+                addresses: chunk
+                    .iter()
+                    .map(|a| (list.currency.clone(), a.clone()))
+                    .collect(),
+            });
+        }
+    }
+    entities
+}
+
+fn key_set(imported: &Imported) -> BTreeSet<Vec<u8>> {
+    imported
+        .entries
+        .iter()
+        .map(|(c, _)| c.key().to_vec())
+        .collect()
+}
+
+#[test]
+fn sdn_csv_with_comments_sdn_xml_and_advanced_xml_give_the_same_keys() {
+    let Some(dir) = ofac_dir() else { return };
+    let lists = import_all(&dir);
+    let entities = real_entities(&lists);
+    let plain: BTreeSet<Vec<u8>> = lists.iter().flat_map(|l| key_set(&l.imported)).collect();
+
+    let (sdn, comments) = ofac_shapes::sdn_csv(&entities);
+    let cut = entities
+        .iter()
+        .filter(|e| ofac_shapes::remarks(e).chars().count() > lists::REMARKS_CUT)
+        .count();
+    assert!(cut >= 5, "only {cut} entities have cut remarks");
+    let options = ImportOptions {
+        comments: Some(&comments),
+        ..ImportOptions::default()
+    };
+    let csv = lists::import_with(&Format::OfacCsv, "sdn.csv", &sdn, &options).expect("sdn.csv");
+    let xml = lists::import(
+        &Format::OfacXml,
+        "sdn.xml",
+        &ofac_shapes::sdn_xml(&entities),
+    )
+    .expect("SDN.XML");
+    let advanced = lists::import(
+        &Format::OfacAdvancedXml,
+        "sdn_advanced.xml",
+        &ofac_shapes::sdn_advanced_xml(&entities, 50),
+    )
+    .expect("SDN_ADVANCED.XML");
+    for (what, imported) in [
+        ("sdn.csv", &csv),
+        ("SDN.XML", &xml),
+        ("ADVANCED", &advanced),
+    ] {
+        assert_eq!(key_set(imported), plain, "{what}");
+        // The one non-address is reported, not dropped and not fatal.
+        let texts: Vec<&str> = imported.rejected.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, [XMR_NON_ADDRESS], "{what}");
+    }
+    // sdn.csv alone fails, naming the entities that are cut.
+    let err = lists::import(&Format::OfacCsv, "sdn.csv", &sdn).unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("{cut} entities")),
+        "{err}"
+    );
+}
+
+/// Writes a synthetic SDN_ADVANCED.XML of about `RISKGATE_ADVANCED_MB` MB
+/// (default 100, the real file's size) with the real addresses to
+/// `RISKGATE_ADVANCED_OUT`, for timing `riskgate lists import` on it.
+#[test]
+#[ignore = "writes a large file; run by hand to measure the import"]
+fn write_large_advanced_xml() {
+    let Some(dir) = ofac_dir() else { return };
+    let out = std::env::var("RISKGATE_ADVANCED_OUT").expect("RISKGATE_ADVANCED_OUT");
+    let mb: usize = std::env::var("RISKGATE_ADVANCED_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let lists = import_all(&dir);
+    let entities = real_entities(&lists);
+    let probe = ofac_shapes::sdn_advanced_xml(&entities, 1000).len()
+        - ofac_shapes::sdn_advanced_xml(&entities, 0).len();
+    let filler = (mb << 20) / (probe / 1000);
+    let xml = ofac_shapes::sdn_advanced_xml(&entities, filler);
+    std::fs::write(&out, &xml).expect("write");
+    eprintln!("wrote {out}: {} bytes, {filler} filler parties", xml.len());
 }

@@ -41,6 +41,10 @@ pub struct GateArgs {
     /// its header. Repeatable. Default: the bundled sample list.
     #[arg(long = "list", value_name = "[NAME=]FILE")]
     lists: Vec<String>,
+    /// Start even when a designated list is empty (by default an empty set
+    /// refuses the start).
+    #[arg(long)]
+    allow_empty_list: bool,
     #[command(flatten)]
     engine: EngineArgs,
     #[command(flatten)]
@@ -117,8 +121,10 @@ impl GateArgs {
                 name: name.map(str::to_string),
                 path: Some(PathBuf::from(file)),
                 bundled: None,
+                allow_empty: false,
             });
         }
+        config.allow_empty_list = self.allow_empty_list;
         config.velocity = self.velocity.velocity.clone();
         config.limits = LimitsConfig {
             deadline_us: self.engine.deadline_us,
@@ -138,7 +144,10 @@ impl GateArgs {
 
     /// Whether any of the gate flags was given.
     pub fn any_given(&self) -> bool {
-        !self.policies.is_empty() || !self.lists.is_empty() || self.velocity.velocity.is_some()
+        !self.policies.is_empty()
+            || !self.lists.is_empty()
+            || self.velocity.velocity.is_some()
+            || self.allow_empty_list
     }
 
     /// The gate, or the exit status of a load failure (reported).

@@ -11,7 +11,7 @@ use super::check::load_error;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use riskgate::address::{self, Family};
-use riskgate::lists::{self, Format, ImportError, ImportOptions, ImportProgress};
+use riskgate::lists::{self, Format, ImportOptions, ImportProgress};
 use riskgate::screening::{DEFAULT_FP_RATE, DesignatedSet, SetError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -51,8 +51,10 @@ rule are refused: import their lists again.";
 #[derive(Args)]
 struct ImportArgs {
     /// List format: plain, csv[:COLUMN], ofac-csv, ofac-xml, ofac-advanced-xml.
+    /// Default: detected from the content. A file that does not look like
+    /// the format given fails.
     #[arg(long, value_name = "FORMAT")]
-    format: String,
+    format: Option<String>,
     /// Name of the list (carried by every hit).
     #[arg(long, value_name = "NAME")]
     name: String,
@@ -69,9 +71,18 @@ struct ImportArgs {
     /// Write the compiled set here (default: print its stats).
     #[arg(short = 'o', long = "output", value_name = "SET")]
     output: Option<PathBuf>,
-    /// The list file.
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
+    /// Plain and CSV lists: import the valid lines when some are not
+    /// addresses, with a warning for each (default: such a list fails).
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Most bytes a compressed file or archive may decompress to.
+    #[arg(long, default_value_t = lists::MAX_DECOMPRESSED, value_name = "BYTES")]
+    max_decompressed: u64,
+    /// The list file, gzip, xz or ZIP; or a directory holding it. For
+    /// ofac-csv: sdn.csv and sdn_comments.csv (the continuation of the
+    /// remarks OFAC cuts), or the directory or OFAC's ZIP holding both.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -129,6 +140,19 @@ fn progress() -> ProgressBar {
     bar
 }
 
+fn to_bytes_bar(bar: &ProgressBar, message: &str, done: u64, total: u64) {
+    if bar.length() != Some(total) {
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({percent}%) [{elapsed}]",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_length(total);
+    }
+    bar.set_message(message.to_string());
+    bar.set_position(done);
+}
+
 fn to_bar(bar: &ProgressBar, entries: usize) {
     if let Ok(style) =
         ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} [{elapsed}]")
@@ -148,10 +172,21 @@ fn to_spinner(bar: &ProgressBar, message: String) {
 }
 
 fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let file = args.file.display().to_string();
-    let format = match Format::from_name(&args.format, args.column.as_deref()) {
-        Ok(f) => f,
-        Err(e) => return Ok(load_error("--format", e)),
+    let file = args
+        .files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let format = match &args.format {
+        Some(name) => match Format::from_name(name, args.column.as_deref()) {
+            Ok(f) => Some(f),
+            Err(e) => return Ok(load_error("--format", e)),
+        },
+        None if args.column.is_some() => Some(Format::Csv {
+            column: args.column.clone().unwrap_or_default(),
+        }),
+        None => None,
     };
     if !(args.fp_rate > 0.0 && args.fp_rate < 1.0) {
         return Ok(load_error(
@@ -162,34 +197,45 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
 
     let bar = progress();
     bar.set_message(format!("reading {file}"));
-    let content = match std::fs::read(&args.file) {
-        Ok(c) => c,
-        Err(source) => {
-            bar.finish_and_clear();
-            let e = ImportError::Io {
-                path: args.file.clone(),
-                source,
-            };
-            return Ok(load_error(&file, e));
-        }
-    };
-    to_spinner(&bar, format!("parsing {file} as {format}"));
     let report = |p: ImportProgress| match p {
+        ImportProgress::Read { bytes, total } => to_bytes_bar(&bar, "reading", bytes, total),
+        ImportProgress::Parsing {
+            bytes,
+            total,
+            entries,
+        } => to_bytes_bar(
+            &bar,
+            &format!("parsing, {entries} entries found"),
+            bytes,
+            total,
+        ),
         ImportProgress::Parsed { entries } => to_bar(&bar, entries),
         ImportProgress::Canonicalised { done } => bar.set_position(done as u64),
     };
     let options = ImportOptions {
         currency: args.currency.as_deref(),
         progress: Some(&report),
+        skip_invalid: args.skip_invalid,
+        comments: None,
     };
-    let imported = match lists::import_with(&format, &file, &content, &options) {
+    let members = match lists::read_inputs(&args.files, args.max_decompressed, Some(&report)) {
+        Ok(m) => m,
+        Err(e) => {
+            bar.finish_and_clear();
+            return Ok(load_error(&file, e));
+        }
+    };
+    to_spinner(&bar, format!("parsing {file}"));
+    let imported = match lists::import_members(format.as_ref(), &members, &options) {
         Ok(i) => i,
         Err(e) => {
             bar.finish_and_clear();
             return Ok(load_error(&file, e));
         }
     };
-    drop(content);
+    let file = imported.provenance.source.clone();
+    let used_format = imported.provenance.format.clone();
+    drop(members);
     let mut imported = imported;
     let accepted = imported.accepted();
     let extra = imported.extra_keys;
@@ -233,12 +279,18 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     };
     writeln!(
         err,
-        "list {}: {accepted} accepted{extra_note}, {} rejected, {} duplicates, {} keys, version {}",
+        "list {}: {accepted} accepted{extra_note}, {} rejected{}, {} duplicates, {} keys, version {} (read {} as {used_format})",
         set.name(),
         rejected.len(),
+        if rejected.is_empty() {
+            ""
+        } else {
+            " (listed above)"
+        },
         set.duplicates(),
         set.len(),
-        set.version()
+        set.version(),
+        set.source(),
     )?;
     match &args.output {
         Some(output) => writeln!(
@@ -274,7 +326,14 @@ fn load_set(path: &Path) -> Result<DesignatedSet, String> {
     if compiled {
         return DesignatedSet::open_compiled(path).map_err(|e| e.to_string());
     }
-    let imported = lists::import_file(&Format::Plain, path).map_err(|e| e.to_string())?;
+    // Inspection commands: a line that is not an address is a warning.
+    let content = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let options = ImportOptions {
+        skip_invalid: true,
+        ..ImportOptions::default()
+    };
+    let imported = lists::import_with(&Format::Plain, &shown, &content, &options)
+        .map_err(|e| e.to_string())?;
     for r in &imported.rejected {
         eprintln!(
             "warning: {shown}:{}: skipped `{}`: {}",

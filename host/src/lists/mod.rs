@@ -18,7 +18,10 @@
 //! - `csv:COLUMN`: CSV with a header row and a named address column; a
 //!   `label`, `name` or `entity` column gives the label, a `currency` or
 //!   `chain` column the currency hint.
-//! - `ofac-csv`: OFAC `sdn.csv` (no header; addresses inside the remarks).
+//! - `ofac-csv`: OFAC `sdn.csv` (no header; addresses inside the remarks),
+//!   with `sdn_comments.csv`, the continuation of the remarks OFAC cuts
+//!   ([`ImportOptions::comments`]; an import that meets a cut remark without
+//!   it fails).
 //! - `ofac-xml`: OFAC `SDN.XML` (`sdnEntry/idList/id`).
 //! - `ofac-advanced-xml`: OFAC `SDN_ADVANCED.XML` (features whose
 //!   `FeatureType` is named `Digital Currency Address - XXX`, looked up by
@@ -27,16 +30,31 @@
 //! XML is read with a streaming reader that matches local tag names only, so
 //! namespace prefixes and namespace URIs (OFAC has changed them) do not
 //! matter.
+//!
+//! Imports fail closed: content that does not look like the declared
+//! format ([`detect`]), an empty input, an input in which no address is
+//! found, a truncated record (XML cut short, a cut sdn.csv remark) and, for
+//! the plain and CSV lists, a line that is not an address (unless
+//! [`ImportOptions::skip_invalid`]) are errors, never a smaller set. In the
+//! OFAC formats, an address OFAC lists that cannot be canonicalised (a chain
+//! riskgate has no key space for) is a [`Rejected`] entry, reported one by
+//! one with a count, and the rest is imported: the policy holds withdrawals
+//! on chains it cannot screen. [`import_paths`] reads files, directories,
+//! gzip, xz and ZIP ([`unpack`]) and picks the members to import.
 
 mod delimited;
+pub mod detect;
 mod ofac_advanced;
 mod ofac_csv;
 mod ofac_xml;
 mod plain;
+pub mod unpack;
 mod xml;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fail_closed;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -45,6 +63,9 @@ use std::str::FromStr;
 
 use crate::address::{self, Canonical, Family};
 use crate::screening::{DesignatedSet, Entry, SetError, content_version};
+pub use detect::{Detected, detect};
+pub use ofac_csv::REMARKS_CUT;
+pub use unpack::{MAX_DECOMPRESSED, Member, read_inputs, unpack};
 
 /// A designated-list file format.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -301,7 +322,11 @@ pub enum ImportError {
     },
     #[error("CSV has no column `{column}` (columns: {})", found.join(", "))]
     MissingColumn { column: String, found: Vec<String> },
-    #[error("not an {format} document: root element is <{found}>, expected <{expected}>")]
+    #[error(
+        "not an {format} document: root element is <{found}>, expected <{expected}>; the XML \
+         formats read are OFAC SDN.XML (<sdnList>, --format ofac-xml) and SDN_ADVANCED.XML \
+         (<Sanctions>, --format ofac-advanced-xml)"
+    )]
     UnexpectedRoot {
         format: &'static str,
         expected: &'static str,
@@ -309,25 +334,147 @@ pub enum ImportError {
     },
     #[error("unknown list format {0}")]
     UnknownFormat(String),
+    #[error("{name} is empty: refusing to import an empty list")]
+    Empty { name: String },
+    #[error("{name} is not {format}: it looks like {found}; {advice}")]
+    WrongFormat {
+        name: String,
+        format: Format,
+        found: Detected,
+        advice: String,
+    },
+    #[error(
+        "no address found in {name} read as {format}: refusing to import an empty set \
+         (is it the right file and --format?)"
+    )]
+    NoAddresses { name: String, format: Format },
+    #[error(
+        "none of the {count} entries of {name} read as {format} is a valid address (first: \
+         {first}): refusing to import an empty set"
+    )]
+    NoValidAddresses {
+        name: String,
+        format: Format,
+        count: usize,
+        first: Box<Rejected>,
+    },
+    #[error(
+        "{name}:{}: `{}` is not an address: {}; {count} invalid entr{} in all (fix the list, \
+         or pass --skip-invalid to import the rest with a warning for each)",
+        first.location, first.text, first.reason, if *count == 1 { "y" } else { "ies" }
+    )]
+    InvalidEntries {
+        name: String,
+        count: usize,
+        first: Box<Rejected>,
+    },
+    #[error(
+        "{count} entit{} of sdn.csv ha{} remarks cut {} (ent_num {}{}): OFAC continues them in \
+         sdn_comments.csv; {}",
+        if *count == 1 { "y" } else { "ies" },
+        if *count == 1 { "s" } else { "ve" },
+        if *comments_given { "inside an address that sdn_comments.csv does not continue" }
+            else { "at OFAC's remarks length" },
+        ent_nums.join(", "),
+        if *count > ent_nums.len() { ", ..." } else { "" },
+        if *comments_given { "the two files are not from the same publication" }
+            else { "give it too: `riskgate lists import --format ofac-csv sdn.csv \
+                    sdn_comments.csv` (or the directory or OFAC's ZIP holding both)" }
+    )]
+    TruncatedRemarks {
+        count: usize,
+        ent_nums: Vec<String>,
+        comments_given: bool,
+    },
+    #[error(
+        "sdn_comments.csv continues {count} entit{} that sdn.csv does not hold (ent_num {}{}): \
+         the two files are not from the same publication",
+        if *count == 1 { "y" } else { "ies" },
+        ent_nums.join(", "),
+        if *count > ent_nums.len() { ", ..." } else { "" }
+    )]
+    OrphanComments { count: usize, ent_nums: Vec<String> },
+    #[error("truncated input at line {line}: {message}")]
+    Truncated { line: usize, message: String },
+    #[error("sdn_comments.csv line {line}: {message}")]
+    MalformedComments { line: usize, message: String },
+    #[error("cannot decompress {name} ({kind}): {message}")]
+    Decompress {
+        name: String,
+        kind: &'static str,
+        message: String,
+    },
+    #[error(
+        "{name} decompresses to more than {limit} bytes: refusing it (a decompression bomb, \
+         or raise the limit)"
+    )]
+    TooLarge { name: String, limit: u64 },
+    #[error("{0}")]
+    Members(String),
 }
 
 /// Parse `content` in `format` into raw entries, plus the list's own version
 /// (date) when the file carries one.
+///
+/// This is the parser alone: `ofac-csv` without its continuation (a cut
+/// remark fails), and none of [`import_with`]'s checks on the whole input.
 pub fn parse(
     format: &Format,
     content: &[u8],
 ) -> Result<(Vec<RawEntry>, Option<String>), ImportError> {
+    parse_with(format, content, None, &mut Tick::new(None, content.len()))
+}
+
+fn parse_with(
+    format: &Format,
+    content: &[u8],
+    comments: Option<&[u8]>,
+    tick: &mut Tick<'_>,
+) -> Result<(Vec<RawEntry>, Option<String>), ImportError> {
     match format {
         Format::Plain => Ok((plain::parse(utf8(content)?), None)),
         Format::Csv { column } => Ok((delimited::parse(utf8(content)?, column)?, None)),
-        Format::OfacCsv => Ok((ofac_csv::parse(content)?, None)),
+        Format::OfacCsv => Ok((ofac_csv::parse(content, comments, tick)?, None)),
         Format::OfacXml => {
             utf8(content)?;
-            ofac_xml::parse(content)
+            ofac_xml::parse(content, tick)
         }
         Format::OfacAdvancedXml => {
             utf8(content)?;
-            ofac_advanced::parse(content)
+            ofac_advanced::parse(content, tick)
+        }
+    }
+}
+
+/// Reports parse progress every [`Tick::STEP`] bytes.
+pub(crate) struct Tick<'a> {
+    progress: Progress<'a>,
+    total: u64,
+    next: u64,
+}
+
+impl<'a> Tick<'a> {
+    const STEP: u64 = 1 << 20;
+
+    fn new(progress: Progress<'a>, total: usize) -> Self {
+        Tick {
+            progress,
+            total: total as u64,
+            next: Self::STEP,
+        }
+    }
+
+    /// `bytes` of the input are parsed, `entries` found so far.
+    pub(crate) fn at(&mut self, bytes: u64, entries: usize) {
+        if bytes >= self.next
+            && let Some(progress) = self.progress
+        {
+            self.next = bytes + Self::STEP;
+            progress(ImportProgress::Parsing {
+                bytes: bytes.min(self.total),
+                total: self.total,
+                entries,
+            });
         }
     }
 }
@@ -335,12 +482,24 @@ pub fn parse(
 /// Progress of an import, reported to [`ImportOptions::progress`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImportProgress {
+    /// `bytes` of the input files' `total` are read ([`read_inputs`]).
+    Read { bytes: u64, total: u64 },
+    /// `bytes` of the content's `total` are parsed, `entries` found so far
+    /// (reported every MiB by the OFAC importers).
+    Parsing {
+        bytes: u64,
+        total: u64,
+        entries: usize,
+    },
     /// The file is parsed: `entries` raw entries to canonicalise.
     Parsed { entries: usize },
     /// `done` of the parsed entries are canonicalised (reported every few
     /// thousand entries and once at the end).
     Canonicalised { done: usize },
 }
+
+/// A progress callback.
+pub type Progress<'a> = Option<&'a (dyn Fn(ImportProgress) + Sync)>;
 
 /// Options of [`import_with`].
 #[derive(Default, Clone, Copy)]
@@ -350,7 +509,14 @@ pub struct ImportOptions<'a> {
     /// do not depend on it ([`address::list_keys`]).
     pub currency: Option<&'a str>,
     /// Called as the import proceeds.
-    pub progress: Option<&'a (dyn Fn(ImportProgress) + Sync)>,
+    pub progress: Progress<'a>,
+    /// Plain and CSV lists: import the valid lines of a list that has
+    /// lines that are not addresses (each one is in
+    /// [`Imported::rejected`]); without it such a list fails.
+    pub skip_invalid: bool,
+    /// `ofac-csv`: the content of `sdn_comments.csv`, the continuation of
+    /// the remarks cut in `sdn.csv`.
+    pub comments: Option<&'a [u8]>,
 }
 
 impl fmt::Debug for ImportOptions<'_> {
@@ -358,6 +524,8 @@ impl fmt::Debug for ImportOptions<'_> {
         f.debug_struct("ImportOptions")
             .field("currency", &self.currency)
             .field("progress", &self.progress.is_some())
+            .field("skip_invalid", &self.skip_invalid)
+            .field("comments", &self.comments.map(<[u8]>::len))
             .finish()
     }
 }
@@ -371,15 +539,35 @@ pub fn import(format: &Format, source: &str, content: &[u8]) -> Result<Imported,
     import_with(format, source, content, &ImportOptions::default())
 }
 
-/// [`import`] with a default currency hint and a progress callback.
+/// [`import`] with options (currency hint, progress, invalid lines,
+/// sdn_comments.csv). Fails closed: see the module documentation.
 pub fn import_with(
     format: &Format,
     source: &str,
     content: &[u8],
     options: &ImportOptions<'_>,
 ) -> Result<Imported, ImportError> {
-    let (raw, version) = parse(format, content)?;
-    let version = version.unwrap_or_else(|| content_version(content));
+    check_shape(format, source, content)?;
+    let comments = options.comments.filter(|_| *format == Format::OfacCsv);
+    if let Some(c) = comments {
+        match detect(c) {
+            Detected::OfacComments | Detected::Empty => {}
+            found => {
+                return Err(ImportError::WrongFormat {
+                    name: format!("{source} (continuation)"),
+                    format: format.clone(),
+                    advice: "give OFAC's sdn_comments.csv as the continuation".to_string(),
+                    found,
+                });
+            }
+        }
+    }
+    let mut tick = Tick::new(options.progress, content.len());
+    let (raw, version) = parse_with(format, content, comments, &mut tick)?;
+    let version = version.unwrap_or_else(|| match comments {
+        Some(c) => content_version(&[content, b"\n", c].concat()),
+        None => content_version(content),
+    });
     let report = |p| {
         if let Some(progress) = options.progress {
             progress(p);
@@ -418,6 +606,7 @@ pub fn import_with(
         }
     }
     report(ImportProgress::Canonicalised { done: total });
+    check_found(format, source, &entries, &rejected, options)?;
     Ok(Imported {
         provenance: Provenance {
             source: source.to_string(),
@@ -437,6 +626,196 @@ pub fn import_file(format: &Format, path: &Path) -> Result<Imported, ImportError
         source,
     })?;
     import(format, &path.display().to_string(), &content)
+}
+
+/// Empty input, or input that does not look like `format`, fails.
+fn check_shape(format: &Format, source: &str, content: &[u8]) -> Result<(), ImportError> {
+    let found = detect(content);
+    if found == Detected::Empty {
+        return Err(ImportError::Empty {
+            name: source.to_string(),
+        });
+    }
+    if !found.fits(format) {
+        let advice = found.advice();
+        return Err(ImportError::WrongFormat {
+            name: source.to_string(),
+            format: format.clone(),
+            found,
+            advice,
+        });
+    }
+    Ok(())
+}
+
+/// No accepted entry fails; so does a rejected line of a plain or CSV list
+/// without `skip_invalid`.
+fn check_found(
+    format: &Format,
+    source: &str,
+    entries: &[(Canonical, Entry)],
+    rejected: &[Rejected],
+    options: &ImportOptions<'_>,
+) -> Result<(), ImportError> {
+    if entries.is_empty() {
+        return Err(match rejected.first() {
+            None => ImportError::NoAddresses {
+                name: source.to_string(),
+                format: format.clone(),
+            },
+            Some(first) => ImportError::NoValidAddresses {
+                name: source.to_string(),
+                format: format.clone(),
+                count: rejected.len(),
+                first: Box::new(first.clone()),
+            },
+        });
+    }
+    if let Some(first) = rejected.first()
+        && matches!(format, Format::Plain | Format::Csv { .. })
+        && !options.skip_invalid
+    {
+        return Err(ImportError::InvalidEntries {
+            name: source.to_string(),
+            count: rejected.len(),
+            first: Box::new(first.clone()),
+        });
+    }
+    Ok(())
+}
+
+/// Import `members` (files read by [`read_inputs`]): the one that looks
+/// like `format`, or, without a format, the one that looks like a list
+/// (its format detected). `ofac-csv` takes sdn.csv and, when among the
+/// members, sdn_comments.csv. Members of other shapes beside the chosen
+/// ones (an archive's `ADD.CSV`, a directory's README) are left out; an
+/// input with no member, or several, of the shape wanted fails.
+pub fn import_members(
+    format: Option<&Format>,
+    members: &[Member],
+    options: &ImportOptions<'_>,
+) -> Result<Imported, ImportError> {
+    let shapes: Vec<Detected> = members.iter().map(Member::detected).collect();
+    let listing = || {
+        members
+            .iter()
+            .zip(&shapes)
+            .map(|(m, d)| format!("{} ({d})", m.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let wants_csv = match format {
+        Some(f) => *f == Format::OfacCsv,
+        None => shapes.contains(&Detected::OfacCsv),
+    };
+    let pick =
+        |wanted: &dyn Fn(&Detected) -> bool, what: &str| -> Result<Option<usize>, ImportError> {
+            let found: Vec<usize> = (0..members.len()).filter(|&i| wanted(&shapes[i])).collect();
+            match found.as_slice() {
+                [] => Ok(None),
+                [i] => Ok(Some(*i)),
+                _ => Err(ImportError::Members(format!(
+                    "several files look like {what}: {}; give one",
+                    found
+                        .iter()
+                        .map(|&i| members[i].name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))),
+            }
+        };
+    let single_wrong = |format: &Format| -> ImportError {
+        let found = shapes[0].clone();
+        if found == Detected::Empty {
+            return ImportError::Empty {
+                name: members[0].name.clone(),
+            };
+        }
+        ImportError::WrongFormat {
+            name: members[0].name.clone(),
+            format: format.clone(),
+            advice: found.advice(),
+            found,
+        }
+    };
+    if members.is_empty() {
+        return Err(ImportError::Members("no file to import".to_string()));
+    }
+    if wants_csv {
+        let Some(sdn) = pick(&|d| *d == Detected::OfacCsv, "OFAC sdn.csv")? else {
+            if members.len() == 1 {
+                return Err(single_wrong(&Format::OfacCsv));
+            }
+            return Err(ImportError::Members(format!(
+                "no OFAC sdn.csv among {}",
+                listing()
+            )));
+        };
+        let comments = pick(&|d| *d == Detected::OfacComments, "OFAC sdn_comments.csv")?;
+        let source = match comments {
+            Some(c) => format!("{} + {}", members[sdn].name, members[c].name),
+            None => members[sdn].name.clone(),
+        };
+        let options = ImportOptions {
+            comments: comments.map(|c| members[c].bytes.as_slice()),
+            ..*options
+        };
+        return import_with(&Format::OfacCsv, &source, &members[sdn].bytes, &options);
+    }
+    let (index, format) = match format {
+        Some(format) => {
+            if members.len() == 1 {
+                (0, format.clone())
+            } else {
+                match pick(&|d| d.fits(format), &format.to_string())? {
+                    Some(i) => (i, format.clone()),
+                    None => {
+                        return Err(ImportError::Members(format!(
+                            "no file looks like {format} among {}",
+                            listing()
+                        )));
+                    }
+                }
+            }
+        }
+        None => match pick(&|d| d.format().is_some(), "a list")? {
+            Some(i) => (i, shapes[i].format().unwrap_or(Format::Plain)),
+            None if members.len() == 1 => {
+                let found = shapes[0].clone();
+                if found == Detected::Empty {
+                    return Err(ImportError::Empty {
+                        name: members[0].name.clone(),
+                    });
+                }
+                return Err(ImportError::Members(format!(
+                    "{} looks like {found}: {}",
+                    members[0].name,
+                    found.advice()
+                )));
+            }
+            None => {
+                return Err(ImportError::Members(format!("no list among {}", listing())));
+            }
+        },
+    };
+    import_with(
+        &format,
+        &members[index].name,
+        &members[index].bytes,
+        options,
+    )
+}
+
+/// Read `paths` ([`read_inputs`], decompressed up to `limit` bytes) and
+/// [`import_members`].
+pub fn import_paths(
+    format: Option<&Format>,
+    paths: &[PathBuf],
+    limit: u64,
+    options: &ImportOptions<'_>,
+) -> Result<Imported, ImportError> {
+    let members = read_inputs(paths, limit, options.progress)?;
+    import_members(format, &members, options)
 }
 
 /// Family named by a list's currency code (`XBT`, `BCH`, `USDT`...), ASCII

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 
 use super::xml::{self, Attrs, Handler, ends_with};
-use super::{ImportError, Location, RawEntry, clean_address, digital_currency, non_empty};
+use super::{ImportError, Location, RawEntry, Tick, clean_address, digital_currency, non_empty};
 
 struct PendingFeature {
     type_id: String,
@@ -128,6 +128,10 @@ impl Handler for Advanced {
             _ => {}
         }
     }
+
+    fn found(&self) -> usize {
+        self.features.len()
+    }
 }
 
 impl Advanced {
@@ -205,8 +209,11 @@ fn date_text(parts: &[Option<String>; 3]) -> Option<String> {
     })
 }
 
-pub(super) fn parse(content: &[u8]) -> Result<(Vec<RawEntry>, Option<String>), ImportError> {
+pub(super) fn parse(
+    content: &[u8],
+    tick: &mut Tick<'_>,
+) -> Result<(Vec<RawEntry>, Option<String>), ImportError> {
     let mut handler = Advanced::default();
-    xml::walk(content, &mut handler)?;
+    xml::walk(content, &mut handler, tick)?;
     Ok(handler.finish())
 }

@@ -4,7 +4,7 @@
 //! address.
 
 use super::xml::{self, Attrs, Handler, ends_with};
-use super::{ImportError, Location, RawEntry, clean_address, digital_currency, non_empty};
+use super::{ImportError, Location, RawEntry, Tick, clean_address, digital_currency, non_empty};
 
 #[derive(Default)]
 struct Id {
@@ -71,6 +71,10 @@ impl Handler for Sdn {
             _ => {}
         }
     }
+
+    fn found(&self) -> usize {
+        self.entries.len()
+    }
 }
 
 impl Sdn {
@@ -104,8 +108,11 @@ impl Sdn {
     }
 }
 
-pub(super) fn parse(content: &[u8]) -> Result<(Vec<RawEntry>, Option<String>), ImportError> {
+pub(super) fn parse(
+    content: &[u8],
+    tick: &mut Tick<'_>,
+) -> Result<(Vec<RawEntry>, Option<String>), ImportError> {
     let mut handler = Sdn::default();
-    xml::walk(content, &mut handler)?;
+    xml::walk(content, &mut handler, tick)?;
     Ok((handler.entries, handler.version))
 }

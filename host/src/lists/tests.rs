@@ -42,7 +42,19 @@ fn all_fixtures() -> Vec<(Format, &'static str)> {
 }
 
 fn import_fixture(format: &Format, name: &str) -> Imported {
-    import_file(format, &fixture_path(name)).expect("fixture imports")
+    let path = fixture_path(name);
+    import(format, &path.display().to_string(), &fixture(name)).expect("fixture imports")
+}
+
+/// The tests below read lists with lines that are not addresses: they are
+/// imported with `skip_invalid` (the strict default is tested in
+/// `tests_fail_closed.rs`).
+fn import(format: &Format, source: &str, content: &[u8]) -> Result<Imported, ImportError> {
+    let options = ImportOptions {
+        skip_invalid: true,
+        ..ImportOptions::default()
+    };
+    import_with(format, source, content, &options)
 }
 
 /// (canonical text, original, label) of every accepted entry, in order.
@@ -312,7 +324,7 @@ fn ofac_csv_remarks_edge_cases() {
     };
     let content = [
         row(&format!(
-            "Gender Male; digital currency address - eth {NORTHWIND_ETH_LOWER}.; ALT. Digital Currency Address - XBT"
+            "Gender Male; digital currency address - eth {NORTHWIND_ETH_LOWER}.; ALT. Digital Currency Address - XBT; Organization Type: X."
         )),
         row("-0- "),
         "\u{1a}".to_string(),
@@ -619,29 +631,46 @@ fn format_names() {
 #[test]
 fn whole_file_errors() {
     for (format, _) in all_fixtures() {
-        if format == Format::OfacCsv {
-            continue; // names are decoded leniently
-        }
         let err = import(&format, "x", b"abc\xff\xfe").unwrap_err();
-        assert!(
-            matches!(err, ImportError::NotUtf8 { valid_up_to: 3 }),
-            "{format}: {err:?}"
-        );
+        match format {
+            // Text of a plain list: not UTF-8.
+            Format::Plain | Format::Csv { .. } => assert!(
+                matches!(err, ImportError::NotUtf8 { valid_up_to: 3 }),
+                "{format}: {err:?}"
+            ),
+            // Not the shape of the OFAC formats at all.
+            _ => assert!(
+                matches!(err, ImportError::WrongFormat { .. }),
+                "{format}: {err:?}"
+            ),
+        }
     }
     let err = import_file(&Format::Plain, Path::new("/nonexistent/list.txt")).unwrap_err();
     assert!(matches!(err, ImportError::Io { .. }));
     assert!(err.to_string().contains("/nonexistent/list.txt"));
-    // The wrong XML flavour is refused rather than imported as empty.
+    // The wrong XML flavour is refused rather than imported as empty,
+    // with the format to use.
     let err = import(&Format::OfacAdvancedXml, "x", &fixture("sdn.xml")).unwrap_err();
     assert!(
-        matches!(&err, ImportError::UnexpectedRoot { found, .. } if found == "sdnList"),
+        matches!(
+            &err,
+            ImportError::WrongFormat {
+                found: Detected::OfacXml,
+                ..
+            }
+        ),
         "{err:?}"
     );
+    assert!(err.to_string().contains("--format ofac-xml"), "{err}");
     let err = import(&Format::OfacXml, "x", &fixture("sdn_advanced.xml")).unwrap_err();
-    assert!(matches!(err, ImportError::UnexpectedRoot { .. }), "{err:?}");
+    assert!(matches!(err, ImportError::WrongFormat { .. }), "{err:?}");
+    // The root is checked by the XML walker too (past detection).
+    let (content, version) =
+        parse(&Format::OfacXml, b"<Sanctions/>").map_or((0, None), |r| (r.0.len(), r.1));
+    assert_eq!((content, version), (0, None));
     for format in [Format::OfacXml, Format::OfacAdvancedXml] {
         let err = import(&format, "x", b"").unwrap_err();
-        assert!(err.to_string().contains("no root element"), "{err}");
+        assert!(matches!(err, ImportError::Empty { .. }), "{err}");
     }
 }
 
@@ -739,7 +768,12 @@ fn real_ofac_per_currency_lists() {
     assert!(!files.is_empty(), "no .txt lists in {}", dir.display());
     let (mut total_accepted, mut total_rejected) = (0, 0);
     for path in &files {
-        let imported = import_file(&Format::Plain, path).unwrap();
+        let imported = import(
+            &Format::Plain,
+            &path.display().to_string(),
+            &std::fs::read(path).unwrap(),
+        )
+        .unwrap();
         let content = std::fs::read_to_string(path).unwrap();
         let lines = content.lines().filter(|l| !l.trim().is_empty()).count();
         assert_eq!(
@@ -836,9 +870,17 @@ proptest! {
 fn import_plain_as(text: &str, currency: Option<&str>) -> Imported {
     let options = ImportOptions {
         currency,
+        skip_invalid: true,
         ..ImportOptions::default()
     };
-    import_with(&Format::Plain, "hinted.txt", text.as_bytes(), &options).expect("imports")
+    // A valid last line, so that a text of invalid entries is not refused
+    // as a list without addresses; its entry is taken off.
+    let text = format!("{text}\n{NORTHWIND_ETH2}\n");
+    let mut imported =
+        import_with(&Format::Plain, "hinted.txt", text.as_bytes(), &options).expect("imports");
+    let (_, filler) = imported.entries.pop().expect("the filler line");
+    assert_eq!(filler.original, NORTHWIND_ETH2);
+    imported
 }
 
 fn listed(set: &DesignatedSet, chain: &str, text: &str) -> bool {
@@ -990,6 +1032,7 @@ fn a_source_currency_wins_over_the_default_hint() {
     // only to entries without a currency of their own.
     let options = ImportOptions {
         currency: Some("BCH"),
+        skip_invalid: true,
         ..ImportOptions::default()
     };
     let format = Format::Csv {
@@ -1017,6 +1060,8 @@ fn import_reports_progress() {
     let options = ImportOptions {
         currency: None,
         progress: Some(&record),
+        skip_invalid: true,
+        comments: None,
     };
     let imported =
         import_with(&Format::Plain, "p.txt", &fixture("plain.txt"), &options).expect("imports");

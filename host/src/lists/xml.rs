@@ -6,7 +6,7 @@ use quick_xml::Reader;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 
-use super::{ImportError, Lines, line_of};
+use super::{ImportError, Lines, Tick, line_of};
 
 /// Receives element starts and ends. `path` holds the local names from the
 /// root to the current element (inclusive).
@@ -20,6 +20,8 @@ pub(super) trait Handler {
     /// `text` is the element's direct text (character data, CDATA and
     /// resolved references), untrimmed.
     fn end(&mut self, path: &[String], text: &str, line: usize);
+    /// Entries found so far (for progress).
+    fn found(&self) -> usize;
 }
 
 /// Attributes of a start tag by local name.
@@ -40,7 +42,11 @@ struct Frame {
 
 /// Walk the whole document. Malformed XML (including a document that ends
 /// before its root element is closed) is an [`ImportError::Xml`].
-pub(super) fn walk<H: Handler>(content: &[u8], handler: &mut H) -> Result<(), ImportError> {
+pub(super) fn walk<H: Handler>(
+    content: &[u8],
+    handler: &mut H,
+    tick: &mut Tick<'_>,
+) -> Result<(), ImportError> {
     let mut reader = Reader::from_reader(content);
     let config = reader.config_mut();
     config.expand_empty_elements = true;
@@ -93,6 +99,7 @@ pub(super) fn walk<H: Handler>(content: &[u8], handler: &mut H) -> Result<(), Im
                 handler.start(&path, &attrs, line);
             }
             Event::End(_) => {
+                tick.at(reader.buffer_position(), handler.found());
                 let line = lines.at(reader.buffer_position());
                 let text = frames.pop().map(|f| f.text).unwrap_or_default();
                 handler.end(&path, &text, line);

@@ -49,6 +49,10 @@ pub struct Config {
     /// The designated sets (none: the bundled sample list).
     #[serde(default, rename = "list")]
     pub lists: Vec<ListConfig>,
+    /// Start even when a designated set is empty (by default an empty set
+    /// refuses the start: it would let every address through).
+    #[serde(default)]
+    pub allow_empty_list: bool,
     /// Velocity state: a directory, `redis://…` or `memory` (as
     /// `--velocity`; none: the default durable store).
     #[serde(default)]
@@ -118,6 +122,9 @@ pub struct ListConfig {
     pub path: Option<PathBuf>,
     /// Or the bundled list: `sample`.
     pub bundled: Option<String>,
+    /// Accept this list when it is empty (as `allow_empty_list`).
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 /// `[decision_log]`.
@@ -293,6 +300,7 @@ impl Default for Config {
             trusted_keys: Vec::new(),
             policies: Vec::new(),
             lists: Vec::new(),
+            allow_empty_list: false,
             velocity: None,
             decision_log: None,
             limits: LimitsConfig::default(),
@@ -488,6 +496,21 @@ impl Config {
                 }
                 (None, None) => unreachable!("checked at parse"),
             };
+            if set.is_empty() && !(self.allow_empty_list || list.allow_empty) {
+                let shown = match &list.path {
+                    Some(path) => self.resolve(path).display().to_string(),
+                    None => format!("list {}", set.name()),
+                };
+                return Err(fail(
+                    shown,
+                    format!(
+                        "designated set `{}` is empty (no address): refusing to start, it would \
+                         let every address through (import the list with `riskgate lists \
+                         import`, or allow it with --allow-empty-list / `allow_empty_list = true`)",
+                        set.name()
+                    ),
+                ));
+            }
             if sets.iter().any(|s| s.name() == set.name()) {
                 return Err(fail(
                     format!("list {}", set.name()),
