@@ -35,16 +35,23 @@ pub struct GateArgs {
     /// Repeatable; runs in the order given. Default: the bundled policies.
     #[arg(long = "policy", value_name = "FILE[=CONFIG]")]
     policies: Vec<String>,
-    /// A designated list: NAME=FILE, where FILE is a plain list (one address
-    /// per line, `#` comments) or a compiled set file (`riskgate lists import
-    /// -o`), served as NAME; a bare FILE for a compiled set keeps the name in
-    /// its header. Repeatable. Default: the bundled sample list.
+    /// A designated list: NAME=FILE, where FILE is a list in any format
+    /// `riskgate lists import` reads (plain, CSV, OFAC's files; gzip, xz or
+    /// ZIP; detected from the content and imported as that command does) or
+    /// a compiled set file (`riskgate lists import -o`), served as NAME; a
+    /// bare FILE for a compiled set keeps the name in its header.
+    /// Repeatable. Default: the bundled sample list.
     #[arg(long = "list", value_name = "[NAME=]FILE")]
     lists: Vec<String>,
     /// Start even when a designated list is empty (by default an empty set
     /// refuses the start).
     #[arg(long)]
     allow_empty_list: bool,
+    /// Serve the valid lines of a plain or CSV list that has lines that are
+    /// not addresses (each reported on stderr); by default such a list
+    /// refuses the start.
+    #[arg(long)]
+    skip_invalid: bool,
     #[command(flatten)]
     engine: EngineArgs,
     #[command(flatten)]
@@ -122,9 +129,11 @@ impl GateArgs {
                 path: Some(PathBuf::from(file)),
                 bundled: None,
                 allow_empty: false,
+                skip_invalid: false,
             });
         }
         config.allow_empty_list = self.allow_empty_list;
+        config.skip_invalid = self.skip_invalid;
         config.velocity = self.velocity.velocity.clone();
         config.limits = LimitsConfig {
             deadline_us: self.engine.deadline_us,
@@ -148,6 +157,7 @@ impl GateArgs {
             || !self.lists.is_empty()
             || self.velocity.velocity.is_some()
             || self.allow_empty_list
+            || self.skip_invalid
     }
 
     /// The gate, or the exit status of a load failure (reported).

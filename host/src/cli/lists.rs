@@ -317,24 +317,20 @@ fn one_line(text: &str) -> String {
 // loading sets
 // ---------------------------------------------------------------------------
 
-/// Load SET: a compiled set file, or a plain list imported on the fly (its
-/// rejected entries reported on stderr, its name the file stem).
+/// Load SET: a compiled set file (its header's name), or any list file
+/// imported on the fly as the gate would (`lists::open_list`), named after
+/// its file stem, its rejected entries reported on stderr.
 fn load_set(path: &Path) -> Result<DesignatedSet, String> {
     let shown = path.display().to_string();
-    let compiled = riskgate::screening::looks_compiled(path)
-        .map_err(|e| format!("cannot read {shown}: {e}"))?;
-    if compiled {
-        return DesignatedSet::open_compiled(path).map_err(|e| e.to_string());
-    }
+    let name = (!riskgate::screening::is_compiled_file(path)).then(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| shown.clone())
+    });
     // Inspection commands: a line that is not an address is a warning.
-    let content = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let options = ImportOptions {
-        skip_invalid: true,
-        ..ImportOptions::default()
-    };
-    let imported = lists::import_with(&Format::Plain, &shown, &content, &options)
-        .map_err(|e| e.to_string())?;
-    for r in &imported.rejected {
+    let (set, rejected) =
+        lists::open_list(path, name.as_deref(), true).map_err(|e| e.to_string())?;
+    for r in &rejected {
         eprintln!(
             "warning: {shown}:{}: skipped `{}`: {}",
             r.location.line,
@@ -342,13 +338,7 @@ fn load_set(path: &Path) -> Result<DesignatedSet, String> {
             one_line(&r.reason)
         );
     }
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| shown.clone());
-    imported
-        .into_set(&name, DEFAULT_FP_RATE)
-        .map_err(|e| e.to_string())
+    Ok(set)
 }
 
 fn load_or_report(path: &Path) -> Result<DesignatedSet, ExitCode> {

@@ -300,6 +300,50 @@ impl Imported {
     }
 }
 
+/// Why [`open_list`] could not serve a list file.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Set(#[from] SetError),
+}
+
+/// A list file as the gate serves it (`check --list`, `[[list]]` of
+/// `serve`): a compiled set (recognised by its magic bytes; served under
+/// `name` when given), or any list file the importers read, compressed or
+/// not, with its format detected from the content and imported under
+/// `name` (required) exactly as `riskgate lists import` would: failing
+/// closed on a wrong, empty, truncated or address-less file, and on a
+/// plain or CSV line that is not an address unless `skip_invalid`. Returns
+/// the set and the entries it refused (each to be reported).
+pub fn open_list(
+    path: &Path,
+    name: Option<&str>,
+    skip_invalid: bool,
+) -> Result<(DesignatedSet, Vec<Rejected>), OpenError> {
+    if crate::screening::is_compiled_file(path) {
+        return Ok((crate::screening::open_compiled_as(path, name)?, Vec::new()));
+    }
+    let Some(name) = name else {
+        return Err(SetError::Unnamed {
+            path: path.to_path_buf(),
+        }
+        .into());
+    };
+    let members = read_inputs(&[path.to_path_buf()], MAX_DECOMPRESSED, None)?;
+    let options = ImportOptions {
+        skip_invalid,
+        ..ImportOptions::default()
+    };
+    let mut imported = import_members(None, &members, &options)?;
+    let rejected = std::mem::take(&mut imported.rejected);
+    Ok((
+        imported.into_set(name, crate::screening::DEFAULT_FP_RATE)?,
+        rejected,
+    ))
+}
+
 /// Why a list could not be imported at all (entry-level problems are
 /// [`Rejected`] instead).
 #[derive(Debug, thiserror::Error)]

@@ -37,7 +37,7 @@ use sha2::{Digest, Sha256};
 use crate::address::{self, AddressError, Canonical};
 
 pub use compiled::{FORMAT_VERSION, MAGIC, Verify, is_compiled_set};
-pub use open::{is_compiled_file, looks_compiled, open_compiled_as, open_list_file};
+pub use open::{is_compiled_file, looks_compiled, open_compiled_as};
 pub use store::EntryRef;
 use store::{Builder, Store};
 

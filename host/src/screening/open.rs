@@ -1,7 +1,7 @@
 //! Opening a designated set from a file: a compiled set (recognised by its
-//! magic bytes) or a plain list imported on the fly.
+//! magic bytes); any other list file is imported by `lists::open_list`.
 
-use super::{DEFAULT_FP_RATE, DesignatedSet, MAGIC, SetBuilder, SetError, Skipped};
+use super::{DesignatedSet, MAGIC, SetBuilder, SetError};
 use crate::address::Canonical;
 use std::io::Read;
 use std::path::Path;
@@ -46,21 +46,4 @@ fn renamed(set: &DesignatedSet, name: &str) -> Result<DesignatedSet, SetError> {
         builder.push_key(entry.key(), entry.label(), original)?;
     }
     builder.finish(name, set.version(), set.source())
-}
-
-/// A list file as a set: a compiled set (under `name` when given), or a
-/// plain list named `name` (required for one), with the entries it skipped.
-pub fn open_list_file(
-    path: &Path,
-    name: Option<&str>,
-) -> Result<(DesignatedSet, Vec<Skipped>), SetError> {
-    if is_compiled_file(path) {
-        return Ok((open_compiled_as(path, name)?, Vec::new()));
-    }
-    match name {
-        Some(name) => DesignatedSet::from_plain_file(name, path, DEFAULT_FP_RATE),
-        None => Err(SetError::Unnamed {
-            path: path.to_path_buf(),
-        }),
-    }
 }

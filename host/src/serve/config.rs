@@ -14,10 +14,10 @@
 use crate::engine::Limits;
 use crate::gate::{Gate, GateError, Mode};
 use crate::policy::PolicySource;
-use crate::screening::{DesignatedSet, Screener, SetError, open_list_file};
+use crate::screening::{DesignatedSet, Screener};
 use crate::signing::{self, PolicySignature};
 use crate::velocity::Velocity;
-use crate::{bundled, cache};
+use crate::{bundled, cache, lists};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
@@ -53,6 +53,11 @@ pub struct Config {
     /// refuses the start: it would let every address through).
     #[serde(default)]
     pub allow_empty_list: bool,
+    /// Serve the valid lines of every plain or CSV list that has lines that
+    /// are not addresses (each reported); by default such a list refuses the
+    /// start.
+    #[serde(default)]
+    pub skip_invalid: bool,
     /// Velocity state: a directory, `redis://…` or `memory` (as
     /// `--velocity`; none: the default durable store).
     #[serde(default)]
@@ -118,13 +123,20 @@ pub struct PolicyConfig {
 pub struct ListConfig {
     /// Name it is served under (required for a plain list).
     pub name: Option<String>,
-    /// A plain list or a compiled set file.
+    /// A list file in any format `riskgate lists import` reads (detected
+    /// from its content, compressed or not; imported as that command
+    /// does, failing closed) or a compiled set file.
     pub path: Option<PathBuf>,
     /// Or the bundled list: `sample`.
     pub bundled: Option<String>,
     /// Accept this list when it is empty (as `allow_empty_list`).
     #[serde(default)]
     pub allow_empty: bool,
+    /// Serve the valid lines of a plain or CSV list that has lines that are
+    /// not addresses (each reported); without it such a list refuses the
+    /// start (as `skip_invalid`).
+    #[serde(default)]
+    pub skip_invalid: bool,
 }
 
 /// `[decision_log]`.
@@ -301,6 +313,7 @@ impl Default for Config {
             policies: Vec::new(),
             lists: Vec::new(),
             allow_empty_list: false,
+            skip_invalid: false,
             velocity: None,
             decision_log: None,
             limits: LimitsConfig::default(),
@@ -487,11 +500,15 @@ impl Config {
                 (None, Some(path)) => {
                     let path = self.resolve(path);
                     let shown = path.display().to_string();
-                    let (set, skipped) = open_list_file(&path, list.name.as_deref())
-                        .map_err(|e: SetError| fail(&shown, e))?;
-                    warnings.extend(skipped.iter().map(|s| {
-                        format!("{shown}:{}: skipped `{}`: {}", s.line, s.text, s.reason)
-                    }));
+                    let skip_invalid = self.skip_invalid || list.skip_invalid;
+                    let (set, rejected) =
+                        lists::open_list(&path, list.name.as_deref(), skip_invalid)
+                            .map_err(|e| fail(&shown, e))?;
+                    warnings.extend(
+                        rejected
+                            .iter()
+                            .map(|r| format!("{shown}: skipped {r}")),
+                    );
                     set
                 }
                 (None, None) => unreachable!("checked at parse"),
