@@ -1083,6 +1083,17 @@ fn check_custom_list_denies_with_its_name_and_reports_bad_entries() {
         ),
     );
     let spec = format!("watch={}", list.display());
+    let file = list.display().to_string();
+    // A line that is not an address refuses the start, naming it...
+    let r = check(&["--list", &spec], &to_lines(&[clean("refused")]));
+    assert_eq!(r.code(), Some(2), "stderr:\n{}", r.stderr);
+    assert!(r.stdout.is_empty(), "nothing decided: {}", r.stdout);
+    assert!(
+        r.stderr.contains(&format!("{file}:line 4")) && r.stderr.contains("--skip-invalid"),
+        "stderr:\n{}",
+        r.stderr
+    );
+    // ... unless told to serve the valid lines and report the others.
     let ws = [
         with(clean("listed"), "destination", json!(listed)),
         with(
@@ -1092,7 +1103,7 @@ fn check_custom_list_denies_with_its_name_and_reports_bad_entries() {
         ),
         clean("not-listed"),
     ];
-    let r = check(&["--list", &spec], &to_lines(&ws));
+    let r = check(&["--list", &spec, "--skip-invalid"], &to_lines(&ws));
     assert_eq!(r.code(), Some(0), "stderr:\n{}", r.stderr);
     let out = r.json_lines();
     assert_eq!(out.len(), 3);
@@ -1113,7 +1124,6 @@ fn check_custom_list_denies_with_its_name_and_reports_bad_entries() {
     assert_eq!(verdict(&out[2]), "allow", "{}", out[2]);
 
     // The two unparsable entries, by file and line.
-    let file = list.display().to_string();
     for line in [4, 5] {
         let needle = format!("{file}:{line}");
         assert!(
@@ -1128,6 +1138,43 @@ fn check_custom_list_denies_with_its_name_and_reports_bad_entries() {
         "line 3 is valid:\n{}",
         r.stderr
     );
+}
+
+/// `--list` takes any list file the importers read: a gzip-compressed
+/// plain list, or an OFAC-style CSV with a header, detected from the
+/// content; a JSON file is refused, saying what it looks like.
+#[test]
+fn check_list_reads_compressed_and_detected_formats() {
+    use std::io::Write;
+    let dir = TempDir::new().unwrap();
+    let listed = "0x1111111111111111111111111111111111111111";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(format!("{listed} # Test Entity\n").as_bytes())
+        .unwrap();
+    let gz_list = write(&dir, "watch.txt.gz", gz.finish().unwrap());
+    let csv_list = write(
+        &dir,
+        "watch.csv",
+        format!("address,label\n{listed},Test Entity\n"),
+    );
+    for list in [&gz_list, &csv_list] {
+        let spec = format!("watch={}", list.display());
+        let ws = [with(clean("listed"), "destination", json!(listed))];
+        let r = check(&["--list", &spec], &to_lines(&ws));
+        assert_eq!(r.code(), Some(0), "{}: {}", list.display(), r.stderr);
+        let out = r.json_lines();
+        assert_eq!(verdict(&out[0]), "deny", "{}: {}", list.display(), out[0]);
+        assert_eq!(hits(&out[0])[0]["list"], "watch", "{}", out[0]);
+    }
+    let json_list = write(
+        &dir,
+        "watch.json",
+        format!("{{\"addresses\":[\"{listed}\"]}}"),
+    );
+    let spec = format!("watch={}", json_list.display());
+    let r = check(&["--list", &spec], &to_lines(&[clean("refused")]));
+    assert_eq!(r.code(), Some(2), "stderr:\n{}", r.stderr);
+    assert!(r.stderr.contains("JSON"), "stderr:\n{}", r.stderr);
 }
 
 #[test]

@@ -504,7 +504,12 @@ impl Config {
                     let (set, rejected) =
                         lists::open_list(&path, list.name.as_deref(), skip_invalid)
                             .map_err(|e| fail(&shown, e))?;
-                    warnings.extend(rejected.iter().map(|r| format!("{shown}: skipped {r}")));
+                    warnings.extend(rejected.iter().map(|r| {
+                        format!(
+                            "{shown}:{}: skipped `{}`: {}",
+                            r.location.line, r.text, r.reason
+                        )
+                    }));
                     set
                 }
                 (None, None) => unreachable!("checked at parse"),
