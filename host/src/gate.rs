@@ -533,15 +533,7 @@ fn screened_deny(decision: &mut Decision, policy: &Policy, screened: Vec<wit::Ev
     );
     let n = screened.len();
     for e in screened {
-        let hit = Hit {
-            list: e.list,
-            list_version: e.list_version,
-            label: e.label,
-            address: e.address,
-        };
-        if !decision.hits.contains(&hit) {
-            decision.hits.push(hit);
-        }
+        add_hit(decision, e);
     }
     decision.reasons.push(Reason {
         code: "gate.designated_hit".into(),
@@ -556,6 +548,19 @@ fn screened_deny(decision: &mut Decision, policy: &Policy, screened: Vec<wit::Ev
         ),
         policy: Some(display_name(policy).to_string()),
     });
+}
+
+/// A guest's or the host's evidence as a decision's hit, once.
+fn add_hit(decision: &mut Decision, e: wit::Evidence) {
+    let hit = Hit {
+        list: e.list,
+        list_version: e.list_version,
+        label: e.label,
+        address: e.address,
+    };
+    if !decision.hits.contains(&hit) {
+        decision.hits.push(hit);
+    }
 }
 
 fn display_name(policy: &Policy) -> &str {
@@ -592,15 +597,7 @@ fn merge(decision: &mut Decision, policy: &Policy, out: wit::Decision) {
     }
     for reason in out.reasons {
         for e in reason.evidence {
-            let hit = Hit {
-                list: e.list,
-                list_version: e.list_version,
-                label: e.label,
-                address: e.address,
-            };
-            if !decision.hits.contains(&hit) {
-                decision.hits.push(hit);
-            }
+            add_hit(decision, e);
         }
         decision.reasons.push(Reason {
             code: reason.code,

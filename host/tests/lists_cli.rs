@@ -803,12 +803,21 @@ fn check_refuses_an_empty_set_unless_allowed() {
     .expect_load_error("empty set");
     assert!(r.stderr.contains("is empty"), "{}", r.stderr);
     assert!(r.stderr.contains("--allow-empty-list"), "{}", r.stderr);
-    // sdn.csv given as a plain list: every line skipped, the set empty.
-    let spec = format!("ofac={}", s(&fixture("sdn.csv")));
+    // A list in which no address is found: refused the same way.
+    let prose = write(
+        &dir,
+        "prose.txt",
+        "These are not addresses.\nNor is this.\n",
+    );
+    let spec = format!("prose={}", s(&prose));
     let r = run_with(&["check", "--no-cache", "--list", &spec], b"");
     r.assert_no_panic();
     assert_eq!(r.code(), Some(2), "{}", r.stderr);
-    assert!(r.stderr.contains("is empty"), "{}", r.stderr);
+    // sdn.csv is no longer read as a plain list with every line skipped: its
+    // format is detected and its addresses imported.
+    let spec = format!("ofac={}", s(&fixture("sdn.csv")));
+    let r = run_with(&["check", "--no-cache", "--list", &spec], b"");
+    assert_eq!(r.code(), Some(0), "{}", r.stderr);
     let r = run_with(
         &[
             "check",

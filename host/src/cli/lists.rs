@@ -329,7 +329,7 @@ fn load_set(path: &Path) -> Result<DesignatedSet, String> {
     });
     // Inspection commands: a line that is not an address is a warning.
     let (set, rejected) =
-        lists::open_list(path, name.as_deref(), true).map_err(|e| e.to_string())?;
+        lists::open_list(path, name.as_deref(), true, false).map_err(|e| e.to_string())?;
     for r in &rejected {
         eprintln!(
             "warning: {shown}:{}: skipped `{}`: {}",

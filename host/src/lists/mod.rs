@@ -315,12 +315,15 @@ pub enum OpenError {
 /// not, with its format detected from the content and imported under
 /// `name` (required) exactly as `riskgate lists import` would: failing
 /// closed on a wrong, empty, truncated or address-less file, and on a
-/// plain or CSV line that is not an address unless `skip_invalid`. Returns
+/// plain or CSV line that is not an address unless `skip_invalid`. With
+/// `allow_empty`, an empty list file or one without any address is served
+/// as an empty set (the caller asked for it: `--allow-empty-list`). Returns
 /// the set and the entries it refused (each to be reported).
 pub fn open_list(
     path: &Path,
     name: Option<&str>,
     skip_invalid: bool,
+    allow_empty: bool,
 ) -> Result<(DesignatedSet, Vec<Rejected>), OpenError> {
     if crate::screening::is_compiled_file(path) {
         return Ok((crate::screening::open_compiled_as(path, name)?, Vec::new()));
@@ -336,7 +339,23 @@ pub fn open_list(
         skip_invalid,
         ..ImportOptions::default()
     };
-    let mut imported = import_members(None, &members, &options)?;
+    let mut imported = match import_members(None, &members, &options) {
+        Err(ImportError::Empty { .. } | ImportError::NoAddresses { .. }) if allow_empty => {
+            let content: Vec<u8> = members
+                .iter()
+                .flat_map(|m| m.bytes.iter().copied())
+                .collect();
+            let set = DesignatedSet::build(
+                name,
+                &content_version(&content),
+                &path.display().to_string(),
+                Vec::new(),
+                crate::screening::DEFAULT_FP_RATE,
+            )?;
+            return Ok((set, Vec::new()));
+        }
+        other => other?,
+    };
     let rejected = std::mem::take(&mut imported.rejected);
     Ok((
         imported.into_set(name, crate::screening::DEFAULT_FP_RATE)?,

@@ -13,11 +13,12 @@
 
 use crate::engine::Limits;
 use crate::gate::{Gate, GateError, Mode};
+use crate::lists::{self, ImportError};
 use crate::policy::PolicySource;
 use crate::screening::{DesignatedSet, Screener};
 use crate::signing::{self, PolicySignature};
 use crate::velocity::Velocity;
-use crate::{bundled, cache, lists};
+use crate::{bundled, cache};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
@@ -501,9 +502,22 @@ impl Config {
                     let path = self.resolve(path);
                     let shown = path.display().to_string();
                     let skip_invalid = self.skip_invalid || list.skip_invalid;
+                    let allow_empty = self.allow_empty_list || list.allow_empty;
                     let (set, rejected) =
-                        lists::open_list(&path, list.name.as_deref(), skip_invalid)
-                            .map_err(|e| fail(&shown, e))?;
+                        lists::open_list(&path, list.name.as_deref(), skip_invalid, allow_empty)
+                            .map_err(|e| match e {
+                                lists::OpenError::Import(
+                                    ImportError::Empty { .. } | ImportError::NoAddresses { .. },
+                                ) => fail(
+                                    &shown,
+                                    format!(
+                                        "{e}: refusing to start on it, it would let every \
+                                         address through (allow it with --allow-empty-list / \
+                                         `allow_empty_list = true`)"
+                                    ),
+                                ),
+                                e => fail(&shown, e),
+                            })?;
                     warnings.extend(rejected.iter().map(|r| {
                         format!(
                             "{shown}:{}: skipped `{}`: {}",
