@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| riskgate::fuzz::import_ofac_advanced(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| riskgate_lists::fuzz::import_ofac_advanced(data));

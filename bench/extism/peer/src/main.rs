@@ -11,12 +11,12 @@
 //!   fresh store); answers decisions per second.
 //!
 //! Arguments: `SET_SIZE WITHDRAWALS SEED ROUNDS` (the same workload as
-//! riskgate's: `riskgate::bench::Workload`).
+//! riskgate's: `riskgate_bench::Workload`).
 
 use anyhow::{Context, Result, anyhow, bail};
 use extism::{PTR, Plugin, PluginBuilder, UserData, Wasm, host_fn};
 use riskgate::address::{self, Canonical};
-use riskgate::bench::{Workload, chunk_len, partition, recorded};
+use riskgate_bench::{Workload, chunk_len, partition, recorded};
 use riskgate::model::{Decision, Hit, Reason, Verdict, Withdrawal};
 use riskgate::screening::{ScreenError, Screener};
 use riskgate::velocity::{DEFAULT_RETENTION_MS, Keys, Scope, Velocity};

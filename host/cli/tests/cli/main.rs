@@ -1,0 +1,13 @@
+//! End-to-end tests of the `riskgate` binary (its commands, the service,
+//! crash recovery, the load generator), gathered into one test binary: each
+//! module is one concern.
+
+mod commands;
+mod crash;
+mod lists_cli;
+mod load;
+mod policy_sign;
+mod serve;
+mod serve_config;
+#[allow(dead_code)]
+mod support;

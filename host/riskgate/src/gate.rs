@@ -1,0 +1,688 @@
+//! The gate: a chain of policies over one withdrawal, with velocity state
+//! and designated-address screening.
+//!
+//! Policies run in order; the combined verdict is the most severe (deny >
+//! hold > allow) and every reason is kept. Any fault becomes HOLD with a
+//! `gate.*` reason; no error path returns ALLOW, and a designated hit the
+//! host answered before a fault still denies. An ALLOW is recorded in the
+//! velocity state atomically with its check, and every decision is recorded
+//! under the withdrawal's id so a retry returns it without counting twice.
+
+use crate::address;
+use crate::cache::AotCache;
+use crate::engine::{EngineError, Limits, Runtime};
+use crate::host::{CallContext, Destination};
+use crate::model::{Decision, Hit, Reason, Verdict, Withdrawal};
+use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
+use crate::screening::Screener;
+use crate::velocity::{Commit, Keys, Velocity, VelocityError};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Most reasons one policy may return.
+const MAX_REASONS: usize = 64;
+/// Most evidence entries per reason.
+const MAX_EVIDENCE: usize = 64;
+/// Longest reason code.
+const MAX_CODE: usize = 64;
+/// Longest detail kept, in characters.
+const MAX_DETAIL: usize = 1024;
+
+/// Errors building a gate.
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{origin}: {source}")]
+    Policy {
+        origin: String,
+        #[source]
+        source: LoadError,
+    },
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
+}
+
+pub use riskgate_model::DEFAULT_MAX_CLOCK_SKEW;
+
+/// The host's clock, ms since the Unix epoch (injectable for tests).
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+fn system_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis().min(u128::from(u64::MAX)) as u64)
+}
+
+/// Whether a policy's verdict counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The policy's verdict and reasons are part of the decision.
+    #[default]
+    Enforce,
+    /// The policy runs on every withdrawal and its outcome is reported in
+    /// the trace (and the decision log), but it never changes the decision.
+    Shadow,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Shadow => "shadow",
+        }
+    }
+}
+
+/// What one policy answered for one withdrawal, in chain order: its own
+/// verdict (a fault counts as HOLD), and for a shadow policy the reasons
+/// and hits it would have added.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyOutcome {
+    pub mode: Mode,
+    pub verdict: Verdict,
+    /// The policy faulted (trap, fuel, deadline backstop, memory cap,
+    /// contract violation).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fault: bool,
+    /// The fault's gate reason code (`gate.fuel_exhausted`,
+    /// `gate.deadline_backstop`, `gate.policy_fault`...).
+    #[serde(skip)]
+    pub fault_code: Option<&'static str>,
+    /// Fuel the call burnt.
+    #[serde(skip)]
+    pub fuel: u64,
+    /// A shadow policy's reasons (an enforced one's are in the decision).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
+    /// A shadow policy's hits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hits: Vec<Hit>,
+}
+
+/// Builds a [`Gate`].
+pub struct GateBuilder {
+    limits: Limits,
+    cache_dir: Option<PathBuf>,
+    policies: Vec<(PolicySource, Mode)>,
+    screener: Screener,
+    velocity: Option<Arc<Velocity>>,
+    max_clock_skew: Option<Duration>,
+    clock: Clock,
+    parallel_calls: Option<usize>,
+}
+
+impl Default for GateBuilder {
+    fn default() -> Self {
+        GateBuilder {
+            limits: Limits::default(),
+            cache_dir: None,
+            policies: Vec::new(),
+            screener: Screener::default(),
+            velocity: None,
+            max_clock_skew: Some(DEFAULT_MAX_CLOCK_SKEW),
+            clock: Arc::new(system_clock),
+            parallel_calls: None,
+        }
+    }
+}
+
+impl GateBuilder {
+    /// Per-call limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Directory of the AOT cache (none: compile every time).
+    pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// Appends an enforced policy to the chain.
+    pub fn policy(self, source: PolicySource) -> Self {
+        self.policy_in(source, Mode::Enforce)
+    }
+
+    /// Appends a policy to the chain in `mode`.
+    pub fn policy_in(mut self, source: PolicySource, mode: Mode) -> Self {
+        self.policies.push((source, mode));
+        self
+    }
+
+    /// The designated sets to screen against.
+    pub fn screener(mut self, screener: Screener) -> Self {
+        self.screener = screener;
+        self
+    }
+
+    /// Velocity state (default: a fresh in-memory store).
+    pub fn velocity(mut self, velocity: Arc<Velocity>) -> Self {
+        self.velocity = Some(velocity);
+        self
+    }
+
+    /// Largest distance allowed between a withdrawal's requested-at and the
+    /// host's clock (default [`DEFAULT_MAX_CLOCK_SKEW`]); farther ones are
+    /// held with `gate.clock_skew`. `None` turns the check off, for replays
+    /// of recorded streams and synthetic ones.
+    pub fn max_clock_skew(mut self, skew: Option<Duration>) -> Self {
+        self.max_clock_skew = skew;
+        self
+    }
+
+    /// Most withdrawals whose policies run at once (default: the number of
+    /// cores). A policy's deadline is wall-clock time: with more guest
+    /// calls running than cores, preemption alone could exceed it. Callers
+    /// beyond the limit wait before their policies start (outside any
+    /// deadline); waits on the velocity store (a log sync, a Redis round
+    /// trip outside policy calls) are not counted.
+    pub fn parallel_calls(mut self, n: usize) -> Self {
+        self.parallel_calls = Some(n.max(1));
+        self
+    }
+
+    /// The clock the skew check reads (default: the system clock).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Starts the engine and loads every policy; the first policy that
+    /// fails to load fails the build, naming its origin.
+    pub fn build(self) -> Result<(Gate, Vec<LoadReport>), GateError> {
+        let runtime = Runtime::new(self.limits)?;
+        let cache = match &self.cache_dir {
+            Some(dir) => Some(AotCache::open(dir, runtime.engine())?),
+            None => None,
+        };
+        let mut policies = Vec::new();
+        let mut modes = Vec::new();
+        let mut reports = Vec::new();
+        for (source, mode) in &self.policies {
+            let (policy, report) =
+                Policy::load(&runtime, source, cache.as_ref()).map_err(|source_err| {
+                    GateError::Policy {
+                        origin: source.origin.clone(),
+                        source: source_err,
+                    }
+                })?;
+            policies.push(policy);
+            modes.push(*mode);
+            reports.push(report);
+        }
+        Ok((
+            Gate {
+                runtime,
+                enforced: modes.contains(&Mode::Enforce),
+                policies,
+                modes,
+                screener: RwLock::new(self.screener),
+                velocity: self.velocity.unwrap_or_default(),
+                max_clock_skew_ms: self
+                    .max_clock_skew
+                    .map(|d| d.as_millis().min(u128::from(u64::MAX)) as u64),
+                clock: self.clock,
+                permits: Permits::new(self.parallel_calls.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, |n| n.get())
+                })),
+            },
+            reports,
+        ))
+    }
+}
+
+/// A withdrawal gate. `Send + Sync`: share it between threads.
+pub struct Gate {
+    runtime: Arc<Runtime>,
+    policies: Vec<Policy>,
+    modes: Vec<Mode>,
+    /// At least one policy is enforced.
+    enforced: bool,
+    screener: RwLock<Screener>,
+    velocity: Arc<Velocity>,
+    max_clock_skew_ms: Option<u64>,
+    clock: Clock,
+    permits: Permits,
+}
+
+/// A counting semaphore over the policy runs (std has none).
+struct Permits {
+    free: Mutex<usize>,
+    returned: Condvar,
+}
+
+struct Permit<'a>(&'a Permits);
+
+impl Permits {
+    fn new(n: usize) -> Self {
+        Permits {
+            free: Mutex::new(n),
+            returned: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> Permit<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        while *free == 0 {
+            free = self.returned.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.returned.notify_one();
+    }
+}
+
+impl Gate {
+    /// A builder.
+    pub fn builder() -> GateBuilder {
+        GateBuilder::default()
+    }
+
+    /// The policies, in chain order.
+    pub fn policies(&self) -> &[Policy] {
+        &self.policies
+    }
+
+    /// Each policy's mode, in chain order.
+    pub fn modes(&self) -> &[Mode] {
+        &self.modes
+    }
+
+    /// The engine runtime.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// The current designated sets.
+    pub fn screener(&self) -> Screener {
+        self.screener
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Atomically replaces the designated sets: every evaluation sees
+    /// either the old sets or the new ones, never a mix.
+    pub fn set_screener(&self, screener: Screener) {
+        *self.screener.write().unwrap_or_else(|p| p.into_inner()) = screener;
+    }
+
+    /// The velocity state.
+    pub fn velocity(&self) -> &Arc<Velocity> {
+        &self.velocity
+    }
+
+    /// Decides one withdrawal. Never panics on input; never allows on error.
+    pub fn evaluate(&self, w: &Withdrawal) -> Decision {
+        self.evaluate_traced(w, &mut Vec::new())
+    }
+
+    /// [`Gate::evaluate`], also filling `trace` with each policy's outcome
+    /// in chain order (cleared first; left empty when no policy ran: bad
+    /// input, a replayed id, a store failure before the policies).
+    pub fn evaluate_traced(&self, w: &Withdrawal, trace: &mut Vec<PolicyOutcome>) -> Decision {
+        let started = Instant::now();
+        trace.clear();
+        let mut decision = self.decide(w, trace);
+        decision.latency_ns = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        decision
+    }
+
+    fn decide(&self, w: &Withdrawal, trace: &mut Vec<PolicyOutcome>) -> Decision {
+        if let Err(e) = w.validate() {
+            let id: String = w.id.chars().take(crate::model::caps::ID).collect();
+            return Decision::gate_hold(&id, "gate.bad_input", e.to_string());
+        }
+        if !self.enforced {
+            return Decision::gate_hold(&w.id, "gate.no_policies", "no enforced policy is loaded");
+        }
+        if let Some(max) = self.max_clock_skew_ms {
+            let now = (self.clock)();
+            let skew = now.abs_diff(w.requested_at);
+            if skew > max {
+                return Decision::gate_hold(
+                    &w.id,
+                    "gate.clock_skew",
+                    format!(
+                        "requested_at {} is {skew} ms from the gate's clock ({now}); at most {max} ms is accepted",
+                        w.requested_at
+                    ),
+                );
+            }
+        }
+        // Canonical destination, so case and format variants share one key.
+        let canonical = address::canonicalize(&w.chain, &w.destination);
+        let keys = Arc::new(Keys::new(
+            w,
+            match &canonical {
+                Ok(c) => c.as_str(),
+                Err(_) => w.destination.trim(),
+            },
+        ));
+        let destination = Arc::new(Destination {
+            chain: w.chain.clone(),
+            address: w.destination.clone(),
+            canonical,
+        });
+        let fingerprint = fingerprint(w);
+
+        let store = self.velocity.store();
+        let _lock = self.velocity.lock(&w.id, &keys);
+        let exclusive = match store.exclusive(&w.id, &keys) {
+            Ok(e) => e,
+            Err(e) => return velocity_hold(&w.id, &e),
+        };
+        match store.recorded(&w.id) {
+            Ok(None) => {}
+            Ok(Some(recorded)) => {
+                store.unlock(&w.id, &keys, exclusive);
+                if recorded.fingerprint == fingerprint {
+                    let mut d = recorded.decision;
+                    d.replayed = true;
+                    return d;
+                }
+                return Decision::gate_hold(
+                    &w.id,
+                    "gate.idempotency_conflict",
+                    "this id was already decided for a different withdrawal",
+                );
+            }
+            Err(e) => {
+                store.unlock(&w.id, &keys, exclusive);
+                return velocity_hold(&w.id, &e);
+            }
+        }
+
+        let input = to_wit(w);
+        let permit = self.permits.acquire();
+        let velocity_fault = Arc::new(OnceLock::new());
+        let ctx = CallContext {
+            screener: self.screener(),
+            destination,
+            velocity: self.velocity.clone(),
+            keys: keys.clone(),
+            requested_at: w.requested_at,
+            velocity_fault: velocity_fault.clone(),
+        };
+        let mut decision = Decision::allow(&w.id);
+        for (policy, &mode) in self.policies.iter().zip(&self.modes) {
+            // Each policy's own answer first, then (when enforced) folded in.
+            let mut own = Decision::allow("");
+            let called = policy.evaluate(&input, ctx.clone());
+            let fault_code = match called.result {
+                Ok(out) => {
+                    merge(&mut own, policy, out);
+                    own.reasons
+                        .iter()
+                        .find(|r| r.code.starts_with("gate."))
+                        .map(|_| "gate.policy_fault")
+                }
+                Err(fault) => {
+                    fault_hold(&mut own, policy, &fault);
+                    Some(fault.code())
+                }
+            };
+            if fault_code.is_some() && !called.screened.is_empty() {
+                screened_deny(&mut own, policy, called.screened);
+            }
+            let outcome = PolicyOutcome {
+                mode,
+                verdict: own.verdict,
+                fault: fault_code.is_some(),
+                fault_code,
+                fuel: called.fuel,
+                reasons: Vec::new(),
+                hits: Vec::new(),
+            };
+            match mode {
+                Mode::Enforce => {
+                    decision.verdict = decision.verdict.max(own.verdict);
+                    decision.reasons.append(&mut own.reasons);
+                    for hit in own.hits {
+                        if !decision.hits.contains(&hit) {
+                            decision.hits.push(hit);
+                        }
+                    }
+                    trace.push(outcome);
+                }
+                Mode::Shadow => trace.push(PolicyOutcome {
+                    reasons: own.reasons,
+                    hits: own.hits,
+                    ..outcome
+                }),
+            }
+        }
+        drop(ctx);
+        drop(permit);
+        if let Some(why) = velocity_fault.get() {
+            decision.verdict = decision.verdict.max(Verdict::Hold);
+            decision.reasons.push(Reason {
+                code: "gate.velocity_unavailable".into(),
+                detail: format!("the velocity store failed during evaluation: {why}"),
+                policy: None,
+            });
+        }
+        // Faults are not recorded: a retry of the same id is evaluated anew.
+        if decision.has_gate_reason() {
+            store.unlock(&w.id, &keys, exclusive);
+            return decision;
+        }
+        let commit = Commit {
+            id: &w.id,
+            keys: &keys,
+            fingerprint,
+            requested_at: w.requested_at,
+            decision: &decision,
+            allowed: (decision.verdict == Verdict::Allow)
+                .then(|| (w.amount, w.usd_cents.unwrap_or(0))),
+        };
+        // An ALLOW that is not recorded is never returned.
+        if let Err(e) = store.commit(&commit, exclusive) {
+            let mut held = velocity_hold(&w.id, &e);
+            held.hits = decision.hits;
+            held.reasons.extend(decision.reasons);
+            return held;
+        }
+        decision
+    }
+}
+
+/// HOLD `gate.velocity_unavailable` for a store failure.
+fn velocity_hold(id: &str, e: &VelocityError) -> Decision {
+    Decision::gate_hold(
+        id,
+        "gate.velocity_unavailable",
+        format!("velocity state cannot be read or recorded: {e}"),
+    )
+}
+
+fn fault_hold(decision: &mut Decision, policy: &Policy, fault: &Fault) {
+    decision.verdict = decision.verdict.max(Verdict::Hold);
+    decision.reasons.push(Reason {
+        code: fault.code().into(),
+        detail: format!(
+            "policy `{}` ({}) faulted: {fault}",
+            display_name(policy),
+            policy.origin()
+        ),
+        policy: Some(display_name(policy).to_string()),
+    });
+}
+
+/// A policy faulted after the screening import told it of designated hits:
+/// the host saw them, so the policy's answer is DENY with them as evidence
+/// (beside the fault's own reason), never HOLD.
+fn screened_deny(decision: &mut Decision, policy: &Policy, screened: Vec<wit::Evidence>) {
+    decision.verdict = Verdict::Deny;
+    let first = format!(
+        "{} on {} ({})",
+        screened[0].address, screened[0].list, screened[0].list_version
+    );
+    let n = screened.len();
+    for e in screened {
+        add_hit(decision, e);
+    }
+    decision.reasons.push(Reason {
+        code: "gate.designated_hit".into(),
+        detail: format!(
+            "policy `{}` faulted after screening answered it a designated hit ({first}{}): denied on the hit",
+            display_name(policy),
+            if n > 1 {
+                format!(" and {} more", n - 1)
+            } else {
+                String::new()
+            }
+        ),
+        policy: Some(display_name(policy).to_string()),
+    });
+}
+
+/// A guest's or the host's evidence as a decision's hit, once.
+fn add_hit(decision: &mut Decision, e: wit::Evidence) {
+    let hit = Hit {
+        list: e.list,
+        list_version: e.list_version,
+        label: e.label,
+        address: e.address,
+    };
+    if !decision.hits.contains(&hit) {
+        decision.hits.push(hit);
+    }
+}
+
+fn display_name(policy: &Policy) -> &str {
+    if policy.name().is_empty() {
+        policy.origin()
+    } else {
+        policy.name()
+    }
+}
+
+/// Folds one policy's decision into the combined one, enforcing the
+/// contract on what the policy returned. A violation never lowers the
+/// verdict the policy asked for; it adds a HOLD.
+fn merge(decision: &mut Decision, policy: &Policy, out: wit::Decision) {
+    let verdict = match out.verdict {
+        wit::Verdict::Allow => Verdict::Allow,
+        wit::Verdict::Hold => Verdict::Hold,
+        wit::Verdict::Deny => Verdict::Deny,
+    };
+    decision.verdict = decision.verdict.max(verdict);
+    if let Err(violation) = check_contract(&out) {
+        fault_hold(decision, policy, &Fault::Contract(violation));
+        return;
+    }
+    if verdict != Verdict::Allow && out.reasons.is_empty() {
+        decision.reasons.push(Reason {
+            code: "gate.unexplained_verdict".into(),
+            detail: format!(
+                "policy `{}` returned {verdict} without a reason",
+                policy.name()
+            ),
+            policy: Some(policy.name().to_string()),
+        });
+    }
+    for reason in out.reasons {
+        for e in reason.evidence {
+            add_hit(decision, e);
+        }
+        decision.reasons.push(Reason {
+            code: reason.code,
+            detail: truncate(reason.detail, MAX_DETAIL),
+            policy: Some(policy.name().to_string()),
+        });
+    }
+}
+
+fn check_contract(out: &wit::Decision) -> Result<(), String> {
+    if out.reasons.len() > MAX_REASONS {
+        return Err(format!(
+            "{} reasons, more than {MAX_REASONS}",
+            out.reasons.len()
+        ));
+    }
+    for r in &out.reasons {
+        let well_formed = !r.code.is_empty()
+            && r.code.len() <= MAX_CODE
+            && r.code.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+            });
+        if !well_formed {
+            return Err(format!(
+                "reason code `{}` is not 1-{MAX_CODE} of [a-z0-9_.-]",
+                truncate(r.code.clone(), MAX_CODE)
+            ));
+        }
+        if r.code.starts_with("gate.") {
+            return Err(format!("reason code `{}` uses the gate's prefix", r.code));
+        }
+        if r.evidence.len() > MAX_EVIDENCE {
+            return Err(format!("reason `{}` carries too much evidence", r.code));
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: String, max: usize) -> String {
+    if s.chars().count() <= max {
+        s
+    } else {
+        s.chars().take(max).collect()
+    }
+}
+
+fn to_wit(w: &Withdrawal) -> wit::Withdrawal {
+    wit::Withdrawal {
+        id: w.id.clone(),
+        account: w.account.clone(),
+        asset: w.asset.clone(),
+        chain: w.chain.clone(),
+        destination: w.destination.clone(),
+        amount: w.amount,
+        decimals: w.decimals,
+        usd_cents: w.usd_cents,
+        requested_at: w.requested_at,
+        account_created_at: w.account_created_at,
+        credential_changed_at: w.credential_changed_at,
+        destination_first_used_at: w.destination_first_used_at,
+    }
+}
+
+/// sha256 of the withdrawal's content (every field, length-prefixed): the
+/// same id with other content is a conflict, not a retry.
+pub fn fingerprint(w: &Withdrawal) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for field in [&w.id, &w.account, &w.asset, &w.chain, &w.destination] {
+        h.update((field.len() as u32).to_le_bytes());
+        h.update(field.as_bytes());
+    }
+    h.update(w.amount.to_le_bytes());
+    h.update([w.decimals]);
+    h.update(w.requested_at.to_le_bytes());
+    for opt in [
+        w.usd_cents,
+        w.account_created_at,
+        w.credential_changed_at,
+        w.destination_first_used_at,
+    ] {
+        match opt {
+            Some(v) => {
+                h.update([1]);
+                h.update(v.to_le_bytes());
+            }
+            None => h.update([0]),
+        }
+    }
+    h.finalize().into()
+}

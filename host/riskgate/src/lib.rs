@@ -1,0 +1,31 @@
+//! riskgate: the withdrawal risk gate.
+//!
+//! The host runs sandboxed WebAssembly policy components (the WIT package in
+//! `wit/` is the contract) over each withdrawal and answers allow, hold or
+//! deny with reasons. See `ARCHITECTURE.md` for the map of modules.
+//!
+//! ```no_run
+//! use riskgate::{Gate, bundled};
+//! let (gate, _reports) = bundled::policies()
+//!     .into_iter()
+//!     .fold(Gate::builder().screener(bundled::sample_screener()), |b, p| b.policy(p))
+//!     .build()
+//!     .expect("bundled policies load");
+//! ```
+
+pub mod bundled;
+pub mod gate;
+pub mod signing;
+
+pub use riskgate_address as address;
+pub use riskgate_lists as lists;
+pub use riskgate_model as model;
+use riskgate_runtime::host;
+pub use riskgate_runtime::{cache, engine, policy};
+pub use riskgate_screening as screening;
+pub use riskgate_velocity as velocity;
+
+pub use engine::Limits;
+pub use gate::{Gate, GateBuilder, GateError, Mode, PolicyOutcome};
+pub use model::{Decision, Hit, Reason, Verdict, Withdrawal};
+pub use policy::{LoadError, Policy, PolicySource};

@@ -1,0 +1,254 @@
+//! The host side of the contract: what a policy's imports answer. Each
+//! policy instance's store holds a [`HostState`]; the gate hands it a
+//! [`CallContext`] for the duration of one call.
+
+use crate::policy::bindings::riskgate::policy::{log, screening, types, velocity};
+use riskgate_address::{AddressError, Canonical};
+use riskgate_screening::{ScreenError, Screener};
+use riskgate_velocity::{Keys, Scope, Velocity};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use wasmtime::StoreLimits;
+
+/// Log messages a policy may emit per call; the rest are counted and dropped.
+const LOG_BUDGET: usize = 32;
+/// Longest log message kept, in characters.
+const LOG_MESSAGE_MAX: usize = 1024;
+/// Longest chain / address a policy may ask to screen.
+const SCREEN_CHAIN_MAX: usize = riskgate_model::caps::CHAIN;
+const SCREEN_ADDRESS_MAX: usize = riskgate_model::caps::DESTINATION;
+/// Window queries a policy may make per call: bounds what a guest can spend
+/// of the host's time, which does not count against its own deadline.
+const WINDOW_BUDGET: u32 = 64;
+/// Most designated hits kept per call for the gate (see [`HostState::end`]).
+const SCREENED_MAX: usize = 64;
+/// Most host time credited back to a call's deadline.
+const HOST_CREDIT_MAX: Duration = Duration::from_secs(2);
+
+/// What the imports of one call see.
+#[derive(Clone)]
+pub struct CallContext {
+    pub screener: Screener,
+    /// The withdrawal's (chain, destination) and its canonical form, computed
+    /// once by the gate: the usual `screen` call reuses it.
+    pub destination: Arc<Destination>,
+    pub velocity: Arc<Velocity>,
+    pub keys: Arc<Keys>,
+    pub requested_at: u64,
+    /// Set when the velocity store failed during the call: the gate then
+    /// holds with `gate.velocity_unavailable` whatever the policies said.
+    pub velocity_fault: Arc<OnceLock<String>>,
+}
+
+/// A withdrawal's destination, canonicalised once per decision.
+pub struct Destination {
+    pub chain: String,
+    pub address: String,
+    pub canonical: Result<Canonical, AddressError>,
+}
+
+/// The data of one policy instance's store.
+pub struct HostState {
+    limits: StoreLimits,
+    ctx: Option<CallContext>,
+    logs: Vec<(log::Level, String)>,
+    dropped_logs: usize,
+    /// When the current `evaluate` call started.
+    started: Option<Instant>,
+    /// Time the current call spent in the host answering its imports (a
+    /// Redis round trip, say): it is not the guest's to answer for.
+    host_time: Duration,
+    windows: u32,
+    /// Designated hits the screening import returned in the current call:
+    /// the host saw them, so a fault after them still denies.
+    screened: Vec<types::Evidence>,
+}
+
+impl HostState {
+    pub fn new(limits: StoreLimits) -> Self {
+        HostState {
+            limits,
+            ctx: None,
+            logs: Vec::new(),
+            dropped_logs: 0,
+            started: None,
+            host_time: Duration::ZERO,
+            windows: 0,
+            screened: Vec::new(),
+        }
+    }
+
+    pub fn limits_mut(&mut self) -> &mut StoreLimits {
+        &mut self.limits
+    }
+
+    pub fn begin(&mut self, ctx: CallContext) {
+        self.ctx = Some(ctx);
+        self.started = Some(Instant::now());
+        self.host_time = Duration::ZERO;
+        self.windows = 0;
+        self.screened.clear();
+    }
+
+    /// What remains of `deadline` for the guest's own work in the current
+    /// call (host time spent answering its imports credited back, up to
+    /// [`HOST_CREDIT_MAX`]); `None` when it is spent, or outside a call.
+    pub fn guest_time_left(&self, deadline: Duration) -> Option<Duration> {
+        let started = self.started?;
+        let guest = started
+            .elapsed()
+            .saturating_sub(self.host_time.min(HOST_CREDIT_MAX));
+        deadline.checked_sub(guest).filter(|left| !left.is_zero())
+    }
+
+    /// Ends a call: drops the context, forwards the call's log lines and
+    /// returns the designated hits screening answered during the call.
+    pub fn end(&mut self, policy: &str) -> Vec<types::Evidence> {
+        self.ctx = None;
+        self.started = None;
+        for (level, message) in self.logs.drain(..) {
+            match level {
+                log::Level::Debug => tracing::debug!(policy, "{message}"),
+                log::Level::Info => tracing::info!(policy, "{message}"),
+                log::Level::Warn => tracing::warn!(policy, "{message}"),
+            }
+        }
+        if self.dropped_logs > 0 {
+            tracing::warn!(
+                policy,
+                dropped = self.dropped_logs,
+                "policy exceeded its log budget"
+            );
+            self.dropped_logs = 0;
+        }
+        std::mem::take(&mut self.screened)
+    }
+}
+
+impl types::Host for HostState {}
+
+impl screening::Host for HostState {
+    fn screen(
+        &mut self,
+        chain: String,
+        address: String,
+    ) -> Result<Vec<types::Evidence>, screening::ScreenError> {
+        let Some(ctx) = &self.ctx else {
+            return Err(screening::ScreenError::UnsupportedChain(
+                "screening is not available outside evaluate".into(),
+            ));
+        };
+        if chain.len() > SCREEN_CHAIN_MAX {
+            return Err(screening::ScreenError::UnsupportedChain(format!(
+                "chain name longer than {SCREEN_CHAIN_MAX} bytes"
+            )));
+        }
+        if address.len() > SCREEN_ADDRESS_MAX {
+            return Err(screening::ScreenError::InvalidAddress(format!(
+                "address longer than {SCREEN_ADDRESS_MAX} bytes"
+            )));
+        }
+        let d = &ctx.destination;
+        let result = if chain == d.chain && address == d.address {
+            match &d.canonical {
+                Ok(c) => Ok(ctx.screener.screen_canonical(c)),
+                Err(e) => Err(ScreenError::from(e.clone())),
+            }
+        } else {
+            ctx.screener.screen(&chain, &address)
+        };
+        match result {
+            Ok(hits) => {
+                let hits: Vec<types::Evidence> = hits
+                    .into_iter()
+                    .map(|h| types::Evidence {
+                        list: h.list,
+                        list_version: h.list_version,
+                        label: h.label,
+                        address: h.address,
+                    })
+                    .collect();
+                for hit in &hits {
+                    let seen = self.screened.iter().any(|s| {
+                        s.list == hit.list
+                            && s.list_version == hit.list_version
+                            && s.address == hit.address
+                    });
+                    if self.screened.len() < SCREENED_MAX && !seen {
+                        self.screened.push(hit.clone());
+                    }
+                }
+                Ok(hits)
+            }
+            Err(ScreenError::UnsupportedChain(c)) => Err(screening::ScreenError::UnsupportedChain(
+                format!("unsupported chain `{c}`"),
+            )),
+            Err(ScreenError::InvalidAddress(e)) => {
+                Err(screening::ScreenError::InvalidAddress(e.to_string()))
+            }
+        }
+    }
+}
+
+impl velocity::Host for HostState {
+    fn window(
+        &mut self,
+        scope: velocity::Scope,
+        window_ms: u64,
+    ) -> Result<velocity::WindowStats, String> {
+        let Some(ctx) = &self.ctx else {
+            return Err("velocity is not available outside evaluate".into());
+        };
+        self.windows += 1;
+        if self.windows > WINDOW_BUDGET {
+            return Err(format!(
+                "more than {WINDOW_BUDGET} window queries in one evaluation"
+            ));
+        }
+        let asked = Instant::now();
+        let scope = match scope {
+            velocity::Scope::Account => Scope::Account,
+            velocity::Scope::AccountAsset => Scope::AccountAsset,
+            velocity::Scope::Destination => Scope::Destination,
+            velocity::Scope::AccountDestination => Scope::AccountDestination,
+            velocity::Scope::Asset => Scope::Asset,
+        };
+        let stats = ctx
+            .velocity
+            .store()
+            .window(
+                ctx.keys.get(scope),
+                ctx.keys.asset(),
+                ctx.requested_at,
+                window_ms,
+            )
+            .map_err(|e| {
+                if e.is_unavailable() {
+                    let _ = ctx.velocity_fault.set(e.to_string());
+                }
+                e.to_string()
+            });
+        self.host_time += asked.elapsed();
+        let stats = stats?;
+        Ok(velocity::WindowStats {
+            count: stats.count,
+            sum: stats.sum,
+            usd_cents: stats.usd_cents,
+        })
+    }
+}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        if self.logs.len() >= LOG_BUDGET {
+            self.dropped_logs += 1;
+            return;
+        }
+        let message = if message.chars().count() > LOG_MESSAGE_MAX {
+            message.chars().take(LOG_MESSAGE_MAX).collect()
+        } else {
+            message
+        };
+        self.logs.push((level, message));
+    }
+}

@@ -1,0 +1,481 @@
+//! Loading policy components and calling them under limits.
+//!
+//! A policy is compiled once (or loaded from the AOT cache), checked against
+//! the gate's contract (only the gate's imports, the `policy` export),
+//! configured once per instance, and served from a pool of ready instances.
+//! Every call gets the policy's whole fuel budget (set on the store before
+//! the call, whatever the instance ran before). A call that traps, runs out
+//! of fuel, runs past the wall-clock backstop or exceeds its memory cap is a
+//! fault: the instance is dropped (its store with it) and a fresh one is
+//! built from the `InstancePre` for the next call.
+
+use crate::cache::{AotCache, CacheOutcome};
+use crate::engine::{Runtime, SETUP_FUEL};
+use crate::host::{CallContext, HostState};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
+use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
+
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "gate-policy",
+    });
+}
+
+pub use bindings::riskgate::policy::types as wit;
+use bindings::{GatePolicy, GatePolicyPre};
+
+/// The interfaces a policy may import: the gate's, nothing else.
+pub const ALLOWED_IMPORTS: [&str; 4] = [
+    "riskgate:policy/types@0.1.0",
+    "riskgate:policy/screening@0.1.0",
+    "riskgate:policy/velocity@0.1.0",
+    "riskgate:policy/log@0.1.0",
+];
+
+/// Where a policy's bytes come from, and its configuration.
+#[derive(Debug, Clone)]
+pub struct PolicySource {
+    /// Shown in errors and reasons: a file path or `bundled:<name>`.
+    pub origin: String,
+    /// The component binary.
+    pub bytes: Arc<[u8]>,
+    /// JSON configuration handed to `configure` (`{}` when none).
+    pub config: String,
+    /// Fuel of one call (`None`: the gate's [`crate::engine::Limits::fuel`]).
+    pub fuel: Option<u64>,
+}
+
+impl PolicySource {
+    /// This source with its own fuel budget per call.
+    pub fn with_fuel(mut self, fuel: u64) -> Self {
+        self.fuel = Some(fuel);
+        self
+    }
+}
+
+/// Why a policy was refused at load.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a valid WebAssembly component: {0}")]
+    Compile(String),
+    #[error("forbidden import `{0}`: a policy may import only the gate's interfaces")]
+    ForbiddenImport(String),
+    #[error("does not implement the riskgate:policy/gate-policy world: {0}")]
+    WrongWorld(String),
+    #[error("instantiation failed: {0}")]
+    Instantiate(String),
+    #[error("configuration refused by the policy: {0}")]
+    Config(String),
+}
+
+/// How a policy was obtained, for start-up figures.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadReport {
+    pub cache: CacheOutcome,
+    /// Time to compile or deserialise.
+    pub compile: Duration,
+    /// Time to link, instantiate and configure the first instance.
+    pub instantiate: Duration,
+}
+
+/// A fault of one policy call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// The call used up its fuel budget (deterministic).
+    Fuel(u64),
+    /// The wall-clock backstop fired before the fuel ran out.
+    Deadline,
+    Memory,
+    StackOverflow,
+    Trap(String),
+    /// The policy broke the contract in what it returned.
+    Contract(String),
+    Instantiate(String),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Fuel(budget) => write!(f, "fuel exhausted (budget {budget})"),
+            Fault::Deadline => f.write_str("wall-clock deadline backstop exceeded"),
+            Fault::Memory => f.write_str("memory limit exceeded"),
+            Fault::StackOverflow => f.write_str("stack overflow"),
+            Fault::Trap(t) => write!(f, "trap: {t}"),
+            Fault::Contract(c) => write!(f, "contract violation: {c}"),
+            Fault::Instantiate(e) => write!(f, "could not rebuild instance: {e}"),
+        }
+    }
+}
+
+impl Fault {
+    /// The gate reason code a fault holds with: `gate.fuel_exhausted`,
+    /// `gate.deadline_backstop`, else `gate.policy_fault`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Fault::Fuel(_) => "gate.fuel_exhausted",
+            Fault::Deadline => "gate.deadline_backstop",
+            _ => "gate.policy_fault",
+        }
+    }
+}
+
+struct Instance {
+    store: Store<HostState>,
+    bindings: GatePolicy,
+}
+
+/// What one call did: its result, the fuel it burnt, and the designated
+/// hits the screening import returned to it (the gate denies on those even
+/// when the call then faults).
+pub struct Called {
+    pub result: Result<wit::Decision, Fault>,
+    pub fuel: u64,
+    pub screened: Vec<wit::Evidence>,
+}
+
+/// Counters of one policy.
+#[derive(Debug, Default)]
+pub struct PolicyCounters {
+    pub calls: AtomicU64,
+    pub faults: AtomicU64,
+    pub instances_built: AtomicU64,
+    /// Fuel burnt by every call, and the most by one call.
+    pub fuel_used: AtomicU64,
+    pub fuel_max: AtomicU64,
+}
+
+/// A loaded, configured policy.
+pub struct Policy {
+    name: String,
+    version: String,
+    origin: String,
+    sha256: [u8; 32],
+    config: String,
+    fuel: u64,
+    runtime: Arc<Runtime>,
+    pre: GatePolicyPre<HostState>,
+    pool: Mutex<Vec<Instance>>,
+    counters: PolicyCounters,
+}
+
+impl Policy {
+    /// Compiles (or loads from `cache`), checks and configures a policy.
+    pub fn load(
+        runtime: &Arc<Runtime>,
+        source: &PolicySource,
+        cache: Option<&AotCache>,
+    ) -> Result<(Self, LoadReport), LoadError> {
+        let engine = runtime.engine();
+        check_magic(&source.bytes)?;
+        let sha256: [u8; 32] = Sha256::digest(&source.bytes).into();
+        let started = Instant::now();
+        let (component, outcome) = match cache {
+            Some(cache) => match cache.load(engine, &sha256) {
+                (Some(component), outcome) => (component, outcome),
+                (None, outcome) => {
+                    let precompiled = engine
+                        .precompile_component(&source.bytes)
+                        .map_err(|e| LoadError::Compile(describe(&e)))?;
+                    // SAFETY: these bytes were produced just now by this engine.
+                    let component = unsafe { Component::deserialize(engine, &precompiled) }
+                        .map_err(|e| LoadError::Compile(describe(&e)))?;
+                    if let Err(e) = cache.store(&sha256, &precompiled) {
+                        tracing::warn!(cache = %cache.dir().display(), error = %e, "could not store AOT artifact");
+                    }
+                    (component, outcome)
+                }
+            },
+            None => (
+                Component::new(engine, &source.bytes)
+                    .map_err(|e| LoadError::Compile(describe(&e)))?,
+                CacheOutcome::Disabled,
+            ),
+        };
+        let compile = started.elapsed();
+
+        let started = Instant::now();
+        check_imports(&component, engine)?;
+        let mut linker: Linker<HostState> = Linker::new(engine);
+        GatePolicy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::WrongWorld(describe(&e)))?;
+        let pre =
+            GatePolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(describe(&e)))?;
+
+        let mut policy = Policy {
+            name: String::new(),
+            version: String::new(),
+            origin: source.origin.clone(),
+            sha256,
+            config: source.config.clone(),
+            fuel: source.fuel.unwrap_or(runtime.limits().fuel),
+            runtime: runtime.clone(),
+            pre,
+            pool: Mutex::new(Vec::new()),
+            counters: PolicyCounters::default(),
+        };
+        let mut first = policy.instantiate().map_err(|e| match e {
+            InstantiateError::Config(msg) => LoadError::Config(msg),
+            InstantiateError::Other(msg) => LoadError::Instantiate(msg),
+        })?;
+        first
+            .store
+            .set_epoch_deadline(runtime.setup_deadline_ticks());
+        first
+            .store
+            .set_fuel(policy.setup_fuel())
+            .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+        let info = first
+            .bindings
+            .riskgate_policy_policy()
+            .call_info(&mut first.store)
+            .map_err(|e| LoadError::Instantiate(format!("info(): {}", describe(&e))))?;
+        if !valid_name(&info.name) || info.name == "gate" {
+            return Err(LoadError::WrongWorld(format!(
+                "policy name `{}` must be 1-32 lowercase ASCII letters, digits, `_` or `-`, and not `gate`",
+                info.name
+            )));
+        }
+        policy.name = info.name;
+        policy.version = info.version.chars().take(64).collect();
+        policy.pool.get_mut().expect("fresh mutex").push(first);
+        let instantiate = started.elapsed();
+        Ok((
+            policy,
+            LoadReport {
+                cache: outcome,
+                compile,
+                instantiate,
+            },
+        ))
+    }
+
+    /// The policy's own name (from its `info` export).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The policy's version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Where it was loaded from.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// sha256 of the component binary.
+    pub fn sha256(&self) -> [u8; 32] {
+        self.sha256
+    }
+
+    /// Call and fault counters.
+    pub fn counters(&self) -> &PolicyCounters {
+        &self.counters
+    }
+
+    /// Fuel of one call.
+    pub fn fuel(&self) -> u64 {
+        self.fuel
+    }
+
+    /// Fuel of instantiation and of `configure`, each.
+    fn setup_fuel(&self) -> u64 {
+        SETUP_FUEL.max(self.fuel)
+    }
+
+    fn instantiate(&self) -> Result<Instance, InstantiateError> {
+        let engine = self.runtime.engine();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.runtime.limits().memory)
+            .instances(16)
+            .memories(4)
+            .tables(16)
+            .table_elements(100_000)
+            .trap_on_grow_failure(true)
+            .build();
+        let mut store = Store::new(engine, HostState::new(limits));
+        store.limiter(|s| s.limits_mut());
+        // At the deadline, time the call spent waiting on the host (a
+        // velocity round trip) is credited back: only the guest's own work
+        // counts. Outside `evaluate` (instantiate, configure) nothing is.
+        let deadline = self.runtime.limits().deadline;
+        let tick = self.runtime.tick();
+        store.epoch_deadline_callback(move |ctx| {
+            Ok(match ctx.data().guest_time_left(deadline) {
+                Some(left) => {
+                    let ticks = left.as_nanos().div_ceil(tick.as_nanos().max(1)) + 1;
+                    UpdateDeadline::Continue(u64::try_from(ticks).unwrap_or(u64::MAX))
+                }
+                None => UpdateDeadline::Interrupt,
+            })
+        });
+        // Instantiation and configure run once per instance, off the
+        // per-decision budget: they get the setup fuel and deadline.
+        let setup = |store: &mut Store<HostState>| {
+            store.set_epoch_deadline(self.runtime.setup_deadline_ticks());
+            store
+                .set_fuel(self.setup_fuel())
+                .map_err(|e| InstantiateError::Other(describe(&e)))
+        };
+        setup(&mut store)?;
+        let bindings = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| InstantiateError::Other(describe(&e)))?;
+        setup(&mut store)?;
+        let configured = bindings
+            .riskgate_policy_policy()
+            .call_configure(&mut store, &self.config)
+            .map_err(|e| InstantiateError::Other(format!("configure(): {}", describe(&e))))?;
+        configured.map_err(|m| InstantiateError::Config(one_line(&m, 512)))?;
+        self.counters
+            .instances_built
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(Instance { store, bindings })
+    }
+
+    /// Evaluates one withdrawal with the policy's whole fuel budget. A
+    /// fault is `Err` in the result; the instance that faulted has been
+    /// dropped.
+    pub fn evaluate(&self, withdrawal: &wit::Withdrawal, ctx: CallContext) -> Called {
+        self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut instance = match pooled {
+            Some(instance) => instance,
+            None => match self.instantiate() {
+                Ok(instance) => instance,
+                Err(e) => {
+                    self.counters.faults.fetch_add(1, Ordering::Relaxed);
+                    return Called {
+                        result: Err(Fault::Instantiate(match e {
+                            InstantiateError::Config(m) | InstantiateError::Other(m) => m,
+                        })),
+                        fuel: 0,
+                        screened: Vec::new(),
+                    };
+                }
+            },
+        };
+        instance.store.data_mut().begin(ctx);
+        instance
+            .store
+            .set_epoch_deadline(self.runtime.deadline_ticks());
+        // The whole budget for every call, whatever the instance ran before.
+        let result = match instance.store.set_fuel(self.fuel) {
+            Ok(()) => instance
+                .bindings
+                .riskgate_policy_policy()
+                .call_evaluate(&mut instance.store, withdrawal),
+            Err(e) => Err(e),
+        };
+        let fuel = self
+            .fuel
+            .saturating_sub(instance.store.get_fuel().unwrap_or(0));
+        let screened = instance.store.data_mut().end(&self.name);
+        self.counters.fuel_used.fetch_add(fuel, Ordering::Relaxed);
+        self.counters.fuel_max.fetch_max(fuel, Ordering::Relaxed);
+        let result = match result {
+            Ok(decision) => {
+                self.pool
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(instance);
+                Ok(decision)
+            }
+            Err(e) => {
+                self.counters.faults.fetch_add(1, Ordering::Relaxed);
+                // `instance` (and its store, with all its memory) drops here.
+                Err(classify(&e, self.fuel))
+            }
+        };
+        Called {
+            result,
+            fuel,
+            screened,
+        }
+    }
+}
+
+enum InstantiateError {
+    Config(String),
+    Other(String),
+}
+
+/// Binary components start with `\0asm`; anything else must be component
+/// text (WAT), which is UTF-8.
+fn check_magic(bytes: &[u8]) -> Result<(), LoadError> {
+    if bytes.starts_with(b"\0asm") || std::str::from_utf8(bytes).is_ok() {
+        Ok(())
+    } else {
+        Err(LoadError::Compile(
+            "not a WebAssembly binary (no \\0asm header) nor component text".into(),
+        ))
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// Refuses any import that is not one of the gate's interfaces.
+fn check_imports(component: &Component, engine: &wasmtime::Engine) -> Result<(), LoadError> {
+    let ty = component.component_type();
+    for (name, item) in ty.imports(engine) {
+        let allowed = ALLOWED_IMPORTS.contains(&name)
+            && matches!(item.ty, ComponentItem::ComponentInstance(_));
+        if !allowed {
+            return Err(LoadError::ForbiddenImport(name.to_string()));
+        }
+    }
+    Ok(())
+}
+
+fn classify(e: &wasmtime::Error, fuel: u64) -> Fault {
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Fault::Fuel(fuel),
+        Some(Trap::Interrupt) => Fault::Deadline,
+        Some(Trap::StackOverflow) => Fault::StackOverflow,
+        Some(trap) => Fault::Trap(trap.to_string()),
+        None => {
+            let text = describe(e);
+            if text.contains("forcing trap when growing memory") {
+                Fault::Memory
+            } else {
+                Fault::Trap(text)
+            }
+        }
+    }
+}
+
+/// One line, bounded: errors end up in reasons and one-line CLI messages.
+fn describe(e: &wasmtime::Error) -> String {
+    one_line(&format!("{e:#}"), 512)
+}
+
+/// Collapses whitespace (newlines included) and bounds the length.
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.chars().count() > max {
+        out = out.chars().take(max).collect();
+        out.push('…');
+    }
+    out
+}

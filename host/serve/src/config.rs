@@ -1,0 +1,828 @@
+//! The gate's configuration: a TOML file for `riskgate serve --config`, or
+//! the same structure built from command-line flags (`check`, and `serve`
+//! without a config). [`Config::build`] turns it into a [`Gate`]; a reload
+//! builds a new one from the file read anew.
+//!
+//! Relative paths in a file are resolved against the file's directory.
+//! Every policy file is hashed before it is compiled: a `sha256` pin that
+//! does not match refuses the policy, and with `require_signature` a
+//! policy is compiled only after its signature (`FILE.sig` unless
+//! `signature` says otherwise) verified against a trusted key, and kept
+//! only when the name and version it reports are the ones signed. Bundled
+//! policies are part of the binary and need no signature.
+
+use riskgate::engine::Limits;
+use riskgate::gate::{Gate, GateError, Mode};
+use riskgate::lists::{self, ImportError};
+use riskgate::policy::PolicySource;
+use riskgate::screening::{DesignatedSet, Screener};
+use riskgate::signing::{self, PolicySignature};
+use riskgate::velocity::Velocity;
+use riskgate::{bundled, cache};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address `serve` listens on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// Refuse every policy file without a valid signature by a trusted key.
+    #[serde(default)]
+    pub require_signature: bool,
+    /// Public key files (`riskgate policy keygen`) whose signatures count.
+    #[serde(default)]
+    pub trusted_keys: Vec<PathBuf>,
+    /// The policy chain, in order (none: the bundled policies).
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<PolicyConfig>,
+    /// The designated sets (none: the bundled sample list).
+    #[serde(default, rename = "list")]
+    pub lists: Vec<ListConfig>,
+    /// Start even when a designated set is empty (by default an empty set
+    /// refuses the start: it would let every address through).
+    #[serde(default)]
+    pub allow_empty_list: bool,
+    /// Serve the valid lines of every plain or CSV list that has lines that
+    /// are not addresses (each reported); by default such a list refuses the
+    /// start.
+    #[serde(default)]
+    pub skip_invalid: bool,
+    /// Velocity state: a directory, `redis://…` or `memory` (as
+    /// `--velocity`; none: the default durable store).
+    #[serde(default)]
+    pub velocity: Option<String>,
+    #[serde(default)]
+    pub decision_log: Option<DecisionLogConfig>,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// The HTTP edge: timeouts, connection and request-head limits.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// AOT cache directory (none: the default one).
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile every policy afresh.
+    #[serde(default)]
+    pub no_cache: bool,
+    /// Directory relative paths are resolved against.
+    #[serde(skip)]
+    pub base: PathBuf,
+}
+
+fn default_listen() -> SocketAddr {
+    DEFAULT_LISTEN
+        .parse()
+        .expect("the default listen address parses")
+}
+
+/// `[admin]`: the bearer token of the admin endpoints (none: they are off).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    pub token: Option<String>,
+    /// A file holding the token (first line).
+    pub token_file: Option<PathBuf>,
+}
+
+/// `[[policy]]`: one policy of the chain.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// A component file.
+    pub path: Option<PathBuf>,
+    /// Or a bundled policy: `sanctions` or `velocity`.
+    pub bundled: Option<String>,
+    /// Hex sha256 the component must have.
+    pub sha256: Option<String>,
+    /// The policy's configuration, inline (handed to it as JSON).
+    pub config: Option<toml::Table>,
+    /// Or a JSON file holding it.
+    pub config_file: Option<PathBuf>,
+    #[serde(default)]
+    pub mode: Mode,
+    /// The signature file (default: the component path + `.sig`).
+    pub signature: Option<PathBuf>,
+    /// Fuel of one call of this policy (default: `[limits] fuel`).
+    pub fuel: Option<u64>,
+}
+
+/// `[[list]]`: one designated set.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ListConfig {
+    /// Name it is served under (required for a plain list).
+    pub name: Option<String>,
+    /// A list file in any format `riskgate lists import` reads (detected
+    /// from its content, compressed or not; imported as that command
+    /// does, failing closed) or a compiled set file.
+    pub path: Option<PathBuf>,
+    /// Or the bundled list: `sample`.
+    pub bundled: Option<String>,
+    /// Accept this list when it is empty (as `allow_empty_list`).
+    #[serde(default)]
+    pub allow_empty: bool,
+    /// Serve the valid lines of a plain or CSV list that has lines that are
+    /// not addresses (each reported); without it such a list refuses the
+    /// start (as `skip_invalid`).
+    #[serde(default)]
+    pub skip_invalid: bool,
+}
+
+/// `[decision_log]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionLogConfig {
+    pub dir: PathBuf,
+    /// A decision is returned only once its record is synced to disk.
+    #[serde(default)]
+    pub durable: bool,
+    /// Rotate at this size, in bytes.
+    #[serde(default = "default_max_bytes")]
+    pub max_bytes: u64,
+    /// Rotated files kept (0: all).
+    #[serde(default)]
+    pub keep: usize,
+}
+
+fn default_max_bytes() -> u64 {
+    crate::decision_log::DEFAULT_MAX_BYTES
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Wall-clock backstop of one policy call, in microseconds (fuel is
+    /// the budget; this only catches what fuel cannot).
+    #[serde(default = "default_deadline_us")]
+    pub deadline_us: u64,
+    /// Fuel of one policy call, for each `[[policy]]` without its own.
+    #[serde(default = "default_fuel")]
+    pub fuel: u64,
+    /// Memory cap of one policy instance, in MiB.
+    #[serde(default = "default_memory_mib")]
+    pub memory_mib: usize,
+    /// Largest distance between requested_at and this host's clock, in ms
+    /// (0: no check, for replays of recorded streams).
+    #[serde(default = "default_skew_ms")]
+    pub max_clock_skew_ms: u64,
+    /// Most withdrawals whose policies run at once (default: the number of
+    /// cores), so that a policy's wall-clock deadline measures its own
+    /// work, not its wait for a core. Raise it for a Redis velocity store,
+    /// whose round trips inside policy calls leave the core idle.
+    #[serde(default)]
+    pub parallel_calls: Option<usize>,
+}
+
+fn default_deadline_us() -> u64 {
+    riskgate::engine::DEFAULT_DEADLINE.as_micros() as u64
+}
+fn default_fuel() -> u64 {
+    riskgate::engine::DEFAULT_FUEL
+}
+fn default_memory_mib() -> usize {
+    riskgate::engine::DEFAULT_MEMORY_LIMIT >> 20
+}
+fn default_skew_ms() -> u64 {
+    riskgate::gate::DEFAULT_MAX_CLOCK_SKEW.as_millis() as u64
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            deadline_us: default_deadline_us(),
+            fuel: default_fuel(),
+            memory_mib: default_memory_mib(),
+            max_clock_skew_ms: default_skew_ms(),
+            parallel_calls: None,
+        }
+    }
+}
+
+/// `[server]`: how `serve` holds its connections (needs a restart to
+/// change). Every timeout is in ms and at least 1.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// From when a connection starts waiting for a request's head (its
+    /// first byte after accept or after the previous response) until the
+    /// head is complete; a client trickling its head is cut off.
+    pub header_read_timeout_ms: u64,
+    /// Reading a request's body, once its head is in: 408 after this.
+    pub body_read_timeout_ms: u64,
+    /// A keep-alive connection with no request for this long is closed.
+    pub idle_timeout_ms: u64,
+    /// Connections held at once; beyond it, new connections wait in the
+    /// listen backlog until one closes (they are not accepted).
+    pub max_connections: usize,
+    /// On SIGTERM: requests in flight get at most this long to finish,
+    /// then the process exits.
+    pub shutdown_grace_ms: u64,
+    /// Longest request target (path and query): 414 beyond it.
+    pub max_uri_bytes: usize,
+    /// Largest request head (request line and headers): 431 beyond it.
+    pub max_header_bytes: usize,
+}
+
+impl ServerConfig {
+    /// Largest `max_uri_bytes`: below hyper's own limit, which answers a
+    /// bare 414.
+    pub const URI_CAP: usize = 32 << 10;
+    /// Largest `max_header_bytes`: below hyper's read buffer, beyond which
+    /// it answers a bare 431.
+    pub const HEADER_CAP: usize = 256 << 10;
+    /// Most header fields in a request; hyper answers a bare 431 beyond.
+    pub const MAX_HEADERS: usize = 100;
+
+    fn check(&self) -> Result<(), ConfigError> {
+        for (name, v) in [
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("body_read_timeout_ms", self.body_read_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("shutdown_grace_ms", self.shutdown_grace_ms),
+        ] {
+            if v == 0 || v > 86_400_000 {
+                return Err(fail("server", format!("`{name}` is 1 to 86400000 ms")));
+            }
+        }
+        if self.max_connections == 0 || self.max_connections > 1 << 20 {
+            return Err(fail("server", "`max_connections` is 1 to 1048576"));
+        }
+        if !(256..=Self::URI_CAP).contains(&self.max_uri_bytes) {
+            return Err(fail(
+                "server",
+                format!("`max_uri_bytes` is 256 to {}", Self::URI_CAP),
+            ));
+        }
+        if !(1024..=Self::HEADER_CAP).contains(&self.max_header_bytes) {
+            return Err(fail(
+                "server",
+                format!("`max_header_bytes` is 1024 to {}", Self::HEADER_CAP),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms)
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 1024,
+            shutdown_grace_ms: 10_000,
+            max_uri_bytes: 8 << 10,
+            max_header_bytes: 32 << 10,
+        }
+    }
+}
+
+impl Default for Config {
+    /// The bundled policies and sample list, on the default address.
+    fn default() -> Self {
+        Config {
+            listen: default_listen(),
+            admin: AdminConfig::default(),
+            require_signature: false,
+            trusted_keys: Vec::new(),
+            policies: Vec::new(),
+            lists: Vec::new(),
+            allow_empty_list: false,
+            skip_invalid: false,
+            velocity: None,
+            decision_log: None,
+            limits: LimitsConfig::default(),
+            server: ServerConfig::default(),
+            cache_dir: None,
+            no_cache: false,
+            base: PathBuf::new(),
+        }
+    }
+}
+
+/// Why a configuration cannot be used. `what` names the file or the part.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {message}")]
+pub struct ConfigError {
+    pub what: String,
+    pub message: String,
+}
+
+fn fail(what: impl Into<String>, message: impl std::fmt::Display) -> ConfigError {
+    ConfigError {
+        what: what.into(),
+        message: message.to_string(),
+    }
+}
+
+/// A policy as loaded: what `GET /v1/policies` and the decision log show.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PolicyMeta {
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    pub mode: Mode,
+    pub origin: String,
+    /// Key id of the trusted key whose signature was verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
+}
+
+/// What a policy's verified signature says.
+struct Signed {
+    name: String,
+    version: String,
+    /// Id of the trusted key that verified it.
+    key: String,
+}
+
+/// A built gate and what was noticed on the way.
+pub struct Built {
+    pub gate: Gate,
+    pub policies: Vec<PolicyMeta>,
+    /// List entries skipped, one line each.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Reads and checks a TOML file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| fail(&shown, e))?;
+        let mut config = Config::parse(&text).map_err(|e| fail(&shown, e.message))?;
+        config.base = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(config)
+    }
+
+    /// Parses TOML text (relative paths stay relative to the working
+    /// directory).
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| fail("config", e))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        for (i, p) in self.policies.iter().enumerate() {
+            let what = format!("policy {}", i + 1);
+            if p.path.is_some() == p.bundled.is_some() {
+                return Err(fail(what, "give exactly one of `path` and `bundled`"));
+            }
+            if p.config.is_some() && p.config_file.is_some() {
+                return Err(fail(what, "give at most one of `config` and `config_file`"));
+            }
+            if p.fuel == Some(0) {
+                return Err(fail(what, "`fuel` must be positive"));
+            }
+            if let Some(pin) = &p.sha256
+                && (pin.len() != 64 || hex::decode(pin).is_err())
+            {
+                return Err(fail(what, "`sha256` is 64 hex digits"));
+            }
+        }
+        for (i, l) in self.lists.iter().enumerate() {
+            if l.path.is_some() == l.bundled.is_some() {
+                return Err(fail(
+                    format!("list {}", i + 1),
+                    "give exactly one of `path` and `bundled`",
+                ));
+            }
+        }
+        if self.require_signature && self.trusted_keys.is_empty() {
+            return Err(fail(
+                "config",
+                "`require_signature` needs at least one of `trusted_keys`",
+            ));
+        }
+        self.server.check()?;
+        if self.admin.token.is_some() && self.admin.token_file.is_some() {
+            return Err(fail(
+                "admin",
+                "give at most one of `token` and `token_file`",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `path` resolved against the config's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() || self.base.as_os_str().is_empty() {
+            path.to_path_buf()
+        } else {
+            self.base.join(path)
+        }
+    }
+
+    /// The admin token, if admin endpoints are on.
+    pub fn admin_token(&self) -> Result<Option<String>, ConfigError> {
+        if let Some(t) = &self.admin.token {
+            return Ok(Some(t.clone()).filter(|t| !t.is_empty()));
+        }
+        match &self.admin.token_file {
+            None => Ok(None),
+            Some(file) => {
+                let path = self.resolve(file);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| fail(path.display().to_string(), e))?;
+                let token = text.lines().next().unwrap_or("").trim().to_string();
+                if token.is_empty() {
+                    return Err(fail(path.display().to_string(), "the token file is empty"));
+                }
+                Ok(Some(token))
+            }
+        }
+    }
+
+    /// Engine limits.
+    pub fn engine_limits(&self) -> Limits {
+        Limits {
+            deadline: Duration::from_micros(self.limits.deadline_us),
+            memory: self.limits.memory_mib.saturating_mul(1 << 20),
+            fuel: self.limits.fuel,
+        }
+    }
+
+    fn cache(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            None
+        } else {
+            match &self.cache_dir {
+                Some(dir) => Some(self.resolve(dir)),
+                None => cache::default_dir(),
+            }
+        }
+    }
+
+    /// The designated sets, with the entries skipped.
+    pub fn screener(&self) -> Result<(Screener, Vec<String>), ConfigError> {
+        if self.lists.is_empty() {
+            return Ok((bundled::sample_screener(), Vec::new()));
+        }
+        let mut sets: Vec<DesignatedSet> = Vec::new();
+        let mut warnings = Vec::new();
+        for list in &self.lists {
+            let set = match (&list.bundled, &list.path) {
+                (Some(b), _) if b == bundled::SAMPLE_LIST_NAME => bundled::sample_set(),
+                (Some(b), _) => {
+                    return Err(fail(
+                        format!("list bundled:{b}"),
+                        "the only bundled list is `sample`",
+                    ));
+                }
+                (None, Some(path)) => {
+                    let path = self.resolve(path);
+                    let shown = path.display().to_string();
+                    let skip_invalid = self.skip_invalid || list.skip_invalid;
+                    let allow_empty = self.allow_empty_list || list.allow_empty;
+                    let (set, rejected) =
+                        lists::open_list(&path, list.name.as_deref(), skip_invalid, allow_empty)
+                            .map_err(|e| match e {
+                                lists::OpenError::Import(
+                                    ImportError::Empty { .. } | ImportError::NoAddresses { .. },
+                                ) => fail(
+                                    &shown,
+                                    format!(
+                                        "{e}: refusing to start on it, it would let every \
+                                         address through (allow it with --allow-empty-list / \
+                                         `allow_empty_list = true`)"
+                                    ),
+                                ),
+                                e => fail(&shown, e),
+                            })?;
+                    warnings.extend(rejected.iter().map(|r| {
+                        format!(
+                            "{shown}:{}: skipped `{}`: {}",
+                            r.location.line, r.text, r.reason
+                        )
+                    }));
+                    set
+                }
+                (None, None) => unreachable!("checked at parse"),
+            };
+            if set.is_empty() && !(self.allow_empty_list || list.allow_empty) {
+                let shown = match &list.path {
+                    Some(path) => self.resolve(path).display().to_string(),
+                    None => format!("list {}", set.name()),
+                };
+                return Err(fail(
+                    shown,
+                    format!(
+                        "designated set `{}` is empty (no address): refusing to start, it would \
+                         let every address through (import the list with `riskgate lists \
+                         import`, or allow it with --allow-empty-list / `allow_empty_list = true`)",
+                        set.name()
+                    ),
+                ));
+            }
+            if sets.iter().any(|s| s.name() == set.name()) {
+                return Err(fail(
+                    format!("list {}", set.name()),
+                    "two lists have this name",
+                ));
+            }
+            sets.push(set);
+        }
+        Ok((Screener::new(sets), warnings))
+    }
+
+    fn trusted(&self) -> Result<Vec<ed25519_dalek::VerifyingKey>, ConfigError> {
+        self.trusted_keys
+            .iter()
+            .map(|k| {
+                let path = self.resolve(k);
+                signing::read_public_key(&path).map_err(|e| fail(path.display().to_string(), e))
+            })
+            .collect()
+    }
+
+    /// Reads, checks and loads everything into a gate over `velocity`.
+    pub fn build(&self, velocity: Arc<Velocity>) -> Result<Built, ConfigError> {
+        let trusted = self.trusted()?;
+        let mut sources = Vec::new();
+        // Per policy: its mode and the (name, version, key id) it was signed as.
+        let mut signed: Vec<(Mode, Option<Signed>)> = Vec::new();
+        let defaults: Vec<PolicyConfig> = if self.policies.is_empty() {
+            ["sanctions", "velocity"]
+                .map(|b| PolicyConfig {
+                    bundled: Some(b.into()),
+                    ..PolicyConfig::default()
+                })
+                .into()
+        } else {
+            Vec::new()
+        };
+        let policies = if self.policies.is_empty() {
+            &defaults
+        } else {
+            &self.policies
+        };
+        for p in policies {
+            let (origin, bytes): (String, Arc<[u8]>) = match (&p.bundled, &p.path) {
+                (Some(name), _) => {
+                    let origin = format!("bundled:{name}");
+                    let source = bundled::policies()
+                        .into_iter()
+                        .find(|s| s.origin == origin)
+                        .ok_or_else(|| {
+                            fail(&origin, "no such bundled policy (`sanctions`, `velocity`)")
+                        })?;
+                    (origin, source.bytes)
+                }
+                (None, Some(path)) => {
+                    let path = self.resolve(path);
+                    let origin = path.display().to_string();
+                    let bytes = std::fs::read(&path).map_err(|e| fail(&origin, e))?;
+                    (origin, Arc::from(bytes))
+                }
+                (None, None) => unreachable!("checked at parse"),
+            };
+            let sha256: [u8; 32] = Sha256::digest(&bytes).into();
+            if let Some(pin) = &p.sha256
+                && !pin.eq_ignore_ascii_case(&hex::encode(sha256))
+            {
+                return Err(fail(
+                    &origin,
+                    format!("sha256 is {}, the config pins {pin}", hex::encode(sha256)),
+                ));
+            }
+            let signature = match (&p.path, &p.signature) {
+                (Some(path), explicit) if self.require_signature || explicit.is_some() => {
+                    let sig_path = match explicit {
+                        Some(s) => self.resolve(s),
+                        None => signing::signature_path(&self.resolve(path)),
+                    };
+                    let sig = PolicySignature::read(&sig_path).map_err(|e| {
+                        fail(&origin, format!("signature {}: {e}", sig_path.display()))
+                    })?;
+                    // Verified before the component is compiled.
+                    let key = sig
+                        .verify(&trusted, &sha256, &sig.name, &sig.version)
+                        .map_err(|e| fail(&origin, format!("signature refused: {e}")))?;
+                    Some(Signed {
+                        name: sig.name,
+                        version: sig.version,
+                        key,
+                    })
+                }
+                _ => None,
+            };
+            let config = match (&p.config, &p.config_file) {
+                (Some(table), _) => serde_json::to_string(table).map_err(|e| fail(&origin, e))?,
+                (None, Some(file)) => {
+                    let file = self.resolve(file);
+                    std::fs::read_to_string(&file)
+                        .map_err(|e| fail(&origin, format!("config {}: {e}", file.display())))?
+                }
+                (None, None) => "{}".to_string(),
+            };
+            sources.push(PolicySource {
+                origin,
+                bytes,
+                config,
+                fuel: p.fuel,
+            });
+            signed.push((p.mode, signature));
+        }
+        let (screener, warnings) = self.screener()?;
+        let skew = (self.limits.max_clock_skew_ms > 0)
+            .then(|| Duration::from_millis(self.limits.max_clock_skew_ms));
+        let mut builder = sources
+            .into_iter()
+            .zip(&signed)
+            .fold(Gate::builder(), |b, (s, (mode, _))| b.policy_in(s, *mode))
+            .limits(self.engine_limits())
+            .cache_dir(self.cache())
+            .screener(screener)
+            .velocity(velocity)
+            .max_clock_skew(skew);
+        if let Some(n) = self.limits.parallel_calls {
+            builder = builder.parallel_calls(n);
+        }
+        let gate = match builder.build() {
+            Ok((gate, _)) => gate,
+            Err(GateError::Policy { origin, source }) => return Err(fail(origin, source)),
+            Err(e) => return Err(fail("gate", e)),
+        };
+        let mut metas = Vec::new();
+        for (policy, (mode, signature)) in gate.policies().iter().zip(signed) {
+            if let Some(Signed { name, version, .. }) = &signature
+                && (policy.name() != name || policy.version() != version)
+            {
+                return Err(fail(
+                    policy.origin(),
+                    format!(
+                        "signature refused: signed as {name} {version}, the component says {} {}",
+                        policy.name(),
+                        policy.version()
+                    ),
+                ));
+            }
+            metas.push(PolicyMeta {
+                name: policy.name().to_string(),
+                version: policy.version().to_string(),
+                sha256: hex::encode(policy.sha256()),
+                mode,
+                origin: policy.origin().to_string(),
+                signed_by: signature.map(|s| s.key),
+            });
+        }
+        Ok(Built {
+            gate,
+            policies: metas,
+            warnings,
+        })
+    }
+
+    /// What differs from `running` that a reload cannot change (they need
+    /// a restart): the listen address, velocity store, decision log, admin
+    /// token and `[server]` settings.
+    pub fn restart_required(&self, running: &Config) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.listen != running.listen {
+            out.push("listen");
+        }
+        if self.velocity != running.velocity {
+            out.push("velocity");
+        }
+        if self.decision_log != running.decision_log {
+            out.push("decision_log");
+        }
+        if self.admin != running.admin {
+            out.push("admin");
+        }
+        if self.server != running.server {
+            out.push("server");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses_and_mistakes_are_named() {
+        let c = Config::parse(
+            r#"
+            listen = "127.0.0.1:9000"
+            velocity = "memory"
+            require_signature = true
+            trusted_keys = ["keys/release.pub"]
+            [admin]
+            token = "s3cret"
+            [limits]
+            deadline_us = 2000
+            max_clock_skew_ms = 0
+            [decision_log]
+            dir = "log"
+            durable = true
+            [[policy]]
+            path = "sanctions.wasm"
+            sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+            [[policy]]
+            bundled = "velocity"
+            mode = "shadow"
+            config = { limits = [] }
+            [[list]]
+            name = "ofac"
+            path = "ofac.set"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.policies[1].mode, Mode::Shadow);
+        assert_eq!(c.limits.memory_mib, 16);
+        assert!(c.decision_log.as_ref().unwrap().durable);
+        assert_eq!(c.admin_token().unwrap().as_deref(), Some("s3cret"));
+
+        for (bad, says) in [
+            (
+                "[[policy]]\nmode = \"enforce\"",
+                "exactly one of `path` and `bundled`",
+            ),
+            (
+                "[[policy]]\nbundled = \"x\"\nmode = \"loud\"",
+                "unknown variant",
+            ),
+            (
+                "[[policy]]\nbundled = \"x\"\nsha256 = \"abc\"",
+                "64 hex digits",
+            ),
+            ("require_signature = true", "trusted_keys"),
+            ("listen = \"nowhere\"", "listen"),
+            ("colour = \"red\"", "unknown field"),
+            ("[server]\nidle_timeout_ms = 0", "idle_timeout_ms"),
+            ("[server]\nmax_connections = 0", "max_connections"),
+            ("[server]\nmax_uri_bytes = 1000000", "max_uri_bytes"),
+            ("[server]\nmax_header_bytes = 10", "max_header_bytes"),
+            ("[server]\nkeepalive = 1", "unknown field"),
+        ] {
+            let e = Config::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_example_in_docs_parses() {
+        let c = Config::parse(include_str!("../../../docs/riskgate.example.toml")).unwrap();
+        assert_eq!(c.policies.len(), 3);
+        assert_eq!(c.policies[1].mode, Mode::Shadow);
+        assert!(c.require_signature && c.decision_log.unwrap().durable);
+        assert_eq!(c.server.shutdown_grace_ms, 10_000);
+        assert_eq!(c.server, ServerConfig::default());
+    }
+
+    #[test]
+    fn server_settings_default_and_need_a_restart() {
+        let running = Config::parse("").unwrap();
+        assert_eq!(running.server, ServerConfig::default());
+        let fresh = Config::parse("[server]\nidle_timeout_ms = 5000\nmax_connections = 8").unwrap();
+        assert_eq!(fresh.server.idle_timeout_ms, 5000);
+        assert_eq!(fresh.server.header_read_timeout_ms, 10_000);
+        assert_eq!(fresh.restart_required(&running), ["server"]);
+    }
+
+    #[test]
+    fn pins_and_modes_are_applied_when_built() {
+        let mut c = Config::parse("velocity = \"memory\"\n[[policy]]\nbundled = \"sanctions\"\n[[policy]]\nbundled = \"velocity\"\nmode = \"shadow\"").unwrap();
+        let built = c.build(Arc::default()).unwrap();
+        assert_eq!(built.gate.modes(), [Mode::Enforce, Mode::Shadow]);
+        assert_eq!(built.policies[1].mode, Mode::Shadow);
+        let real = built.policies[0].sha256.clone();
+        c.policies[0].sha256 = Some("0".repeat(64));
+        let e = c.build(Arc::default()).err().unwrap().to_string();
+        assert!(e.contains("pins") && e.contains(&real), "{e}");
+        c.policies[0].sha256 = Some(real.to_uppercase());
+        c.build(Arc::default()).unwrap();
+    }
+}

@@ -1,0 +1,316 @@
+//! `riskgate serve`: the gate as an HTTP JSON service (axum routes on
+//! hyper's HTTP/1 and tokio, behind the bounded edge of `server`).
+//!
+//! Every evaluation runs [`Gate::evaluate_traced`](riskgate::Gate), the path
+//! `riskgate check` runs, on tokio's blocking pool (a durable velocity
+//! store and a durable decision log sync before a decision returns). The
+//! API is described by `docs/openapi.json`.
+//!
+//! - `config`: the TOML configuration and building a gate from it.
+//! - `service`: the generation served (swapped whole by a reload), the
+//!   decision log records, metrics updates.
+//! - `metrics`: the Prometheus metrics.
+//! - `problem`: RFC 9457 problem documents and reading evaluate bodies.
+//! - `server`: the accept loop, connection limit and timeouts, graceful
+//!   shutdown with a grace period.
+
+pub mod config;
+pub mod decision_log;
+pub mod metrics;
+pub mod problem;
+pub mod server;
+pub mod service;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Extension, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Router, http};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde_json::json;
+
+pub use problem::{MAX_BATCH, MAX_BODY, Problem, parse_body};
+pub use service::{Generation, ReloadReport, Service};
+
+use riskgate::velocity::VelocityError;
+
+/// The response header naming the generation that decided a request.
+pub const GENERATION_HEADER: &str = "x-riskgate-generation";
+
+/// The world every policy implements.
+pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.0";
+
+/// How long an evaluate body may take to arrive (`[server]`).
+#[derive(Clone, Copy)]
+struct BodyReadTimeout(Duration);
+
+/// The routes over `service`; bodies are read within `server`'s
+/// `body_read_timeout_ms`. Every client error is a problem document.
+pub fn router(service: Arc<Service>, server: &config::ServerConfig) -> Router {
+    Router::new()
+        .route("/v1/evaluate", post(evaluate))
+        .route("/v1/withdrawals/{id}/release", post(release))
+        .route("/v1/policies", get(policies))
+        .route("/v1/lists", get(lists))
+        .route("/v1/admin/reload", post(reload))
+        .route("/metrics", get(metrics))
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(ready))
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "Not Found", "no such endpoint") })
+        // With the `Allow` header of the path's methods.
+        .method_not_allowed_fallback(|method: http::Method| async move {
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method Not Allowed",
+                format!("{method} is not served at this path (see Allow)"),
+            )
+        })
+        .layer(Extension(BodyReadTimeout(server.body_read_timeout())))
+        .with_state(service)
+}
+
+/// Serves `router(service)` on `listener` with the limits of `server`
+/// until `shutdown` completes; then the requests in flight get the grace
+/// period (see [`server`]).
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    service: Arc<Service>,
+    server: config::ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let routes = router(service, &server);
+    server::serve(listener, routes, server, shutdown).await
+}
+
+/// The body of a request, at most [`MAX_BODY`] bytes, read within the
+/// timeout: 413 over the size, 408 when it does not arrive in time.
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+) -> Result<axum::body::Bytes, Response> {
+    let too_large = || {
+        server::closing(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Content Too Large",
+            format!("the body is over {MAX_BODY} bytes"),
+        ))
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    match tokio::time::timeout(timeout, Limited::new(body, MAX_BODY).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
+        Ok(Err(e)) => Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            format!("the body could not be read: {e}"),
+        )
+        .into_response()),
+        Err(_) => Err(server::closing(Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "Request Timeout",
+            format!("the body did not arrive within {} ms", timeout.as_millis()),
+        ))),
+    }
+}
+
+fn with_generation(mut response: Response, generation: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(GENERATION_HEADER, HeaderValue::from(generation));
+    response
+}
+
+async fn evaluate(
+    State(service): State<Arc<Service>>,
+    Extension(BodyReadTimeout(timeout)): Extension<BodyReadTimeout>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Response> {
+    if !problem::is_json(&headers) {
+        return Err(server::closing(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+            "send the withdrawal as application/json",
+        )));
+    }
+    let body = read_body(&headers, body, timeout).await?;
+    let (withdrawals, batch) = parse_body(&body).map_err(IntoResponse::into_response)?;
+    // One generation for the whole request.
+    let generation = service.current();
+    let number = generation.number;
+    let decisions = service
+        .evaluate_async(generation, withdrawals)
+        .await
+        .map_err(|e| {
+            Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error",
+                e,
+            )
+            .into_response()
+        })?;
+    let body = if batch {
+        #[derive(serde::Serialize)]
+        struct Decisions<'a> {
+            decisions: &'a [riskgate::Decision],
+        }
+        serde_json::to_string(&Decisions {
+            decisions: &decisions,
+        })
+    } else {
+        serde_json::to_string(&decisions[0])
+    }
+    .map_err(|e| Problem::internal(e).into_response())?;
+    Ok(with_generation(
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        number,
+    ))
+}
+
+async fn release(
+    State(service): State<Arc<Service>>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, Problem> {
+    let Path(id) =
+        id.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Bad Request", e.body_text()))?;
+    if id.is_empty() || id.len() > riskgate::model::caps::ID {
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            format!(
+                "a withdrawal id is 1 to {} bytes",
+                riskgate::model::caps::ID
+            ),
+        ));
+    }
+    let released = tokio::task::spawn_blocking(move || service.velocity().release(&id))
+        .await
+        .map_err(Problem::internal)?;
+    match released {
+        Ok(r) => Ok(axum::Json(r).into_response()),
+        Err(e @ VelocityError::UnknownId(_)) => Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "Not Found",
+            e.to_string(),
+        )),
+        Err(e) => Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            e.to_string(),
+        )),
+    }
+}
+
+async fn policies(State(service): State<Arc<Service>>) -> Response {
+    let g = service.current();
+    let list: Vec<serde_json::Value> = g
+        .policies
+        .iter()
+        .map(|p| {
+            let mut v = serde_json::to_value(p).unwrap_or_default();
+            v["world"] = json!(WORLD);
+            v
+        })
+        .collect();
+    with_generation(
+        axum::Json(json!({ "generation": g.number, "policies": list })).into_response(),
+        g.number,
+    )
+}
+
+async fn lists(State(service): State<Arc<Service>>) -> Response {
+    let g = service.current();
+    with_generation(
+        axum::Json(json!({ "generation": g.number, "lists": g.lists })).into_response(),
+        g.number,
+    )
+}
+
+async fn metrics(State(service): State<Arc<Service>>) -> Response {
+    let text = service.metrics().encode(service.log().map(|l| l.stats()));
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
+}
+
+/// The bearer token of an admin request, checked.
+fn authorize(service: &Service, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    if !service.admin_enabled() {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "admin endpoints are off: set [admin] token (or token_file) in the config",
+        )
+        .into_response()
+        .into());
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        })
+        .map(|(_, t)| t.trim());
+    match token {
+        Some(t) if service.admin_allows(t) => Ok(()),
+        _ => {
+            let mut p = Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "admin endpoints need `Authorization: Bearer <token>` with the configured token",
+            )
+            .into_response();
+            p.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"riskgate-admin\""),
+            );
+            Err(p.into())
+        }
+    }
+}
+
+async fn reload(
+    State(service): State<Arc<Service>>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    authorize(&service, &headers).map_err(|r| *r)?;
+    let report = tokio::task::spawn_blocking(move || service.reload())
+        .await
+        .map_err(|e| Problem::internal(e).into_response())?;
+    let status = if report.ok {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, axum::Json(report)).into_response())
+}
+
+async fn ready(State(service): State<Arc<Service>>) -> Response {
+    let g = service.current();
+    if g.gate.modes().contains(&riskgate::Mode::Enforce) {
+        axum::Json(json!({"status": "ready", "generation": g.number})).into_response()
+    } else {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            "no enforced policy is loaded",
+        )
+        .into_response()
+    }
+}

@@ -1,0 +1,203 @@
+//! `GET /metrics`: the service's Prometheus metrics (OpenMetrics text,
+//! prometheus-client).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use riskgate::gate::PolicyOutcome;
+use riskgate::model::Decision;
+
+/// Content type of [`Metrics::encode`].
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerdictLabel {
+    verdict: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FaultLabel {
+    policy: String,
+    mode: &'static str,
+    /// The fault's gate reason: `gate.fuel_exhausted`,
+    /// `gate.deadline_backstop` (the wall-clock backstop fired: a defect or
+    /// a starved machine, never a policy within its fuel) or
+    /// `gate.policy_fault`.
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListLabel {
+    list: String,
+    version: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    decisions: Family<VerdictLabel, Counter>,
+    reasons: Family<ReasonLabel, Counter>,
+    latency: Histogram,
+    faults: Family<FaultLabel, Counter>,
+    list_entries: Family<ListLabel, Gauge>,
+    generation: Gauge,
+    reloads: Family<ResultLabel, Counter>,
+    log_failures: Counter,
+    log_records: Gauge,
+    log_batches: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let decisions = Family::<VerdictLabel, Counter>::default();
+        let reasons = Family::<ReasonLabel, Counter>::default();
+        // 4 µs to about 65 ms.
+        let latency = Histogram::new(exponential_buckets(4e-6, 2.0, 15));
+        let faults = Family::<FaultLabel, Counter>::default();
+        let list_entries = Family::<ListLabel, Gauge>::default();
+        let generation = Gauge::default();
+        let reloads = Family::<ResultLabel, Counter>::default();
+        let log_failures = Counter::default();
+        let log_records = Gauge::default();
+        let log_batches = Gauge::default();
+        let mut registry = Registry::with_prefix("riskgate");
+        registry.register(
+            "decisions",
+            "Decisions returned, by verdict",
+            decisions.clone(),
+        );
+        registry.register(
+            "decision_reasons",
+            "Reasons carried by returned decisions, by code",
+            reasons.clone(),
+        );
+        registry.register(
+            "decision_latency_seconds",
+            "Time the gate spent on a decision (Gate::evaluate)",
+            latency.clone(),
+        );
+        registry.register(
+            "policy_faults",
+            "Policy calls that faulted, by policy, mode and gate reason (gate.fuel_exhausted, gate.deadline_backstop, gate.policy_fault: trap, memory cap, contract)",
+            faults.clone(),
+        );
+        registry.register(
+            "list_entries",
+            "Addresses in each designated set being served",
+            list_entries.clone(),
+        );
+        registry.register(
+            "config_generation",
+            "Generation of the policies and lists being served (1 at start, +1 per reload)",
+            generation.clone(),
+        );
+        registry.register("reloads", "Reloads, by result", reloads.clone());
+        registry.register(
+            "decision_log_failures",
+            "Decisions held because their record could not be written",
+            log_failures.clone(),
+        );
+        registry.register(
+            "decision_log_records",
+            "Records written to the decision log since start",
+            log_records.clone(),
+        );
+        registry.register(
+            "decision_log_batches",
+            "Group-commit batches written to the decision log since start",
+            log_batches.clone(),
+        );
+        Metrics {
+            registry,
+            decisions,
+            reasons,
+            latency,
+            faults,
+            list_entries,
+            generation,
+            reloads,
+            log_failures,
+            log_records,
+            log_batches,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a returned decision and the policy faults behind it.
+    pub fn decided(&self, d: &Decision, trace: &[PolicyOutcome], names: &[&str]) {
+        self.decisions
+            .get_or_create(&VerdictLabel {
+                verdict: d.verdict.as_str(),
+            })
+            .inc();
+        for r in &d.reasons {
+            self.reasons
+                .get_or_create(&ReasonLabel {
+                    code: r.code.clone(),
+                })
+                .inc();
+        }
+        self.latency.observe(d.latency_ns as f64 * 1e-9);
+        for (outcome, name) in trace.iter().zip(names) {
+            if outcome.fault {
+                self.faults
+                    .get_or_create(&FaultLabel {
+                        policy: (*name).to_string(),
+                        mode: outcome.mode.as_str(),
+                        reason: outcome.fault_code.unwrap_or("gate.policy_fault"),
+                    })
+                    .inc();
+            }
+        }
+    }
+
+    /// A decision held for want of its record.
+    pub fn log_failed(&self) {
+        self.log_failures.inc();
+    }
+
+    /// The sets and generation now served.
+    pub fn serving(&self, generation: u64, lists: &[(String, String, usize)]) {
+        self.generation.set(generation as i64);
+        self.list_entries.clear();
+        for (list, version, count) in lists {
+            self.list_entries
+                .get_or_create(&ListLabel {
+                    list: list.clone(),
+                    version: version.clone(),
+                })
+                .set(*count as i64);
+        }
+    }
+
+    pub fn reloaded(&self, ok: bool) {
+        let result = if ok { "ok" } else { "failed" };
+        self.reloads.get_or_create(&ResultLabel { result }).inc();
+    }
+
+    /// The text exposition, with the decision log's counters as of now.
+    pub fn encode(&self, log: Option<crate::decision_log::LogStats>) -> String {
+        if let Some(stats) = log {
+            self.log_records.set(stats.records as i64);
+            self.log_batches.set(stats.batches as i64);
+        }
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("encoding into a String does not fail");
+        out
+    }
+}

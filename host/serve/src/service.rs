@@ -1,0 +1,449 @@
+//! The state behind `riskgate serve`: the generation of policies and lists
+//! being served (swapped whole by a reload), the decision log and the
+//! metrics.
+//!
+//! A request takes the current generation once and decides every
+//! withdrawal of its body with it, so no request sees a mix of old and new
+//! policies or lists; one that started before a reload finishes on the old
+//! generation, which is dropped when its last request ends. Every
+//! generation shares the one velocity store.
+
+use super::config::{Config, ConfigError, PolicyMeta};
+use super::metrics::Metrics;
+use crate::decision_log::{DecisionLog, LogError};
+use riskgate::gate::{Gate, PolicyOutcome};
+use riskgate::model::{Decision, Hit, Reason, Verdict, Withdrawal};
+use riskgate::velocity::Velocity;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A designated set as served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListMeta {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+    pub count: usize,
+}
+
+/// The policies and lists served together.
+pub struct Generation {
+    /// 1 at start, +1 per successful reload.
+    pub number: u64,
+    pub gate: Gate,
+    pub policies: Vec<PolicyMeta>,
+    pub lists: Vec<ListMeta>,
+}
+
+impl Generation {
+    fn new(number: u64, built: super::config::Built) -> Self {
+        let lists = built
+            .gate
+            .screener()
+            .sets()
+            .map(|s| ListMeta {
+                name: s.name().to_string(),
+                version: s.version().to_string(),
+                source: s.source().to_string(),
+                count: s.len(),
+            })
+            .collect();
+        Generation {
+            number,
+            gate: built.gate,
+            policies: built.policies,
+            lists,
+        }
+    }
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadReport {
+    pub ok: bool,
+    /// The generation served after the reload (unchanged when it failed).
+    pub generation: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<PolicyMeta>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<ListMeta>,
+    /// Settings that changed in the file but apply only after a restart.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restart_required: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// One decision-log record.
+#[derive(Serialize)]
+struct DecisionRecord<'a> {
+    event: &'static str,
+    decision_id: String,
+    timestamp_ms: u64,
+    generation: u64,
+    withdrawal: &'a Withdrawal,
+    verdict: Verdict,
+    reasons: &'a [Reason],
+    hits: &'a [Hit],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    replayed: bool,
+    latency_ns: u64,
+    policies: Vec<PolicyRecord<'a>>,
+    lists: Vec<ListRecord<'a>>,
+}
+
+#[derive(Serialize)]
+struct PolicyRecord<'a> {
+    name: &'a str,
+    version: &'a str,
+    sha256: &'a str,
+    #[serde(flatten)]
+    outcome: &'a PolicyOutcome,
+}
+
+#[derive(Serialize)]
+struct ListRecord<'a> {
+    name: &'a str,
+    version: &'a str,
+}
+
+/// A generation change, in the decision log.
+#[derive(Serialize)]
+struct GenerationRecord<'a> {
+    event: &'static str,
+    timestamp_ms: u64,
+    generation: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    policies: &'a [PolicyMeta],
+    lists: &'a [ListMeta],
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Decisions and their traces, before they are recorded.
+struct Decided {
+    decisions: Vec<Decision>,
+    traces: Vec<Vec<PolicyOutcome>>,
+}
+
+/// The service.
+pub struct Service {
+    current: RwLock<Arc<Generation>>,
+    velocity: Arc<Velocity>,
+    /// The running configuration, and the file it is read from (reload
+    /// reads it anew; without a file the same settings are rebuilt, reading
+    /// the policy and list files again).
+    config: Mutex<Config>,
+    config_path: Option<PathBuf>,
+    log: Option<DecisionLog>,
+    metrics: Metrics,
+    admin_token: Option<String>,
+    /// Decisions never block (in-memory velocity): evaluate on the caller.
+    inline: bool,
+    /// This process's prefix of decision ids, and the counter after it.
+    node: u64,
+    seq: AtomicU64,
+}
+
+impl Service {
+    /// Serves `built` (made from `config`, over `velocity`).
+    pub fn new(
+        config: Config,
+        config_path: Option<PathBuf>,
+        built: super::config::Built,
+        velocity: Arc<Velocity>,
+        log: Option<DecisionLog>,
+    ) -> Result<Self, ConfigError> {
+        let admin_token = config.admin_token()?;
+        let mut node = [0u8; 8];
+        let _ = getrandom::fill(&mut node);
+        let inline = config.velocity.as_deref() == Some("memory");
+        let service = Service {
+            inline,
+            current: RwLock::new(Arc::new(Generation::new(1, built))),
+            velocity,
+            config: Mutex::new(config),
+            config_path,
+            log,
+            metrics: Metrics::default(),
+            admin_token,
+            node: u64::from_le_bytes(node),
+            seq: AtomicU64::new(0),
+        };
+        let current = service.current();
+        service.serving(&current, None);
+        Ok(service)
+    }
+
+    /// The generation now served.
+    pub fn current(&self) -> Arc<Generation> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn log(&self) -> Option<&DecisionLog> {
+        self.log.as_ref()
+    }
+
+    pub fn velocity(&self) -> &Arc<Velocity> {
+        &self.velocity
+    }
+
+    /// Whether `token` is the admin token (false when admin is off).
+    pub fn admin_allows(&self, token: &str) -> bool {
+        use sha2::{Digest, Sha256};
+        match &self.admin_token {
+            // Compare digests: the time taken says nothing of the token.
+            Some(t) => Sha256::digest(t.as_bytes()) == Sha256::digest(token.as_bytes()),
+            None => false,
+        }
+    }
+
+    pub fn admin_enabled(&self) -> bool {
+        self.admin_token.is_some()
+    }
+
+    /// Decides `withdrawals` with generation `g`, records every decision in
+    /// the log (one batch) and counts them. A decision whose record cannot
+    /// be written is returned as HOLD `gate.log_unavailable` (a DENY stays
+    /// DENY): none is returned as final without its record. Blocks (on the
+    /// velocity store and the log).
+    pub fn evaluate(&self, g: &Generation, withdrawals: &[Withdrawal]) -> Vec<Decision> {
+        let decided = self.decide(g, withdrawals);
+        let written = match &self.log {
+            None => Ok(()),
+            Some(log) => self
+                .encode(log, g, withdrawals, &decided)
+                .and_then(|buf| log.append_many(&buf, withdrawals.len() as u64)),
+        };
+        self.finish(g, decided, written)
+    }
+
+    /// [`Service::evaluate`] from async code. With the in-memory velocity
+    /// store nothing in a decision blocks, so it runs right on the calling
+    /// worker (no hand-off to another thread) and awaits its log batch;
+    /// otherwise (a log sync or a network round trip inside the decision)
+    /// it runs on the blocking pool.
+    pub async fn evaluate_async(
+        self: &Arc<Self>,
+        g: Arc<Generation>,
+        withdrawals: Vec<Withdrawal>,
+    ) -> Result<Vec<Decision>, String> {
+        if !self.inline {
+            let service = self.clone();
+            return tokio::task::spawn_blocking(move || service.evaluate(&g, &withdrawals))
+                .await
+                .map_err(|e| format!("the evaluation did not finish: {e}"));
+        }
+        let decided = self.decide(&g, &withdrawals);
+        let written = match &self.log {
+            None => Ok(()),
+            Some(log) => match self.encode(log, &g, &withdrawals, &decided) {
+                Ok(buf) => log.append_many_async(&buf, withdrawals.len() as u64).await,
+                Err(e) => Err(e),
+            },
+        };
+        Ok(self.finish(&g, decided, written))
+    }
+
+    fn decide(&self, g: &Generation, withdrawals: &[Withdrawal]) -> Decided {
+        let mut decisions = Vec::with_capacity(withdrawals.len());
+        let mut traces = Vec::with_capacity(withdrawals.len());
+        for w in withdrawals {
+            let mut trace = Vec::with_capacity(g.policies.len());
+            decisions.push(g.gate.evaluate_traced(w, &mut trace));
+            traces.push(trace);
+        }
+        Decided { decisions, traces }
+    }
+
+    fn finish(
+        &self,
+        g: &Generation,
+        decided: Decided,
+        written: Result<(), LogError>,
+    ) -> Vec<Decision> {
+        let Decided {
+            mut decisions,
+            traces,
+        } = decided;
+        if let Err(e) = written {
+            for d in &mut decisions {
+                d.verdict = d.verdict.max(Verdict::Hold);
+                d.reasons.push(Reason {
+                    code: "gate.log_unavailable".into(),
+                    detail: format!("the decision could not be recorded: {e}"),
+                    policy: None,
+                });
+                self.metrics.log_failed();
+            }
+        }
+        let names: Vec<&str> = g.policies.iter().map(|p| p.name.as_str()).collect();
+        for (d, trace) in decisions.iter().zip(&traces) {
+            self.metrics.decided(d, trace, &names);
+        }
+        decisions
+    }
+
+    /// The log records of `decided`, one line each.
+    fn encode(
+        &self,
+        log: &DecisionLog,
+        g: &Generation,
+        withdrawals: &[Withdrawal],
+        decided: &Decided,
+    ) -> Result<Vec<u8>, LogError> {
+        let (decisions, traces) = (&decided.decisions, &decided.traces);
+        let timestamp_ms = now_ms();
+        let mut buf = Vec::with_capacity(1024 * withdrawals.len());
+        for ((w, d), trace) in withdrawals.iter().zip(decisions).zip(traces) {
+            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+            let record = DecisionRecord {
+                event: "decision",
+                decision_id: format!("{:016x}{seq:016x}", self.node),
+                timestamp_ms,
+                generation: g.number,
+                withdrawal: w,
+                verdict: d.verdict,
+                reasons: &d.reasons,
+                hits: &d.hits,
+                replayed: d.replayed,
+                latency_ns: d.latency_ns,
+                policies: trace
+                    .iter()
+                    .zip(&g.policies)
+                    .map(|(outcome, p)| PolicyRecord {
+                        name: &p.name,
+                        version: &p.version,
+                        sha256: &p.sha256,
+                        outcome,
+                    })
+                    .collect(),
+                lists: g
+                    .lists
+                    .iter()
+                    .map(|l| ListRecord {
+                        name: &l.name,
+                        version: &l.version,
+                    })
+                    .collect(),
+            };
+            serde_json::to_writer(&mut buf, &record).map_err(|e| LogError::Io {
+                path: log.describe().to_string(),
+                message: format!("encoding the record: {e}"),
+            })?;
+            buf.push(b'\n');
+        }
+        Ok(buf)
+    }
+
+    /// Metrics and the log record of a generation now served (or of a
+    /// reload that failed, with `error`).
+    fn serving(&self, g: &Generation, error: Option<&str>) {
+        if error.is_none() {
+            let lists: Vec<(String, String, usize)> = g
+                .lists
+                .iter()
+                .map(|l| (l.name.clone(), l.version.clone(), l.count))
+                .collect();
+            self.metrics.serving(g.number, &lists);
+        }
+        if let Some(log) = &self.log {
+            let record = GenerationRecord {
+                event: if error.is_some() {
+                    "reload_failed"
+                } else {
+                    "generation"
+                },
+                timestamp_ms: now_ms(),
+                generation: g.number,
+                error,
+                policies: if error.is_some() { &[] } else { &g.policies },
+                lists: if error.is_some() { &[] } else { &g.lists },
+            };
+            if let Ok(line) = serde_json::to_vec(&record)
+                && let Err(e) = log.append(&line)
+            {
+                tracing::error!("recording generation {}: {e}", g.number);
+            }
+        }
+    }
+
+    /// Reads the configuration again and, if every policy and list loads
+    /// (and verifies), serves the new generation; otherwise nothing
+    /// changes. Reloads run one at a time.
+    pub fn reload(&self) -> ReloadReport {
+        let mut running = self.config.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.current();
+        let attempt = (|| {
+            let fresh = match &self.config_path {
+                Some(path) => Config::from_file(path)?,
+                None => running.clone(),
+            };
+            let built = fresh.build(self.velocity.clone())?;
+            Ok::<_, ConfigError>((fresh, built))
+        })();
+        match attempt {
+            Ok((fresh, built)) => {
+                let restart_required = fresh.restart_required(&running);
+                let warnings = built.warnings.clone();
+                let next = Arc::new(Generation::new(current.number + 1, built));
+                // Its record precedes every decision it makes.
+                self.serving(&next, None);
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
+                // Settings that need a restart keep their running values.
+                let mut kept = fresh;
+                kept.listen = running.listen;
+                kept.velocity = running.velocity.clone();
+                kept.decision_log = running.decision_log.clone();
+                kept.admin = running.admin.clone();
+                *running = kept;
+                self.metrics.reloaded(true);
+                tracing::info!("reload: serving generation {}", next.number);
+                ReloadReport {
+                    ok: true,
+                    generation: next.number,
+                    error: None,
+                    policies: next.policies.clone(),
+                    lists: next.lists.clone(),
+                    restart_required,
+                    warnings,
+                }
+            }
+            Err(e) => {
+                let error = e.to_string();
+                self.metrics.reloaded(false);
+                self.serving(&current, Some(&error));
+                tracing::warn!(
+                    "reload failed, still serving generation {}: {error}",
+                    current.number
+                );
+                ReloadReport {
+                    ok: false,
+                    generation: current.number,
+                    error: Some(error),
+                    policies: Vec::new(),
+                    lists: Vec::new(),
+                    restart_required: Vec::new(),
+                    warnings: Vec::new(),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! Velocity state: the allowed withdrawals per key, in sliding windows, and
+//! the recorded decision per withdrawal id (idempotency).
+//!
+//! [`Velocity`] is the gate's handle: process-local key locks in front of a
+//! [`Store`] backend: [`MemoryStore`] (tests, demo), [`DurableStore`] (the
+//! default of a real deployment: an in-memory index rebuilt from a
+//! write-ahead log with group commit) or a shared store such as Redis.
+//!
+//! Check-and-record is atomic per key: the gate locks the stripes of every
+//! key a withdrawal touches (and of its id) before any policy reads a
+//! window, asks the store for exclusivity across nodes (a no-op for
+//! single-node stores), and commits the decision (and, for an ALLOW, its
+//! contribution under every key) before unlocking. No interleaving of
+//! concurrent requests can then let the count or sum in a window exceed a
+//! limit that each request was checked against.
+//!
+//! Windows slide exactly. A query at time `t` for a window of `W` ms counts
+//! every recorded event with `ts > t - W`, including events later than `t`:
+//! any window of length `W` containing `t` holds a subset of those, so an
+//! out-of-order request is judged conservatively and in-order requests
+//! exactly.
+
+mod checkpoint;
+mod durable;
+mod memory;
+mod record;
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(test)]
+mod tests;
+mod wal;
+
+pub use checkpoint::CheckpointReport;
+pub use durable::{DurableError, DurableOptions, DurableStore, RecoveryReport};
+pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+
+use riskgate_model::{Decision, Withdrawal};
+use serde::{Deserialize, Serialize};
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Default history kept: the longest window a policy may ask for.
+pub const DEFAULT_RETENTION_MS: u64 = 8 * 24 * 3_600_000;
+const LOCK_STRIPES: usize = 1024;
+
+/// Which key of a withdrawal a window is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Account,
+    AccountAsset,
+    Destination,
+    AccountDestination,
+    Asset,
+}
+
+impl Scope {
+    /// Every scope, in key order.
+    pub const ALL: [Scope; 5] = [
+        Scope::Account,
+        Scope::AccountAsset,
+        Scope::Destination,
+        Scope::AccountDestination,
+        Scope::Asset,
+    ];
+}
+
+/// What a withdrawal's keys are made of: enough to rebuild them (the
+/// durable log stores this, not the keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyParts {
+    pub account: String,
+    pub asset: String,
+    pub chain: String,
+    /// The canonical destination when it parses, else the trimmed text.
+    pub destination: String,
+}
+
+/// The keys of one withdrawal, one per scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    keys: [String; 5],
+    parts: KeyParts,
+}
+
+/// The key of each scope, in [`Scope::ALL`] order. Length-prefixed
+/// components: no two different tuples share a key.
+fn key_strings(p: record::PartsRef<'_>) -> [String; 5] {
+    let mut keys: [String; 5] = Default::default();
+    for (scope, key) in Scope::ALL.into_iter().zip(&mut keys) {
+        write_key(p, scope, key);
+    }
+    keys
+}
+
+/// The key of `scope` into a reused buffer (see [`key_strings`]).
+fn write_key(p: record::PartsRef<'_>, scope: Scope, s: &mut String) {
+    s.clear();
+    // Room for the whole key at once (each part and its length prefix; 4
+    // digits cover the caps), not a reallocation per piece.
+    s.reserve(24 + p.account.len() + p.asset.len() + p.chain.len() + p.destination.len());
+    let mut digits = itoa::Buffer::new();
+    let mut put = |parts: &[&str], dest: bool| {
+        for part in parts {
+            s.push_str(digits.format(part.len()));
+            s.push(':');
+            s.push_str(part);
+        }
+        if dest {
+            s.push_str(digits.format(p.chain.len() + 1 + p.destination.len()));
+            s.push(':');
+            s.push_str(p.chain);
+            s.push('/');
+            s.push_str(p.destination);
+        }
+    };
+    match scope {
+        Scope::Account => put(&["acct", p.account], false),
+        Scope::AccountAsset => put(&["acct-asset", p.account, p.asset], false),
+        Scope::Destination => put(&["dest"], true),
+        Scope::AccountDestination => put(&["acct-dest", p.account], true),
+        Scope::Asset => put(&["asset", p.asset], false),
+    }
+}
+
+impl Keys {
+    /// Keys for `w`; `destination` should be the canonical address when the
+    /// destination parses, so case and format variants share one key.
+    pub fn new(w: &Withdrawal, destination: &str) -> Self {
+        Self::from_parts(KeyParts {
+            account: w.account.clone(),
+            asset: w.asset.clone(),
+            chain: w.chain.clone(),
+            destination: destination.to_string(),
+        })
+    }
+
+    /// Keys from their parts.
+    pub fn from_parts(parts: KeyParts) -> Self {
+        Keys {
+            keys: key_strings(record::PartsRef::of(&parts)),
+            parts,
+        }
+    }
+
+    /// The key for `scope`.
+    pub fn get(&self, scope: Scope) -> &str {
+        &self.keys[scope as usize]
+    }
+
+    /// The withdrawal's asset.
+    pub fn asset(&self) -> &str {
+        &self.parts.asset
+    }
+
+    /// What the keys were built from.
+    pub fn parts(&self) -> &KeyParts {
+        &self.parts
+    }
+
+    /// All keys.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        self.keys.iter().map(String::as_str)
+    }
+}
+
+/// `len:part` for each part: the key text of a scope (see [`Keys`]). Public
+/// so that `riskgate velocity stats` can name a key from its parts.
+pub fn key_text(parts: &[&str]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+    for p in parts {
+        let _ = write!(s, "{}:{p}", p.len());
+    }
+    s
+}
+
+/// Statistics of a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WindowStats {
+    pub count: u64,
+    /// Sum of amounts in the queried asset, minor units.
+    pub sum: u64,
+    pub usd_cents: u64,
+}
+
+/// An allowed withdrawal's contribution to the windows of its keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contribution {
+    /// Unique per recorded event (a retry after a release gets a new one).
+    pub uid: u64,
+    pub ts: u64,
+    pub amount: u64,
+    pub usd_cents: u64,
+}
+
+/// A decision recorded for an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// sha256 of the withdrawal's content, to detect a reused id.
+    pub fingerprint: [u8; 32],
+    pub decision: Decision,
+    pub requested_at: u64,
+    /// What the withdrawal added to the windows (ALLOW only).
+    pub contribution: Option<Contribution>,
+    /// The keys it was recorded under.
+    pub parts: KeyParts,
+}
+
+/// What a commit writes: a decision and, for an ALLOW, its contribution.
+#[derive(Debug, Clone)]
+pub struct Commit<'a> {
+    pub id: &'a str,
+    pub keys: &'a Keys,
+    pub fingerprint: [u8; 32],
+    pub requested_at: u64,
+    pub decision: &'a Decision,
+    /// Amount and USD value, when the decision is an ALLOW (the store
+    /// assigns the event's uid).
+    pub allowed: Option<(u64, u64)>,
+}
+
+/// What a release removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Released {
+    pub id: String,
+    /// Whether the decision had counted (an ALLOW).
+    pub had_contribution: bool,
+    pub requested_at: u64,
+}
+
+/// Everything recorded under one key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct KeyStats {
+    /// Events kept under the key.
+    pub events: u64,
+    pub oldest_ts: Option<u64>,
+    pub newest_ts: Option<u64>,
+    /// Sums over every kept event, all assets together for `amount`.
+    pub usd_cents: u64,
+}
+
+/// Velocity failures; the gate holds on every one of them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VelocityError {
+    #[error("window of {window_ms} ms is longer than the {retention_ms} ms of history kept")]
+    WindowTooLong { window_ms: u64, retention_ms: u64 },
+    #[error("requested-at {t} is older than the history kept (pruned before {horizon})")]
+    TooOld { t: u64, horizon: u64 },
+    #[error("no decision is recorded for withdrawal id `{0}`")]
+    UnknownId(String),
+    #[error("velocity store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl VelocityError {
+    /// Whether the store itself failed (as opposed to a request it refuses).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, VelocityError::Unavailable(_))
+    }
+}
+
+/// The furthest one record can move a store's newest requested-at, and so
+/// its history cut-off (newest minus the retention): the host's clock plus
+/// the default clock skew. A record stamped further ahead (the skew check
+/// is off for replays) is still recorded, but a far-future one cannot age
+/// out the history every later withdrawal is measured against.
+pub(crate) fn newest_cap() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    now.saturating_add(riskgate_model::DEFAULT_MAX_CLOCK_SKEW.as_millis() as u64)
+}
+
+/// Refuses a window longer than the `retention_ms` of history kept.
+pub(crate) fn check_window_len(window_ms: u64, retention_ms: u64) -> Result<(), VelocityError> {
+    if window_ms > retention_ms {
+        return Err(VelocityError::WindowTooLong {
+            window_ms,
+            retention_ms,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a window at `t` that reaches below the pruning `horizon`: every
+/// event with `ts > t - window_ms` must still be kept.
+pub(crate) fn check_horizon(t: u64, window_ms: u64, horizon: u64) -> Result<(), VelocityError> {
+    if t.saturating_add(1) < horizon.saturating_add(window_ms) {
+        return Err(VelocityError::TooOld { t, horizon });
+    }
+    Ok(())
+}
+
+/// Exclusivity a shared store grants across gate nodes for one withdrawal;
+/// returned to the store with the commit or on [`Store::unlock`].
+#[derive(Debug, Default)]
+pub struct Exclusive {
+    /// The store's own token (Redis: the lock value), `None` for local stores.
+    pub token: Option<String>,
+}
+
+/// A velocity backend. Every method may fail with
+/// [`VelocityError::Unavailable`]; the gate turns that into HOLD
+/// `gate.velocity_unavailable`.
+pub trait Store: Send + Sync {
+    /// A short description (`memory`, `durable:/var/lib/riskgate`, `redis://…`).
+    fn describe(&self) -> String;
+    /// History kept, ms.
+    fn retention_ms(&self) -> u64;
+    /// Exclusive use of `id` and `keys` across every gate node sharing the
+    /// store, until [`commit`](Self::commit) or [`unlock`](Self::unlock).
+    /// Local stores rely on the gate's in-process locks and return at once.
+    fn exclusive(&self, _id: &str, _keys: &Keys) -> Result<Exclusive, VelocityError> {
+        Ok(Exclusive::default())
+    }
+    /// Gives up exclusivity without committing.
+    fn unlock(&self, _id: &str, _keys: &Keys, _exclusive: Exclusive) {}
+    /// The decision recorded for `id`.
+    fn recorded(&self, id: &str) -> Result<Option<Recorded>, VelocityError>;
+    /// Statistics over the window of `window_ms` ending at `t` for `key`;
+    /// `sum` counts only events in `asset`.
+    fn window(
+        &self,
+        key: &str,
+        asset: &str,
+        t: u64,
+        window_ms: u64,
+    ) -> Result<WindowStats, VelocityError>;
+    /// Records the decision and its contribution atomically; on `Ok` the
+    /// record survives a crash. Releases the exclusivity.
+    fn commit(&self, commit: &Commit<'_>, exclusive: Exclusive) -> Result<(), VelocityError>;
+    /// Removes the recorded decision of `id` and its contribution (the
+    /// caller holds the locks of `id` and of the recorded keys).
+    fn release(&self, id: &str) -> Result<Released, VelocityError>;
+    /// Everything kept under one key (see [`key_text`]).
+    fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError>;
+}
+
+/// The gate's velocity handle: in-process key locks over a [`Store`].
+pub struct Velocity {
+    store: Arc<dyn Store>,
+    stripes: Box<[Mutex<()>]>,
+    hasher: std::hash::RandomState,
+}
+
+/// Held while a withdrawal is checked and recorded.
+pub struct KeyLock<'a> {
+    /// The id's and the keys' stripes, each locked once, in stripe order.
+    _guards: [Option<MutexGuard<'a, ()>>; 6],
+}
+
+impl Default for Velocity {
+    fn default() -> Self {
+        Self::new(Arc::new(MemoryStore::default()))
+    }
+}
+
+impl std::fmt::Debug for Velocity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Velocity")
+            .field("store", &self.store.describe())
+            .finish()
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every update under a velocity lock is a single push, insert or
+    // remove, so a panic cannot leave the maps half updated and poisoning
+    // is safe to clear.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Velocity {
+    /// Locks over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Velocity {
+            store,
+            stripes: (0..LOCK_STRIPES).map(|_| Mutex::default()).collect(),
+            hasher: std::hash::RandomState::new(),
+        }
+    }
+
+    /// An in-memory store keeping `retention_ms` of history.
+    pub fn memory(retention_ms: u64) -> Self {
+        Self::new(Arc::new(MemoryStore::new(retention_ms)))
+    }
+
+    /// The backend.
+    pub fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    fn slot(&self, key: &str) -> usize {
+        (self.hasher.hash_one(key) % LOCK_STRIPES as u64) as usize
+    }
+
+    /// Locks the stripes of `id` and every key, in stripe order (no
+    /// deadlock between concurrent callers).
+    pub fn lock(&self, id: &str, keys: &Keys) -> KeyLock<'_> {
+        let mut stripes = [0usize; 6];
+        stripes[0] = self.slot(id);
+        for (slot, key) in stripes[1..].iter_mut().zip(keys.all()) {
+            *slot = self.slot(key);
+        }
+        stripes.sort_unstable();
+        let mut guards: [Option<MutexGuard<'_, ()>>; 6] = Default::default();
+        for (i, &stripe) in stripes.iter().enumerate() {
+            if i == 0 || stripe != stripes[i - 1] {
+                guards[i] = Some(lock(&self.stripes[stripe]));
+            }
+        }
+        KeyLock { _guards: guards }
+    }
+
+    /// Removes the contribution of withdrawal `id` (cancelled, or failed on
+    /// chain) and its recorded decision, so the id may be decided anew.
+    /// An id with no recorded decision is [`VelocityError::UnknownId`].
+    pub fn release(&self, id: &str) -> Result<Released, VelocityError> {
+        // The keys come from the record: lock them, then check under the
+        // lock that the record is still the one whose keys were locked (a
+        // concurrent release and re-decision may have replaced it).
+        let unknown = || VelocityError::UnknownId(id.to_string());
+        let mut parts = self.store.recorded(id)?.ok_or_else(unknown)?.parts;
+        loop {
+            let keys = Keys::from_parts(parts);
+            let _lock = self.lock(id, &keys);
+            let exclusive = self.store.exclusive(id, &keys)?;
+            let current = match self.store.recorded(id) {
+                Ok(Some(r)) => r.parts,
+                Ok(None) => {
+                    self.store.unlock(id, &keys, exclusive);
+                    return Err(unknown());
+                }
+                Err(e) => {
+                    self.store.unlock(id, &keys, exclusive);
+                    return Err(e);
+                }
+            };
+            if current != *keys.parts() {
+                self.store.unlock(id, &keys, exclusive);
+                parts = current;
+                continue;
+            }
+            let result = self.store.release(id);
+            self.store.unlock(id, &keys, exclusive);
+            return result;
+        }
+    }
+}

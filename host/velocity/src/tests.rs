@@ -1,0 +1,618 @@
+//! Tests of the velocity stores: memory semantics, the durable log
+//! (reopen, torn tails, corruption, failure, rotation, group commit) and
+//! release.
+
+use super::*;
+use riskgate_model::{Decision, Verdict};
+use std::path::Path;
+
+const H: u64 = 3_600_000;
+const T0: u64 = 1_795_564_800_000;
+
+fn keys(account: &str, dest: &str) -> Keys {
+    Keys::from_parts(KeyParts {
+        account: account.into(),
+        asset: "ETH".into(),
+        chain: "ethereum".into(),
+        destination: dest.into(),
+    })
+}
+
+fn decision(id: &str, verdict: Verdict) -> Decision {
+    Decision {
+        id: id.into(),
+        verdict,
+        reasons: Vec::new(),
+        hits: Vec::new(),
+        latency_ns: 0,
+        replayed: false,
+    }
+}
+
+/// Commits an ALLOW of `amount` at `ts` for `id`.
+fn allow(store: &dyn Store, id: &str, k: &Keys, ts: u64, amount: u64) {
+    let d = decision(id, Verdict::Allow);
+    store
+        .commit(
+            &Commit {
+                id,
+                keys: k,
+                fingerprint: [7; 32],
+                requested_at: ts,
+                decision: &d,
+                allowed: Some((amount, amount / 10)),
+            },
+            Exclusive::default(),
+        )
+        .expect("commit");
+}
+
+fn hold(store: &dyn Store, id: &str, k: &Keys, ts: u64) {
+    let d = decision(id, Verdict::Hold);
+    store
+        .commit(
+            &Commit {
+                id,
+                keys: k,
+                fingerprint: [8; 32],
+                requested_at: ts,
+                decision: &d,
+                allowed: None,
+            },
+            Exclusive::default(),
+        )
+        .expect("commit");
+}
+
+fn acct(store: &dyn Store, k: &Keys, t: u64, w: u64) -> WindowStats {
+    store
+        .window(k.get(Scope::Account), "ETH", t, w)
+        .expect("window")
+}
+
+fn open(dir: &Path) -> (DurableStore, RecoveryReport) {
+    DurableStore::open(dir, DurableOptions::default()).expect("opens")
+}
+
+fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn windows_slide_exactly_and_count_later_events() {
+    let s = MemoryStore::default();
+    let k = keys("a", "d");
+    allow(&s, "1", &k, T0, 100);
+    allow(&s, "2", &k, T0 + H, 200);
+    // [T0+H-1h+1 .. ]: only the second; at T0 + 2h - 1 still the second.
+    assert_eq!(acct(&s, &k, T0 + H, H).count, 1);
+    assert_eq!(acct(&s, &k, T0 + H - 1, H).count, 2);
+    assert_eq!(acct(&s, &k, T0 + 2 * H - 1, H).sum, 200);
+    assert_eq!(acct(&s, &k, T0 + 2 * H, H).count, 0);
+    // A query earlier than both sees both (conservative for out-of-order).
+    assert_eq!(acct(&s, &k, T0 - 1, H).count, 2);
+    // Other asset: counted, not summed.
+    let other = s
+        .window(k.get(Scope::Account), "BTC", T0 + H, 2 * H)
+        .unwrap();
+    assert_eq!((other.count, other.sum, other.usd_cents), (2, 0, 30));
+}
+
+#[test]
+fn release_removes_the_contribution_and_the_record() {
+    let s = MemoryStore::default();
+    let k = keys("a", "d");
+    allow(&s, "1", &k, T0, 100);
+    allow(&s, "2", &k, T0, 100);
+    assert_eq!(acct(&s, &k, T0, H).count, 2);
+    let r = s.release("1").unwrap();
+    assert!(r.had_contribution);
+    assert_eq!(acct(&s, &k, T0, H).count, 1);
+    assert_eq!(
+        s.window(k.get(Scope::Destination), "ETH", T0, H)
+            .unwrap()
+            .count,
+        1
+    );
+    assert_eq!(s.recorded("1").unwrap(), None);
+    assert_eq!(s.release("1"), Err(VelocityError::UnknownId("1".into())));
+    hold(&s, "3", &k, T0);
+    assert!(!s.release("3").unwrap().had_contribution);
+}
+
+#[test]
+fn durable_store_survives_reopen_with_identical_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    let k2 = keys("b", "d");
+    {
+        let (s, report) = open(dir.path());
+        assert_eq!(report.records, 0);
+        for i in 0..50u64 {
+            allow(
+                &s,
+                &format!("w{i}"),
+                if i % 2 == 0 { &k } else { &k2 },
+                T0 + i * 1000,
+                i,
+            );
+        }
+        hold(&s, "held", &k, T0);
+        s.release("w4").unwrap();
+    }
+    let (s, report) = open(dir.path());
+    assert_eq!(report.records, 52);
+    assert_eq!(report.decisions, 50);
+    assert_eq!(report.truncated_tail, 0);
+    let a = acct(&s, &k, T0 + 50_000, H);
+    assert_eq!(a.count, 24);
+    assert_eq!(a.sum, (0..50).step_by(2).filter(|i| *i != 4).sum::<u64>());
+    assert_eq!(
+        s.window(k.get(Scope::Destination), "ETH", T0, H)
+            .unwrap()
+            .count,
+        49
+    );
+    let held = s.recorded("held").unwrap().expect("kept");
+    assert_eq!(held.decision.verdict, Verdict::Hold);
+    assert_eq!(held.fingerprint, [8; 32]);
+    assert_eq!(s.recorded("w4").unwrap(), None);
+    // uids keep increasing across restarts: a new event never reuses one.
+    let before: Vec<u64> = s
+        .index()
+        .contributions()
+        .into_iter()
+        .filter_map(|(_, u)| u)
+        .collect();
+    allow(&s, "new", &k, T0 + 60_000, 1);
+    let new_uid = s
+        .recorded("new")
+        .unwrap()
+        .unwrap()
+        .contribution
+        .unwrap()
+        .uid;
+    assert!(before.iter().all(|u| *u < new_uid));
+}
+
+/// A store holding ALLOWs "1" and "2", closed; its last segment file.
+fn two_allows_closed() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        allow(&s, "1", &k, T0, 5);
+        allow(&s, "2", &k, T0, 5);
+    }
+    let last = segments(dir.path()).pop().unwrap();
+    (dir, last)
+}
+
+#[test]
+fn a_torn_tail_is_truncated_and_reported() {
+    let (dir, last) = two_allows_closed();
+    let len = std::fs::metadata(&last).unwrap().len();
+    // Cut the last record in half, as a crash mid-write would.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&last)
+        .unwrap()
+        .set_len(len - 7)
+        .unwrap();
+    let (s, report) = open(dir.path());
+    assert_eq!(report.records, 1);
+    assert!(report.truncated_tail > 0);
+    assert!(s.recorded("1").unwrap().is_some());
+    assert!(s.recorded("2").unwrap().is_none());
+    drop(s);
+    // The truncation is durable: the next open is clean.
+    let (_, again) = open(dir.path());
+    assert_eq!((again.records, again.truncated_tail), (1, 0));
+}
+
+#[test]
+fn damage_before_the_tail_refuses_to_open_naming_file_and_offset() {
+    let (dir, last) = two_allows_closed();
+    let mut bytes = std::fs::read(&last).unwrap();
+    bytes[12] ^= 0x40; // inside the first record's payload
+    std::fs::write(&last, &bytes).unwrap();
+    let err = DurableStore::open(dir.path(), DurableOptions::default())
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(
+        matches!(err, DurableError::Corrupt { offset: 0, .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("velocity-") && text.contains("checksum"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_failed_write_makes_the_store_unavailable_and_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        allow(&s, "1", &k, T0, 5);
+        s.fail_next_write();
+        let d = decision("2", Verdict::Allow);
+        let err = s
+            .commit(
+                &Commit {
+                    id: "2",
+                    keys: &k,
+                    fingerprint: [1; 32],
+                    requested_at: T0,
+                    decision: &d,
+                    allowed: Some((5, 0)),
+                },
+                Exclusive::default(),
+            )
+            .unwrap_err();
+        assert!(err.is_unavailable(), "{err}");
+        assert!(err.to_string().contains("No space left"), "{err}");
+        // Not applied, and everything after fails too.
+        assert!(s.recorded("2").is_err());
+        assert!(s.window(k.get(Scope::Account), "ETH", T0, H).is_err());
+        assert!(s.release("1").is_err());
+    }
+    let (s, report) = open(dir.path());
+    assert_eq!(report.decisions, 1);
+    assert!(s.recorded("2").unwrap().is_none());
+}
+
+#[test]
+fn a_second_process_cannot_open_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_s, _) = open(dir.path());
+    let err = DurableStore::open(dir.path(), DurableOptions::default())
+        .err()
+        .expect("locked");
+    assert!(matches!(err, DurableError::Locked { .. }), "{err}");
+}
+
+#[test]
+fn aged_out_segments_are_deleted_and_recovery_stays_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DurableOptions {
+        retention_ms: 24 * H,
+        segment_bytes: 2_000,
+        checkpoint_every: 0,
+    };
+    let k = keys("a", "d");
+    let (s, _) = DurableStore::open(dir.path(), opts.clone()).unwrap();
+    // Four days of one withdrawal an hour.
+    for i in 0..96u64 {
+        allow(&s, &format!("w{i}"), &k, T0 + i * H, 1);
+    }
+    let on_disk = segments(dir.path()).len();
+    assert_eq!(on_disk, s.segment_count());
+    let expected = acct(&s, &k, T0 + 95 * H, 24 * H);
+    assert_eq!(expected.count, 24);
+    drop(s);
+    let (s, report) = DurableStore::open(dir.path(), opts).unwrap();
+    // Far fewer records than written: days 1-2 were deleted with their segments.
+    assert!(report.records < 60, "{report:?}");
+    assert_eq!(acct(&s, &k, T0 + 95 * H, 24 * H), expected);
+    assert!(s.recorded("w95").unwrap().is_some());
+}
+
+#[test]
+fn concurrent_commits_share_syncs_and_all_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let (s, k) = (&s, &k);
+                scope.spawn(move || {
+                    for i in 0..100 {
+                        allow(s, &format!("t{t}-{i}"), k, T0 + i, 1);
+                    }
+                });
+            }
+        });
+        assert_eq!(acct(&s, &k, T0, H).count, 800);
+        // Group commit: concurrent commits share syncs.
+        assert!(s.syncs() < 800, "{} syncs for 800 commits", s.syncs());
+    }
+    let (s, report) = open(dir.path());
+    assert_eq!(report.decisions, 800);
+    assert_eq!(acct(&s, &k, T0, H).count, 800);
+}
+
+/// A stream of withdrawals committed to `durable` and to `live` alike:
+/// out-of-order times, holds, releases, ids decided anew after a release,
+/// history aged out. Starts at `t` and moves it on; `ids` collects the ids.
+struct Stream {
+    accounts: Vec<Keys>,
+    seed: u64,
+    ids: Vec<String>,
+    released: usize,
+    t: u64,
+}
+
+impl Stream {
+    fn new(seed: u64) -> Self {
+        Stream {
+            accounts: (0..300)
+                .map(|i| keys(&format!("a{}", i % 40), &format!("d{}", i % 290)))
+                .collect(),
+            seed,
+            ids: Vec::new(),
+            released: 0,
+            t: T0,
+        }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        self.seed
+    }
+
+    fn run(&mut self, live: &MemoryStore, durable: &DurableStore, steps: u64) {
+        for _ in 0..steps {
+            let i = self.ids.len() + self.released;
+            // Three days, a few minutes out of order at times.
+            self.t += 43_000;
+            let ts = self.t - self.next() % 300_000;
+            let at = (self.next() % 300) as usize;
+            let k = self.accounts[at].clone();
+            let roll = self.next() % 100;
+            if roll < 6 && !self.ids.is_empty() {
+                let at = (self.next() % self.ids.len() as u64) as usize;
+                let id = &self.ids[at];
+                let (a, b) = (live.release(id), durable.release(id));
+                assert_eq!(a, b, "release {id}");
+                self.released += usize::from(a.is_ok());
+                continue;
+            }
+            // Now and then an id released earlier is decided anew.
+            let id = if roll < 9 && !self.ids.is_empty() {
+                let at = (self.next() % self.ids.len() as u64) as usize;
+                self.ids[at].clone()
+            } else {
+                format!("w{i}")
+            };
+            if live.recorded(&id).unwrap().is_some() {
+                continue;
+            }
+            let amount = 1 + self.next() % 1_000;
+            for store in [live as &dyn Store, durable] {
+                if roll < 20 {
+                    hold(store, &id, &k, ts);
+                } else {
+                    allow(store, &id, &k, ts, amount);
+                }
+            }
+            self.ids.push(id);
+        }
+    }
+
+    /// `rebuilt` answers exactly as `live` for every id and key.
+    fn assert_same(&self, live: &MemoryStore, rebuilt: &DurableStore) {
+        for id in &self.ids {
+            assert_eq!(live.recorded(id), rebuilt.recorded(id), "{id}");
+        }
+        for k in &self.accounts {
+            for key in k.all() {
+                assert_eq!(live.key_stats(key), rebuilt.key_stats(key), "{key}");
+                for w in [H, 6 * H, 24 * H] {
+                    assert_eq!(
+                        live.window(key, "ETH", self.t, w),
+                        rebuilt.window(key, "ETH", self.t, w),
+                        "{key} {w}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn replay_options() -> DurableOptions {
+    DurableOptions {
+        retention_ms: 24 * H,
+        segment_bytes: 64 << 20,
+        checkpoint_every: 0,
+    }
+}
+
+/// Over 4096 records in one segment: the log is replayed on every core,
+/// shard by shard. The rebuilt index must answer exactly as the live one
+/// that committed the same stream.
+#[test]
+fn a_parallel_replay_rebuilds_exactly_what_live_commits_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = replay_options();
+    let live = MemoryStore::new(opts.retention_ms);
+    let mut stream = Stream::new(0x9e37_79b9_7f4a_7c15);
+    {
+        let (durable, _) = DurableStore::open(dir.path(), opts.clone()).unwrap();
+        stream.run(&live, &durable, 6_000);
+    }
+    assert!(stream.released > 100, "{} releases", stream.released);
+    let (rebuilt, report) = DurableStore::open(dir.path(), opts).unwrap();
+    assert!(report.records > 5_000, "{report:?}");
+    assert_eq!(report.checkpoint, None);
+    stream.assert_same(&live, &rebuilt);
+}
+
+/// Checkpoints written while commits and releases go on (each shard copied
+/// at a different point of the stream), then a reopen from the newest one:
+/// only the records after its cut are replayed, and the index answers
+/// exactly as the live one. Twice over, so a store opened from a
+/// checkpoint is checkpointed and reopened again.
+#[test]
+fn a_checkpoint_taken_during_commits_plus_the_log_after_it_rebuilds_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DurableOptions {
+        retention_ms: 24 * H,
+        segment_bytes: 50_000,
+        checkpoint_every: 0,
+    };
+    let live = MemoryStore::new(opts.retention_ms);
+    let mut stream = Stream::new(0x2545_f491_4f6c_dd1d);
+    // Commits land between the shards of a checkpoint (and the rebuild must
+    // then skip, shard by shard, what a shard's copy already holds).
+    checkpoint::SHARD_PAUSE_US.store(40, std::sync::atomic::Ordering::Relaxed);
+    for round in 0..2 {
+        let (durable, _) = DurableStore::open(dir.path(), opts.clone()).unwrap();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let checkpoints = std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                let mut n = 0;
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    durable.checkpoint().expect("checkpoint");
+                    n += 1;
+                }
+                n
+            });
+            stream.run(&live, &durable, 4_000);
+            done.store(true, std::sync::atomic::Ordering::Release);
+            writer.join().unwrap()
+        });
+        assert!(checkpoints > 0, "round {round}");
+        // Records after the last checkpoint: replayed at the next open.
+        stream.run(&live, &durable, 500);
+        drop(durable);
+        let (rebuilt, report) = DurableStore::open(dir.path(), opts.clone()).unwrap();
+        assert!(report.checkpoint.is_some(), "{report:?}");
+        assert!(
+            report.records >= 400 && report.records < 4_000,
+            "round {round}: {report:?}"
+        );
+        stream.assert_same(&live, &rebuilt);
+        // The log before the cut stays (until it ages out): without the
+        // checkpoint, the whole log rebuilds the same index.
+        drop(rebuilt);
+        std::fs::rename(dir.path().join("checkpoint"), dir.path().join("kept")).unwrap();
+        let after_cut = report.records;
+        let (whole, report) = DurableStore::open(dir.path(), opts.clone()).unwrap();
+        assert_eq!(report.checkpoint, None);
+        assert!(
+            report.records > after_cut + 1_000,
+            "round {round}: {report:?}"
+        );
+        stream.assert_same(&live, &whole);
+        drop(whole);
+        std::fs::rename(dir.path().join("kept"), dir.path().join("checkpoint")).unwrap();
+    }
+    assert!(stream.released > 100, "{} releases", stream.released);
+}
+
+/// Every `checkpoint_every` records a checkpoint is written in the
+/// background: a reopen replays only the records after the newest one, and
+/// counts everything.
+#[test]
+fn checkpoints_are_written_automatically_every_n_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DurableOptions {
+        checkpoint_every: 200,
+        ..DurableOptions::default()
+    };
+    let k = keys("a", "d");
+    {
+        let (s, _) = DurableStore::open(dir.path(), opts.clone()).unwrap();
+        for i in 0..1_000u64 {
+            allow(&s, &format!("w{i}"), &k, T0 + i, 1);
+            if i == 500 {
+                s.release("w3").unwrap();
+            }
+        }
+        // Let the last background checkpoint finish before the drop.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let (s, report) = DurableStore::open(dir.path(), opts).unwrap();
+    assert!(report.checkpoint.is_some(), "{report:?}");
+    assert!(report.records < 1_000, "{report:?}");
+    assert_eq!(acct(&s, &k, T0 + 1_000, H).count, 999);
+    assert_eq!(report.decisions, 999);
+}
+
+/// A damaged checkpoint is moved aside and the whole log rebuilds the
+/// index (the log before a checkpoint is kept until it ages out); the
+/// report says why it was refused.
+#[test]
+fn a_damaged_checkpoint_is_set_aside_and_the_whole_log_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        for i in 0..50 {
+            allow(&s, &format!("w{i}"), &k, T0 + i, 1);
+        }
+        s.checkpoint().unwrap();
+        allow(&s, "after", &k, T0 + 60, 1);
+    }
+    let path = dir.path().join("checkpoint");
+    let good = std::fs::read(&path).unwrap();
+    for (what, bytes) in [
+        ("truncated", good[..good.len() - 9].to_vec()),
+        ("flipped", {
+            let mut b = good.clone();
+            let at = b.len() / 2;
+            b[at] ^= 0x40;
+            b
+        }),
+        ("not a checkpoint", b"hello".to_vec()),
+    ] {
+        std::fs::write(&path, &bytes).unwrap();
+        let (s, report) = open(dir.path());
+        let why = report.checkpoint_refused.clone().unwrap_or_default();
+        assert!(why.contains("checkpoint"), "{what}: {report:?}");
+        assert_eq!(report.checkpoint, None, "{what}");
+        assert_eq!(report.records, 51, "{what}: {report:?}");
+        assert_eq!(acct(&s, &k, T0 + 60, H).count, 51, "{what}");
+        assert!(!path.exists() && dir.path().join("checkpoint.damaged").exists());
+    }
+    std::fs::write(&path, &good).unwrap();
+    let (s, report) = open(dir.path());
+    assert_eq!(report.checkpoint_refused, None);
+    assert_eq!(report.records, 1, "{report:?}");
+    assert_eq!(acct(&s, &k, T0 + 60, H).count, 51);
+}
+
+/// One far-future record (the clock check off) cannot move a store's
+/// history cut-off past the host's clock plus the default skew: what came
+/// before it is still in the windows of a withdrawal stamped now, on the
+/// memory store, the durable one, and the durable one reopened.
+#[test]
+fn a_far_future_record_does_not_move_the_cut_off() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let year_2099 = 4_070_908_800_000;
+    let k = keys("acct-future", "0xabc");
+    let other = keys("acct-other", "0xdef");
+    let check = |s: &dyn Store, what: &str| {
+        let w = acct(s, &k, now, 24 * H);
+        assert_eq!((w.count, w.sum), (1, 100), "{what}");
+    };
+    let memory = MemoryStore::default();
+    allow(&memory, "before", &k, now - H, 100);
+    allow(&memory, "future", &other, year_2099, 1);
+    check(&memory, "memory");
+
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (durable, _) = open(dir.path());
+        allow(&durable, "before", &k, now - H, 100);
+        allow(&durable, "future", &other, year_2099, 1);
+        check(&durable, "durable");
+    }
+    let (reopened, _) = open(dir.path());
+    check(&reopened, "reopened");
+}
