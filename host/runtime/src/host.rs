@@ -2,7 +2,7 @@
 //! policy instance's store holds a [`HostState`]; the gate hands it a
 //! [`CallContext`] for the duration of one call.
 
-use crate::policy::bindings::riskgate::policy::{log, screening, types, velocity};
+use crate::bindings::riskgate::policy::{log, screening, types, velocity};
 use riskgate_address::{AddressError, Canonical};
 use riskgate_screening::{ScreenError, Screener};
 use riskgate_velocity::{Keys, Scope, Velocity};

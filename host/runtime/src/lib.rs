@@ -5,6 +5,7 @@
 //!
 //! The gate (`riskgate::Gate`) drives it; nothing here knows about HTTP.
 
+pub mod bindings;
 pub mod cache;
 pub mod engine;
 pub mod host;

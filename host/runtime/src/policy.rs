@@ -19,15 +19,9 @@ use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
 use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 
-pub mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../../wit",
-        world: "gate-policy",
-    });
-}
-
-pub use bindings::riskgate::policy::types as wit;
-use bindings::{GatePolicy, GatePolicyPre};
+pub use crate::bindings;
+pub use crate::bindings::riskgate::policy::types as wit;
+use crate::bindings::{GatePolicy, GatePolicyPre};
 
 /// The interfaces a policy may import: the gate's, nothing else.
 pub const ALLOWED_IMPORTS: [&str; 4] = [
