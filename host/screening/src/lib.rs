@@ -655,35 +655,54 @@ pub fn content_version(content: &[u8]) -> String {
     format!("sha256:{}", digest.get(..16).unwrap_or(&digest))
 }
 
-/// Split a plain list into parsed entries and skipped ones.
-fn parse_plain(text: &str) -> (Vec<(Canonical, Entry)>, Vec<Skipped>) {
+/// One address line of a plain list: one address per line, `#` starts a
+/// comment, text after `#` on an address line is its label, blank and
+/// comment-only lines are not returned. The one reader of the plain format:
+/// [`DesignatedSet::from_plain_text`] and the `plain` importer of the lists
+/// crate both use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlainLine<'a> {
+    /// 1-based line number.
+    pub line: usize,
+    /// The address text, trimmed.
+    pub address: &'a str,
+    /// The label after `#`, trimmed, if not empty.
+    pub label: Option<&'a str>,
+}
+
+/// The address lines of a plain list (a leading byte-order mark ignored).
+pub fn plain_lines(text: &str) -> impl Iterator<Item = PlainLine<'_>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut entries = Vec::new();
-    let mut skipped = Vec::new();
-    for (index, line) in text.lines().enumerate() {
+    text.lines().enumerate().filter_map(|(index, line)| {
         let (address_part, label_part) = match line.split_once('#') {
             Some((a, l)) => (a, Some(l)),
             None => (line, None),
         };
-        let original = address_part.trim();
-        if original.is_empty() {
-            continue;
-        }
-        let label = label_part
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string);
-        match address::list_keys(original) {
+        let address = address_part.trim();
+        (!address.is_empty()).then(|| PlainLine {
+            line: index + 1,
+            address,
+            label: label_part.map(str::trim).filter(|l| !l.is_empty()),
+        })
+    })
+}
+
+/// Split a plain list into parsed entries and skipped ones.
+fn parse_plain(text: &str) -> (Vec<(Canonical, Entry)>, Vec<Skipped>) {
+    let mut entries = Vec::new();
+    let mut skipped = Vec::new();
+    for line in plain_lines(text) {
+        match address::list_keys(line.address) {
             Ok(keys) => {
                 let entry = Entry {
-                    label,
-                    original: original.to_string(),
+                    label: line.label.map(str::to_string),
+                    original: line.address.to_string(),
                 };
                 entries.extend(keys.into_iter().map(|key| (key, entry.clone())));
             }
             Err(reason) => skipped.push(Skipped {
-                line: index + 1,
-                text: original.to_string(),
+                line: line.line,
+                text: line.address.to_string(),
                 reason,
             }),
         }
