@@ -183,7 +183,7 @@ pub(super) fn build_reported(config: &Config, velocity: Arc<Velocity>) -> Result
     if !config.lists.is_empty() {
         for set in built.gate.screener().sets() {
             eprintln!(
-                "list {}: {} addresses loaded (version {})",
+                "list {}: {} keys loaded (version {})",
                 set.name(),
                 set.len(),
                 set.version()
