@@ -5,7 +5,7 @@
 
 use riskgate::address;
 use riskgate::gate::fingerprint;
-use riskgate::model::{Decision, Hit, Reason, Verdict, Withdrawal};
+use riskgate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 use riskgate::screening::{ScreenError, Screener};
 use riskgate::velocity::{Commit, Keys, Scope, Velocity};
 use std::sync::Arc;
@@ -93,7 +93,7 @@ fn hold(d: &mut Decision, policy: &str, code: &str, detail: String) {
 impl Native {
     pub fn evaluate(&self, w: &Withdrawal) -> Decision {
         if let Err(e) = w.validate() {
-            return Decision::gate_hold(&w.id, "gate.bad_input", e.to_string());
+            return Decision::gate_hold(&w.id, GateCode::BadInput, e.to_string());
         }
         let mut d = Decision::allow(&w.id);
         // sanctions
@@ -202,7 +202,7 @@ impl Native {
                     hold(
                         d,
                         "velocity",
-                        "gate.velocity_unavailable",
+                        GateCode::VelocityUnavailable.as_str(),
                         format!("velocity state cannot be read: {e}"),
                     );
                     return;
@@ -256,7 +256,7 @@ pub fn recorded(
             } else {
                 Decision::gate_hold(
                     &w.id,
-                    "gate.idempotency_conflict",
+                    GateCode::IdempotencyConflict,
                     "this id was already decided for a different withdrawal",
                 )
             };
@@ -288,7 +288,7 @@ pub fn recorded(
 fn unavailable(id: &str, e: riskgate::velocity::VelocityError) -> Decision {
     Decision::gate_hold(
         id,
-        "gate.velocity_unavailable",
+        GateCode::VelocityUnavailable,
         format!("velocity state cannot be read or recorded: {e}"),
     )
 }

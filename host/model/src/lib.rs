@@ -72,15 +72,22 @@ fn minor_units<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     }
 }
 
+/// A string amount that is not minor units.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("amount `{0}` must be a non-negative integer of minor units written with digits only")]
+    NotDigits(String),
+    #[error("amount `{0}` does not fit in 64 bits of minor units")]
+    TooLarge(String),
+}
+
 /// Parses a string of decimal digits as minor units.
-pub fn parse_minor_units(s: &str) -> Result<u64, String> {
+pub fn parse_minor_units(s: &str) -> Result<u64, AmountError> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "amount `{s}` must be a non-negative integer of minor units written with digits only"
-        ));
+        return Err(AmountError::NotDigits(s.to_string()));
     }
     s.parse::<u64>()
-        .map_err(|_| format!("amount `{s}` does not fit in 64 bits of minor units"))
+        .map_err(|_| AmountError::TooLarge(s.to_string()))
 }
 
 impl Withdrawal {
@@ -314,6 +321,150 @@ impl std::fmt::Display for Verdict {
     }
 }
 
+/// The host's own reason codes (`gate.<what>`): the one set the WIT docs,
+/// the decision log, the metrics and the README name. A policy's codes are
+/// its own vocabulary (`<policy>.<what>`, free strings in [`Reason`]); the
+/// `gate.` prefix is reserved for these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GateCode {
+    /// The withdrawal failed validation (a cap, an empty field, a control
+    /// character, requested-at out of range, a bad amount).
+    BadInput,
+    /// No enforced policy is loaded.
+    NoPolicies,
+    /// requested-at is too far from the gate's clock.
+    ClockSkew,
+    /// The id was already decided for a different withdrawal.
+    IdempotencyConflict,
+    /// A policy call used up its fuel.
+    FuelExhausted,
+    /// A policy call ran past the wall-clock backstop.
+    DeadlineBackstop,
+    /// A policy trapped, hit its memory cap or broke the contract.
+    PolicyFault,
+    /// A policy faulted after screening answered it a designated hit: DENY.
+    DesignatedHit,
+    /// A policy returned hold or deny without a reason.
+    UnexplainedVerdict,
+    /// The velocity store could not be read or written.
+    VelocityUnavailable,
+    /// The decision could not be written to the decision log (`serve`).
+    LogUnavailable,
+}
+
+impl GateCode {
+    /// The prefix every gate code has, and no policy code may have.
+    pub const PREFIX: &'static str = "gate.";
+
+    /// Every gate code.
+    pub const ALL: [GateCode; 11] = [
+        GateCode::BadInput,
+        GateCode::NoPolicies,
+        GateCode::ClockSkew,
+        GateCode::IdempotencyConflict,
+        GateCode::FuelExhausted,
+        GateCode::DeadlineBackstop,
+        GateCode::PolicyFault,
+        GateCode::DesignatedHit,
+        GateCode::UnexplainedVerdict,
+        GateCode::VelocityUnavailable,
+        GateCode::LogUnavailable,
+    ];
+
+    /// The codes a policy fault is counted under
+    /// (`riskgate_policy_faults_total{reason}`).
+    pub const FAULTS: [GateCode; 3] = [
+        GateCode::FuelExhausted,
+        GateCode::DeadlineBackstop,
+        GateCode::PolicyFault,
+    ];
+
+    /// The code as in JSON, logs and metrics, e.g. `gate.fuel_exhausted`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            GateCode::BadInput => "gate.bad_input",
+            GateCode::NoPolicies => "gate.no_policies",
+            GateCode::ClockSkew => "gate.clock_skew",
+            GateCode::IdempotencyConflict => "gate.idempotency_conflict",
+            GateCode::FuelExhausted => "gate.fuel_exhausted",
+            GateCode::DeadlineBackstop => "gate.deadline_backstop",
+            GateCode::PolicyFault => "gate.policy_fault",
+            GateCode::DesignatedHit => "gate.designated_hit",
+            GateCode::UnexplainedVerdict => "gate.unexplained_verdict",
+            GateCode::VelocityUnavailable => "gate.velocity_unavailable",
+            GateCode::LogUnavailable => "gate.log_unavailable",
+        }
+    }
+
+    /// The gate code spelt `code`, if any.
+    pub fn parse(code: &str) -> Option<GateCode> {
+        GateCode::ALL.into_iter().find(|c| c.as_str() == code)
+    }
+
+    /// Whether `code` has the gate's prefix (a known code or not).
+    pub fn is_gate(code: &str) -> bool {
+        code.starts_with(GateCode::PREFIX)
+    }
+
+    /// A reason with this code, given by the gate itself.
+    pub fn reason(self, detail: impl Into<String>) -> Reason {
+        Reason {
+            code: self.as_str().to_string(),
+            detail: detail.into(),
+            policy: None,
+        }
+    }
+}
+
+impl std::fmt::Display for GateCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for GateCode {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<str> for GateCode {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for GateCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// Not a gate code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a gate reason code")]
+pub struct UnknownGateCode(pub String);
+
+impl std::str::FromStr for GateCode {
+    type Err = UnknownGateCode;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GateCode::parse(s).ok_or_else(|| UnknownGateCode(s.to_string()))
+    }
+}
+
+impl Serialize for GateCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for GateCode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Why a decision is what it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Reason {
@@ -365,15 +516,11 @@ impl Decision {
     }
 
     /// A HOLD carrying one gate reason.
-    pub fn gate_hold(id: &str, code: &str, detail: impl Into<String>) -> Self {
+    pub fn gate_hold(id: &str, code: GateCode, detail: impl Into<String>) -> Self {
         Decision {
             id: id.to_string(),
             verdict: Verdict::Hold,
-            reasons: vec![Reason {
-                code: code.to_string(),
-                detail: detail.into(),
-                policy: None,
-            }],
+            reasons: vec![code.reason(detail)],
             hits: Vec::new(),
             latency_ns: 0,
             replayed: false,
@@ -390,7 +537,7 @@ impl Decision {
 
     /// Whether a `gate.*` fault reason is present.
     pub fn has_gate_reason(&self) -> bool {
-        self.reasons.iter().any(|r| r.code.starts_with("gate."))
+        self.reasons.iter().any(|r| GateCode::is_gate(&r.code))
     }
 }
 

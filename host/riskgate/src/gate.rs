@@ -12,7 +12,7 @@ use crate::address;
 use crate::cache::AotCache;
 use crate::engine::{EngineError, Limits, Runtime};
 use crate::host::{CallContext, Destination};
-use crate::model::{Decision, Hit, Reason, Verdict, Withdrawal};
+use crate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
 use crate::screening::Screener;
 use crate::velocity::{Commit, Keys, Velocity, VelocityError};
@@ -91,7 +91,7 @@ pub struct PolicyOutcome {
     /// The fault's gate reason code (`gate.fuel_exhausted`,
     /// `gate.deadline_backstop`, `gate.policy_fault`...).
     #[serde(skip)]
-    pub fault_code: Option<&'static str>,
+    pub fault_code: Option<GateCode>,
     /// Fuel the call burnt.
     #[serde(skip)]
     pub fuel: u64,
@@ -342,10 +342,14 @@ impl Gate {
     fn decide(&self, w: &Withdrawal, trace: &mut Vec<PolicyOutcome>) -> Decision {
         if let Err(e) = w.validate() {
             let id: String = w.id.chars().take(crate::model::caps::ID).collect();
-            return Decision::gate_hold(&id, "gate.bad_input", e.to_string());
+            return Decision::gate_hold(&id, GateCode::BadInput, e.to_string());
         }
         if !self.enforced {
-            return Decision::gate_hold(&w.id, "gate.no_policies", "no enforced policy is loaded");
+            return Decision::gate_hold(
+                &w.id,
+                GateCode::NoPolicies,
+                "no enforced policy is loaded",
+            );
         }
         if let Some(max) = self.max_clock_skew_ms {
             let now = (self.clock)();
@@ -353,7 +357,7 @@ impl Gate {
             if skew > max {
                 return Decision::gate_hold(
                     &w.id,
-                    "gate.clock_skew",
+                    GateCode::ClockSkew,
                     format!(
                         "requested_at {} is {skew} ms from the gate's clock ({now}); at most {max} ms is accepted",
                         w.requested_at
@@ -394,7 +398,7 @@ impl Gate {
                 }
                 return Decision::gate_hold(
                     &w.id,
-                    "gate.idempotency_conflict",
+                    GateCode::IdempotencyConflict,
                     "this id was already decided for a different withdrawal",
                 );
             }
@@ -425,8 +429,8 @@ impl Gate {
                     merge(&mut own, policy, out);
                     own.reasons
                         .iter()
-                        .find(|r| r.code.starts_with("gate."))
-                        .map(|_| "gate.policy_fault")
+                        .find(|r| GateCode::is_gate(&r.code))
+                        .map(|_| GateCode::PolicyFault)
                 }
                 Err(fault) => {
                     fault_hold(&mut own, policy, &fault);
@@ -467,11 +471,11 @@ impl Gate {
         drop(permit);
         if let Some(why) = velocity_fault.get() {
             decision.verdict = decision.verdict.max(Verdict::Hold);
-            decision.reasons.push(Reason {
-                code: "gate.velocity_unavailable".into(),
-                detail: format!("the velocity store failed during evaluation: {why}"),
-                policy: None,
-            });
+            decision
+                .reasons
+                .push(GateCode::VelocityUnavailable.reason(format!(
+                    "the velocity store failed during evaluation: {why}"
+                )));
         }
         // Faults are not recorded: a retry of the same id is evaluated anew.
         if decision.has_gate_reason() {
@@ -502,7 +506,7 @@ impl Gate {
 fn velocity_hold(id: &str, e: &VelocityError) -> Decision {
     Decision::gate_hold(
         id,
-        "gate.velocity_unavailable",
+        GateCode::VelocityUnavailable,
         format!("velocity state cannot be read or recorded: {e}"),
     )
 }
@@ -510,7 +514,7 @@ fn velocity_hold(id: &str, e: &VelocityError) -> Decision {
 fn fault_hold(decision: &mut Decision, policy: &Policy, fault: &Fault) {
     decision.verdict = decision.verdict.max(Verdict::Hold);
     decision.reasons.push(Reason {
-        code: fault.code().into(),
+        code: fault.code().as_str().into(),
         detail: format!(
             "policy `{}` ({}) faulted: {fault}",
             display_name(policy),
@@ -534,7 +538,7 @@ fn screened_deny(decision: &mut Decision, policy: &Policy, screened: Vec<wit::Ev
         add_hit(decision, e);
     }
     decision.reasons.push(Reason {
-        code: "gate.designated_hit".into(),
+        code: GateCode::DesignatedHit.as_str().into(),
         detail: format!(
             "policy `{}` faulted after screening answered it a designated hit ({first}{}): denied on the hit",
             display_name(policy),
@@ -580,12 +584,12 @@ fn merge(decision: &mut Decision, policy: &Policy, out: wit::Decision) {
     };
     decision.verdict = decision.verdict.max(verdict);
     if let Err(violation) = check_contract(&out) {
-        fault_hold(decision, policy, &Fault::Contract(violation));
+        fault_hold(decision, policy, &Fault::Contract(violation.to_string()));
         return;
     }
     if verdict != Verdict::Allow && out.reasons.is_empty() {
         decision.reasons.push(Reason {
-            code: "gate.unexplained_verdict".into(),
+            code: GateCode::UnexplainedVerdict.as_str().into(),
             detail: format!(
                 "policy `{}` returned {verdict} without a reason",
                 policy.name()
@@ -605,12 +609,22 @@ fn merge(decision: &mut Decision, policy: &Policy, out: wit::Decision) {
     }
 }
 
-fn check_contract(out: &wit::Decision) -> Result<(), String> {
+/// How a policy's answer broke the contract.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum ContractViolation {
+    #[error("{0} reasons, more than {MAX_REASONS}")]
+    TooManyReasons(usize),
+    #[error("reason code `{0}` is not 1-{MAX_CODE} of [a-z0-9_.-]")]
+    MalformedCode(String),
+    #[error("reason code `{0}` uses the gate's prefix")]
+    GatePrefix(String),
+    #[error("reason `{0}` carries too much evidence")]
+    TooMuchEvidence(String),
+}
+
+fn check_contract(out: &wit::Decision) -> Result<(), ContractViolation> {
     if out.reasons.len() > MAX_REASONS {
-        return Err(format!(
-            "{} reasons, more than {MAX_REASONS}",
-            out.reasons.len()
-        ));
+        return Err(ContractViolation::TooManyReasons(out.reasons.len()));
     }
     for r in &out.reasons {
         let well_formed = !r.code.is_empty()
@@ -619,16 +633,16 @@ fn check_contract(out: &wit::Decision) -> Result<(), String> {
                 b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
             });
         if !well_formed {
-            return Err(format!(
-                "reason code `{}` is not 1-{MAX_CODE} of [a-z0-9_.-]",
-                truncate(r.code.clone(), MAX_CODE)
-            ));
+            return Err(ContractViolation::MalformedCode(truncate(
+                r.code.clone(),
+                MAX_CODE,
+            )));
         }
-        if r.code.starts_with("gate.") {
-            return Err(format!("reason code `{}` uses the gate's prefix", r.code));
+        if GateCode::is_gate(&r.code) {
+            return Err(ContractViolation::GatePrefix(r.code.clone()));
         }
         if r.evidence.len() > MAX_EVIDENCE {
-            return Err(format!("reason `{}` carries too much evidence", r.code));
+            return Err(ContractViolation::TooMuchEvidence(r.code.clone()));
         }
     }
     Ok(())

@@ -27,5 +27,5 @@ pub use riskgate_velocity as velocity;
 
 pub use engine::Limits;
 pub use gate::{Gate, GateBuilder, GateError, Mode, PolicyOutcome};
-pub use model::{Decision, Hit, Reason, Verdict, Withdrawal};
+pub use model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 pub use policy::{LoadError, Policy, PolicySource};

@@ -12,6 +12,7 @@
 use crate::cache::{AotCache, CacheOutcome};
 use crate::engine::{Runtime, SETUP_FUEL};
 use crate::host::{CallContext, HostState};
+use riskgate_model::GateCode;
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -109,11 +110,11 @@ impl std::fmt::Display for Fault {
 impl Fault {
     /// The gate reason code a fault holds with: `gate.fuel_exhausted`,
     /// `gate.deadline_backstop`, else `gate.policy_fault`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> GateCode {
         match self {
-            Fault::Fuel(_) => "gate.fuel_exhausted",
-            Fault::Deadline => "gate.deadline_backstop",
-            _ => "gate.policy_fault",
+            Fault::Fuel(_) => GateCode::FuelExhausted,
+            Fault::Deadline => GateCode::DeadlineBackstop,
+            _ => GateCode::PolicyFault,
         }
     }
 }

@@ -8,7 +8,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use riskgate::gate::PolicyOutcome;
-use riskgate::model::Decision;
+use riskgate::model::{Decision, GateCode};
 
 /// Content type of [`Metrics::encode`].
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -91,7 +91,10 @@ impl Default for Metrics {
         );
         registry.register(
             "policy_faults",
-            "Policy calls that faulted, by policy, mode and gate reason (gate.fuel_exhausted, gate.deadline_backstop, gate.policy_fault: trap, memory cap, contract)",
+            format!(
+                "Policy calls that faulted, by policy, mode and gate reason ({}: trap, memory cap, contract)",
+                GateCode::FAULTS.map(GateCode::as_str).join(", ")
+            ),
             faults.clone(),
         );
         registry.register(
@@ -158,7 +161,7 @@ impl Metrics {
                     .get_or_create(&FaultLabel {
                         policy: (*name).to_string(),
                         mode: outcome.mode.as_str(),
-                        reason: outcome.fault_code.unwrap_or("gate.policy_fault"),
+                        reason: outcome.fault_code.unwrap_or(GateCode::PolicyFault).as_str(),
                     })
                     .inc();
             }
@@ -199,5 +202,45 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("encoding into a String does not fail");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fault reasons named in the help text are the typed set, and a
+    /// counted fault is labelled with its code's spelling.
+    #[test]
+    fn fault_reasons_are_the_gate_codes() {
+        let m = Metrics::default();
+        for code in GateCode::FAULTS {
+            m.faults
+                .get_or_create(&FaultLabel {
+                    policy: "p".into(),
+                    mode: "enforce",
+                    reason: code.as_str(),
+                })
+                .inc();
+        }
+        let text = m.encode(None);
+        let help = text
+            .lines()
+            .find(|l| l.starts_with("# HELP riskgate_policy_faults"))
+            .unwrap_or_else(|| panic!("help of policy_faults: {text}"));
+        assert!(
+            help.contains(
+                "(gate.fuel_exhausted, gate.deadline_backstop, gate.policy_fault: trap, memory cap, contract)"
+            ),
+            "{help}"
+        );
+        for code in GateCode::FAULTS {
+            assert!(
+                text.contains(&format!(
+                    "riskgate_policy_faults_total{{policy=\"p\",mode=\"enforce\",reason=\"{code}\"}} 1"
+                )),
+                "{text}"
+            );
+        }
     }
 }

@@ -12,7 +12,7 @@ use super::config::{Config, ConfigError, PolicyMeta};
 use super::metrics::Metrics;
 use crate::decision_log::{DecisionLog, LogError};
 use riskgate::gate::{Gate, PolicyOutcome};
-use riskgate::model::{Decision, Hit, Reason, Verdict, Withdrawal};
+use riskgate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 use riskgate::velocity::Velocity;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -286,11 +286,10 @@ impl Service {
         if let Err(e) = written {
             for d in &mut decisions {
                 d.verdict = d.verdict.max(Verdict::Hold);
-                d.reasons.push(Reason {
-                    code: "gate.log_unavailable".into(),
-                    detail: format!("the decision could not be recorded: {e}"),
-                    policy: None,
-                });
+                d.reasons.push(
+                    GateCode::LogUnavailable
+                        .reason(format!("the decision could not be recorded: {e}")),
+                );
                 self.metrics.log_failed();
             }
         }

@@ -4,7 +4,7 @@
 //! fault still denies. No test here measures time.
 
 use riskgate::engine::DEFAULT_FUEL;
-use riskgate::model::Verdict;
+use riskgate::model::{GateCode, Verdict};
 use riskgate::screening::Screener;
 use riskgate::velocity::Velocity;
 use riskgate::{Decision, Gate, Limits, PolicyOutcome, Withdrawal, bundled};
@@ -76,7 +76,10 @@ fn fuel_exhaustion_is_deterministic_across_instance_reuse() {
         if i % 3 == 0 || i % 7 == 0 {
             assert_eq!(d.verdict, Verdict::Hold, "{i}: {d:?}");
             assert_eq!(codes(&d), ["gate.fuel_exhausted"], "{i}: {d:?}");
-            assert_eq!(trace[0].fault_code, Some("gate.fuel_exhausted"));
+            assert_eq!(
+                trace[0].fault_code.map(GateCode::as_str),
+                Some("gate.fuel_exhausted")
+            );
             assert!(d.reasons[0].detail.contains("budget 1000000"), "{d:?}");
             // It burnt its whole budget, to the unit.
             assert_eq!(trace[0].fuel, 1_000_000);
@@ -171,7 +174,10 @@ fn the_backstop_fires_only_past_the_deadline_with_its_own_reason() {
         );
         assert_eq!(d.verdict, Verdict::Hold, "{d:?}");
         assert_eq!(codes(&d), ["gate.deadline_backstop"], "{d:?}");
-        assert_eq!(trace[0].fault_code, Some("gate.deadline_backstop"));
+        assert_eq!(
+            trace[0].fault_code.map(GateCode::as_str),
+            Some("gate.deadline_backstop")
+        );
     }
 }
 

@@ -26,6 +26,7 @@ use hyper::body::Bytes;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Method, Request, StatusCode, Uri, header};
 use hyper_util::rt::TokioIo;
+use riskgate::model::GateCode;
 use riskgate::{Verdict, bundled};
 use riskgate_bench::demo;
 use serde::Deserialize;
@@ -370,7 +371,7 @@ impl Counts {
             Verdict::Deny => self.deny += 1,
         }
         let mut fault = false;
-        for r in d.reasons.iter().filter(|r| r.code.starts_with("gate.")) {
+        for r in d.reasons.iter().filter(|r| GateCode::is_gate(&r.code)) {
             fault = true;
             *self.fault_codes.entry(r.code.to_string()).or_default() += 1;
         }
