@@ -45,7 +45,7 @@ pub enum BenchError {
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub struct BenchConfig {
     /// Synthetic addresses in the designated set (the sample list is added).
     pub set_size: usize,
     /// Withdrawals in the stream.
@@ -62,9 +62,9 @@ pub struct Config {
     pub extism: Option<PathBuf>,
 }
 
-impl Default for Config {
+impl Default for BenchConfig {
     fn default() -> Self {
-        Config {
+        BenchConfig {
             set_size: 1_000_000,
             withdrawals: 200_000,
             rounds: 40,
@@ -140,44 +140,44 @@ impl Contender for Native {
 
 /// Which contender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum ContenderKind {
     Native,
     Riskgate,
     Extism,
 }
 
-impl Kind {
+impl ContenderKind {
     /// The contenders that run in this process.
-    pub const IN_PROCESS: [Kind; 2] = [Kind::Native, Kind::Riskgate];
+    pub const IN_PROCESS: [ContenderKind; 2] = [ContenderKind::Native, ContenderKind::Riskgate];
 
     pub fn label(self) -> &'static str {
         match self {
-            Kind::Native => "native Rust (floor)",
-            Kind::Riskgate => "riskgate (wasm policies)",
-            Kind::Extism => "Extism (JSON plug-in)",
+            ContenderKind::Native => "native Rust (floor)",
+            ContenderKind::Riskgate => "riskgate (wasm policies)",
+            ContenderKind::Extism => "Extism (JSON plug-in)",
         }
     }
 }
 
 fn contender(
-    kind: Kind,
+    kind: ContenderKind,
     workload: &Workload,
-    config: &Config,
+    config: &BenchConfig,
 ) -> Result<Box<dyn Contender>, GateError> {
     let velocity = Arc::new(Velocity::memory(DEFAULT_RETENTION_MS));
     Ok(match kind {
-        Kind::Native => Box::new(Native {
+        ContenderKind::Native => Box::new(Native {
             screener: workload.screener.clone(),
             velocity,
         }),
-        Kind::Riskgate => Box::new(gate(workload, config, velocity)?.0),
-        Kind::Extism => unreachable!("the Extism peer runs in its own process"),
+        ContenderKind::Riskgate => Box::new(gate(workload, config, velocity)?.0),
+        ContenderKind::Extism => unreachable!("the Extism peer runs in its own process"),
     })
 }
 
 fn gate(
     workload: &Workload,
-    config: &Config,
+    config: &BenchConfig,
     velocity: Arc<Velocity>,
 ) -> Result<(Gate, Duration), GateError> {
     let started = Instant::now();
@@ -220,13 +220,13 @@ pub struct FuelRow {
 /// The run's results.
 #[derive(Debug, Clone)]
 pub struct Report {
-    pub config: Config,
+    pub config: BenchConfig,
     pub threads: usize,
     pub set_len: usize,
     pub set_build: Duration,
     pub mix: String,
     pub measured: usize,
-    pub rows: Vec<(Kind, Row)>,
+    pub rows: Vec<(ContenderKind, Row)>,
     /// Decisions whose verdict differs between contenders.
     pub disagreements: usize,
     /// riskgate's policy calls that faulted in the latency run (a call
@@ -278,7 +278,7 @@ pub fn partition<'a>(stream: &[&'a Withdrawal], threads: usize) -> Vec<Vec<&'a W
 }
 
 /// Runs the benchmark.
-pub fn run(config: &Config) -> Result<Report, BenchError> {
+pub fn run(config: &BenchConfig) -> Result<Report, BenchError> {
     let workload = Workload::new(config.set_size, config.withdrawals, config.seed)?;
     let threads = if config.threads == 0 {
         std::thread::available_parallelism().map_or(1, usize::from)
@@ -288,7 +288,7 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
     let stream: Vec<&Withdrawal> = workload.stream.iter().map(|g| &g.withdrawal).collect();
 
     // Latency and single-thread throughput, interleaved round by round.
-    let contenders: Vec<Box<dyn Contender>> = Kind::IN_PROCESS
+    let contenders: Vec<Box<dyn Contender>> = ContenderKind::IN_PROCESS
         .iter()
         .map(|&k| contender(k, &workload, config))
         .collect::<Result<_, _>>()?;
@@ -305,9 +305,9 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
         ),
         None => None,
     };
-    let mut kinds = Kind::IN_PROCESS.to_vec();
+    let mut kinds = ContenderKind::IN_PROCESS.to_vec();
     if peer.is_some() {
-        kinds.push(Kind::Extism);
+        kinds.push(ContenderKind::Extism);
     }
     let n = kinds.len();
     let chunk = chunk_len(stream.len(), config.rounds);
@@ -365,7 +365,7 @@ pub fn run(config: &Config) -> Result<Report, BenchError> {
     // account (each thread keeps its accounts' order), one shared contender.
     let parts = partition(&stream, threads);
     let mut parallel = Vec::new();
-    for &kind in &Kind::IN_PROCESS {
+    for &kind in &ContenderKind::IN_PROCESS {
         let c = contender(kind, &workload, config)?;
         let c = c.as_ref();
         let started = Instant::now();
@@ -445,7 +445,7 @@ fn us(ns: u64) -> f64 {
 }
 
 impl Report {
-    fn row(&self, kind: Kind) -> Option<&Row> {
+    fn row(&self, kind: ContenderKind) -> Option<&Row> {
         self.rows.iter().find(|(k, _)| *k == kind).map(|(_, r)| r)
     }
 
@@ -487,7 +487,10 @@ impl Report {
             );
         }
         let _ = writeln!(s);
-        if let (Some(n), Some(g)) = (self.row(Kind::Native), self.row(Kind::Riskgate)) {
+        if let (Some(n), Some(g)) = (
+            self.row(ContenderKind::Native),
+            self.row(ContenderKind::Riskgate),
+        ) {
             let ratio = |a: u64, b: u64| a as f64 / (b as f64).max(1.0);
             let _ = writeln!(
                 s,
@@ -498,7 +501,7 @@ impl Report {
                 n.single / g.single.max(1e-9),
             );
             let check = |ok: bool| if ok { "met" } else { "MISSED" };
-            match self.row(Kind::Extism) {
+            match self.row(ContenderKind::Extism) {
                 Some(e) => {
                     let _ = writeln!(
                         s,

@@ -712,7 +712,7 @@ fn parse_plain(text: &str) -> (Vec<(Canonical, Entry)>, Vec<Skipped>) {
 
 /// A confirmed match of a screened address in one designated set.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Hit {
+pub struct SetHit {
     /// Set name.
     pub list: String,
     /// Set version.
@@ -771,16 +771,16 @@ impl Screener {
 
     /// `canonicalize(chain, address)` then look the key up in every set; a hit
     /// in several sets gives several hits, in set order.
-    pub fn screen(&self, chain: &str, address: &str) -> Result<Vec<Hit>, ScreenError> {
+    pub fn screen(&self, chain: &str, address: &str) -> Result<Vec<SetHit>, ScreenError> {
         let canonical = address::canonicalize(chain, address)?;
         Ok(self.screen_canonical(&canonical))
     }
 
     /// Look an already canonical address up in every set.
-    pub fn screen_canonical(&self, key: &Canonical) -> Vec<Hit> {
+    pub fn screen_canonical(&self, key: &Canonical) -> Vec<SetHit> {
         self.sets()
             .filter_map(|set| {
-                set.lookup_ref(key.key()).map(|entry| Hit {
+                set.lookup_ref(key.key()).map(|entry| SetHit {
                     list: set.name().to_string(),
                     list_version: set.version().to_string(),
                     label: entry.label().map(str::to_string),

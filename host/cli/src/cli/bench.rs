@@ -2,7 +2,7 @@
 
 use super::EngineArgs;
 use clap::Args;
-use riskgate_bench::{self as bench, Config};
+use riskgate_bench::{self as bench, BenchConfig};
 use std::io::Write as _;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -37,7 +37,7 @@ pub struct BenchArgs {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let mut config = Config {
+    let mut config = BenchConfig {
         set_size: args.set_size,
         withdrawals: args.withdrawals,
         rounds: args.rounds,
