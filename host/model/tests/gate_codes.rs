@@ -112,3 +112,16 @@ fn gate_codes_are_spelt_the_same_everywhere() {
     assert!("gate.unknown".parse::<GateCode>().is_err());
     assert!(serde_json::from_value::<GateCode>("sanctions.hit".into()).is_err());
 }
+
+#[test]
+fn the_decision_log_schema_lists_every_gate_code() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&read("docs/decision-log.schema.json")).unwrap();
+    let listed: BTreeSet<String> = schema["$defs"]["GateCode"]["enum"]
+        .as_array()
+        .expect("$defs/GateCode/enum")
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed, all());
+}

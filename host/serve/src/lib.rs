@@ -18,6 +18,7 @@ pub mod config;
 pub mod decision_log;
 pub mod metrics;
 pub mod problem;
+pub mod record;
 pub mod server;
 pub mod service;
 

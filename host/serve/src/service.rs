@@ -11,10 +11,15 @@
 use super::config::{Config, ConfigError, PolicyMeta};
 use super::metrics::Metrics;
 use crate::decision_log::{DecisionLog, LogError};
+use crate::record::{
+    DecisionRecord, Event, GenerationList, GenerationPolicy, GenerationRecord, ListVersion,
+    PolicyRun, RECORD_VERSION,
+};
 use riskgate::gate::{Gate, PolicyOutcome};
-use riskgate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
+use riskgate::model::{Decision, GateCode, Verdict, Withdrawal};
 use riskgate::velocity::Velocity;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -79,49 +84,48 @@ pub struct ReloadReport {
     pub warnings: Vec<String>,
 }
 
-/// One decision-log record.
-#[derive(Serialize)]
-struct DecisionRecord<'a> {
-    event: &'static str,
-    decision_id: String,
-    timestamp_ms: u64,
-    generation: u64,
-    withdrawal: &'a Withdrawal,
-    verdict: Verdict,
-    reasons: &'a [Reason],
-    hits: &'a [Hit],
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    replayed: bool,
-    latency_ns: u64,
-    policies: Vec<PolicyRecord<'a>>,
-    lists: Vec<ListRecord<'a>>,
-}
-
-#[derive(Serialize)]
-struct PolicyRecord<'a> {
-    name: &'a str,
-    version: &'a str,
-    sha256: &'a str,
-    #[serde(flatten)]
-    outcome: &'a PolicyOutcome,
-}
-
-#[derive(Serialize)]
-struct ListRecord<'a> {
-    name: &'a str,
-    version: &'a str,
-}
-
-/// A generation change, in the decision log.
-#[derive(Serialize)]
-struct GenerationRecord<'a> {
-    event: &'static str,
-    timestamp_ms: u64,
-    generation: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a str>,
-    policies: &'a [PolicyMeta],
-    lists: &'a [ListMeta],
+/// The log record of generation `g` now served, or of a reload that
+/// failed with `error` (`g` still served).
+fn generation_record(g: &Generation, error: Option<&str>, timestamp_ms: u64) -> GenerationRecord {
+    let (policies, lists) = if error.is_some() {
+        (Vec::new(), Vec::new())
+    } else {
+        (
+            g.policies
+                .iter()
+                .map(|p| GenerationPolicy {
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    sha256: p.sha256.clone(),
+                    mode: p.mode,
+                    origin: p.origin.clone(),
+                    signed_by: p.signed_by.clone(),
+                })
+                .collect(),
+            g.lists
+                .iter()
+                .map(|l| GenerationList {
+                    name: l.name.clone(),
+                    version: l.version.clone(),
+                    source: l.source.clone(),
+                    count: l.count as u64,
+                })
+                .collect(),
+        )
+    };
+    GenerationRecord {
+        event: if error.is_some() {
+            Event::ReloadFailed
+        } else {
+            Event::Generation
+        },
+        v: RECORD_VERSION,
+        timestamp_ms,
+        generation: g.number,
+        error: error.map(str::to_string),
+        policies,
+        lists,
+    }
 }
 
 fn now_ms() -> u64 {
@@ -314,32 +318,37 @@ impl Service {
         for ((w, d), trace) in withdrawals.iter().zip(decisions).zip(traces) {
             let seq = self.seq.fetch_add(1, Ordering::Relaxed);
             let record = DecisionRecord {
-                event: "decision",
+                event: Event::Decision,
+                v: RECORD_VERSION,
                 decision_id: format!("{:016x}{seq:016x}", self.node),
                 timestamp_ms,
                 generation: g.number,
-                withdrawal: w,
+                withdrawal: Cow::Borrowed(w),
                 verdict: d.verdict,
-                reasons: &d.reasons,
-                hits: &d.hits,
+                reasons: Cow::Borrowed(&d.reasons),
+                hits: Cow::Borrowed(&d.hits),
                 replayed: d.replayed,
                 latency_ns: d.latency_ns,
                 policies: trace
                     .iter()
                     .zip(&g.policies)
-                    .map(|(outcome, p)| PolicyRecord {
-                        name: &p.name,
-                        version: &p.version,
-                        sha256: &p.sha256,
-                        outcome,
+                    .map(|(outcome, p)| PolicyRun {
+                        name: Cow::Borrowed(&p.name),
+                        version: Cow::Borrowed(&p.version),
+                        sha256: Cow::Borrowed(&p.sha256),
+                        mode: outcome.mode,
+                        verdict: outcome.verdict,
+                        fault: outcome.fault,
+                        reasons: Cow::Borrowed(&outcome.reasons),
+                        hits: Cow::Borrowed(&outcome.hits),
                     })
                     .collect(),
                 lists: g
                     .lists
                     .iter()
-                    .map(|l| ListRecord {
-                        name: &l.name,
-                        version: &l.version,
+                    .map(|l| ListVersion {
+                        name: Cow::Borrowed(&l.name),
+                        version: Cow::Borrowed(&l.version),
                     })
                     .collect(),
             };
@@ -364,18 +373,7 @@ impl Service {
             self.metrics.serving(g.number, &lists);
         }
         if let Some(log) = &self.log {
-            let record = GenerationRecord {
-                event: if error.is_some() {
-                    "reload_failed"
-                } else {
-                    "generation"
-                },
-                timestamp_ms: now_ms(),
-                generation: g.number,
-                error,
-                policies: if error.is_some() { &[] } else { &g.policies },
-                lists: if error.is_some() { &[] } else { &g.lists },
-            };
+            let record = generation_record(g, error, now_ms());
             if let Ok(line) = serde_json::to_vec(&record)
                 && let Err(e) = log.append(&line)
             {

@@ -1,0 +1,183 @@
+//! The decision log's records: one JSON object per line, described by
+//! `docs/decision-log.schema.json` (JSON Schema 2020-12).
+//!
+//! These types are the audit format itself, not the gate's internal types:
+//! a field is added here, in the schema and in [`RECORD_VERSION`]'s notes
+//! together, and a field once written keeps its name and meaning. Three
+//! events share the log, in the order they happened:
+//!
+//! - `generation`: a generation of policies and lists starts being served
+//!   (written before any decision it makes) — [`GenerationRecord`];
+//! - `reload_failed`: a reload was refused, the generation served is
+//!   unchanged — [`GenerationRecord`] with `error` and no policies or lists;
+//! - `decision`: one decision as returned — [`DecisionRecord`].
+//!
+//! Every record written carries `"v": 1`, the format version; a record
+//! without `v` (written before the field existed) is version 1 too.
+//! Readers ignore fields they do not know.
+
+use riskgate::Mode;
+use riskgate::model::{Hit, Reason, Verdict, Withdrawal};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// The record format written; a record without `v` is version 1.
+pub const RECORD_VERSION: u32 = 1;
+
+fn version_1() -> u32 {
+    1
+}
+
+/// What a record tells of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    /// One decision ([`DecisionRecord`]).
+    Decision,
+    /// A generation now served ([`GenerationRecord`]).
+    Generation,
+    /// A reload that failed ([`GenerationRecord`] with `error`).
+    ReloadFailed,
+}
+
+/// One line of the decision log, whichever its event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum LogRecord<'a> {
+    Decision(Box<DecisionRecord<'a>>),
+    Generation(GenerationRecord),
+}
+
+impl LogRecord<'static> {
+    /// Reads one line of the log.
+    pub fn parse(line: &[u8]) -> Result<Self, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Head {
+            event: Event,
+        }
+        Ok(match serde_json::from_slice::<Head>(line)?.event {
+            Event::Decision => LogRecord::Decision(Box::new(serde_json::from_slice(line)?)),
+            Event::Generation | Event::ReloadFailed => {
+                LogRecord::Generation(serde_json::from_slice(line)?)
+            }
+        })
+    }
+}
+
+/// One decision as returned, with what decided it (`"event": "decision"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord<'a> {
+    /// Always [`Event::Decision`].
+    pub event: Event,
+    /// Format version ([`RECORD_VERSION`]; absent: 1).
+    #[serde(default = "version_1")]
+    pub v: u32,
+    /// Unique per record: this process's random prefix and a counter, 32
+    /// hex digits.
+    pub decision_id: String,
+    /// When the record was made, ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The generation of policies and lists that decided.
+    pub generation: u64,
+    /// The withdrawal as received (the JSON `POST /v1/evaluate` reads).
+    pub withdrawal: Cow<'a, Withdrawal>,
+    /// The verdict returned.
+    pub verdict: Verdict,
+    /// The reasons returned, gate codes (`gate.*`) and policies' own.
+    pub reasons: Cow<'a, [Reason]>,
+    /// The designated-set matches returned.
+    pub hits: Cow<'a, [Hit]>,
+    /// The recorded decision of an id seen before was returned.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
+    /// Time the gate spent on the decision.
+    pub latency_ns: u64,
+    /// Each policy that ran, in chain order (empty when none ran: bad
+    /// input, a replay, a store failure before the policies).
+    pub policies: Vec<PolicyRun<'a>>,
+    /// The designated sets of the generation.
+    pub lists: Vec<ListVersion<'a>>,
+}
+
+/// What one policy answered for one withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRun<'a> {
+    pub name: Cow<'a, str>,
+    pub version: Cow<'a, str>,
+    /// sha256 of the policy's component, 64 hex digits.
+    pub sha256: Cow<'a, str>,
+    pub mode: Mode,
+    /// The policy's own verdict (a fault counts as hold).
+    pub verdict: Verdict,
+    /// The policy faulted (trap, fuel, deadline backstop, memory cap,
+    /// contract violation).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fault: bool,
+    /// A shadow policy's reasons (an enforced one's are the decision's).
+    #[serde(default, skip_serializing_if = "empty")]
+    pub reasons: Cow<'a, [Reason]>,
+    /// A shadow policy's hits.
+    #[serde(default, skip_serializing_if = "empty")]
+    pub hits: Cow<'a, [Hit]>,
+}
+
+fn empty<T>(list: &impl std::ops::Deref<Target = [T]>) -> bool {
+    list.is_empty()
+}
+
+/// A designated set by name and version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListVersion<'a> {
+    pub name: Cow<'a, str>,
+    pub version: Cow<'a, str>,
+}
+
+/// A generation now served (`"event": "generation"`), or a reload that
+/// failed (`"event": "reload_failed"`, with `error` and no policies or
+/// lists).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationRecord {
+    /// [`Event::Generation`] or [`Event::ReloadFailed`].
+    pub event: Event,
+    /// Format version ([`RECORD_VERSION`]; absent: 1).
+    #[serde(default = "version_1")]
+    pub v: u32,
+    /// When the record was made, ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The generation served from now on (for `reload_failed`: still).
+    pub generation: u64,
+    /// Why the reload failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub policies: Vec<GenerationPolicy>,
+    pub lists: Vec<GenerationList>,
+}
+
+/// A policy of a generation, in chain order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationPolicy {
+    pub name: String,
+    pub version: String,
+    /// sha256 of the component, 64 hex digits.
+    pub sha256: String,
+    pub mode: Mode,
+    /// Where it was loaded from (`bundled:NAME` or a path).
+    pub origin: String,
+    /// Key id of the trusted key whose signature was verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
+}
+
+/// A designated set of a generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationList {
+    pub name: String,
+    pub version: String,
+    /// Where it was read from.
+    pub source: String,
+    /// Addresses in the set.
+    pub count: u64,
+}
+
+#[cfg(test)]
+mod tests;
