@@ -39,8 +39,8 @@ pub enum BenchError {
     Set(#[from] riskgate::screening::SetError),
     #[error("building a gate: {0}")]
     Gate(#[from] GateError),
-    #[error("{0}")]
-    Peer(String),
+    #[error(transparent)]
+    Peer(#[from] peer::PeerError),
 }
 
 /// What to run.

@@ -6,7 +6,40 @@
 use riskgate::model::Verdict;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+
+/// What went wrong building or driving the Extism peer.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("no Extism peer sources at {}", .0.display())]
+    NoSources(PathBuf),
+    #[error("cannot run cargo to build the Extism peer: {0}")]
+    Cargo(#[source] std::io::Error),
+    #[error("building the Extism peer failed ({0})")]
+    Build(ExitStatus),
+    #[error("cannot start the Extism peer {}: {source}", binary.display())]
+    Spawn {
+        binary: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    NoPipe(&'static str),
+    #[error("Extism peer did not start: `{0}`")]
+    NotReady(String),
+    #[error("Extism peer: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the Extism peer exited")]
+    Exited,
+    #[error("bad latency `{0}`")]
+    BadLatency(String),
+    #[error("bad verdict `{0}`")]
+    BadVerdict(char),
+    #[error("Extism peer answered a short round")]
+    ShortRound,
+    #[error("bad rate `{0}` from the Extism peer")]
+    BadRate(String),
+}
 
 /// Where the peer's sources are, when running from the repository.
 pub fn source_dir() -> PathBuf {
@@ -15,11 +48,11 @@ pub fn source_dir() -> PathBuf {
 
 /// Builds the peer (release, in `target/extism` of the repository) and
 /// returns its binary. The first build compiles Extism's own wasmtime.
-pub fn build() -> Result<PathBuf, String> {
+pub fn build() -> Result<PathBuf, PeerError> {
     let src = source_dir();
     let manifest = src.join("Cargo.toml");
     if !manifest.is_file() {
-        return Err(format!("no Extism peer sources at {}", src.display()));
+        return Err(PeerError::NoSources(src));
     }
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/extism");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -29,9 +62,9 @@ pub fn build() -> Result<PathBuf, String> {
         .env("CARGO_TARGET_DIR", &target)
         .stdout(Stdio::null())
         .status()
-        .map_err(|e| format!("cannot run cargo to build the Extism peer: {e}"))?;
+        .map_err(PeerError::Cargo)?;
     if !status.success() {
-        return Err(format!("building the Extism peer failed ({status})"));
+        return Err(PeerError::Build(status));
     }
     Ok(target.join("release/riskgate-extism-peer"))
 }
@@ -42,10 +75,6 @@ pub struct Peer {
     stdout: BufReader<ChildStdout>,
 }
 
-fn io(e: std::io::Error) -> String {
-    format!("Extism peer: {e}")
-}
-
 impl Peer {
     /// Starts the peer on the workload of these parameters.
     pub fn spawn(
@@ -54,7 +83,7 @@ impl Peer {
         withdrawals: usize,
         seed: u64,
         rounds: usize,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, PeerError> {
         let mut child = Command::new(binary)
             .args([
                 set_size.to_string(),
@@ -65,9 +94,12 @@ impl Peer {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .map_err(|e| format!("cannot start the Extism peer {}: {e}", binary.display()))?;
-        let stdin = child.stdin.take().ok_or("no stdin")?;
-        let stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+            .map_err(|source| PeerError::Spawn {
+                binary: binary.to_path_buf(),
+                source,
+            })?;
+        let stdin = child.stdin.take().ok_or(PeerError::NoPipe("no stdin"))?;
+        let stdout = BufReader::new(child.stdout.take().ok_or(PeerError::NoPipe("no stdout"))?);
         let mut peer = Peer {
             child,
             stdin,
@@ -75,32 +107,32 @@ impl Peer {
         };
         let ready = peer.line()?;
         if ready != "ready" {
-            return Err(format!("Extism peer did not start: `{ready}`"));
+            return Err(PeerError::NotReady(ready));
         }
         Ok(peer)
     }
 
-    fn line(&mut self) -> Result<String, String> {
+    fn line(&mut self) -> Result<String, PeerError> {
         let mut line = String::new();
-        if self.stdout.read_line(&mut line).map_err(io)? == 0 {
-            return Err("the Extism peer exited".into());
+        if self.stdout.read_line(&mut line)? == 0 {
+            return Err(PeerError::Exited);
         }
         Ok(line.trim_end().to_string())
     }
 
-    fn ask(&mut self, command: &str) -> Result<(), String> {
-        writeln!(self.stdin, "{command}").map_err(io)?;
-        self.stdin.flush().map_err(io)
+    fn ask(&mut self, command: &str) -> Result<(), PeerError> {
+        writeln!(self.stdin, "{command}")?;
+        Ok(self.stdin.flush()?)
     }
 
     /// Decides round `i`: each decision's latency (ns) and verdict.
-    pub fn round(&mut self, i: usize) -> Result<(Vec<u64>, Vec<Verdict>), String> {
+    pub fn round(&mut self, i: usize) -> Result<(Vec<u64>, Vec<Verdict>), PeerError> {
         self.ask(&format!("round {i}"))?;
         let latencies = self
             .line()?
             .split_whitespace()
-            .map(|n| n.parse().map_err(|_| format!("bad latency `{n}`")))
-            .collect::<Result<Vec<u64>, String>>()?;
+            .map(|n| n.parse().map_err(|_| PeerError::BadLatency(n.to_string())))
+            .collect::<Result<Vec<u64>, PeerError>>()?;
         let verdicts = self
             .line()?
             .chars()
@@ -108,21 +140,20 @@ impl Peer {
                 'a' => Ok(Verdict::Allow),
                 'h' => Ok(Verdict::Hold),
                 'd' => Ok(Verdict::Deny),
-                _ => Err(format!("bad verdict `{c}`")),
+                _ => Err(PeerError::BadVerdict(c)),
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, PeerError>>()?;
         if latencies.len() != verdicts.len() {
-            return Err("Extism peer answered a short round".into());
+            return Err(PeerError::ShortRound);
         }
         Ok((latencies, verdicts))
     }
 
     /// Decisions per second over the whole stream on `threads`.
-    pub fn parallel(&mut self, threads: usize) -> Result<f64, String> {
+    pub fn parallel(&mut self, threads: usize) -> Result<f64, PeerError> {
         self.ask(&format!("parallel {threads}"))?;
         let line = self.line()?;
-        line.parse()
-            .map_err(|_| format!("bad rate `{line}` from the Extism peer"))
+        line.parse().map_err(|_| PeerError::BadRate(line))
     }
 }
 

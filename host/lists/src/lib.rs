@@ -667,7 +667,7 @@ pub fn import_with(
                 text: entry.address,
                 currency: entry.currency,
                 label: entry.label,
-                reason,
+                reason: reason.to_string(),
             }),
         }
     }
@@ -904,8 +904,8 @@ pub fn currency_family(code: &str) -> Option<Family> {
 /// plays no part: the keys its chain would give are among the keys of every
 /// chain (alias chains' own encodings included), and a text no chain
 /// accepts is refused with the inference error.
-fn canonicalize_entry(text: &str) -> Result<Vec<Canonical>, String> {
-    address::list_keys(text).map_err(|e| e.to_string())
+fn canonicalize_entry(text: &str) -> Result<Vec<Canonical>, address::AddressError> {
+    address::list_keys(text)
 }
 
 fn utf8(content: &[u8]) -> Result<&str, ImportError> {

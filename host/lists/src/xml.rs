@@ -90,7 +90,7 @@ pub(super) fn walk<H: Handler>(
                     }
                 }
                 let attrs = attributes(&start)
-                    .map_err(|message| error(reader.buffer_position(), message))?;
+                    .map_err(|e| error(reader.buffer_position(), e.to_string()))?;
                 path.push(name);
                 frames.push(Frame {
                     text: String::new(),
@@ -165,15 +165,21 @@ pub(super) fn walk<H: Handler>(
     }
 }
 
-fn attributes(start: &BytesStart<'_>) -> Result<Attrs, String> {
+/// An attribute that cannot be read.
+#[derive(Debug, thiserror::Error)]
+enum AttributeError {
+    #[error(transparent)]
+    Syntax(#[from] quick_xml::events::attributes::AttrError),
+    #[error(transparent)]
+    Value(#[from] quick_xml::Error),
+}
+
+fn attributes(start: &BytesStart<'_>) -> Result<Attrs, AttributeError> {
     let mut out = Vec::new();
     for attr in start.attributes() {
-        let attr = attr.map_err(|e| e.to_string())?;
+        let attr = attr?;
         let key = String::from_utf8_lossy(attr.key.local_name().as_ref()).into_owned();
-        let value = attr
-            .unescape_value()
-            .map_err(|e| e.to_string())?
-            .into_owned();
+        let value = attr.unescape_value()?.into_owned();
         out.push((key, value));
     }
     Ok(Attrs(out))

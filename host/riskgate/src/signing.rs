@@ -206,7 +206,7 @@ fn parse_secret_key_from(text: &str, origin: &str) -> Result<SigningKey, SignErr
         kind: KeyKind::Secret,
         reason,
     };
-    let words = key_words(text).map_err(bad)?;
+    let words = key_words(text).map_err(|e| bad(e.to_string()))?;
     let hex_text = match words.as_slice() {
         [SECRET_KEY_TAG, hex_text] => *hex_text,
         [PUBLIC_KEY_TAG, _] => {
@@ -218,7 +218,7 @@ fn parse_secret_key_from(text: &str, origin: &str) -> Result<SigningKey, SignErr
             )));
         }
     };
-    let seed = decode_hex::<32>(hex_text).map_err(bad)?;
+    let seed = decode_hex::<32>(hex_text).map_err(|e| bad(e.to_string()))?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -228,7 +228,7 @@ fn parse_public_key_from(text: &str, origin: &str) -> Result<VerifyingKey, SignE
         kind: KeyKind::Public,
         reason,
     };
-    let words = key_words(text).map_err(bad)?;
+    let words = key_words(text).map_err(|e| bad(e.to_string()))?;
     let hex_text = match words.as_slice() {
         [PUBLIC_KEY_TAG, hex_text] => *hex_text,
         [SECRET_KEY_TAG, _] => {
@@ -243,7 +243,7 @@ fn parse_public_key_from(text: &str, origin: &str) -> Result<VerifyingKey, SignE
             )));
         }
     };
-    let bytes = decode_hex::<32>(hex_text).map_err(bad)?;
+    let bytes = decode_hex::<32>(hex_text).map_err(|e| bad(e.to_string()))?;
     let key = VerifyingKey::from_bytes(&bytes)
         .map_err(|_| bad("not a point on the curve".to_string()))?;
     if key.is_weak() {
@@ -252,28 +252,40 @@ fn parse_public_key_from(text: &str, origin: &str) -> Result<VerifyingKey, SignE
     Ok(key)
 }
 
+/// Why a key or signature text does not read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum TextError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("more than one line")]
+    MoreThanOneLine,
+    #[error("expected {expected} hex characters, found {found}")]
+    HexLength { expected: usize, found: usize },
+    #[error("bad hex: {0}")]
+    Hex(#[from] hex::FromHexError),
+}
+
 /// The words of a key file's single non-empty line.
-fn key_words(text: &str) -> Result<Vec<&str>, String> {
+fn key_words(text: &str) -> Result<Vec<&str>, TextError> {
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let Some(line) = lines.next() else {
-        return Err("the file is empty".to_string());
+        return Err(TextError::Empty);
     };
     if lines.next().is_some() {
-        return Err("more than one line".to_string());
+        return Err(TextError::MoreThanOneLine);
     }
     Ok(line.split_whitespace().collect())
 }
 
-fn decode_hex<const N: usize>(text: &str) -> Result<[u8; N], String> {
+fn decode_hex<const N: usize>(text: &str) -> Result<[u8; N], TextError> {
     if text.len() != 2 * N {
-        return Err(format!(
-            "expected {} hex characters, found {}",
-            2 * N,
-            text.len()
-        ));
+        return Err(TextError::HexLength {
+            expected: 2 * N,
+            found: text.len(),
+        });
     }
     let mut out = [0u8; N];
-    hex::decode_to_slice(text, &mut out).map_err(|e| format!("bad hex: {e}"))?;
+    hex::decode_to_slice(text, &mut out)?;
     Ok(out)
 }
 

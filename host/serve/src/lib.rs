@@ -163,7 +163,7 @@ async fn evaluate(
             Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Internal Server Error",
-                e,
+                e.to_string(),
             )
             .into_response()
         })?;

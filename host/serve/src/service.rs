@@ -65,6 +65,11 @@ impl Generation {
     }
 }
 
+/// An evaluation that did not finish (its task panicked or was cancelled).
+#[derive(Debug, thiserror::Error)]
+#[error("the evaluation did not finish: {0}")]
+pub struct EvaluateError(#[from] tokio::task::JoinError);
+
 /// What a reload did.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReloadReport {
@@ -248,12 +253,12 @@ impl Service {
         self: &Arc<Self>,
         g: Arc<Generation>,
         withdrawals: Vec<Withdrawal>,
-    ) -> Result<Vec<Decision>, String> {
+    ) -> Result<Vec<Decision>, EvaluateError> {
         if !self.inline {
             let service = self.clone();
-            return tokio::task::spawn_blocking(move || service.evaluate(&g, &withdrawals))
-                .await
-                .map_err(|e| format!("the evaluation did not finish: {e}"));
+            return Ok(
+                tokio::task::spawn_blocking(move || service.evaluate(&g, &withdrawals)).await?,
+            );
         }
         let decided = self.decide(&g, &withdrawals);
         let written = match &self.log {

@@ -34,7 +34,7 @@ pub use checkpoint::CheckpointReport;
 pub use durable::{DurableError, DurableOptions, DurableStore, RecoveryReport};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
-pub use redis::RedisStore;
+pub use redis::{RedisStore, RedisUrlError};
 
 use riskgate_model::{Decision, Withdrawal};
 use serde::{Deserialize, Serialize};

@@ -109,10 +109,54 @@ impl Default for RedisOptions {
     }
 }
 
+/// A Redis URL, or an option in it, that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisUrlError {
+    #[error("redis URL option `{name}`: `{value}` is not a number")]
+    NotANumber { name: String, value: String },
+    #[error("redis URL option `prefix` is empty")]
+    EmptyPrefix,
+    #[error("redis URL option `retention_ms` must be between 1 and {MAX_TS}")]
+    Retention,
+    #[error("redis URL `{base}`: {source}")]
+    Url {
+        base: String,
+        #[source]
+        source: RedisError,
+    },
+}
+
+/// A reply of the server that is not what the scripts return.
+#[derive(Debug, thiserror::Error)]
+enum ReplyError {
+    #[error("unexpected reply {0}")]
+    Unexpected(String),
+    #[error("unexpected reply item {0}")]
+    UnexpectedItem(String),
+    #[error(transparent)]
+    Utf8(#[from] std::string::FromUtf8Error),
+    #[error("short reply")]
+    Short,
+    #[error("`{0}` is not a number")]
+    NotANumber(String),
+    #[error("incomplete record")]
+    Incomplete,
+    #[error("bad fingerprint")]
+    Fingerprint,
+    #[error("bad requested-at")]
+    RequestedAt,
+    #[error("bad decision: {0}")]
+    Decision(#[source] serde_json::Error),
+    #[error("bad parts: {0}")]
+    Parts(#[source] serde_json::Error),
+    #[error("bad contribution")]
+    Contribution,
+}
+
 impl RedisOptions {
     /// Splits `redis://host:port[/db][?options]` into the URL the client
     /// connects to and the options (defaults for those not given).
-    pub fn from_url(url: &str) -> Result<(String, RedisOptions), String> {
+    pub fn from_url(url: &str) -> Result<(String, RedisOptions), RedisUrlError> {
         let mut options = RedisOptions::default();
         let (base, query) = match url.split_once('?') {
             Some((base, query)) => (base, query),
@@ -122,14 +166,15 @@ impl RedisOptions {
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let number = || {
-                value
-                    .parse::<u64>()
-                    .map_err(|_| format!("redis URL option `{name}`: `{value}` is not a number"))
+                value.parse::<u64>().map_err(|_| RedisUrlError::NotANumber {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                })
             };
             match name {
                 "prefix" => {
                     if value.is_empty() {
-                        return Err("redis URL option `prefix` is empty".to_string());
+                        return Err(RedisUrlError::EmptyPrefix);
                     }
                     options.prefix = value.to_string();
                 }
@@ -143,9 +188,7 @@ impl RedisOptions {
             }
         }
         if options.retention_ms == 0 || options.retention_ms > MAX_TS {
-            return Err(format!(
-                "redis URL option `retention_ms` must be between 1 and {MAX_TS}"
-            ));
+            return Err(RedisUrlError::Retention);
         }
         let base = if passed.is_empty() {
             base.to_string()
@@ -334,23 +377,23 @@ fn script(body: &str) -> Script {
 }
 
 /// A script's array reply as strings.
-fn strings(v: Value) -> Result<Vec<String>, String> {
+fn strings(v: Value) -> Result<Vec<String>, ReplyError> {
     let Value::Array(items) = v else {
-        return Err(format!("unexpected reply {v:?}"));
+        return Err(ReplyError::Unexpected(format!("{v:?}")));
     };
     items
         .into_iter()
         .map(|item| match item {
-            Value::BulkString(b) => String::from_utf8(b).map_err(|e| e.to_string()),
+            Value::BulkString(b) => Ok(String::from_utf8(b)?),
             Value::SimpleString(s) => Ok(s),
             Value::Int(i) => Ok(i.to_string()),
-            other => Err(format!("unexpected reply item {other:?}")),
+            other => Err(ReplyError::UnexpectedItem(format!("{other:?}"))),
         })
         .collect()
 }
 
-fn num(s: Option<&String>) -> Result<u64, String> {
-    let s = s.ok_or("short reply")?;
+fn num(s: Option<&String>) -> Result<u64, ReplyError> {
+    let s = s.ok_or(ReplyError::Short)?;
     s.parse::<u64>()
         .or_else(|_| {
             // A score formatted as a double.
@@ -360,11 +403,11 @@ fn num(s: Option<&String>) -> Result<u64, String> {
                 .map(|f| f as u64)
                 .ok_or(())
         })
-        .map_err(|_| format!("`{s}` is not a number"))
+        .map_err(|_| ReplyError::NotANumber(s.clone()))
 }
 
 /// `hi * 10^9 + lo`, saturated to u64.
-fn limbs(hi: Option<&String>, lo: Option<&String>) -> Result<u64, String> {
+fn limbs(hi: Option<&String>, lo: Option<&String>) -> Result<u64, ReplyError> {
     let v = u128::from(num(hi)?) * 1_000_000_000 + u128::from(num(lo)?);
     Ok(u64::try_from(v).unwrap_or(u64::MAX))
 }
@@ -402,15 +445,18 @@ impl RedisStore {
     /// A store on `url` (`redis://[user:password@]host:port[/db][?options]`,
     /// options as in [`RedisOptions`]). Does not connect: an unreachable
     /// server makes each call fail (the gate holds) until it answers.
-    pub fn open(url: &str) -> Result<Self, String> {
+    pub fn open(url: &str) -> Result<Self, RedisUrlError> {
         let (base, options) = RedisOptions::from_url(url)?;
         Self::with_options(&base, options)
     }
 
     /// A store on `url` with `options` (any options in the URL are ignored).
-    pub fn with_options(url: &str, options: RedisOptions) -> Result<Self, String> {
+    pub fn with_options(url: &str, options: RedisOptions) -> Result<Self, RedisUrlError> {
         let base = url.split_once('?').map_or(url, |(b, _)| b);
-        let bad = |e: RedisError| format!("redis URL `{base}`: {e}");
+        let bad = |source: RedisError| RedisUrlError::Url {
+            base: base.to_string(),
+            source,
+        };
         let info = url.into_connection_info().map_err(bad)?;
         // One small request per round trip: no Nagle delay.
         let tcp = info.tcp_settings().clone().set_nodelay(true);
@@ -592,23 +638,26 @@ impl RedisStore {
         Ok(hex::encode(bytes))
     }
 
-    fn parse_recorded(&self, id: &str, fields: Vec<Option<String>>) -> Result<Recorded, String> {
+    fn parse_recorded(
+        &self,
+        id: &str,
+        fields: Vec<Option<String>>,
+    ) -> Result<Recorded, ReplyError> {
         let [f, at, d, p, c]: [Option<String>; 5] =
-            fields.try_into().map_err(|_| "short reply".to_string())?;
+            fields.try_into().map_err(|_| ReplyError::Short)?;
         let (Some(f), Some(at), Some(d), Some(p)) = (f, at, d, p) else {
-            return Err("incomplete record".to_string());
+            return Err(ReplyError::Incomplete);
         };
         let fingerprint: [u8; 32] = hex::decode(&f)
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or("bad fingerprint")?;
-        let requested_at: u64 = at.parse().map_err(|_| "bad requested-at")?;
-        let mut decision: Decision =
-            serde_json::from_str(&d).map_err(|e| format!("bad decision: {e}"))?;
+            .ok_or(ReplyError::Fingerprint)?;
+        let requested_at: u64 = at.parse().map_err(|_| ReplyError::RequestedAt)?;
+        let mut decision: Decision = serde_json::from_str(&d).map_err(ReplyError::Decision)?;
         decision.id = id.to_string();
-        let parts: KeyParts = serde_json::from_str(&p).map_err(|e| format!("bad parts: {e}"))?;
+        let parts: KeyParts = serde_json::from_str(&p).map_err(ReplyError::Parts)?;
         let contribution = match c {
-            Some(m) => Some(parse_member(&m, requested_at).ok_or("bad contribution")?),
+            Some(m) => Some(parse_member(&m, requested_at).ok_or(ReplyError::Contribution)?),
             None => None,
         };
         Ok(Recorded {

@@ -60,7 +60,7 @@ impl VelocityArgs {
         }
         let spec = self.spec()?;
         if spec.starts_with("redis://") {
-            let store = RedisStore::open(&spec)?;
+            let store = RedisStore::open(&spec).map_err(|e| e.to_string())?;
             // An unreachable server is not a load failure: every decision
             // holds (gate.velocity_unavailable) until it answers.
             match store.ping() {
