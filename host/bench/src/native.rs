@@ -7,7 +7,7 @@ use riskgate::address;
 use riskgate::gate::fingerprint;
 use riskgate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 use riskgate::screening::{ScreenError, Screener};
-use riskgate::velocity::{Commit, Keys, Scope, Velocity};
+use riskgate::velocity::{Keys, Prior, Scope, Txn, Velocity};
 use std::sync::Arc;
 
 const MINUTE: u64 = 60_000;
@@ -141,15 +141,14 @@ impl Native {
             Ok(c) => c.as_str(),
             Err(_) => w.destination.trim(),
         };
-        recorded(&self.velocity, w, destination, |keys| {
-            self.velocity_rules(w, keys, &mut d);
+        recorded(&self.velocity, w, destination, |txn| {
+            self.velocity_rules(w, txn, &mut d);
             d
         })
     }
 
     /// The velocity policy's checks.
-    fn velocity_rules(&self, w: &Withdrawal, keys: &Keys, d: &mut Decision) {
-        let store = self.velocity.store();
+    fn velocity_rules(&self, w: &Withdrawal, txn: &Txn<'_>, d: &mut Decision) {
         let now = w.requested_at;
         match w.destination_first_used_at {
             None => hold(
@@ -195,8 +194,7 @@ impl Native {
                     }
                 },
             };
-            let stats = match store.window(keys.get(rule.scope), keys.asset(), now, rule.window_ms)
-            {
+            let stats = match txn.window(rule.scope, now, rule.window_ms) {
                 Ok(stats) => stats,
                 Err(e) => {
                     hold(
@@ -235,51 +233,33 @@ pub fn recorded(
     velocity: &Velocity,
     w: &Withdrawal,
     destination: &str,
-    checks: impl FnOnce(&Keys) -> Decision,
+    checks: impl FnOnce(&Txn<'_>) -> Decision,
 ) -> Decision {
     let keys = Keys::new(w, destination);
     let fingerprint = fingerprint(w);
-    let store = velocity.store();
-    let _lock = velocity.lock(&w.id, &keys);
-    let exclusive = match store.exclusive(&w.id, &keys) {
-        Ok(e) => e,
+    let txn = match velocity.begin(&w.id, &keys) {
+        Ok(txn) => txn,
         Err(e) => return unavailable(&w.id, e),
     };
-    match store.recorded(&w.id) {
-        Ok(None) => {}
-        Ok(Some(recorded)) => {
-            store.unlock(&w.id, &keys, exclusive);
-            return if recorded.fingerprint == fingerprint {
-                let mut r = recorded.decision;
-                r.replayed = true;
-                r
-            } else {
-                Decision::gate_hold(
-                    &w.id,
-                    GateCode::IdempotencyConflict,
-                    "this id was already decided for a different withdrawal",
-                )
-            };
+    match txn.prior(&fingerprint) {
+        Ok(Prior::New) => {}
+        Ok(Prior::Replay(recorded)) => return recorded,
+        Ok(Prior::Conflict) => {
+            return Decision::gate_hold(
+                &w.id,
+                GateCode::IdempotencyConflict,
+                "this id was already decided for a different withdrawal",
+            );
         }
-        Err(e) => {
-            store.unlock(&w.id, &keys, exclusive);
-            return unavailable(&w.id, e);
-        }
+        Err(e) => return unavailable(&w.id, e),
     }
-    let d = checks(&keys);
+    let d = checks(&txn);
+    // Dropping the transaction unlocks without recording.
     if d.has_gate_reason() {
-        store.unlock(&w.id, &keys, exclusive);
         return d;
     }
-    let commit = Commit {
-        id: &w.id,
-        keys: &keys,
-        fingerprint,
-        requested_at: w.requested_at,
-        decision: &d,
-        allowed: (d.verdict == Verdict::Allow).then(|| (w.amount, w.usd_cents.unwrap_or(0))),
-    };
-    if let Err(e) = store.commit(&commit, exclusive) {
+    let allowed = (d.verdict == Verdict::Allow).then(|| (w.amount, w.usd_cents.unwrap_or(0)));
+    if let Err(e) = txn.commit(fingerprint, w.requested_at, &d, allowed) {
         return unavailable(&w.id, e);
     }
     d

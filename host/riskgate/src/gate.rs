@@ -15,7 +15,7 @@ use crate::host::{CallContext, Destination};
 use crate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
 use crate::screening::Screener;
-use crate::velocity::{Commit, Keys, Velocity, VelocityError};
+use crate::velocity::{Keys, Prior, Velocity, VelocityError};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
@@ -381,31 +381,23 @@ impl Gate {
         });
         let fingerprint = fingerprint(w);
 
-        let store = self.velocity.store();
-        let _lock = self.velocity.lock(&w.id, &keys);
-        let exclusive = match store.exclusive(&w.id, &keys) {
-            Ok(e) => e,
+        // The id's and keys' locks until the decision is recorded; every
+        // return before the commit unlocks them (dropping the transaction).
+        let txn = match self.velocity.begin(&w.id, &keys) {
+            Ok(txn) => txn,
             Err(e) => return velocity_hold(&w.id, &e),
         };
-        match store.recorded(&w.id) {
-            Ok(None) => {}
-            Ok(Some(recorded)) => {
-                store.unlock(&w.id, &keys, exclusive);
-                if recorded.fingerprint == fingerprint {
-                    let mut d = recorded.decision;
-                    d.replayed = true;
-                    return d;
-                }
+        match txn.prior(&fingerprint) {
+            Ok(Prior::New) => {}
+            Ok(Prior::Replay(recorded)) => return recorded,
+            Ok(Prior::Conflict) => {
                 return Decision::gate_hold(
                     &w.id,
                     GateCode::IdempotencyConflict,
                     "this id was already decided for a different withdrawal",
                 );
             }
-            Err(e) => {
-                store.unlock(&w.id, &keys, exclusive);
-                return velocity_hold(&w.id, &e);
-            }
+            Err(e) => return velocity_hold(&w.id, &e),
         }
 
         let input = to_wit(w);
@@ -479,20 +471,12 @@ impl Gate {
         }
         // Faults are not recorded: a retry of the same id is evaluated anew.
         if decision.has_gate_reason() {
-            store.unlock(&w.id, &keys, exclusive);
             return decision;
         }
-        let commit = Commit {
-            id: &w.id,
-            keys: &keys,
-            fingerprint,
-            requested_at: w.requested_at,
-            decision: &decision,
-            allowed: (decision.verdict == Verdict::Allow)
-                .then(|| (w.amount, w.usd_cents.unwrap_or(0))),
-        };
+        let allowed =
+            (decision.verdict == Verdict::Allow).then(|| (w.amount, w.usd_cents.unwrap_or(0)));
         // An ALLOW that is not recorded is never returned.
-        if let Err(e) = store.commit(&commit, exclusive) {
+        if let Err(e) = txn.commit(fingerprint, w.requested_at, &decision, allowed) {
             let mut held = velocity_hold(&w.id, &e);
             held.hits = decision.hits;
             held.reasons.extend(decision.reasons);

@@ -28,6 +28,7 @@ mod record;
 mod redis;
 #[cfg(test)]
 mod tests;
+mod txn;
 mod wal;
 
 pub use checkpoint::CheckpointReport;
@@ -35,6 +36,7 @@ pub use durable::{DurableError, DurableOptions, DurableStore, RecoveryReport};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, RedisUrlError};
+pub use txn::{Prior, Txn};
 
 use riskgate_model::{Decision, Withdrawal};
 use serde::{Deserialize, Serialize};
@@ -345,7 +347,7 @@ pub struct Velocity {
     hasher: std::hash::RandomState,
 }
 
-/// Held while a withdrawal is checked and recorded.
+/// Held while a withdrawal is checked and recorded (a [`Txn`] holds one).
 pub struct KeyLock<'a> {
     /// The id's and the keys' stripes, each locked once, in stripe order.
     _guards: [Option<MutexGuard<'a, ()>>; 6],
@@ -425,27 +427,13 @@ impl Velocity {
         let mut parts = self.store.recorded(id)?.ok_or_else(unknown)?.parts;
         loop {
             let keys = Keys::from_parts(parts);
-            let _lock = self.lock(id, &keys);
-            let exclusive = self.store.exclusive(id, &keys)?;
-            let current = match self.store.recorded(id) {
-                Ok(Some(r)) => r.parts,
-                Ok(None) => {
-                    self.store.unlock(id, &keys, exclusive);
-                    return Err(unknown());
-                }
-                Err(e) => {
-                    self.store.unlock(id, &keys, exclusive);
-                    return Err(e);
-                }
-            };
+            let txn = self.begin(id, &keys)?;
+            let current = txn.recorded()?.ok_or_else(unknown)?.parts;
             if current != *keys.parts() {
-                self.store.unlock(id, &keys, exclusive);
                 parts = current;
                 continue;
             }
-            let result = self.store.release(id);
-            self.store.unlock(id, &keys, exclusive);
-            return result;
+            return txn.release();
         }
     }
 }

@@ -191,14 +191,14 @@ impl Peer {
             Err(_) => w.destination.trim(),
         };
         let velocity = self.velocity.clone();
-        recorded(&velocity, w, destination, |keys| {
+        recorded(&velocity, w, destination, |txn| {
             self.set(|c| {
                 c.screener = Some(self.screener.clone());
                 c.velocity = Some(self.velocity.clone());
                 c.chain.clone_from(&w.chain);
                 c.destination.clone_from(&w.destination);
                 c.canonical = Some(canonical.clone().map_err(ScreenError::from));
-                c.keys = Some(keys.clone());
+                c.keys = Some(txn.keys().clone());
                 c.requested_at = w.requested_at;
             });
             let d = self.call_policies(w);
