@@ -9,6 +9,7 @@
 //! under the withdrawal's id so a retry returns it without counting twice.
 
 use crate::address;
+use crate::admission::{Admission, AdmissionError, Trust};
 use crate::cache::AotCache;
 use crate::engine::{EngineError, Limits, Runtime};
 use crate::host::{CallContext, Destination};
@@ -40,6 +41,14 @@ pub enum GateError {
         origin: String,
         #[source]
         source: LoadError,
+    },
+    /// Refused before it was compiled (pin, signature), or once compiled
+    /// (the name and version it reports).
+    #[error("{origin}: {source}")]
+    Admission {
+        origin: String,
+        #[source]
+        source: AdmissionError,
     },
     #[error(transparent)]
     Cache(#[from] crate::cache::CacheError),
@@ -107,7 +116,8 @@ pub struct PolicyOutcome {
 pub struct GateBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
-    policies: Vec<(PolicySource, Mode)>,
+    policies: Vec<(PolicySource, Mode, Admission)>,
+    trust: Trust,
     screener: Screener,
     velocity: Option<Arc<Velocity>>,
     max_clock_skew: Option<Duration>,
@@ -121,6 +131,7 @@ impl Default for GateBuilder {
             limits: Limits::default(),
             cache_dir: None,
             policies: Vec::new(),
+            trust: Trust::default(),
             screener: Screener::default(),
             velocity: None,
             max_clock_skew: Some(DEFAULT_MAX_CLOCK_SKEW),
@@ -149,8 +160,34 @@ impl GateBuilder {
     }
 
     /// Appends a policy to the chain in `mode`.
-    pub fn policy_in(mut self, source: PolicySource, mode: Mode) -> Self {
-        self.policies.push((source, mode));
+    pub fn policy_in(self, source: PolicySource, mode: Mode) -> Self {
+        self.admitted_policy(source, mode, Admission::default())
+    }
+
+    /// Appends a policy to the chain in `mode`, run only when it passes
+    /// `admission` (its pin, its signature, the name and version it
+    /// reports): see [`crate::admission`].
+    pub fn admitted_policy(
+        mut self,
+        source: PolicySource,
+        mode: Mode,
+        admission: Admission,
+    ) -> Self {
+        self.policies.push((source, mode, admission));
+        self
+    }
+
+    /// Public keys whose policy signatures count.
+    pub fn trusted_keys(mut self, keys: Vec<ed25519_dalek::VerifyingKey>) -> Self {
+        self.trust.keys = keys;
+        self
+    }
+
+    /// Refuse every policy without a valid signature by a trusted key,
+    /// except those whose [`Admission::bundled`] says they are part of the
+    /// binary (default: off; a signature given is verified either way).
+    pub fn require_signatures(mut self, required: bool) -> Self {
+        self.trust.require_signatures = required;
         self
     }
 
@@ -192,9 +229,24 @@ impl GateBuilder {
         self
     }
 
-    /// Starts the engine and loads every policy; the first policy that
-    /// fails to load fails the build, naming its origin.
+    /// Admits every policy (pins and signatures, before any is compiled),
+    /// starts the engine and loads every policy, checking what each
+    /// reports against its admission; the first policy refused or failing
+    /// to load fails the build, naming its origin.
     pub fn build(self) -> Result<(Gate, Vec<LoadReport>), GateError> {
+        let refused = |origin: &str, source| GateError::Admission {
+            origin: origin.to_string(),
+            source,
+        };
+        let admitted = self
+            .policies
+            .iter()
+            .map(|(source, _, admission)| {
+                admission
+                    .check_source(source, &self.trust)
+                    .map_err(|e| refused(&source.origin, e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let runtime = Runtime::new(self.limits)?;
         let cache = match &self.cache_dir {
             Some(dir) => Some(AotCache::open(dir, runtime.engine())?),
@@ -203,7 +255,7 @@ impl GateBuilder {
         let mut policies = Vec::new();
         let mut modes = Vec::new();
         let mut reports = Vec::new();
-        for (source, mode) in &self.policies {
+        for ((source, mode, _), admitted) in self.policies.iter().zip(&admitted) {
             let (policy, report) =
                 Policy::load(&runtime, source, cache.as_ref()).map_err(|source_err| {
                     GateError::Policy {
@@ -211,6 +263,9 @@ impl GateBuilder {
                         source: source_err,
                     }
                 })?;
+            admitted
+                .check_loaded(&policy)
+                .map_err(|e| refused(&source.origin, e))?;
             policies.push(policy);
             modes.push(*mode);
             reports.push(report);
@@ -221,6 +276,7 @@ impl GateBuilder {
                 enforced: modes.contains(&Mode::Enforce),
                 policies,
                 modes,
+                signed_by: admitted.into_iter().map(|a| a.signed_by).collect(),
                 screener: RwLock::new(self.screener),
                 velocity: self.velocity.unwrap_or_default(),
                 max_clock_skew_ms: self
@@ -241,6 +297,8 @@ pub struct Gate {
     runtime: Arc<Runtime>,
     policies: Vec<Policy>,
     modes: Vec<Mode>,
+    /// Per policy, the key id of the trusted key its signature verified by.
+    signed_by: Vec<Option<String>>,
     /// At least one policy is enforced.
     enforced: bool,
     screener: RwLock<Screener>,
@@ -297,6 +355,12 @@ impl Gate {
     /// Each policy's mode, in chain order.
     pub fn modes(&self) -> &[Mode] {
         &self.modes
+    }
+
+    /// Per policy in chain order, the key id of the trusted key whose
+    /// signature of it was verified at admission (`None`: not signed).
+    pub fn signed_by(&self) -> &[Option<String>] {
+        &self.signed_by
     }
 
     /// The engine runtime.

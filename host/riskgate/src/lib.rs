@@ -13,6 +13,7 @@
 //!     .expect("bundled policies load");
 //! ```
 
+pub mod admission;
 pub mod bundled;
 pub mod gate;
 pub mod signing;
@@ -25,6 +26,7 @@ pub use riskgate_runtime::{cache, engine, policy};
 pub use riskgate_screening as screening;
 pub use riskgate_velocity as velocity;
 
+pub use admission::{Admission, AdmissionError};
 pub use engine::Limits;
 pub use gate::{Gate, GateBuilder, GateError, Mode, PolicyOutcome};
 pub use model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};

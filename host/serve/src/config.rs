@@ -4,23 +4,24 @@
 //! builds a new one from the file read anew.
 //!
 //! Relative paths in a file are resolved against the file's directory.
-//! Every policy file is hashed before it is compiled: a `sha256` pin that
-//! does not match refuses the policy, and with `require_signature` a
-//! policy is compiled only after its signature (`FILE.sig` unless
-//! `signature` says otherwise) verified against a trusted key, and kept
-//! only when the name and version it reports are the ones signed. Bundled
-//! policies are part of the binary and need no signature.
+//! Every policy is admitted by the gate (`riskgate::admission`) before it
+//! is compiled: a `sha256` pin that does not match refuses the policy, and
+//! with `require_signature` a policy file is compiled only after its
+//! signature (`FILE.sig` unless `signature` says otherwise) verified
+//! against a trusted key, and kept only when the name and version it
+//! reports are the ones signed. Bundled policies are part of the binary
+//! and need no signature.
 
+use riskgate::admission::{Admission, SignatureFrom};
 use riskgate::engine::Limits;
 use riskgate::gate::{Gate, GateError, Mode};
 use riskgate::lists::{self, ImportError};
 use riskgate::policy::PolicySource;
 use riskgate::screening::{DesignatedSet, Screener};
-use riskgate::signing::{self, PolicySignature};
+use riskgate::signing;
 use riskgate::velocity::Velocity;
 use riskgate::{bundled, cache};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -341,6 +342,19 @@ fn fail(what: impl Into<String>, message: impl std::fmt::Display) -> ConfigError
     }
 }
 
+/// A `sha256` pin as bytes (its form is checked at parse).
+fn pin(hex_text: &str) -> Result<[u8; 32], ConfigError> {
+    hex::decode(hex_text)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| {
+            fail(
+                "config",
+                format!("sha256 pin `{hex_text}` is not 64 hex digits"),
+            )
+        })
+}
+
 /// A policy as loaded: what `GET /v1/policies` and the decision log show.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PolicyMeta {
@@ -352,14 +366,6 @@ pub struct PolicyMeta {
     /// Key id of the trusted key whose signature was verified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_by: Option<String>,
-}
-
-/// What a policy's verified signature says.
-struct Signed {
-    name: String,
-    version: String,
-    /// Id of the trusted key that verified it.
-    key: String,
 }
 
 /// A built gate and what was noticed on the way.
@@ -564,12 +570,14 @@ impl Config {
             .collect()
     }
 
-    /// Reads, checks and loads everything into a gate over `velocity`.
+    /// Reads, checks and loads everything into a gate over `velocity`
+    /// (each policy file admitted by the gate: see [`riskgate::admission`]).
     pub fn build(&self, velocity: Arc<Velocity>) -> Result<Built, ConfigError> {
         let trusted = self.trusted()?;
-        let mut sources = Vec::new();
-        // Per policy: its mode and the (name, version, key id) it was signed as.
-        let mut signed: Vec<(Mode, Option<Signed>)> = Vec::new();
+        let mut builder = Gate::builder()
+            .trusted_keys(trusted)
+            .require_signatures(self.require_signature);
+        let mut modes = Vec::new();
         let defaults: Vec<PolicyConfig> = if self.policies.is_empty() {
             ["sanctions", "velocity"]
                 .map(|b| PolicyConfig {
@@ -605,35 +613,17 @@ impl Config {
                 }
                 (None, None) => unreachable!("checked at parse"),
             };
-            let sha256: [u8; 32] = Sha256::digest(&bytes).into();
-            if let Some(pin) = &p.sha256
-                && !pin.eq_ignore_ascii_case(&hex::encode(sha256))
-            {
-                return Err(fail(
-                    &origin,
-                    format!("sha256 is {}, the config pins {pin}", hex::encode(sha256)),
-                ));
-            }
-            let signature = match (&p.path, &p.signature) {
-                (Some(path), explicit) if self.require_signature || explicit.is_some() => {
-                    let sig_path = match explicit {
-                        Some(s) => self.resolve(s),
-                        None => signing::signature_path(&self.resolve(path)),
-                    };
-                    let sig = PolicySignature::read(&sig_path).map_err(|e| {
-                        fail(&origin, format!("signature {}: {e}", sig_path.display()))
-                    })?;
-                    // Verified before the component is compiled.
-                    let key = sig
-                        .verify(&trusted, &sha256, &sig.name, &sig.version)
-                        .map_err(|e| fail(&origin, format!("signature refused: {e}")))?;
-                    Some(Signed {
-                        name: sig.name,
-                        version: sig.version,
-                        key,
-                    })
-                }
-                _ => None,
+            let admission = Admission {
+                sha256: p.sha256.as_deref().map(pin).transpose()?,
+                signature: match (&p.path, &p.signature) {
+                    (Some(_), Some(explicit)) => Some(SignatureFrom::File(self.resolve(explicit))),
+                    (Some(path), None) if self.require_signature => Some(SignatureFrom::File(
+                        signing::signature_path(&self.resolve(path)),
+                    )),
+                    _ => None,
+                },
+                bundled: p.bundled.is_some(),
+                ..Admission::default()
             };
             let config = match (&p.config, &p.config_file) {
                 (Some(table), _) => serde_json::to_string(table).map_err(|e| fail(&origin, e))?,
@@ -644,21 +634,19 @@ impl Config {
                 }
                 (None, None) => "{}".to_string(),
             };
-            sources.push(PolicySource {
+            let source = PolicySource {
                 origin,
                 bytes,
                 config,
                 fuel: p.fuel,
-            });
-            signed.push((p.mode, signature));
+            };
+            builder = builder.admitted_policy(source, p.mode, admission);
+            modes.push(p.mode);
         }
         let (screener, warnings) = self.screener()?;
         let skew = (self.limits.max_clock_skew_ms > 0)
             .then(|| Duration::from_millis(self.limits.max_clock_skew_ms));
-        let mut builder = sources
-            .into_iter()
-            .zip(&signed)
-            .fold(Gate::builder(), |b, (s, (mode, _))| b.policy_in(s, *mode))
+        builder = builder
             .limits(self.engine_limits())
             .cache_dir(self.cache())
             .screener(screener)
@@ -670,31 +658,23 @@ impl Config {
         let gate = match builder.build() {
             Ok((gate, _)) => gate,
             Err(GateError::Policy { origin, source }) => return Err(fail(origin, source)),
+            Err(GateError::Admission { origin, source }) => return Err(fail(origin, source)),
             Err(e) => return Err(fail("gate", e)),
         };
-        let mut metas = Vec::new();
-        for (policy, (mode, signature)) in gate.policies().iter().zip(signed) {
-            if let Some(Signed { name, version, .. }) = &signature
-                && (policy.name() != name || policy.version() != version)
-            {
-                return Err(fail(
-                    policy.origin(),
-                    format!(
-                        "signature refused: signed as {name} {version}, the component says {} {}",
-                        policy.name(),
-                        policy.version()
-                    ),
-                ));
-            }
-            metas.push(PolicyMeta {
+        let metas = gate
+            .policies()
+            .iter()
+            .zip(modes)
+            .zip(gate.signed_by())
+            .map(|((policy, mode), signed_by)| PolicyMeta {
                 name: policy.name().to_string(),
                 version: policy.version().to_string(),
                 sha256: hex::encode(policy.sha256()),
                 mode,
                 origin: policy.origin().to_string(),
-                signed_by: signature.map(|s| s.key),
-            });
-        }
+                signed_by: signed_by.clone(),
+            })
+            .collect();
         Ok(Built {
             gate,
             policies: metas,
