@@ -21,6 +21,8 @@
 //! exactly.
 
 mod checkpoint;
+#[doc(hidden)]
+pub mod conformance;
 mod durable;
 mod memory;
 mod record;
@@ -28,6 +30,8 @@ mod record;
 mod redis;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_conformance;
 mod txn;
 mod wal;
 

@@ -84,47 +84,8 @@ fn segments(dir: &Path) -> Vec<std::path::PathBuf> {
     v
 }
 
-#[test]
-fn windows_slide_exactly_and_count_later_events() {
-    let s = MemoryStore::default();
-    let k = keys("a", "d");
-    allow(&s, "1", &k, T0, 100);
-    allow(&s, "2", &k, T0 + H, 200);
-    // [T0+H-1h+1 .. ]: only the second; at T0 + 2h - 1 still the second.
-    assert_eq!(acct(&s, &k, T0 + H, H).count, 1);
-    assert_eq!(acct(&s, &k, T0 + H - 1, H).count, 2);
-    assert_eq!(acct(&s, &k, T0 + 2 * H - 1, H).sum, 200);
-    assert_eq!(acct(&s, &k, T0 + 2 * H, H).count, 0);
-    // A query earlier than both sees both (conservative for out-of-order).
-    assert_eq!(acct(&s, &k, T0 - 1, H).count, 2);
-    // Other asset: counted, not summed.
-    let other = s
-        .window(k.get(Scope::Account), "BTC", T0 + H, 2 * H)
-        .unwrap();
-    assert_eq!((other.count, other.sum, other.usd_cents), (2, 0, 30));
-}
-
-#[test]
-fn release_removes_the_contribution_and_the_record() {
-    let s = MemoryStore::default();
-    let k = keys("a", "d");
-    allow(&s, "1", &k, T0, 100);
-    allow(&s, "2", &k, T0, 100);
-    assert_eq!(acct(&s, &k, T0, H).count, 2);
-    let r = s.release("1").unwrap();
-    assert!(r.had_contribution);
-    assert_eq!(acct(&s, &k, T0, H).count, 1);
-    assert_eq!(
-        s.window(k.get(Scope::Destination), "ETH", T0, H)
-            .unwrap()
-            .count,
-        1
-    );
-    assert_eq!(s.recorded("1").unwrap(), None);
-    assert_eq!(s.release("1"), Err(VelocityError::UnknownId("1".into())));
-    hold(&s, "3", &k, T0);
-    assert!(!s.release("3").unwrap().had_contribution);
-}
+// Window edges, counts and sums, release: the conformance suite
+// (`tests_conformance.rs`) runs them on every store.
 
 #[test]
 fn durable_store_survives_reopen_with_identical_state() {

@@ -551,6 +551,21 @@ fn replay_conflict_and_release_on_redis() {
     assert!(node2.recorded("id-4").unwrap().is_some());
 }
 
+/// The store conformance suite every store runs
+/// (`riskgate::velocity::conformance`), each check on a fresh prefix.
+#[test]
+fn the_redis_store_conforms() {
+    let Some((url, _server)) = redis() else {
+        return;
+    };
+    let opened = std::sync::Mutex::new(Cleanup(Vec::new()));
+    riskgate::velocity::conformance::run(&|retention_ms| {
+        let store = open(&url, "conformance", &format!("retention_ms={retention_ms}"));
+        opened.lock().unwrap().0.push(store.clone());
+        store
+    });
+}
+
 #[test]
 fn windows_are_exact_at_their_edges_like_the_memory_store() {
     let Some((url, _server)) = redis() else {
