@@ -4,10 +4,10 @@
 //! recording as the gate. What an exchange would write in its own service.
 
 use riskgate::address;
-use riskgate::gate::fingerprint;
+use riskgate::gate::{fingerprint, open_txn, velocity_hold};
 use riskgate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 use riskgate::screening::{ScreenError, Screener};
-use riskgate::velocity::{Keys, Prior, Scope, Txn, Velocity};
+use riskgate::velocity::{Keys, Scope, Txn, Velocity};
 use std::sync::Arc;
 
 const MINUTE: u64 = 60_000;
@@ -237,22 +237,10 @@ pub fn recorded(
 ) -> Decision {
     let keys = Keys::new(w, destination);
     let fingerprint = fingerprint(w);
-    let txn = match velocity.begin(&w.id, &keys) {
+    let txn = match open_txn(velocity, w, &keys, &fingerprint) {
         Ok(txn) => txn,
-        Err(e) => return unavailable(&w.id, e),
+        Err(settled) => return settled,
     };
-    match txn.prior(&fingerprint) {
-        Ok(Prior::New) => {}
-        Ok(Prior::Replay(recorded)) => return recorded,
-        Ok(Prior::Conflict) => {
-            return Decision::gate_hold(
-                &w.id,
-                GateCode::IdempotencyConflict,
-                "this id was already decided for a different withdrawal",
-            );
-        }
-        Err(e) => return unavailable(&w.id, e),
-    }
     let d = checks(&txn);
     // Dropping the transaction unlocks without recording.
     if d.has_gate_reason() {
@@ -260,15 +248,7 @@ pub fn recorded(
     }
     let allowed = (d.verdict == Verdict::Allow).then(|| (w.amount, w.usd_cents.unwrap_or(0)));
     if let Err(e) = txn.commit(fingerprint, w.requested_at, &d, allowed) {
-        return unavailable(&w.id, e);
+        return velocity_hold(&w.id, &e);
     }
     d
-}
-
-fn unavailable(id: &str, e: riskgate::velocity::VelocityError) -> Decision {
-    Decision::gate_hold(
-        id,
-        GateCode::VelocityUnavailable,
-        format!("velocity state cannot be read or recorded: {e}"),
-    )
 }

@@ -16,7 +16,7 @@ use crate::host::{CallContext, Destination};
 use crate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
 use crate::screening::Screener;
-use crate::velocity::{Keys, Prior, Velocity, VelocityError};
+use crate::velocity::{Keys, Prior, Txn, Velocity, VelocityError};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
@@ -447,22 +447,10 @@ impl Gate {
 
         // The id's and keys' locks until the decision is recorded; every
         // return before the commit unlocks them (dropping the transaction).
-        let txn = match self.velocity.begin(&w.id, &keys) {
+        let txn = match open_txn(&self.velocity, w, &keys, &fingerprint) {
             Ok(txn) => txn,
-            Err(e) => return velocity_hold(&w.id, &e),
+            Err(settled) => return settled,
         };
-        match txn.prior(&fingerprint) {
-            Ok(Prior::New) => {}
-            Ok(Prior::Replay(recorded)) => return recorded,
-            Ok(Prior::Conflict) => {
-                return Decision::gate_hold(
-                    &w.id,
-                    GateCode::IdempotencyConflict,
-                    "this id was already decided for a different withdrawal",
-                );
-            }
-            Err(e) => return velocity_hold(&w.id, &e),
-        }
 
         let input = to_wit(w);
         let permit = self.permits.acquire();
@@ -550,8 +538,35 @@ impl Gate {
     }
 }
 
+/// Opens the velocity transaction of `w` over `keys` (`fingerprint`: its
+/// content), or gives the decision that settles it before any check: the
+/// one recorded for a retry (replayed), HOLD `gate.idempotency_conflict`
+/// for another withdrawal under a decided id, HOLD
+/// `gate.velocity_unavailable` when the store fails. Public for the
+/// contenders of the benchmark, which record as the gate does.
+pub fn open_txn<'a>(
+    velocity: &'a Velocity,
+    w: &'a Withdrawal,
+    keys: &'a Keys,
+    fingerprint: &[u8; 32],
+) -> Result<Txn<'a>, Decision> {
+    let txn = velocity
+        .begin(&w.id, keys)
+        .map_err(|e| velocity_hold(&w.id, &e))?;
+    match txn.prior(fingerprint) {
+        Ok(Prior::New) => Ok(txn),
+        Ok(Prior::Replay(recorded)) => Err(recorded),
+        Ok(Prior::Conflict) => Err(Decision::gate_hold(
+            &w.id,
+            GateCode::IdempotencyConflict,
+            "this id was already decided for a different withdrawal",
+        )),
+        Err(e) => Err(velocity_hold(&w.id, &e)),
+    }
+}
+
 /// HOLD `gate.velocity_unavailable` for a store failure.
-fn velocity_hold(id: &str, e: &VelocityError) -> Decision {
+pub fn velocity_hold(id: &str, e: &VelocityError) -> Decision {
     Decision::gate_hold(
         id,
         GateCode::VelocityUnavailable,

@@ -72,8 +72,9 @@ fn decision(id: &str, allowed: bool) -> Decision {
 }
 
 /// Takes the store's exclusivity and commits `id` at `t`: an ALLOW of
-/// (amount, usd) when `allowed` is given, else a HOLD.
-fn commit(
+/// (amount, usd) when `allowed` is given, else a HOLD (fingerprint
+/// `[7; 32]`, no reasons).
+pub fn commit(
     store: &dyn Store,
     id: &str,
     keys: &Keys,

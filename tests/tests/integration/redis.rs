@@ -222,31 +222,7 @@ fn commit(
     t: u64,
     allowed: Option<(u64, u64)>,
 ) -> Result<(), VelocityError> {
-    let keys = Keys::from_parts(parts);
-    let decision = Decision {
-        id: id.into(),
-        verdict: if allowed.is_some() {
-            Verdict::Allow
-        } else {
-            Verdict::Hold
-        },
-        reasons: Vec::new(),
-        hits: Vec::new(),
-        latency_ns: 0,
-        replayed: false,
-    };
-    let exclusive = store.exclusive(id, &keys)?;
-    store.commit(
-        &Commit {
-            id,
-            keys: &keys,
-            fingerprint: [7; 32],
-            requested_at: t,
-            decision: &decision,
-            allowed,
-        },
-        exclusive,
-    )
+    riskgate::velocity::conformance::commit(store, id, &Keys::from_parts(parts), t, allowed)
 }
 
 /// splitmix64
