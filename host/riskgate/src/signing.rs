@@ -21,6 +21,7 @@
 //! to try first.
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use riskgate_storage::WriteOptions;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -141,34 +142,21 @@ pub fn write_public_key(path: &Path, key: &VerifyingKey) -> Result<(), SignError
 }
 
 fn write_new(path: &Path, contents: &[u8], secret: bool) -> Result<(), SignError> {
-    let io = |source| SignError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(if secret { 0o600 } else { 0o644 });
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
-    let mut file = options.open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            SignError::Exists(path.to_path_buf())
-        } else {
-            io(e)
-        }
-    })?;
-    let written = file.write_all(contents).and_then(|()| file.sync_all());
-    if let Err(e) = written {
-        // Leave no partial key file behind.
-        drop(file);
-        let _ = std::fs::remove_file(path);
-        return Err(io(e));
-    }
-    Ok(())
+    let options = WriteOptions::new()
+        .create_new()
+        .mode(if secret { 0o600 } else { 0o644 });
+    riskgate_storage::write_atomic_with(path, options, |file| file.write_all(contents)).map_err(
+        |e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                SignError::Exists(path.to_path_buf())
+            } else {
+                SignError::Io {
+                    path: path.to_path_buf(),
+                    source: e.source,
+                }
+            }
+        },
+    )
 }
 
 /// Reads a secret key file.
@@ -388,9 +376,9 @@ impl PolicySignature {
 
     /// Writes the signature file (replacing any previous one).
     pub fn write(&self, path: &Path) -> Result<(), SignError> {
-        std::fs::write(path, self.to_json()).map_err(|source| SignError::Io {
+        riskgate_storage::write_atomic(path, self.to_json().as_bytes()).map_err(|e| SignError::Io {
             path: path.to_path_buf(),
-            source,
+            source: e.source,
         })
     }
 

@@ -8,6 +8,7 @@
 //! ignored and recompiled, never deserialised.
 
 use hmac::{Hmac, Mac};
+use riskgate_storage::WriteOptions;
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -136,15 +137,12 @@ impl AotCache {
     pub fn store(&self, sha: &[u8; 32], precompiled: &[u8]) -> std::io::Result<()> {
         let tag = self.mac(sha, precompiled).finalize().into_bytes();
         let path = self.path(sha);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        {
-            let mut file = std::fs::File::create(&tmp)?;
+        riskgate_storage::write_atomic_with(&path, WriteOptions::new(), |file| {
             file.write_all(MAGIC)?;
             file.write_all(&tag)?;
-            file.write_all(precompiled)?;
-            file.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path)
+            file.write_all(precompiled)
+        })
+        .map_err(|e| e.source)
     }
 }
 
@@ -169,25 +167,11 @@ fn compatibility(engine: &Engine) -> [u8; 32] {
 /// concurrent reader sees no file or the whole file. If another process
 /// created it first, theirs stands.
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    {
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    let linked = std::fs::hard_link(&tmp, path);
-    let _ = std::fs::remove_file(&tmp);
-    match linked {
+    let options = WriteOptions::new().mode(0o600).create_new();
+    match riskgate_storage::write_atomic_with(path, options, |file| file.write_all(bytes)) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
+        Err(e) => Err(e.source),
     }
 }
 

@@ -17,7 +17,7 @@
 //! The checksum is SHA-256 over the whole file except the checksum field.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use bloomfilter::Bloom;
@@ -74,7 +74,7 @@ fn put_str(out: &mut Vec<u8>, s: &str) -> Result<(), SetError> {
     Ok(())
 }
 
-/// Serialise to `path` (write a temporary file next to it, then rename).
+/// Serialise to `path` atomically ([`riskgate_storage::write_atomic_with`]).
 pub(super) fn write(
     path: &Path,
     header: &Header,
@@ -161,46 +161,18 @@ pub(super) fn write(
     let digest: [u8; 32] = hasher.finalize().into();
     head[CHECKSUM_AT].copy_from_slice(&digest);
 
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile_in(dir, path).map_err(io)?;
-    let result = (|| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, &mut tmp.1);
-        w.write_all(&head)?;
-        for p in &pieces {
-            w.write_all(p)?;
-        }
-        w.flush()?;
-        drop(w);
-        tmp.1.sync_all()?;
-        std::fs::rename(&tmp.0, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp.0);
-    }
-    result.map_err(io)
-}
-
-fn tempfile_in(dir: &Path, path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
-    let stem = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "set".to_string());
-    for attempt in 0..100u32 {
-        let tmp = dir.join(format!(".{stem}.tmp-{}-{attempt}", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::other("cannot create a temporary file"))
+    riskgate_storage::write_atomic_with(
+        path,
+        riskgate_storage::WriteOptions::new().buffer(1 << 20),
+        |w| {
+            w.write_all(&head)?;
+            for p in &pieces {
+                w.write_all(p)?;
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| io(e.source))
 }
 
 /// Bounds-checked reader over the mapped file.

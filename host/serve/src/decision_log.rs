@@ -466,7 +466,7 @@ impl Sink for FileSink {
         self.file = file;
         self.len = len;
         if self.durable {
-            File::open(&self.dir)?.sync_all()?;
+            riskgate_storage::atomic::sync_dir(&self.dir)?;
         }
         if self.keep > 0 {
             let mut numbers = numbers;

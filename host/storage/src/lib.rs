@@ -2,3 +2,10 @@
 //! writes state to disk (velocity's write-ahead log and checkpoints, the
 //! decision log, compiled sets, the AOT cache, key files) goes through
 //! these.
+//!
+//! - [`atomic`]: whole-file writes that a crash cannot tear (temporary
+//!   file, sync, rename, directory sync).
+
+pub mod atomic;
+
+pub use atomic::{WriteError, WriteOptions, sync_dir, write_atomic, write_atomic_with};

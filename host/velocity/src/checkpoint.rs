@@ -6,21 +6,22 @@
 //! segment after the cut (u64), the shard count (u64), then one frame per
 //! shard, one for the store-wide state and one for the segments before the
 //! cut (number and newest requested-at of each, u64 pairs), each
-//! `[len: u64][crc32: u32][bytes]`, then `RGVCKEND`. Written to
-//! `checkpoint.tmp`, synced, and renamed over `checkpoint`: a crash leaves
-//! the previous checkpoint or the new one, never a mix. A damaged file is
+//! `[len: u64][crc32: u32][bytes]`, then `RGVCKEND`. Written atomically
+//! ([`riskgate_storage::write_atomic_with`]) over `checkpoint`: a crash
+//! leaves the previous checkpoint or the new one, never a mix. A damaged file is
 //! refused with its offset.
 //!
 //! The checkpoint only saves time: the log before its cut is kept until it
 //! ages out, as without one, so the whole log still rebuilds the index.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use memmap2::Mmap;
+use riskgate_storage::WriteOptions;
 use serde::Serialize;
 
 use super::memory::{MemoryStore, Meta};
@@ -30,7 +31,8 @@ const MAGIC: &[u8; 8] = b"RGVCKPT1";
 const END: &[u8; 8] = b"RGVCKEND";
 const VERSION: u32 = 1;
 pub(super) const FILE: &str = "checkpoint";
-const TEMP: &str = "checkpoint.tmp";
+/// The temporary file of earlier versions, removed when found.
+const LEGACY_TEMP: &str = "checkpoint.tmp";
 
 /// A pause after each shard is written, so that tests see commits land
 /// between the shards of one checkpoint.
@@ -75,13 +77,11 @@ pub(super) fn write(
     stop: &AtomicBool,
 ) -> Result<CheckpointReport, WalError> {
     let started = Instant::now();
-    let temp = dir.join(TEMP);
     let path = dir.join(FILE);
-    let file = File::create(&temp).map_err(io_err(&temp))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
     let mut block = Vec::new();
     let mut bytes = 0u64;
-    let mut body = || -> std::io::Result<()> {
+    let options = WriteOptions::new().buffer(1 << 20);
+    riskgate_storage::write_atomic_with(&path, options, |out| {
         out.write_all(MAGIC)?;
         out.write_all(&VERSION.to_le_bytes())?;
         out.write_all(&segment.to_le_bytes())?;
@@ -92,7 +92,7 @@ pub(super) fn write(
             }
             block.clear();
             mem.snapshot_shard(s, cut_lsn, &mut block);
-            frame(&mut out, &block)?;
+            frame(out, &block)?;
             bytes += block.len() as u64 + 12;
             #[cfg(test)]
             std::thread::sleep(Duration::from_micros(
@@ -101,23 +101,19 @@ pub(super) fn write(
         }
         block.clear();
         mem.meta().encode_into(&mut block);
-        frame(&mut out, &block)?;
+        frame(out, &block)?;
         block.clear();
         for &(number, max_ts) in before {
             block.extend_from_slice(&number.to_le_bytes());
             block.extend_from_slice(&max_ts.to_le_bytes());
         }
-        frame(&mut out, &block)?;
-        out.write_all(END)?;
-        out.flush()?;
-        out.get_ref().sync_all()
-    };
-    body().map_err(io_err(&temp))?;
-    drop(out);
-    std::fs::rename(&temp, &path).map_err(io_err(&path))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))?;
+        frame(out, &block)?;
+        out.write_all(END)
+    })
+    .map_err(|e| WalError::Io {
+        path: e.path,
+        source: e.source,
+    })?;
     Ok(CheckpointReport {
         path,
         segment,
@@ -141,11 +137,16 @@ pub(super) const DAMAGED: &str = "checkpoint.damaged";
 /// The checkpoint of `dir`, if it has one. A leftover temporary file (a
 /// crash while writing) is deleted.
 pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<Loaded>, WalError> {
-    let temp = dir.join(TEMP);
+    // Written before the temporary files were named by the atomic writer.
+    let temp = dir.join(LEGACY_TEMP);
     if temp.exists() {
         std::fs::remove_file(&temp).map_err(io_err(&temp))?;
     }
     let path = dir.join(FILE);
+    riskgate_storage::atomic::remove_leftovers(&path).map_err(|e| WalError::Io {
+        path: e.path,
+        source: e.source,
+    })?;
     let file = match File::open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

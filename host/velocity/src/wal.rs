@@ -535,9 +535,7 @@ impl Wal {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), WalError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))
+    riskgate_storage::atomic::sync_dir(dir).map_err(io_err(dir))
 }
 
 fn lock_exclusive(file: &File, path: &Path) -> Result<(), WalError> {
