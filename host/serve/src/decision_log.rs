@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 
+use riskgate_storage::lock::{DirLock, LockError};
+
 /// The file being written.
 pub const ACTIVE: &str = "decisions.jsonl";
 
@@ -342,7 +344,7 @@ pub struct FileSink {
     len: u64,
     durable: bool,
     keep: usize,
-    _lock: File,
+    _lock: DirLock,
 }
 
 fn io_err(path: &Path) -> impl Fn(io::Error) -> LogError + '_ {
@@ -356,20 +358,10 @@ impl FileSink {
     pub fn open(options: &LogOptions) -> Result<Self, LogError> {
         let dir = &options.dir;
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let lock_path = dir.join("LOCK");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(LogError::Locked(dir.display().to_string()));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
-        }
+        let lock = DirLock::acquire(dir).map_err(|e| match e {
+            LockError::Held { dir } => LogError::Locked(dir.display().to_string()),
+            LockError::Io { path, source } => io_err(&path)(source),
+        })?;
         let (file, len) = open_active(dir)?;
         let mut sink = FileSink {
             dir: dir.clone(),

@@ -5,7 +5,10 @@
 //!
 //! - [`atomic`]: whole-file writes that a crash cannot tear (temporary
 //!   file, sync, rename, directory sync).
+//! - [`lock`]: one process per directory (an exclusive lock on `LOCK`).
 
 pub mod atomic;
+pub mod lock;
 
 pub use atomic::{WriteError, WriteOptions, sync_dir, write_atomic, write_atomic_with};
+pub use lock::{DirLock, LockError};

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use super::lock;
+use riskgate_storage::lock::{DirLock, LockError};
 
 /// Largest payload accepted in a frame.
 pub(super) const MAX_FRAME: usize = 1 << 20;
@@ -137,7 +138,7 @@ pub(super) struct Wal {
     fail_next_write: AtomicBool,
     syncs: AtomicU64,
     /// Keeps the directory's advisory lock.
-    _lock: File,
+    _lock: DirLock,
 }
 
 /// Replays one segment's records, in log order, given the number of the
@@ -224,7 +225,7 @@ impl Wal {
     /// may be missing.
     pub(super) fn open(
         dir: &Path,
-        lock_file: File,
+        lock_file: DirLock,
         segment_bytes: u64,
         from: u64,
         before: &[(u64, u64)],
@@ -325,18 +326,13 @@ impl Wal {
         Ok((wal, replayed))
     }
 
-    /// Creates and locks the store directory's `LOCK` file: one process per
-    /// store. The lock lasts as long as the returned file.
-    pub(super) fn lock_dir(dir: &Path) -> Result<File, WalError> {
-        let lock_path = dir.join("LOCK");
-        let lock_file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(&lock_path))?;
-        lock_exclusive(&lock_file, &lock_path)?;
-        Ok(lock_file)
+    /// Locks the store directory ([`DirLock`]): one process per store. The
+    /// lock lasts as long as the returned guard.
+    pub(super) fn lock_dir(dir: &Path) -> Result<DirLock, WalError> {
+        DirLock::acquire(dir).map_err(|e| match e {
+            LockError::Held { dir } => WalError::Locked { path: dir },
+            LockError::Io { path, source } => WalError::Io { path, source },
+        })
     }
 
     /// Fails when an earlier write failed.
@@ -536,17 +532,4 @@ impl Wal {
 
 fn sync_dir(dir: &Path) -> Result<(), WalError> {
     riskgate_storage::atomic::sync_dir(dir).map_err(io_err(dir))
-}
-
-fn lock_exclusive(file: &File, path: &Path) -> Result<(), WalError> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(WalError::Locked {
-            path: path.parent().unwrap_or(path).to_path_buf(),
-        }),
-        Err(std::fs::TryLockError::Error(source)) => Err(WalError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
 }
