@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::SetError;
 use super::store::{Bytes, Group, LABEL_MASK, MODE_EXPLICIT, Store, prefix, rd_u32};
 use riskgate_address::MAX_KEY_LEN;
+use riskgate_storage::bytes::{ByteReader, ReadError};
 
 /// Magic bytes opening every compiled set file.
 pub const MAGIC: [u8; 8] = *b"RGSET\0\r\n";
@@ -175,35 +176,41 @@ pub(super) fn write(
     .map_err(|e| io(e.source))
 }
 
-/// Bounds-checked reader over the mapped file.
+/// The reader of the mapped file ([`ByteReader`]), naming the file and
+/// the field in its errors.
 struct Cursor<'a> {
     path: &'a Path,
     bytes: &'a [u8],
-    pos: usize,
+    r: ByteReader<'a>,
 }
 
 impl<'a> Cursor<'a> {
+    fn new(path: &'a Path, bytes: &'a [u8]) -> Self {
+        Cursor {
+            path,
+            bytes,
+            r: ByteReader::new(bytes),
+        }
+    }
+
     fn err(&self, field: &str, reason: impl Into<String>) -> SetError {
         corrupt(self.path, field, reason)
     }
 
+    fn pos(&self) -> usize {
+        self.r.pos()
+    }
+
+    fn read<T>(
+        &mut self,
+        field: &str,
+        read: impl FnOnce(&mut ByteReader<'a>) -> Result<T, ReadError>,
+    ) -> Result<T, SetError> {
+        read(&mut self.r).map_err(|e| corrupt(self.path, field, e.to_string()))
+    }
+
     fn take(&mut self, len: u64, field: &str) -> Result<Range, SetError> {
-        let remaining = self.bytes.len() - self.pos;
-        let len = usize::try_from(len)
-            .ok()
-            .filter(|l| *l <= remaining)
-            .ok_or_else(|| {
-                self.err(
-                    field,
-                    format!(
-                        "needs {len} bytes at offset {} but only {remaining} remain (truncated?)",
-                        self.pos
-                    ),
-                )
-            })?;
-        let r = self.pos..self.pos + len;
-        self.pos += len;
-        Ok(r)
+        self.read(field, |r| r.take(len))
     }
 
     fn bytes(&mut self, len: u64, field: &str) -> Result<&'a [u8], SetError> {
@@ -212,24 +219,19 @@ impl<'a> Cursor<'a> {
     }
 
     fn u8(&mut self, field: &str) -> Result<u8, SetError> {
-        Ok(self.bytes(1, field)?[0])
+        self.read(field, ByteReader::u8)
     }
 
     fn u16(&mut self, field: &str) -> Result<u16, SetError> {
-        let b = self.bytes(2, field)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
+        self.read(field, ByteReader::u16)
     }
 
     fn u32(&mut self, field: &str) -> Result<u32, SetError> {
-        let b = self.bytes(4, field)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.read(field, ByteReader::u32)
     }
 
     fn u64(&mut self, field: &str) -> Result<u64, SetError> {
-        let b = self.bytes(8, field)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
+        self.read(field, ByteReader::u64)
     }
 
     fn string(&mut self, field: &str) -> Result<String, SetError> {
@@ -268,11 +270,7 @@ pub(super) fn open(path: &Path, verify: Verify) -> Result<(Header, Bloom<[u8]>, 
     super::store::collapse_huge(map.as_ptr(), map.len());
     let map = Arc::new(map);
     let bytes: &[u8] = &map;
-    let mut c = Cursor {
-        path,
-        bytes,
-        pos: 0,
-    };
+    let mut c = Cursor::new(path, bytes);
     let magic = c.bytes(8, "magic")?;
     if magic != MAGIC {
         return Err(c.err("magic", "not a riskgate compiled set file"));
@@ -303,10 +301,10 @@ pub(super) fn open(path: &Path, verify: Verify) -> Result<(Header, Bloom<[u8]>, 
     let name = c.string("list name")?;
     let source = c.string("source")?;
     let version = c.string("list version")?;
-    if c.pos as u64 != header_len {
+    if c.pos() as u64 != header_len {
         return Err(c.err(
             "header length",
-            format!("header says {header_len} bytes, fields take {}", c.pos),
+            format!("header says {header_len} bytes, fields take {}", c.pos()),
         ));
     }
     let total = header_len.checked_add(body_len);
@@ -537,10 +535,10 @@ pub(super) fn open(path: &Path, verify: Verify) -> Result<(Header, Bloom<[u8]>, 
         }
         prev = Some(p);
     }
-    if c.pos != bytes.len() {
+    if c.pos() != bytes.len() {
         return Err(c.err(
             "end of body",
-            format!("{} trailing bytes", bytes.len() - c.pos),
+            format!("{} trailing bytes", bytes.len() - c.pos()),
         ));
     }
     let store = Store {

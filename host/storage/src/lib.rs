@@ -6,9 +6,12 @@
 //! - [`atomic`]: whole-file writes that a crash cannot tear (temporary
 //!   file, sync, rename, directory sync).
 //! - [`lock`]: one process per directory (an exclusive lock on `LOCK`).
+//! - [`bytes`]: one bounds-checked reader of binary files.
 
 pub mod atomic;
+pub mod bytes;
 pub mod lock;
 
 pub use atomic::{WriteError, WriteOptions, sync_dir, write_atomic, write_atomic_with};
+pub use bytes::{ByteReader, ReadError};
 pub use lock::{DirLock, LockError};

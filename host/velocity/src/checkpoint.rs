@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use memmap2::Mmap;
 use riskgate_storage::WriteOptions;
+use riskgate_storage::bytes::{ByteReader, ReadError};
 use serde::Serialize;
 
 use super::memory::{MemoryStore, Meta};
@@ -162,32 +163,26 @@ pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<Loaded>, WalE
         reason: format!("checkpoint: {reason}"),
     };
     let bytes: &[u8] = &map;
-    let mut at = 0usize;
-    let mut take = |n: usize, what: &str| -> Result<(usize, &[u8]), WalError> {
-        let start = at;
-        let part = bytes
-            .get(at..at.saturating_add(n))
-            .ok_or_else(|| corrupt(start, format!("cut short in {what}")))?;
-        at += n;
-        Ok((start, part))
+    let mut r = ByteReader::new(bytes);
+    let short = |what: &'static str| {
+        let corrupt = &corrupt;
+        move |e: ReadError| corrupt(e.offset(), format!("cut short in {what}"))
     };
-    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
-    let (_, magic) = take(8, "the magic")?;
+    let magic = r.bytes(8).map_err(short("the magic"))?;
     if magic != MAGIC {
         return Err(corrupt(0, "not a riskgate velocity checkpoint".into()));
     }
-    let (_, version) = take(4, "the version")?;
-    let version = u32::from_le_bytes(version.try_into().unwrap_or_default());
+    let version = r.u32().map_err(short("the version"))?;
     if version != VERSION {
         return Err(corrupt(
             8,
             format!("format version {version}, expected {VERSION}"),
         ));
     }
-    let segment = word(take(8, "the cut")?.1);
-    let (offset, shards) = take(8, "the shard count")?;
-    let shards =
-        usize::try_from(word(shards)).map_err(|_| corrupt(offset, "shard count".into()))?;
+    let segment = r.u64().map_err(short("the cut"))?;
+    let offset = r.pos();
+    let shards = r.u64().map_err(short("the shard count"))?;
+    let shards = usize::try_from(shards).map_err(|_| corrupt(offset, "shard count".into()))?;
     if segment == 0 || shards == 0 || shards > 1 << 16 {
         return Err(corrupt(
             offset,
@@ -201,15 +196,16 @@ pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<Loaded>, WalE
             std::cmp::Ordering::Equal => "the store state",
             std::cmp::Ordering::Greater => "the segment list",
         };
-        let (start, len) = take(8, what)?;
-        let len = usize::try_from(word(len)).map_err(|_| corrupt(start, "length".into()))?;
-        let (_, crc) = take(4, what)?;
-        let crc = u32::from_le_bytes(crc.try_into().unwrap_or_default());
-        let (_, body) = take(len, what)?;
+        let start = r.pos();
+        let len = r.u64().map_err(short(what))?;
+        let len = usize::try_from(len).map_err(|_| corrupt(start, "length".into()))?;
+        let crc = r.u32().map_err(short(what))?;
+        let body = r.bytes(len).map_err(short(what))?;
         frames.push((start, crc, body));
     }
-    let (end_at, end) = take(8, "the end marker")?;
-    if end != END || at != bytes.len() {
+    let end_at = r.pos();
+    let end = r.bytes(8).map_err(short("the end marker"))?;
+    if end != END || !r.is_empty() {
         return Err(corrupt(
             end_at,
             "no end marker where the file should end".into(),
@@ -222,17 +218,21 @@ pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<Loaded>, WalE
         return Err(corrupt(start, "checksum mismatch".into()));
     }
     let (meta_at, _, meta) = frames[shards];
-    let meta = Meta::decode(meta).map_err(|e| corrupt(meta_at, e))?;
+    let meta = Meta::decode(meta).map_err(|e| corrupt(meta_at, e.to_string()))?;
     let (list_at, _, list) = frames[shards + 1];
     if list.len() % 16 != 0 {
         return Err(corrupt(list_at, "a segment list of odd length".into()));
     }
     let before = list
         .chunks_exact(16)
-        .map(|pair| (word(&pair[..8]), word(&pair[8..])))
+        .map(|pair| {
+            let mut r = ByteReader::new(pair);
+            (r.u64().unwrap_or_default(), r.u64().unwrap_or_default())
+        })
         .collect();
     let blocks: Vec<&[u8]> = frames[..shards].iter().map(|&(_, _, b)| b).collect();
-    let mem = MemoryStore::restore(retention_ms, meta, &blocks).map_err(|e| corrupt(0, e))?;
+    let mem =
+        MemoryStore::restore(retention_ms, meta, &blocks).map_err(|e| corrupt(0, e.to_string()))?;
     Ok(Some(Loaded {
         segment,
         before,

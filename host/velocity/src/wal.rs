@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use super::lock;
+use riskgate_storage::bytes::ByteReader;
 use riskgate_storage::lock::{DirLock, LockError};
 
 /// Largest payload accepted in a frame.
@@ -170,12 +171,12 @@ fn read_segment(
     };
     // (offset, payload) of each well-formed frame.
     let mut frames: Vec<(usize, &[u8])> = Vec::with_capacity(bytes.len() / 160);
-    let mut at = 0usize;
+    let mut r = ByteReader::new(bytes);
     let good = loop {
-        if at >= bytes.len() {
+        let at = r.pos();
+        if r.is_empty() {
             break at;
         }
-        let rest = &bytes[at..];
         let torn = |what: &str| -> Result<usize, WalError> {
             if last {
                 Ok(at)
@@ -183,30 +184,28 @@ fn read_segment(
                 Err(corrupt(at, format!("{what} in a sealed segment")))
             }
         };
-        if rest.len() < HEADER {
+        let (Ok(len), Ok(crc)) = (r.u32(), r.u32()) else {
             break torn("a frame header cut short")?;
-        }
-        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+        };
+        let len = len as usize;
         if len > MAX_FRAME {
-            if last && HEADER + len > rest.len() {
+            if last && len > r.remaining() {
                 break torn("an oversized frame length")?;
             }
             return Err(corrupt(at, format!("frame length {len} over {MAX_FRAME}")));
         }
-        let Some(payload) = rest.get(HEADER..HEADER + len) else {
+        let Ok(payload) = r.bytes(len) else {
             break torn("a frame cut short")?;
         };
         if crc32fast::hash(payload) != crc {
             // A bad checksum on the very last frame of the last segment is
             // a write the crash interrupted; anywhere else it is damage.
-            if last && at + HEADER + len == bytes.len() {
+            if last && r.is_empty() {
                 break torn("a bad checksum")?;
             }
             return Err(corrupt(at, "frame checksum mismatch".into()));
         }
         frames.push((at, payload));
-        at += HEADER + len;
     };
     let payloads: Vec<&[u8]> = frames.iter().map(|&(_, p)| p).collect();
     let ts = apply(&payloads, replayed.records)

@@ -14,61 +14,40 @@ use super::decisions::DecisionLog;
 use super::events::{Event, Events};
 use super::{DATA_SHARDS, HashMapOf, IndexHasher, MemoryStore, Shard, replay};
 use crate::lock;
+use riskgate_storage::bytes::{ByteReader, ReadError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
-/// Bounds-checked little-endian reader over a checkpoint block.
-pub(crate) struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes }
-    }
-
-    pub fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
-        if n > self.bytes.len() {
-            return Err("a block ends early".into());
-        }
-        let (head, rest) = self.bytes.split_at(n);
-        self.bytes = rest;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.bytes(N)?);
-        Ok(a)
-    }
-
-    pub fn u32(&mut self) -> Result<u32, String> {
-        self.array().map(u32::from_le_bytes)
-    }
-
-    pub fn u64(&mut self) -> Result<u64, String> {
-        self.array().map(u64::from_le_bytes)
-    }
-
-    pub fn u128(&mut self) -> Result<u128, String> {
-        self.array().map(u128::from_le_bytes)
-    }
-
-    /// A count of items of at least `item` bytes each: refused when the
-    /// rest of the block cannot hold that many (no huge reservation from a
-    /// damaged count).
-    pub fn count(&mut self, item: usize) -> Result<usize, String> {
-        let n = usize::try_from(self.u64()?).map_err(|_| "a count overflows".to_string())?;
-        if n.saturating_mul(item) > self.bytes.len() {
-            return Err(format!("a count of {n} exceeds its block"));
-        }
-        Ok(n)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
+/// Why a checkpoint block does not decode.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DecodeError {
+    #[error("a block ends early: {0}")]
+    Bytes(#[from] ReadError),
+    #[error("an asset is not UTF-8")]
+    AssetNotUtf8,
+    #[error("an asset is listed twice")]
+    AssetTwice,
+    #[error("an event names asset {asset} of {assets}")]
+    UnknownAsset { asset: u32, assets: usize },
+    #[error("a key's events are out of time order")]
+    OutOfOrder,
+    #[error("a key without events")]
+    KeyWithoutEvents,
+    #[error("a key listed twice")]
+    KeyTwice,
+    #[error("a decision lies outside its arena")]
+    OutsideArena,
+    #[error("trailing bytes after {0}")]
+    Trailing(&'static str),
+    #[error("{found} shards, expected {expected}")]
+    ShardCount { found: usize, expected: usize },
+    #[error("shard {shard}: {source}")]
+    Shard {
+        shard: usize,
+        #[source]
+        source: Box<DecodeError>,
+    },
 }
 
 /// Bytes of one encoded event.
@@ -98,18 +77,18 @@ impl Meta {
         }
     }
 
-    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
-        let mut r = Reader::new(bytes);
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = ByteReader::new(bytes);
         let (k0, k1, next_uid, newest, horizon) =
             (r.u64()?, r.u64()?, r.u64()?, r.u64()?, r.u64()?);
         let mut assets = Vec::new();
         for _ in 0..r.count(8)? {
             let len = r.count(1)?;
-            let text = std::str::from_utf8(r.bytes(len)?).map_err(|_| "an asset is not UTF-8")?;
+            let text = std::str::from_utf8(r.bytes(len)?).map_err(|_| DecodeError::AssetNotUtf8)?;
             assets.push(text.to_string());
         }
         if !r.is_empty() {
-            return Err("trailing bytes after the store state".into());
+            return Err(DecodeError::Trailing("the store state"));
         }
         Ok(Meta {
             k0,
@@ -152,8 +131,8 @@ impl Shard {
     }
 
     /// A shard and the records after the cut it holds (sorted).
-    fn decode(bytes: &[u8], assets: usize) -> Result<(Shard, Vec<u64>), String> {
-        let mut r = Reader::new(bytes);
+    fn decode(bytes: &[u8], assets: usize) -> Result<(Shard, Vec<u64>), DecodeError> {
+        let mut r = ByteReader::new(bytes);
         let n = r.count(24)?;
         let mut keys = HashMapOf::default();
         keys.reserve(n);
@@ -169,18 +148,21 @@ impl Shard {
                     asset: r.u32()?,
                 };
                 if e.asset as usize >= assets {
-                    return Err(format!("an event names asset {} of {assets}", e.asset));
+                    return Err(DecodeError::UnknownAsset {
+                        asset: e.asset,
+                        assets,
+                    });
                 }
                 if run.last().is_some_and(|last: &Event| last.ts > e.ts) {
-                    return Err("a key's events are out of time order".into());
+                    return Err(DecodeError::OutOfOrder);
                 }
                 run.push(e);
             }
             if run.is_empty() {
-                return Err("a key without events".into());
+                return Err(DecodeError::KeyWithoutEvents);
             }
             if keys.insert(hash, Events::from_sorted(&run)).is_some() {
-                return Err("a key listed twice".into());
+                return Err(DecodeError::KeyTwice);
             }
         }
         let decisions = DecisionLog::decode_from(&mut r)?;
@@ -190,7 +172,7 @@ impl Shard {
             since.push(r.u64()?);
         }
         if !r.is_empty() {
-            return Err("trailing bytes after a shard".into());
+            return Err(DecodeError::Trailing("a shard"));
         }
         since.sort_unstable();
         since.dedup();
@@ -257,9 +239,16 @@ impl MemoryStore {
     /// The index a checkpoint holds, from its state and its shard blocks
     /// (decoded on every core), ready for the replay of the records after
     /// its cut. Errors name the shard.
-    pub(crate) fn restore(retention_ms: u64, meta: Meta, blocks: &[&[u8]]) -> Result<Self, String> {
+    pub(crate) fn restore(
+        retention_ms: u64,
+        meta: Meta,
+        blocks: &[&[u8]],
+    ) -> Result<Self, DecodeError> {
         if blocks.len() != DATA_SHARDS {
-            return Err(format!("{} shards, expected {DATA_SHARDS}", blocks.len()));
+            return Err(DecodeError::ShardCount {
+                found: blocks.len(),
+                expected: DATA_SHARDS,
+            });
         }
         let n_assets = meta.assets.len();
         let threads = replay::replay_threads();
@@ -270,10 +259,12 @@ impl MemoryStore {
                 .iter()
                 .enumerate()
                 .map(|(j, block)| {
-                    Shard::decode(block, n_assets)
-                        .map_err(|e| format!("shard {}: {e}", i * per + j))
+                    Shard::decode(block, n_assets).map_err(|e| DecodeError::Shard {
+                        shard: i * per + j,
+                        source: Box::new(e),
+                    })
                 })
-                .collect::<Result<Vec<_>, String>>()
+                .collect::<Result<Vec<_>, DecodeError>>()
         });
         let mut shards = Vec::with_capacity(DATA_SHARDS);
         let mut skip = Vec::with_capacity(DATA_SHARDS);
@@ -290,7 +281,7 @@ impl MemoryStore {
             .map(|(id, name)| (name.as_str().into(), id as u32))
             .collect();
         if assets.len() != n_assets {
-            return Err("an asset is listed twice".into());
+            return Err(DecodeError::AssetTwice);
         }
         Ok(MemoryStore {
             retention_ms,

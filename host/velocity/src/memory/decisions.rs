@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use super::checkpoint::DecodeError;
 use super::{Hash, HashMapOf, IndexHasher};
 use crate::record::{self, LogRecord};
+use riskgate_storage::bytes::ByteReader;
 
 /// Decisions are packed in one arena per hour of requested-at.
 const EPOCH_MS: u64 = 3_600_000;
@@ -118,22 +120,22 @@ impl DecisionLog {
             }
             let epoch = *entry.key();
             let arena = entry.remove();
-            let mut at = 0usize;
-            while let Some(head) = arena.get(at..at + 4) {
-                let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
-                let offset = at + 4;
+            let mut r = ByteReader::new(&arena);
+            while let Ok(len) = r.u32() {
                 let slot = Slot {
                     epoch,
-                    offset: offset as u32,
+                    offset: r.pos() as u32,
                     len,
                 };
-                if let Some(Ok(id)) = arena.get(offset..offset + len as usize).map(record_id) {
+                let Ok(bytes) = r.bytes(len as usize) else {
+                    break;
+                };
+                if let Ok(id) = record_id(bytes) {
                     let hash = hasher.hash(id.as_bytes());
                     if self.by_id.get(&hash) == Some(&slot) {
                         self.by_id.remove(&hash);
                     }
                 }
-                at = offset + len as usize;
             }
         }
     }
@@ -159,7 +161,7 @@ impl DecisionLog {
 
     /// The log [`encode_into`](Self::encode_into) wrote, read from `r`;
     /// every slot must lie inside its arena.
-    pub fn decode_from(r: &mut super::checkpoint::Reader<'_>) -> Result<Self, String> {
+    pub fn decode_from(r: &mut ByteReader<'_>) -> Result<Self, DecodeError> {
         let mut log = DecisionLog::default();
         for _ in 0..r.count(16)? {
             let epoch = r.u64()?;
@@ -176,7 +178,7 @@ impl DecisionLog {
                 len: r.u32()?,
             };
             if log.bytes(slot).is_none() {
-                return Err("a decision lies outside its arena".into());
+                return Err(DecodeError::OutsideArena);
             }
             log.by_id.insert(hash, slot);
         }
