@@ -9,6 +9,7 @@
 
 use hmac::{Hmac, Mac};
 use riskgate_storage::WriteOptions;
+use riskgate_storage::header::{Format, HEADER_LEN};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -16,7 +17,15 @@ use std::path::{Path, PathBuf};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-const MAGIC: &[u8; 8] = b"RGAOT001";
+/// The format header of a cache entry.
+const ENTRY: Format = Format {
+    name: "AOT cache entry",
+    magic: *b"RGAOT\0\r\n",
+    version: 1,
+};
+/// The magic of entries written before entries had a format header (its
+/// own version in its last digits), read as their unversioned predecessor.
+const UNVERSIONED_MAGIC: &[u8; 8] = b"RGAOT001";
 const MAC_LEN: usize = 32;
 const SECRET_FILE: &str = "cache.key";
 
@@ -101,9 +110,10 @@ impl AotCache {
         ))
     }
 
-    fn mac(&self, sha: &[u8; 32], payload: &[u8]) -> HmacSha256 {
+    /// The MAC of an entry whose header is `header`.
+    fn mac(&self, header: &[u8], sha: &[u8; 32], payload: &[u8]) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
-        mac.update(MAGIC);
+        mac.update(header);
         mac.update(sha);
         mac.update(&self.compat);
         mac.update(payload);
@@ -113,16 +123,17 @@ impl AotCache {
     /// Loads the precompiled component for `sha`, if this cache wrote it
     /// for this engine configuration.
     pub fn load(&self, engine: &Engine, sha: &[u8; 32]) -> (Option<Component>, CacheOutcome) {
-        let Ok(bytes) = std::fs::read(self.path(sha)) else {
+        let path = self.path(sha);
+        let Ok(bytes) = std::fs::read(&path) else {
             return (None, CacheOutcome::Miss);
         };
-        if bytes.len() < MAGIC.len() + MAC_LEN || &bytes[..MAGIC.len()] != MAGIC {
-            return (None, CacheOutcome::Rejected);
-        }
-        let (tag, payload) = bytes[MAGIC.len()..].split_at(MAC_LEN);
-        if self.mac(sha, payload).verify_slice(tag).is_err() {
-            return (None, CacheOutcome::Rejected);
-        }
+        let payload = match self.verified(&path, sha, &bytes) {
+            Ok(payload) => payload,
+            Err(why) => {
+                tracing::warn!("{why}: recompiling");
+                return (None, CacheOutcome::Rejected);
+            }
+        };
         // SAFETY: the payload was produced by `Engine::precompile_component`
         // in `store` below (the HMAC under this cache's secret proves it) for
         // an engine with the same compatibility hash.
@@ -132,13 +143,45 @@ impl AotCache {
         }
     }
 
+    /// The payload of entry `bytes` (read from `path`) if this cache wrote
+    /// it for `sha`, else why not. An entry of another format version is
+    /// refused naming the file and the version.
+    fn verified<'a>(
+        &self,
+        path: &Path,
+        sha: &[u8; 32],
+        bytes: &'a [u8],
+    ) -> Result<&'a [u8], String> {
+        let header_len = if bytes.starts_with(UNVERSIONED_MAGIC) {
+            UNVERSIONED_MAGIC.len()
+        } else {
+            ENTRY.read(path, bytes).map_err(|e| e.to_string())?;
+            HEADER_LEN
+        };
+        let (header, rest) = bytes.split_at(header_len);
+        if rest.len() < MAC_LEN {
+            return Err(format!("AOT cache entry {}: cut short", path.display()));
+        }
+        let (tag, payload) = rest.split_at(MAC_LEN);
+        self.mac(header, sha, payload)
+            .verify_slice(tag)
+            .map_err(|_| {
+                format!(
+                    "AOT cache entry {}: not written by this cache",
+                    path.display()
+                )
+            })?;
+        Ok(payload)
+    }
+
     /// Stores a precompiled component (best effort: a write failure only
     /// costs a recompile next time).
     pub fn store(&self, sha: &[u8; 32], precompiled: &[u8]) -> std::io::Result<()> {
-        let tag = self.mac(sha, precompiled).finalize().into_bytes();
+        let header = ENTRY.header();
+        let tag = self.mac(&header, sha, precompiled).finalize().into_bytes();
         let path = self.path(sha);
         riskgate_storage::write_atomic_with(&path, WriteOptions::new(), |file| {
-            file.write_all(MAGIC)?;
+            file.write_all(&header)?;
             file.write_all(&tag)?;
             file.write_all(precompiled)
         })
@@ -185,4 +228,59 @@ pub fn default_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(dir).join("riskgate"));
     }
     std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache").join("riskgate"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, Engine, AotCache, [u8; 32], Vec<u8>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = wasmtime::Config::new();
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).unwrap();
+        let cache = AotCache::open(dir.path(), &engine).unwrap();
+        let precompiled = engine.precompile_component(b"(component)").unwrap();
+        (dir, engine, cache, [5; 32], precompiled)
+    }
+
+    #[test]
+    fn an_entry_round_trips_with_its_format_header() {
+        let (_dir, engine, cache, sha, precompiled) = setup();
+        cache.store(&sha, &precompiled).unwrap();
+        let bytes = std::fs::read(cache.path(&sha)).unwrap();
+        assert!(bytes.starts_with(&ENTRY.header()));
+        assert_eq!(cache.load(&engine, &sha).1, CacheOutcome::Hit);
+    }
+
+    #[test]
+    fn an_entry_without_a_format_header_still_loads() {
+        let (_dir, engine, cache, sha, precompiled) = setup();
+        // The unversioned predecessor: `RGAOT001`, its MAC, the payload.
+        let tag = cache
+            .mac(UNVERSIONED_MAGIC, &sha, &precompiled)
+            .finalize()
+            .into_bytes();
+        let mut bytes = UNVERSIONED_MAGIC.to_vec();
+        bytes.extend_from_slice(&tag);
+        bytes.extend_from_slice(&precompiled);
+        std::fs::write(cache.path(&sha), &bytes).unwrap();
+        assert_eq!(cache.load(&engine, &sha).1, CacheOutcome::Hit);
+    }
+
+    #[test]
+    fn an_entry_of_an_unknown_format_version_is_refused_naming_file_and_version() {
+        let (_dir, engine, cache, sha, precompiled) = setup();
+        cache.store(&sha, &precompiled).unwrap();
+        let path = cache.path(&sha);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let why = cache.verified(&path, &sha, &bytes).unwrap_err();
+        assert!(
+            why.contains(&path.display().to_string()) && why.contains("format version 7"),
+            "{why}"
+        );
+        assert_eq!(cache.load(&engine, &sha).1, CacheOutcome::Rejected);
+    }
 }

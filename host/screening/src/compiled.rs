@@ -27,6 +27,7 @@ use super::SetError;
 use super::store::{Bytes, Group, LABEL_MASK, MODE_EXPLICIT, Store, prefix, rd_u32};
 use riskgate_address::MAX_KEY_LEN;
 use riskgate_storage::bytes::{ByteReader, ReadError};
+use riskgate_storage::header::{Format, HEADER_LEN, HeaderError};
 
 /// Magic bytes opening every compiled set file.
 pub const MAGIC: [u8; 8] = *b"RGSET\0\r\n";
@@ -36,6 +37,12 @@ pub const MAGIC: [u8; 8] = *b"RGSET\0\r\n";
 /// lacks those keys (a legacy `1...` designated on bitcoin only, not on
 /// bitcoin-cash) and is refused at open with a request to re-import it.
 pub const FORMAT_VERSION: u32 = 2;
+/// The format header of a compiled set.
+const COMPILED_SET: Format = Format {
+    name: "compiled set",
+    magic: MAGIC,
+    version: FORMAT_VERSION,
+};
 /// Format versions written under an older key rule.
 const OLD_KEY_RULE_VERSIONS: [u32; 1] = [1];
 /// At most this many (key length, tag, kind) groups.
@@ -87,8 +94,7 @@ pub(super) fn write(
         source,
     };
     let mut head = Vec::new();
-    head.extend_from_slice(&MAGIC);
-    head.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    head.extend_from_slice(&COMPILED_SET.header());
     head.extend_from_slice(&[0; 4]); // header_len, patched below
     head.extend_from_slice(&[0; 8]); // body_len, patched below
     head.extend_from_slice(&header.entries.to_le_bytes());
@@ -271,27 +277,32 @@ pub(super) fn open(path: &Path, verify: Verify) -> Result<(Header, Bloom<[u8]>, 
     let map = Arc::new(map);
     let bytes: &[u8] = &map;
     let mut c = Cursor::new(path, bytes);
-    let magic = c.bytes(8, "magic")?;
-    if magic != MAGIC {
-        return Err(c.err("magic", "not a riskgate compiled set file"));
+    match COMPILED_SET.read(path, bytes) {
+        Ok(_) => {}
+        Err(HeaderError::UnknownVersion { version, .. })
+            if OLD_KEY_RULE_VERSIONS.contains(&version) =>
+        {
+            return Err(c.err(
+                "format version",
+                format!(
+                    "version {version} was compiled under an older key rule (an address designated \
+                     on fewer chains than its format is valid on); import the list again with \
+                     `riskgate lists import` to write a version {FORMAT_VERSION} file"
+                ),
+            ));
+        }
+        Err(HeaderError::UnknownVersion { version, .. }) => {
+            return Err(c.err(
+                "format version",
+                format!("version {version} is not supported (expected {FORMAT_VERSION})"),
+            ));
+        }
+        Err(e @ HeaderError::Short { .. }) => return Err(c.err("magic", e.reason())),
+        Err(HeaderError::NotThisFormat { .. }) => {
+            return Err(c.err("magic", "not a riskgate compiled set file"));
+        }
     }
-    let format = c.u32("format version")?;
-    if OLD_KEY_RULE_VERSIONS.contains(&format) {
-        return Err(c.err(
-            "format version",
-            format!(
-                "version {format} was compiled under an older key rule (an address designated \
-                 on fewer chains than its format is valid on); import the list again with \
-                 `riskgate lists import` to write a version {FORMAT_VERSION} file"
-            ),
-        ));
-    }
-    if format != FORMAT_VERSION {
-        return Err(c.err(
-            "format version",
-            format!("version {format} is not supported (expected {FORMAT_VERSION})"),
-        ));
-    }
+    c.take(HEADER_LEN as u64, "magic")?;
     let header_len = c.u32("header length")? as u64;
     let body_len = c.u64("body length")?;
     let entries = c.u64("entry count")?;

@@ -7,11 +7,14 @@
 //!   file, sync, rename, directory sync).
 //! - [`lock`]: one process per directory (an exclusive lock on `LOCK`).
 //! - [`bytes`]: one bounds-checked reader of binary files.
+//! - [`header`]: the format header (magic, version) of every binary file.
 
 pub mod atomic;
 pub mod bytes;
+pub mod header;
 pub mod lock;
 
 pub use atomic::{WriteError, WriteOptions, sync_dir, write_atomic, write_atomic_with};
 pub use bytes::{ByteReader, ReadError};
+pub use header::{Format, Found, HEADER_LEN, HeaderError};
 pub use lock::{DirLock, LockError};

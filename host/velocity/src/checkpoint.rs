@@ -2,7 +2,8 @@
 //! cut of the log, so that opening the store loads it and replays only the
 //! records after the cut instead of the whole log.
 //!
-//! Layout (little-endian): `RGVCKPT1`, format version (u32), the first
+//! Layout (little-endian): the format header ([`CHECKPOINT`]: `RGVCKPT1`,
+//! format version u32), the first
 //! segment after the cut (u64), the shard count (u64), then one frame per
 //! shard, one for the store-wide state and one for the segments before the
 //! cut (number and newest requested-at of each, u64 pairs), each
@@ -23,14 +24,19 @@ use std::time::{Duration, Instant};
 use memmap2::Mmap;
 use riskgate_storage::WriteOptions;
 use riskgate_storage::bytes::{ByteReader, ReadError};
+use riskgate_storage::header::{Format, HEADER_LEN, HeaderError};
 use serde::Serialize;
 
 use super::memory::{MemoryStore, Meta};
 use super::wal::WalError;
 
-const MAGIC: &[u8; 8] = b"RGVCKPT1";
+/// The checkpoint's format header (it always had one).
+pub(super) const CHECKPOINT: Format = Format {
+    name: "velocity checkpoint",
+    magic: *b"RGVCKPT1",
+    version: 1,
+};
 const END: &[u8; 8] = b"RGVCKEND";
-const VERSION: u32 = 1;
 pub(super) const FILE: &str = "checkpoint";
 /// The temporary file of earlier versions, removed when found.
 const LEGACY_TEMP: &str = "checkpoint.tmp";
@@ -83,8 +89,7 @@ pub(super) fn write(
     let mut bytes = 0u64;
     let options = WriteOptions::new().buffer(1 << 20);
     riskgate_storage::write_atomic_with(&path, options, |out| {
-        out.write_all(MAGIC)?;
-        out.write_all(&VERSION.to_le_bytes())?;
+        out.write_all(&CHECKPOINT.header())?;
         out.write_all(&segment.to_le_bytes())?;
         out.write_all(&(shards as u64).to_le_bytes())?;
         for s in 0..shards {
@@ -168,17 +173,17 @@ pub(super) fn read(dir: &Path, retention_ms: u64) -> Result<Option<Loaded>, WalE
         let corrupt = &corrupt;
         move |e: ReadError| corrupt(e.offset(), format!("cut short in {what}"))
     };
-    let magic = r.bytes(8).map_err(short("the magic"))?;
-    if magic != MAGIC {
-        return Err(corrupt(0, "not a riskgate velocity checkpoint".into()));
+    // Moved aside as damaged, like any refused checkpoint: the log
+    // rebuilds the index.
+    match CHECKPOINT.read(&path, bytes) {
+        Ok(_) => {}
+        Err(e @ HeaderError::UnknownVersion { .. }) => return Err(corrupt(8, e.reason())),
+        Err(e @ HeaderError::Short { .. }) => return Err(corrupt(0, e.reason())),
+        Err(HeaderError::NotThisFormat { .. }) => {
+            return Err(corrupt(0, "not a riskgate velocity checkpoint".into()));
+        }
     }
-    let version = r.u32().map_err(short("the version"))?;
-    if version != VERSION {
-        return Err(corrupt(
-            8,
-            format!("format version {version}, expected {VERSION}"),
-        ));
-    }
+    r.take(HEADER_LEN as u64).map_err(short("the version"))?;
     let segment = r.u64().map_err(short("the cut"))?;
     let offset = r.pos();
     let shards = r.u64().map_err(short("the shard count"))?;

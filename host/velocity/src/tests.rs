@@ -181,20 +181,128 @@ fn a_torn_tail_is_truncated_and_reported() {
 fn damage_before_the_tail_refuses_to_open_naming_file_and_offset() {
     let (dir, last) = two_allows_closed();
     let mut bytes = std::fs::read(&last).unwrap();
-    bytes[12] ^= 0x40; // inside the first record's payload
+    // The first record's frame follows the segment's format header.
+    let first = riskgate_storage::HEADER_LEN;
+    bytes[first + 12] ^= 0x40; // inside the first record's payload
     std::fs::write(&last, &bytes).unwrap();
     let err = DurableStore::open(dir.path(), DurableOptions::default())
         .err()
         .expect("refused");
     let text = err.to_string();
     assert!(
-        matches!(err, DurableError::Corrupt { offset: 0, .. }),
+        matches!(err, DurableError::Corrupt { offset, .. } if offset == first as u64),
         "{text}"
     );
     assert!(
         text.contains("velocity-") && text.contains("checksum"),
         "{text}"
     );
+}
+
+/// Segments written before they had a format header (frames from the
+/// first byte) are read as before; new segments have the header.
+#[test]
+fn segments_without_a_format_header_still_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        allow(&s, "1", &k, T0, 5);
+        allow(&s, "2", &k, T0 + 1, 5);
+    }
+    let header = wal::SEGMENT.header();
+    for path in segments(dir.path()) {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.starts_with(&header), "{}", path.display());
+        // The unversioned predecessor: the same frames, no header.
+        std::fs::write(&path, &bytes[header.len()..]).unwrap();
+    }
+    let (s, report) = open(dir.path());
+    assert_eq!(
+        (report.records, report.truncated_tail),
+        (2, 0),
+        "{report:?}"
+    );
+    assert!(s.recorded("1").unwrap().is_some() && s.recorded("2").unwrap().is_some());
+    assert_eq!(acct(&s, &k, T0 + 1, H).count, 2);
+    allow(&s, "3", &k, T0 + 2, 5);
+    drop(s);
+    let (s, report) = open(dir.path());
+    assert_eq!(report.records, 3, "{report:?}");
+    assert_eq!(acct(&s, &k, T0 + 2, H).count, 3);
+}
+
+/// A segment of an unknown format version refuses the open, naming the
+/// file and the version.
+#[test]
+fn a_segment_of_an_unknown_format_version_is_refused_naming_file_and_version() {
+    let (dir, last) = two_allows_closed();
+    let mut bytes = std::fs::read(&last).unwrap();
+    bytes[8..12].copy_from_slice(&9u32.to_le_bytes());
+    std::fs::write(&last, &bytes).unwrap();
+    let err = DurableStore::open(dir.path(), DurableOptions::default())
+        .err()
+        .expect("refused");
+    let text = err.to_string();
+    assert!(matches!(err, DurableError::Format(_)), "{text}");
+    assert!(
+        text.contains(&last.display().to_string()) && text.contains("format version 9"),
+        "{text}"
+    );
+}
+
+/// A header cut short by a crash at the end of the last segment is a torn
+/// tail; in a sealed segment it is damage.
+#[test]
+fn a_segment_header_cut_short_is_a_torn_tail_only_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        allow(&s, "1", &k, T0, 5);
+    }
+    let number = segments(dir.path()).len() as u64 + 1;
+    let torn = dir.path().join(format!("velocity-{number:016}.wal"));
+    std::fs::write(&torn, &wal::SEGMENT.header()[..5]).unwrap();
+    let (s, report) = open(dir.path());
+    assert_eq!(
+        (report.records, report.truncated_tail),
+        (1, 5),
+        "{report:?}"
+    );
+    assert!(s.recorded("1").unwrap().is_some());
+    drop(s);
+    std::fs::write(&torn, &wal::SEGMENT.header()[..5]).unwrap();
+    // Sealed now (the reopen started a later segment): damage.
+    let err = DurableStore::open(dir.path(), DurableOptions::default())
+        .err()
+        .expect("refused");
+    assert!(matches!(err, DurableError::Corrupt { .. }), "{err}");
+}
+
+/// A checkpoint of an unknown format version is refused (set aside, the
+/// log replayed) with a reason naming the file and the version.
+#[test]
+fn a_checkpoint_of_an_unknown_format_version_is_refused_naming_file_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        allow(&s, "1", &k, T0, 5);
+        s.checkpoint().unwrap();
+    }
+    let path = dir.path().join("checkpoint");
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8..12].copy_from_slice(&9u32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let (s, report) = open(dir.path());
+    let why = report.checkpoint_refused.clone().unwrap_or_default();
+    assert!(
+        why.contains(&path.display().to_string()) && why.contains("format version 9"),
+        "{why}"
+    );
+    assert_eq!(report.checkpoint, None);
+    assert!(s.recorded("1").unwrap().is_some());
 }
 
 #[test]

@@ -1,7 +1,11 @@
 //! Write-ahead log with group commit.
 //!
 //! The log is a directory of segment files `velocity-NNNNNNNNNNNNNNNN.wal`,
-//! each a sequence of frames `[len: u32 LE][crc32: u32 LE][payload]`.
+//! each a format header ([`SEGMENT`]: magic `RGWAL\0\r\n`, version) and a
+//! sequence of frames `[len: u32 LE][crc32: u32 LE][payload]`. A segment
+//! without the header (written before segments had one) is read as frames
+//! from its first byte: the magic read as a frame length is over
+//! [`MAX_FRAME`], so no such segment starts with it.
 //! Appends go to a shared buffer; the first waiter becomes the leader, writes
 //! everything buffered so far and `fdatasync`s it once, then wakes every
 //! waiter it covered (group commit): concurrent commits share one sync.
@@ -23,11 +27,18 @@ use std::sync::{Condvar, Mutex};
 
 use super::lock;
 use riskgate_storage::bytes::ByteReader;
+use riskgate_storage::header::{Format, Found, HEADER_LEN, HeaderError};
 use riskgate_storage::lock::{DirLock, LockError};
 
 /// Largest payload accepted in a frame.
 pub(super) const MAX_FRAME: usize = 1 << 20;
 const HEADER: usize = 8;
+/// The format header opening every segment written now.
+pub(super) const SEGMENT: Format = Format {
+    name: "velocity log segment",
+    magic: *b"RGWAL\0\r\n",
+    version: 1,
+};
 const PREFIX: &str = "velocity-";
 const SUFFIX: &str = ".wal";
 
@@ -56,6 +67,8 @@ pub enum WalError {
     Poisoned(String),
     #[error("velocity log record of {0} bytes exceeds the {MAX_FRAME}-byte frame limit")]
     TooLarge(usize),
+    #[error("velocity store: {0}; it was written by another riskgate version")]
+    Format(#[from] HeaderError),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> WalError + '_ {
@@ -172,6 +185,22 @@ fn read_segment(
     // (offset, payload) of each well-formed frame.
     let mut frames: Vec<(usize, &[u8])> = Vec::with_capacity(bytes.len() / 160);
     let mut r = ByteReader::new(bytes);
+    match SEGMENT.read_or_unversioned(path, bytes) {
+        Ok(Found::Current) => {
+            r.take(HEADER_LEN as u64)
+                .map_err(|e| corrupt(0, e.to_string()))?;
+        }
+        Ok(Found::Unversioned) => {}
+        // A crash while the header of a new segment was written.
+        Err(HeaderError::Short { .. }) if last => {
+            apply(&[], replayed.records).map_err(|(_, reason)| corrupt(0, reason))?;
+            return Ok(0);
+        }
+        Err(e @ HeaderError::Short { .. }) => {
+            return Err(corrupt(0, format!("{} in a sealed segment", e.reason())));
+        }
+        Err(e) => return Err(e.into()),
+    }
     let good = loop {
         let at = r.pos();
         if r.is_empty() {
@@ -290,15 +319,10 @@ impl Wal {
         // Appends always start a new segment.
         let number = numbers.last().map_or(1, |n| n + 1);
         let path = segment_path(dir, number);
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        sync_dir(dir)?;
+        let file = new_segment(dir, &path)?;
         let wal = Wal {
             dir: dir.to_path_buf(),
-            segment_bytes: segment_bytes.max(HEADER as u64 + 1),
+            segment_bytes: segment_bytes.max((HEADER_LEN + HEADER) as u64 + 1),
             pending: Mutex::new(Pending {
                 buf: Vec::new(),
                 max_ts: 0,
@@ -311,7 +335,7 @@ impl Wal {
             active: Mutex::new(Active {
                 file,
                 number,
-                len: 0,
+                len: HEADER_LEN as u64,
                 max_ts: 0,
                 sealed,
             }),
@@ -442,12 +466,7 @@ impl Wal {
     fn rotate(&self, active: &mut Active) -> Result<(), WalError> {
         let number = active.number + 1;
         let path = segment_path(&self.dir, number);
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(io_err(&path))?;
-        sync_dir(&self.dir)?;
+        let file = new_segment(&self.dir, &path)?;
         let old = std::mem::replace(&mut active.file, file);
         drop(old);
         active.sealed.push(Sealed {
@@ -455,7 +474,7 @@ impl Wal {
             max_ts: active.max_ts,
         });
         active.number = number;
-        active.len = 0;
+        active.len = HEADER_LEN as u64;
         active.max_ts = 0;
         self.delete_covered(active)
     }
@@ -527,6 +546,20 @@ impl Wal {
     pub(super) fn segment_count(&self) -> usize {
         lock(&self.active).sealed.len() + 1
     }
+}
+
+/// Creates segment `path` with its format header: not synced here, the
+/// first batch's sync makes it durable with the batch (a crash before
+/// leaves an empty segment or a header cut short, read as a torn tail).
+fn new_segment(dir: &Path, path: &Path) -> Result<File, WalError> {
+    let mut file = OpenOptions::new()
+        .create_new(true)
+        .append(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    file.write_all(&SEGMENT.header()).map_err(io_err(path))?;
+    sync_dir(dir)?;
+    Ok(file)
 }
 
 fn sync_dir(dir: &Path) -> Result<(), WalError> {
