@@ -5,7 +5,8 @@
 //! of the process), and with `durable` also synced to disk (it survives a
 //! crash of the machine). A background writer takes every line queued
 //! while it was busy and writes them with one `write` and at most one
-//! `fdatasync` (group commit), so concurrent callers share the cost.
+//! `fdatasync` (group commit, [`GroupCommit`]), so concurrent callers share
+//! the cost.
 //!
 //! A failed write (a full disk, say) fails the append of every line in that
 //! batch; the caller must not report the decision as final (the service
@@ -21,10 +22,12 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use riskgate_storage::lock::{DirLock, LockError};
+use riskgate_storage::log::{GroupCommit, OnFailure, Ticket};
 
 /// The file being written.
 pub const ACTIVE: &str = "decisions.jsonl";
@@ -96,33 +99,12 @@ pub struct LogStats {
     pub rotations: u64,
 }
 
-struct Batch {
-    result: OnceLock<Result<(), LogError>>,
-}
-
-/// Told the result of its batch: an appender awaiting it asynchronously.
-type Waiter = tokio::sync::oneshot::Sender<Result<(), LogError>>;
-
-struct State {
-    buf: Vec<u8>,
-    lines: u64,
-    batch: Arc<Batch>,
-    /// Async appenders of the batch being filled.
-    waiters: Vec<Waiter>,
-    closing: bool,
-    stats: LogStats,
-}
-
+/// What the log and its writer thread share.
 struct Shared {
-    state: Mutex<State>,
-    /// The writer waits here for lines.
-    work: Condvar,
-    /// Appenders wait here for their batch.
-    done: Condvar,
-}
-
-fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    /// Lines, batched: each batch is one write (and one sync when
+    /// durable); a failed batch fails its appends only.
+    log: GroupCommit<(), LogError>,
+    rotations: AtomicU64,
 }
 
 /// A decision log with its background writer. Dropping it writes what is
@@ -149,18 +131,8 @@ impl DecisionLog {
     pub fn with_sink(sink: Box<dyn Sink>, durable: bool, max_bytes: u64) -> Self {
         let describe = sink.describe();
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                buf: Vec::with_capacity(64 << 10),
-                lines: 0,
-                batch: Arc::new(Batch {
-                    result: OnceLock::new(),
-                }),
-                waiters: Vec::new(),
-                closing: false,
-                stats: LogStats::default(),
-            }),
-            work: Condvar::new(),
-            done: Condvar::new(),
+            log: GroupCommit::new(OnFailure::FailBatch, 64 << 10, LogError::Closed),
+            rotations: AtomicU64::new(0),
         });
         let writer = {
             let shared = shared.clone();
@@ -191,14 +163,18 @@ impl DecisionLog {
     /// once it is written (and synced, when durable).
     pub fn append(&self, line: &[u8]) -> Result<(), LogError> {
         debug_assert!(!line.contains(&b'\n'));
-        self.append_lines(line, 1, true)
+        let ticket = self.shared.log.append(1, |buf, ()| {
+            buf.extend_from_slice(line);
+            buf.push(b'\n');
+        })?;
+        self.shared.log.wait(&ticket)
     }
 
     /// Appends `count` records already joined, each ending with a newline,
     /// in one batch: they are written, or fail, together.
     pub fn append_many(&self, lines: &[u8], count: u64) -> Result<(), LogError> {
-        debug_assert!(lines.ends_with(b"\n") && count > 0);
-        self.append_lines(lines, count, false)
+        let ticket = self.queue(lines, count)?;
+        self.shared.log.wait(&ticket)
     }
 
     /// [`DecisionLog::append_many`] for async callers: queues the lines at
@@ -209,55 +185,32 @@ impl DecisionLog {
         lines: &[u8],
         count: u64,
     ) -> impl std::future::Future<Output = Result<(), LogError>> + use<> {
-        debug_assert!(lines.ends_with(b"\n") && count > 0);
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        {
-            let mut state = lock(&self.shared.state);
-            if state.closing {
-                let _ = tx.send(Err(LogError::Closed));
-            } else {
-                state.buf.extend_from_slice(lines);
-                state.lines += count;
-                state.waiters.push(tx);
-                self.shared.work.notify_one();
-            }
-        }
-        async move { rx.await.unwrap_or(Err(LogError::Closed)) }
+        let queued = self.queue(lines, count);
+        async move { queued?.committed().await }
     }
 
-    fn append_lines(&self, bytes: &[u8], count: u64, newline: bool) -> Result<(), LogError> {
-        let mut state = lock(&self.shared.state);
-        if state.closing {
-            return Err(LogError::Closed);
-        }
-        state.buf.extend_from_slice(bytes);
-        if newline {
-            state.buf.push(b'\n');
-        }
-        state.lines += count;
-        let batch = state.batch.clone();
-        self.shared.work.notify_one();
-        loop {
-            if let Some(result) = batch.result.get() {
-                return result.clone();
-            }
-            state = self
-                .shared
-                .done
-                .wait(state)
-                .unwrap_or_else(|p| p.into_inner());
-        }
+    fn queue(&self, lines: &[u8], count: u64) -> Result<Ticket<LogError>, LogError> {
+        debug_assert!(lines.ends_with(b"\n") && count > 0);
+        self.shared
+            .log
+            .append(count, |buf, ()| buf.extend_from_slice(lines))
     }
 
     pub fn stats(&self) -> LogStats {
-        lock(&self.shared.state).stats
+        let batches = self.shared.log.stats();
+        LogStats {
+            records: batches.records,
+            bytes: batches.bytes,
+            batches: batches.batches,
+            failed_batches: batches.failed_batches,
+            rotations: self.shared.rotations.load(Ordering::Acquire),
+        }
     }
 }
 
 impl Drop for DecisionLog {
     fn drop(&mut self) {
-        lock(&self.shared.state).closing = true;
-        self.shared.work.notify_one();
+        self.shared.log.close();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
@@ -265,34 +218,15 @@ impl Drop for DecisionLog {
 }
 
 fn write_loop(shared: &Shared, mut sink: Box<dyn Sink>, durable: bool, max_bytes: u64) {
-    let mut spare = Vec::with_capacity(64 << 10);
     // A failed batch that could not be cut off leaves a torn line: the next
     // batch starts on a new line.
     let mut torn = false;
-    loop {
-        let (batch, lines, waiters) = {
-            let mut state = lock(&shared.state);
-            while state.buf.is_empty() && !state.closing {
-                state = shared.work.wait(state).unwrap_or_else(|p| p.into_inner());
-            }
-            if state.buf.is_empty() {
-                return;
-            }
-            std::mem::swap(&mut state.buf, &mut spare);
-            let lines = std::mem::take(&mut state.lines);
-            let batch = std::mem::replace(
-                &mut state.batch,
-                Arc::new(Batch {
-                    result: OnceLock::new(),
-                }),
-            );
-            (batch, lines, std::mem::take(&mut state.waiters))
-        };
+    shared.log.run(|batch, ()| {
         let before = sink.len();
         let mut result = if torn { sink.write_all(b"\n") } else { Ok(()) };
         if result.is_ok() {
             torn = false;
-            result = sink.write_all(&spare);
+            result = sink.write_all(batch);
         }
         if result.is_ok() && durable {
             result = sink.sync();
@@ -305,36 +239,20 @@ fn write_loop(shared: &Shared, mut sink: Box<dyn Sink>, durable: bool, max_bytes
                 message: e.to_string(),
             }
         });
-        let mut rotated = false;
         // Rotated only once its data is on disk.
         if result.is_ok() && sink.len() >= max_bytes && (durable || sink.sync().is_ok()) {
             match sink.rotate() {
-                Ok(()) => rotated = true,
+                Ok(()) => {
+                    shared.rotations.fetch_add(1, Ordering::Release);
+                }
                 Err(e) => tracing::error!("rotating {}: {e}", sink.describe()),
             }
         }
         if let Err(e) = &result {
             tracing::error!("{e}");
         }
-        {
-            let mut state = lock(&shared.state);
-            let stats = &mut state.stats;
-            stats.batches += 1;
-            if result.is_ok() {
-                stats.records += lines;
-                stats.bytes += spare.len() as u64;
-            } else {
-                stats.failed_batches += 1;
-            }
-            stats.rotations += u64::from(rotated);
-            for waiter in waiters {
-                let _ = waiter.send(result.clone());
-            }
-            let _ = batch.result.set(result);
-        }
-        shared.done.notify_all();
-        spare.clear();
-    }
+        result
+    });
 }
 
 /// The log's files in a directory.

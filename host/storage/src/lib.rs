@@ -8,13 +8,17 @@
 //! - [`lock`]: one process per directory (an exclusive lock on `LOCK`).
 //! - [`bytes`]: one bounds-checked reader of binary files.
 //! - [`header`]: the format header (magic, version) of every binary file.
+//! - [`log`]: group commit, batching concurrent appends to a log so that
+//!   one write and one sync cover them.
 
 pub mod atomic;
 pub mod bytes;
 pub mod header;
 pub mod lock;
+pub mod log;
 
 pub use atomic::{WriteError, WriteOptions, sync_dir, write_atomic, write_atomic_with};
 pub use bytes::{ByteReader, ReadError};
 pub use header::{Format, Found, HEADER_LEN, HeaderError};
 pub use lock::{DirLock, LockError};
+pub use log::{BatchStats, Committed, GroupCommit, NotIdle, OnFailure, Ticket};

@@ -255,9 +255,9 @@ impl Shared {
     /// Appends `bytes` and waits until they are on disk; their sequence
     /// number.
     fn write(&self, bytes: &[u8], ts: u64) -> Result<u64, VelocityError> {
-        let seq = self.wal.append(bytes, ts).map_err(unavailable)?;
-        self.wal.wait(seq).map_err(unavailable)?;
-        Ok(seq)
+        let ticket = self.wal.append(bytes, ts).map_err(unavailable)?;
+        self.wal.wait(&ticket).map_err(unavailable)?;
+        Ok(ticket.seq())
     }
 
     /// Writes a checkpoint of the index: the next open loads it and

@@ -6,9 +6,10 @@
 //! without the header (written before segments had one) is read as frames
 //! from its first byte: the magic read as a frame length is over
 //! [`MAX_FRAME`], so no such segment starts with it.
-//! Appends go to a shared buffer; the first waiter becomes the leader, writes
-//! everything buffered so far and `fdatasync`s it once, then wakes every
-//! waiter it covered (group commit): concurrent commits share one sync.
+//! Appends go to a shared buffer ([`GroupCommit`]); the first waiter becomes
+//! the leader, writes everything buffered so far and `fdatasync`s it once,
+//! then wakes every waiter it covered (group commit): concurrent commits
+//! share one sync.
 //!
 //! A write or sync error poisons the log: every later append fails, so no
 //! decision is ever returned on a record that may not be on disk.
@@ -22,13 +23,14 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
 
 use super::lock;
 use riskgate_storage::bytes::ByteReader;
 use riskgate_storage::header::{Format, Found, HEADER_LEN, HeaderError};
 use riskgate_storage::lock::{DirLock, LockError};
+use riskgate_storage::log::{GroupCommit, NotIdle, OnFailure, Ticket};
 
 /// Largest payload accepted in a frame.
 pub(super) const MAX_FRAME: usize = 1 << 20;
@@ -122,24 +124,14 @@ struct Active {
     sealed: Vec<Sealed>,
 }
 
-struct Pending {
-    buf: Vec<u8>,
-    max_ts: u64,
-    /// Frames appended so far; frame `n` is durable when `durable > n`.
-    appended: u64,
-    durable: u64,
-    flushing: bool,
-    failed: Option<String>,
-}
-
 /// The log of one store directory.
 pub(super) struct Wal {
     dir: PathBuf,
     segment_bytes: u64,
-    pending: Mutex<Pending>,
-    flushed: Condvar,
+    /// Appends, batched: each batch is written and synced once; a failed
+    /// one poisons the log. The batch's `u64` is its newest requested-at.
+    pending: GroupCommit<u64, String>,
     active: Mutex<Active>,
-    failed: AtomicBool,
     /// Sealed segments whose newest record is older than this are deleted
     /// (while no checkpoint covers the log).
     cutoff: AtomicU64,
@@ -323,15 +315,11 @@ impl Wal {
         let wal = Wal {
             dir: dir.to_path_buf(),
             segment_bytes: segment_bytes.max((HEADER_LEN + HEADER) as u64 + 1),
-            pending: Mutex::new(Pending {
-                buf: Vec::new(),
-                max_ts: 0,
-                appended: 0,
-                durable: 0,
-                flushing: false,
-                failed: None,
-            }),
-            flushed: Condvar::new(),
+            pending: GroupCommit::new(
+                OnFailure::Poison,
+                0,
+                "the velocity log is closed".to_string(),
+            ),
             active: Mutex::new(Active {
                 file,
                 number,
@@ -339,7 +327,6 @@ impl Wal {
                 max_ts: 0,
                 sealed,
             }),
-            failed: AtomicBool::new(false),
             cutoff: AtomicU64::new(0),
             floor: AtomicU64::new(from),
             fail_next_write: AtomicBool::new(false),
@@ -361,11 +348,10 @@ impl Wal {
     /// Fails when an earlier write failed.
     #[inline]
     pub(super) fn check(&self) -> Result<(), WalError> {
-        if self.failed.load(Ordering::Acquire) {
-            let why = lock(&self.pending).failed.clone().unwrap_or_default();
-            return Err(WalError::Poisoned(why));
+        match self.pending.failure() {
+            Some(why) => Err(WalError::Poisoned(why)),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Sets the retention cutoff used to delete sealed segments.
@@ -378,68 +364,34 @@ impl Wal {
         self.fail_next_write.store(true, Ordering::Release);
     }
 
-    /// Appends one record whose requested-at is `ts`; returns its sequence
-    /// number for [`wait`](Self::wait).
-    pub(super) fn append(&self, payload: &[u8], ts: u64) -> Result<u64, WalError> {
+    /// Appends one record whose requested-at is `ts`; its ticket (whose
+    /// sequence number is the record's) is for [`wait`](Self::wait).
+    pub(super) fn append(&self, payload: &[u8], ts: u64) -> Result<Ticket<String>, WalError> {
         if payload.len() > MAX_FRAME {
             return Err(WalError::TooLarge(payload.len()));
         }
-        let mut p = lock(&self.pending);
-        if let Some(why) = &p.failed {
-            return Err(WalError::Poisoned(why.clone()));
-        }
-        p.buf
-            .extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        p.buf
-            .extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-        p.buf.extend_from_slice(payload);
-        p.max_ts = p.max_ts.max(ts);
-        let seq = p.appended;
-        p.appended += 1;
-        Ok(seq)
+        self.pending
+            .append(1, |buf, max_ts| {
+                buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+                buf.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+                buf.extend_from_slice(payload);
+                *max_ts = (*max_ts).max(ts);
+            })
+            .map_err(WalError::Poisoned)
     }
 
-    /// Returns once record `seq` is on disk (or the log has failed).
-    pub(super) fn wait(&self, seq: u64) -> Result<(), WalError> {
-        let mut p = lock(&self.pending);
-        loop {
-            if p.durable > seq {
-                return Ok(());
-            }
-            if let Some(why) = &p.failed {
-                return Err(WalError::Poisoned(why.clone()));
-            }
-            if p.flushing {
-                p = self
-                    .flushed
-                    .wait(p)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                continue;
-            }
-            // Lead: write and sync everything appended so far.
-            p.flushing = true;
-            let buf = std::mem::take(&mut p.buf);
-            let max_ts = std::mem::take(&mut p.max_ts);
-            let upto = p.appended;
-            drop(p);
-            let result = self.write_and_sync(&buf, max_ts);
-            p = lock(&self.pending);
-            p.flushing = false;
-            match result {
-                Ok(()) => p.durable = upto,
-                Err(e) => {
+    /// Returns once the record of `ticket` is on disk (or the log has
+    /// failed): the first waiter writes and syncs everything appended so
+    /// far, for every waiter.
+    pub(super) fn wait(&self, ticket: &Ticket<String>) -> Result<(), WalError> {
+        self.pending
+            .wait_or_lead(ticket, |buf, max_ts| {
+                self.write_and_sync(buf, max_ts).map_err(|e| {
                     tracing::error!("velocity log write failed: {e}");
-                    p.failed = Some(e.to_string());
-                    self.failed.store(true, Ordering::Release);
-                }
-            }
-            // Reuse the allocation for the next batch.
-            if p.buf.is_empty() {
-                p.buf = buf;
-                p.buf.clear();
-            }
-            self.flushed.notify_all();
-        }
+                    e.to_string()
+                })
+            })
+            .map_err(WalError::Poisoned)
     }
 
     fn write_and_sync(&self, buf: &[u8], max_ts: u64) -> Result<(), WalError> {
@@ -512,22 +464,22 @@ impl Wal {
     /// Starts a new segment for a checkpoint's cut, with no record in
     /// flight (the caller holds every committer off).
     pub(super) fn cut(&self) -> Result<Cut, WalError> {
-        let p = lock(&self.pending);
-        if let Some(why) = &p.failed {
-            return Err(WalError::Poisoned(why.clone()));
-        }
-        if p.flushing || !p.buf.is_empty() || p.durable != p.appended {
-            return Err(WalError::Poisoned(
-                "a checkpoint cut found records in flight".into(),
-            ));
-        }
-        let mut active = lock(&self.active);
-        self.rotate(&mut active)?;
-        Ok(Cut {
-            segment: active.number,
-            lsn: p.appended,
-            before: active.sealed.iter().map(|s| (s.number, s.max_ts)).collect(),
-        })
+        self.pending
+            .while_idle(|appended| {
+                let mut active = lock(&self.active);
+                self.rotate(&mut active)?;
+                Ok(Cut {
+                    segment: active.number,
+                    lsn: appended,
+                    before: active.sealed.iter().map(|s| (s.number, s.max_ts)).collect(),
+                })
+            })
+            .map_err(|e| match e {
+                NotIdle::Failed(why) => WalError::Poisoned(why),
+                NotIdle::InFlight => {
+                    WalError::Poisoned("a checkpoint cut found records in flight".into())
+                }
+            })?
     }
 
     /// A checkpoint whose cut is at segment `floor` is on disk: the
