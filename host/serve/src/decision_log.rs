@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
+use crate::record::RECORD_VERSION;
 use riskgate_storage::lock::{DirLock, LockError};
 use riskgate_storage::log::{GroupCommit, OnFailure, Ticket};
 
@@ -396,7 +397,9 @@ impl Sink for FileSink {
 
 /// Every record in a log directory, oldest first (rotated files, then the
 /// active one), as parsed JSON; lines that are not JSON (a write torn by a
-/// crash) are counted, not returned.
+/// crash) are counted, not returned. A record of a format version other
+/// than [`RECORD_VERSION`] is refused naming the file and the version (a
+/// record without `v` is of version 1, written before records had it).
 pub fn read_all(dir: &Path) -> io::Result<(Vec<serde_json::Value>, usize)> {
     let mut files: Vec<(u64, PathBuf)> = Vec::new();
     for entry in std::fs::read_dir(dir)? {
@@ -415,13 +418,31 @@ pub fn read_all(dir: &Path) -> io::Result<(Vec<serde_json::Value>, usize)> {
     for (_, path) in files {
         let text = std::fs::read(&path)?;
         for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            match serde_json::from_slice(line) {
-                Ok(v) => records.push(v),
+            match serde_json::from_slice::<serde_json::Value>(line) {
+                Ok(record) => {
+                    check_version(&path, &record)?;
+                    records.push(record);
+                }
                 Err(_) => torn += 1,
             }
         }
     }
     Ok((records, torn))
+}
+
+/// Refuses a record of a format version this build does not know.
+fn check_version(path: &Path, record: &serde_json::Value) -> io::Result<()> {
+    match record.get("v") {
+        None => Ok(()),
+        Some(v) if v.as_u64() == Some(u64::from(RECORD_VERSION)) => Ok(()),
+        Some(v) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "decision log {}: record format version {v} is not supported (expected {RECORD_VERSION})",
+                path.display()
+            ),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -187,3 +187,22 @@ fn a_full_device_fails_every_append() {
         assert!(err.to_string().contains("No space left"), "{err}");
     }
 }
+
+#[test]
+fn records_without_a_version_read_and_an_unknown_version_is_refused_naming_file_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(ACTIVE);
+    std::fs::write(
+        &path,
+        "{\"event\":\"decision\",\"n\":1}\n{\"event\":\"decision\",\"v\":1,\"n\":2}\n",
+    )
+    .unwrap();
+    let (records, torn) = read_all(dir.path()).unwrap();
+    assert_eq!((records.len(), torn), (2, 0));
+    std::fs::write(&path, "{\"event\":\"decision\",\"v\":7,\"n\":3}\n").unwrap();
+    let err = read_all(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains(&path.display().to_string()) && err.contains("format version 7"),
+        "{err}"
+    );
+}
