@@ -327,7 +327,7 @@ impl Store for DurableStore {
         self.s
             .mem
             .apply_commit(commit, &encoded, Some(seq))
-            .map_err(VelocityError::Unavailable)?;
+            .map_err(VelocityError::from)?;
         self.s.wal.set_cutoff(
             self.s
                 .mem
@@ -353,14 +353,14 @@ impl Store for DurableStore {
             contribution: recorded.contribution.clone(),
         }
         .encode()
-        .map_err(VelocityError::Unavailable)?;
+        .map_err(VelocityError::from)?;
         let in_flight = self.s.shared();
         let seq = self.s.write(&bytes, recorded.requested_at)?;
         let released = self.s.mem.remove(id, Some(seq));
         drop(in_flight);
         self.count_record();
         released
-            .map_err(VelocityError::Unavailable)?
+            .map_err(VelocityError::from)?
             .ok_or_else(|| VelocityError::UnknownId(id.to_string()))
     }
 

@@ -68,11 +68,48 @@ pub(super) enum LogRecord<'a> {
     },
 }
 
+/// A velocity record or recorded decision that cannot be encoded, decoded
+/// or indexed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot encode a velocity record: {0}")]
+    Encode(postcard::Error),
+    #[error("undecodable velocity record: {0}")]
+    Decode(postcard::Error),
+    #[error("cannot encode a decision: {0}")]
+    EncodeDecision(serde_json::Error),
+    #[error("undecodable decision of `{id}`: {error}")]
+    DecodeDecision {
+        id: String,
+        error: serde_json::Error,
+    },
+    #[error("a stored decision is a release record")]
+    NotADecision,
+    #[error("a recorded decision's bytes are missing")]
+    MissingBytes,
+    #[error("a record's id moved")]
+    IdMoved,
+    #[error("too many records in one segment")]
+    TooManyRecords,
+    #[error(
+        "withdrawal id `{0}` shares its 128-bit index hash with another recorded id; \
+         restart the store (the hash key is drawn anew)"
+    )]
+    HashCollision(String),
+    #[error("over 4 GiB of decisions recorded in one hour")]
+    HourFull,
+}
+
+impl From<RecordError> for crate::VelocityError {
+    fn from(e: RecordError) -> Self {
+        crate::VelocityError::Unavailable(e.to_string())
+    }
+}
+
 impl LogRecord<'_> {
-    pub fn encode(&self) -> Result<Vec<u8>, String> {
+    pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
         // Sized for a typical record at once rather than grown piece by piece.
-        postcard::to_extend(self, Vec::with_capacity(256))
-            .map_err(|e| format!("cannot encode a velocity record: {e}"))
+        postcard::to_extend(self, Vec::with_capacity(256)).map_err(RecordError::Encode)
     }
 
     pub fn requested_at(&self) -> u64 {
@@ -85,8 +122,8 @@ impl LogRecord<'_> {
 }
 
 /// Decodes a record (borrowing from `bytes`).
-pub(super) fn decode(bytes: &[u8]) -> Result<LogRecord<'_>, String> {
-    postcard::from_bytes(bytes).map_err(|e| format!("undecodable velocity record: {e}"))
+pub(super) fn decode(bytes: &[u8]) -> Result<LogRecord<'_>, RecordError> {
+    postcard::from_bytes(bytes).map_err(RecordError::Decode)
 }
 
 /// A decision without its id and timing (the record carries the id).
@@ -105,22 +142,25 @@ struct Body {
 }
 
 /// The JSON a record stores for `decision`.
-pub(super) fn decision_json(decision: &Decision) -> Result<String, String> {
+pub(super) fn decision_json(decision: &Decision) -> Result<String, RecordError> {
     serde_json::to_string(&BodyRef {
         verdict: decision.verdict,
         reasons: &decision.reasons,
         hits: &decision.hits,
     })
-    .map_err(|e| format!("cannot encode a decision: {e}"))
+    .map_err(RecordError::EncodeDecision)
 }
 
 /// Decodes a stored `Decided` record into its owned form.
-pub(super) fn to_recorded(bytes: &[u8]) -> Result<Recorded, String> {
+pub(super) fn to_recorded(bytes: &[u8]) -> Result<Recorded, RecordError> {
     let LogRecord::Decided(d) = decode(bytes)? else {
-        return Err("a stored decision is a release record".into());
+        return Err(RecordError::NotADecision);
     };
-    let body: Body = serde_json::from_str(d.decision)
-        .map_err(|e| format!("undecodable decision of `{}`: {e}", d.id))?;
+    let body: Body =
+        serde_json::from_str(d.decision).map_err(|error| RecordError::DecodeDecision {
+            id: d.id.to_string(),
+            error,
+        })?;
     Ok(Recorded {
         fingerprint: d.fingerprint,
         decision: Decision {

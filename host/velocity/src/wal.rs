@@ -150,7 +150,8 @@ pub(super) struct Wal {
 /// Replays one segment's records, in log order, given the number of the
 /// first (counted from the first segment replayed): returns their newest
 /// requested-at, or the index of the first bad one and why.
-pub(super) type Apply<'a> = dyn FnMut(&[&[u8]], u64) -> Result<u64, (usize, String)> + 'a;
+pub(super) type Apply<'a> =
+    dyn FnMut(&[&[u8]], u64) -> Result<u64, (usize, crate::record::RecordError)> + 'a;
 
 /// Reads one segment's frames and hands them to `apply` as one batch;
 /// returns the length of the well-formed prefix (shorter than the file
@@ -185,7 +186,7 @@ fn read_segment(
         Ok(Found::Unversioned) => {}
         // A crash while the header of a new segment was written.
         Err(HeaderError::Short { .. }) if last => {
-            apply(&[], replayed.records).map_err(|(_, reason)| corrupt(0, reason))?;
+            apply(&[], replayed.records).map_err(|(_, reason)| corrupt(0, reason.to_string()))?;
             return Ok(0);
         }
         Err(e @ HeaderError::Short { .. }) => {
@@ -230,7 +231,7 @@ fn read_segment(
     };
     let payloads: Vec<&[u8]> = frames.iter().map(|&(_, p)| p).collect();
     let ts = apply(&payloads, replayed.records)
-        .map_err(|(i, reason)| corrupt(frames.get(i).map_or(good, |f| f.0), reason))?;
+        .map_err(|(i, reason)| corrupt(frames.get(i).map_or(good, |f| f.0), reason.to_string()))?;
     *max_ts = (*max_ts).max(ts);
     replayed.records += frames.len() as u64;
     Ok(good as u64)

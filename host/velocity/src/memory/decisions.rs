@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use super::checkpoint::DecodeError;
 use super::{Hash, HashMapOf, IndexHasher};
-use crate::record::{self, LogRecord};
+use crate::record::{self, LogRecord, RecordError};
 use riskgate_storage::bytes::ByteReader;
 
 /// Decisions are packed in one arena per hour of requested-at.
@@ -29,16 +29,14 @@ pub(super) struct DecisionLog {
 }
 
 /// The id and requested-at of a stored decision.
-fn record_head(bytes: &[u8]) -> Result<(&str, u64), String> {
+fn record_head(bytes: &[u8]) -> Result<(&str, u64), RecordError> {
     match record::decode(bytes)? {
         LogRecord::Decided(d) => Ok((d.id, d.requested_at)),
-        LogRecord::Released { .. } | LogRecord::Withdrawn { .. } => {
-            Err("a stored decision is a release record".into())
-        }
+        LogRecord::Released { .. } | LogRecord::Withdrawn { .. } => Err(RecordError::NotADecision),
     }
 }
 
-fn record_id(bytes: &[u8]) -> Result<&str, String> {
+fn record_id(bytes: &[u8]) -> Result<&str, RecordError> {
     record_head(bytes).map(|(id, _)| id)
 }
 
@@ -57,13 +55,11 @@ impl DecisionLog {
     /// The record of `id` (hashed to `hash`), if recorded and not older
     /// than `cutoff` (an aged-out decision counts as pruned whether or not
     /// its hour was dropped yet).
-    pub fn get(&self, hash: Hash, id: &str, cutoff: u64) -> Result<Option<&[u8]>, String> {
+    pub fn get(&self, hash: Hash, id: &str, cutoff: u64) -> Result<Option<&[u8]>, RecordError> {
         let Some(&slot) = self.by_id.get(&hash) else {
             return Ok(None);
         };
-        let bytes = self
-            .bytes(slot)
-            .ok_or("a recorded decision's bytes are missing")?;
+        let bytes = self.bytes(slot).ok_or(RecordError::MissingBytes)?;
         let (recorded_id, requested_at) = record_head(bytes)?;
         // Another id with the same hash: `id` itself is not recorded.
         Ok((recorded_id == id && requested_at >= cutoff).then_some(bytes))
@@ -79,19 +75,16 @@ impl DecisionLog {
         bytes: &[u8],
         cutoff: u64,
         hasher: &IndexHasher,
-    ) -> Result<(), String> {
+    ) -> Result<(), RecordError> {
         if let Some(&slot) = self.by_id.get(&hash) {
             let other = self.bytes(slot).map(record_id).transpose()?;
             if other.is_some_and(|other| other != id) {
-                return Err(format!(
-                    "withdrawal id `{id}` shares its 128-bit index hash with another recorded id; \
-                     restart the store (the hash key is drawn anew)"
-                ));
+                return Err(RecordError::HashCollision(id.to_string()));
             }
         }
         let epoch = requested_at / EPOCH_MS;
         let arena = self.arenas.entry(epoch).or_default();
-        let too_big = || "over 4 GiB of decisions recorded in one hour".to_string();
+        let too_big = || RecordError::HourFull;
         let len = u32::try_from(bytes.len()).map_err(|_| too_big())?;
         let offset = u32::try_from(arena.len() + 4).map_err(|_| too_big())?;
         offset.checked_add(len).ok_or_else(too_big)?;

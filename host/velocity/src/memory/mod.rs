@@ -32,7 +32,7 @@ mod replay;
 pub(super) use checkpoint::Meta;
 pub(super) use replay::ReplayScratch;
 
-use super::record::{self, Decided, LogRecord, PartsRef};
+use super::record::{self, Decided, LogRecord, PartsRef, RecordError};
 use super::{
     Commit, Contribution, KeyStats, Recorded, Released, Scope, Store, VelocityError, WindowStats,
     check_horizon, check_window_len, lock, newest_cap, write_key,
@@ -214,7 +214,7 @@ impl Default for MemoryStore {
     }
 }
 
-fn corrupt(why: String) -> VelocityError {
+fn corrupt(why: RecordError) -> VelocityError {
     VelocityError::Unavailable(format!("a recorded decision cannot be read: {why}"))
 }
 
@@ -278,7 +278,7 @@ impl MemoryStore {
 
     /// Encodes what `c` records, with a fresh uid for an ALLOW.
     pub(super) fn encode(&self, c: &Commit<'_>) -> Result<Encoded, VelocityError> {
-        let decision = record::decision_json(c.decision).map_err(VelocityError::Unavailable)?;
+        let decision = record::decision_json(c.decision).map_err(VelocityError::from)?;
         let contribution = c.allowed.map(|(amount, usd_cents)| Contribution {
             uid: self.next_uid.fetch_add(1, Ordering::Relaxed),
             ts: c.requested_at,
@@ -294,7 +294,7 @@ impl MemoryStore {
             decision: &decision,
         })
         .encode()
-        .map_err(VelocityError::Unavailable)?;
+        .map_err(VelocityError::from)?;
         Ok(Encoded {
             bytes,
             contribution,
@@ -311,7 +311,7 @@ impl MemoryStore {
         c: &Commit<'_>,
         encoded: &Encoded,
         lsn: Option<u64>,
-    ) -> Result<(), String> {
+    ) -> Result<(), RecordError> {
         self.newest
             .fetch_max(c.requested_at.min(newest_cap()), Ordering::AcqRel);
         let cutoff = self.cutoff();
@@ -390,12 +390,12 @@ impl MemoryStore {
         shard: &mut Shard,
         hash: Hash,
         id: &str,
-    ) -> Result<Option<(Released, Vec<Removal>)>, String> {
+    ) -> Result<Option<(Released, Vec<Removal>)>, RecordError> {
         let Some(bytes) = shard.decisions.get(hash, id, self.cutoff())? else {
             return Ok(None);
         };
         let LogRecord::Decided(d) = record::decode(bytes)? else {
-            return Err("a stored decision is a release record".into());
+            return Err(RecordError::NotADecision);
         };
         let released = Released {
             id: id.to_string(),
@@ -409,7 +409,11 @@ impl MemoryStore {
 
     /// Removes `id`'s record and contribution; `None` when unknown. `lsn`
     /// as for [`apply_commit`](Self::apply_commit).
-    pub(super) fn remove(&self, id: &str, lsn: Option<u64>) -> Result<Option<Released>, String> {
+    pub(super) fn remove(
+        &self,
+        id: &str,
+        lsn: Option<u64>,
+    ) -> Result<Option<Released>, RecordError> {
         let hash = self.hasher.hash(id.as_bytes());
         let home = shard_of(hash);
         let removals = {

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use super::record::{self, LogRecord};
+use super::record::{self, LogRecord, RecordError};
 use super::{DATA_SHARDS, Event, Hash, MemoryStore, Removal, Scope, Shard, shard_of};
 use crate::lock;
 use std::sync::atomic::Ordering;
@@ -80,7 +80,7 @@ struct Totals {
     next_uid: u64,
 }
 
-type Failed = (usize, String);
+type Failed = (usize, RecordError);
 
 /// `f` over every item, each on a thread of its own (the first on this one).
 pub(super) fn on_threads<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
@@ -104,7 +104,7 @@ pub(super) fn on_threads<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + S
 
 /// The id an [`Op`] names.
 fn id_of<'a>(records: &[&'a [u8]], index: u32, at: u32, len: u32) -> Result<&'a str, Failed> {
-    let bad = || (index as usize, "a record's id moved".to_string());
+    let bad = || (index as usize, RecordError::IdMoved);
     let bytes = records.get(index as usize).ok_or_else(bad)?;
     let id = bytes
         .get(at as usize..(at + len) as usize)
@@ -133,7 +133,7 @@ impl MemoryStore {
         scratch: &mut ReplayScratch,
     ) -> Result<u64, Failed> {
         if u32::try_from(records.len()).is_err() {
-            return Err((0, "too many records in one segment".into()));
+            return Err((0, RecordError::TooManyRecords));
         }
         let threads = if records.len() >= PARALLEL_REPLAY {
             replay_threads()
