@@ -45,6 +45,17 @@ pub enum CacheError {
     Random(String),
 }
 
+/// Why a cache entry is not loaded (it is recompiled instead).
+#[derive(Debug, thiserror::Error)]
+enum EntryError {
+    #[error(transparent)]
+    Header(#[from] riskgate_storage::header::HeaderError),
+    #[error("AOT cache entry {}: cut short", .0.display())]
+    CutShort(PathBuf),
+    #[error("AOT cache entry {}: not written by this cache", .0.display())]
+    NotOurs(PathBuf),
+}
+
 /// A directory of precompiled components.
 pub struct AotCache {
     dir: PathBuf,
@@ -151,26 +162,21 @@ impl AotCache {
         path: &Path,
         sha: &[u8; 32],
         bytes: &'a [u8],
-    ) -> Result<&'a [u8], String> {
+    ) -> Result<&'a [u8], EntryError> {
         let header_len = if bytes.starts_with(UNVERSIONED_MAGIC) {
             UNVERSIONED_MAGIC.len()
         } else {
-            ENTRY.read(path, bytes).map_err(|e| e.to_string())?;
+            ENTRY.read(path, bytes)?;
             HEADER_LEN
         };
         let (header, rest) = bytes.split_at(header_len);
         if rest.len() < MAC_LEN {
-            return Err(format!("AOT cache entry {}: cut short", path.display()));
+            return Err(EntryError::CutShort(path.to_path_buf()));
         }
         let (tag, payload) = rest.split_at(MAC_LEN);
         self.mac(header, sha, payload)
             .verify_slice(tag)
-            .map_err(|_| {
-                format!(
-                    "AOT cache entry {}: not written by this cache",
-                    path.display()
-                )
-            })?;
+            .map_err(|_| EntryError::NotOurs(path.to_path_buf()))?;
         Ok(payload)
     }
 
@@ -276,7 +282,7 @@ mod tests {
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
         std::fs::write(&path, &bytes).unwrap();
-        let why = cache.verified(&path, &sha, &bytes).unwrap_err();
+        let why = cache.verified(&path, &sha, &bytes).unwrap_err().to_string();
         assert!(
             why.contains(&path.display().to_string()) && why.contains("format version 7"),
             "{why}"
