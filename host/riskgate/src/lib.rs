@@ -31,3 +31,10 @@ pub use engine::Limits;
 pub use gate::{Gate, GateBuilder, GateError, Mode, PolicyOutcome};
 pub use model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 pub use policy::{LoadError, Policy, PolicySource};
+
+// The embedding example, run as a unit test (one test binary fewer to link).
+// The example names the crate `riskgate`, as an embedder does.
+#[cfg(test)]
+extern crate self as riskgate;
+#[cfg(test)]
+mod tests_example;

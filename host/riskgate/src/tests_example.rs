@@ -5,7 +5,7 @@
 #[path = "../examples/embed.rs"]
 mod embed;
 
-use riskgate::Verdict;
+use crate::Verdict;
 
 #[test]
 fn the_embedding_example_allows_the_clean_and_denies_the_designated() {
