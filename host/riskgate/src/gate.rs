@@ -89,26 +89,21 @@ impl Mode {
 /// What one policy answered for one withdrawal, in chain order: its own
 /// verdict (a fault counts as HOLD), and for a shadow policy the reasons
 /// and hits it would have added.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyOutcome {
     pub mode: Mode,
     pub verdict: Verdict,
     /// The policy faulted (trap, fuel, deadline backstop, memory cap,
     /// contract violation).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fault: bool,
     /// The fault's gate reason code (`gate.fuel_exhausted`,
     /// `gate.deadline_backstop`, `gate.policy_fault`...).
-    #[serde(skip)]
     pub fault_code: Option<GateCode>,
     /// Fuel the call burnt.
-    #[serde(skip)]
     pub fuel: u64,
     /// A shadow policy's reasons (an enforced one's are in the decision).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
     /// A shadow policy's hits.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hits: Vec<Hit>,
 }
 
