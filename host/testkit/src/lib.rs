@@ -14,7 +14,10 @@
 pub mod fixture;
 pub mod mock;
 pub mod properties;
+pub mod scenario;
 pub mod strategy;
+
+pub use scenario::{Listed, Scenario, WindowFigure};
 
 #[cfg(feature = "component")]
 pub mod component;
