@@ -21,6 +21,9 @@ pub struct Scenario {
     /// Explicit window figures: a `window` query for this scope and window
     /// length answers these instead of a figure computed from `history`.
     pub windows: Vec<WindowFigure>,
+    /// When set, every `window` query fails with this message, as when the
+    /// velocity store is unavailable: a policy must not allow then.
+    pub window_error: Option<String>,
 }
 
 /// One designated address of one list.
