@@ -62,42 +62,7 @@ pub fn build_components(
     for (package, _) in packages {
         cmd.arg("-p").arg(package);
     }
-    // The outer build's flags and wrappers (clippy, coverage, host RUSTFLAGS)
-    // are for the host target, not for guests.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_TARGET_DIR",
-        // The outer build's lock: a nested build in the same build
-        // directory would wait on it for ever.
-        "CARGO_BUILD_BUILD_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_BUILD_RUSTFLAGS",
-        "CARGO_PRIMARY_PACKAGE",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (key, _) in std::env::vars_os() {
-        if let Some(k) = key.to_str()
-            && k.starts_with("CARGO_PROFILE_")
-        {
-            cmd.env_remove(k);
-        }
-    }
-    // Small, fast guests: a 64 KiB shadow stack, size-optimised, LTO, abort on panic.
-    cmd.env(
-        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-        "-C link-arg=-zstack-size=65536",
-    )
-    .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s")
-    .env("CARGO_PROFILE_RELEASE_LTO", "true")
-    .env("CARGO_PROFILE_RELEASE_PANIC", "abort")
-    .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
-    .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
-    .env("CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS", "true")
-    .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false");
+    guest_env(&mut cmd, true);
 
     let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
     if !status.success() {
@@ -128,6 +93,144 @@ pub fn build_components(
     Ok(built)
 }
 
+/// Prepares `cmd` (a `cargo build --target wasm32-unknown-unknown`) for a
+/// guest build: the outer build's flags and wrappers removed, a 64 KiB
+/// shadow stack, and with `optimise` the release profile the bundled
+/// policies use (size-optimised, LTO, abort on panic, overflow checks on).
+fn guest_env(cmd: &mut Command, optimise: bool) {
+    // The outer build's flags and wrappers (clippy, coverage, host RUSTFLAGS)
+    // are for the host target, not for guests.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        // The outer build's lock: a nested build in the same build
+        // directory would wait on it for ever.
+        "CARGO_BUILD_BUILD_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_PRIMARY_PACKAGE",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (key, _) in std::env::vars_os() {
+        if let Some(k) = key.to_str()
+            && k.starts_with("CARGO_PROFILE_")
+        {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+        "-C link-arg=-zstack-size=65536",
+    );
+    if optimise {
+        cmd.env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "s")
+            .env("CARGO_PROFILE_RELEASE_LTO", "true")
+            .env("CARGO_PROFILE_RELEASE_PANIC", "abort")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+            .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+            .env("CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS", "true")
+            .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false");
+    }
+}
+
+/// One policy crate built by [`build_crate`].
+#[derive(Debug, Clone)]
+pub struct BuiltCrate {
+    /// Name of the crate's library target (`my_policy` for `my-policy`).
+    pub lib_name: String,
+    /// The core module cargo wrote.
+    pub core_module: PathBuf,
+    /// The encoded component's bytes.
+    pub component: Vec<u8>,
+}
+
+/// Builds the policy crate at `manifest_path` (a standalone crate or a
+/// workspace member: the package of that manifest) for
+/// `wasm32-unknown-unknown` and encodes its `cdylib` as a component.
+/// `release` builds the release profile with the bundled policies'
+/// settings. Cargo's own output goes to this process's stderr.
+pub fn build_crate(manifest_path: &Path, release: bool) -> Result<BuiltCrate> {
+    ensure_target()?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .arg("--target")
+        .arg(TARGET)
+        .arg("--manifest-path")
+        .arg(manifest_path)
+        .arg("--lib")
+        .arg("--message-format=json-render-diagnostics")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    if release {
+        cmd.arg("--release");
+    }
+    guest_env(&mut cmd, release);
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!(
+            "`cargo build --target {TARGET}` of {} failed ({})",
+            manifest_path.display(),
+            out.status
+        );
+    }
+    let manifest = std::fs::canonicalize(manifest_path)
+        .with_context(|| format!("{}", manifest_path.display()))?;
+    let mut found: Option<(String, PathBuf)> = None;
+    for line in out.stdout.split(|&b| b == b'\n') {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact"
+            || message["manifest_path"].as_str().map(Path::new) != Some(manifest.as_path())
+        {
+            continue;
+        }
+        let kinds = message["target"]["crate_types"].as_array();
+        if !kinds.is_some_and(|k| k.iter().any(|k| k == "cdylib")) {
+            continue;
+        }
+        let wasm = message["filenames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str())
+            .find(|f| f.ends_with(".wasm"));
+        if let Some(wasm) = wasm {
+            let lib_name = message["target"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            found = Some((lib_name, PathBuf::from(wasm)));
+        }
+    }
+    let Some((lib_name, core_module)) = found else {
+        bail!(
+            "{} built no `cdylib` for {TARGET}: a policy crate needs `[lib] crate-type = [\"cdylib\"]` \
+             (with \"rlib\" too for tests in tests/)",
+            manifest_path.display()
+        );
+    };
+    let bytes = std::fs::read(&core_module)
+        .with_context(|| format!("reading core module {}", core_module.display()))?;
+    let component = encode_component(&bytes).with_context(|| {
+        format!(
+            "encoding {} as a component (does the crate export its policy with \
+             `riskgate_guest::export_policy!`?)",
+            core_module.display()
+        )
+    })?;
+    Ok(BuiltCrate {
+        lib_name,
+        core_module,
+        component,
+    })
+}
+
 /// Encodes a core module carrying wit-bindgen's component-type section as a
 /// component, validating the result.
 pub fn encode_component(core_module: &[u8]) -> Result<Vec<u8>> {
@@ -135,6 +238,28 @@ pub fn encode_component(core_module: &[u8]) -> Result<Vec<u8>> {
         .module(core_module)?
         .validate(true)
         .encode()
+}
+
+/// Name of the custom section carrying a policy's name and version, as
+/// UTF-8 JSON `{"name":"…","version":"…"}`: the SDK's export macro writes
+/// one into the core module, and [`with_policy_info`] one at the
+/// component's top level, so tools learn them without running the policy.
+pub const POLICY_INFO_SECTION: &str = "riskgate-policy-info";
+
+/// `component` with a top-level [`POLICY_INFO_SECTION`] custom section
+/// appended (a custom section may follow any other).
+pub fn with_policy_info(component: &[u8], name: &str, version: &str) -> Vec<u8> {
+    let data = serde_json::json!({ "name": name, "version": version }).to_string();
+    let mut section = wasm_encoder::Component::new();
+    section.section(&wasm_encoder::CustomSection {
+        name: POLICY_INFO_SECTION.into(),
+        data: data.as_bytes().into(),
+    });
+    let encoded = section.finish();
+    // `finish` writes the 8-byte component header first.
+    let mut out = component.to_vec();
+    out.extend_from_slice(&encoded[8..]);
+    out
 }
 
 /// Installs the guest target through rustup when the toolchain lacks it.

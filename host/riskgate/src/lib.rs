@@ -22,8 +22,9 @@ pub use riskgate_address as address;
 pub use riskgate_lists as lists;
 pub use riskgate_model as model;
 use riskgate_runtime::host;
-pub use riskgate_runtime::{cache, engine, policy};
+pub use riskgate_runtime::{cache, engine, inspect, policy};
 pub use riskgate_screening as screening;
+pub use riskgate_storage as storage;
 pub use riskgate_velocity as velocity;
 
 pub use admission::{Admission, AdmissionError};

@@ -9,6 +9,7 @@ pub mod bindings;
 pub mod cache;
 pub mod engine;
 pub mod host;
+pub mod inspect;
 pub mod policy;
 
 pub use engine::Limits;

@@ -66,6 +66,8 @@ pub enum LoadError {
     Instantiate(String),
     #[error("configuration refused by the policy: {0}")]
     Config(String),
+    #[error("component of {0} bytes is larger than the {max} bytes a policy may be", max = crate::inspect::MAX_COMPONENT_BYTES)]
+    TooLarge(usize),
 }
 
 /// How a policy was obtained, for start-up figures.
@@ -166,6 +168,7 @@ impl Policy {
         cache: Option<&AotCache>,
     ) -> Result<(Self, LoadReport), LoadError> {
         let engine = runtime.engine();
+        crate::inspect::check_size(&source.bytes)?;
         check_magic(&source.bytes)?;
         let sha256: [u8; 32] = Sha256::digest(&source.bytes).into();
         let started = Instant::now();
@@ -407,7 +410,7 @@ enum InstantiateError {
 
 /// Binary components start with `\0asm`; anything else must be component
 /// text (WAT), which is UTF-8.
-fn check_magic(bytes: &[u8]) -> Result<(), LoadError> {
+pub(crate) fn check_magic(bytes: &[u8]) -> Result<(), LoadError> {
     if bytes.starts_with(b"\0asm") || std::str::from_utf8(bytes).is_ok() {
         Ok(())
     } else {
@@ -417,7 +420,7 @@ fn check_magic(bytes: &[u8]) -> Result<(), LoadError> {
     }
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     (1..=32).contains(&name.len())
         && name
             .bytes()
@@ -425,7 +428,10 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// Refuses any import that is not one of the gate's interfaces.
-fn check_imports(component: &Component, engine: &wasmtime::Engine) -> Result<(), LoadError> {
+pub(crate) fn check_imports(
+    component: &Component,
+    engine: &wasmtime::Engine,
+) -> Result<(), LoadError> {
     let ty = component.component_type();
     for (name, item) in ty.imports(engine) {
         let allowed = ALLOWED_IMPORTS.contains(&name)
@@ -455,7 +461,7 @@ fn classify(e: &wasmtime::Error, fuel: u64) -> Fault {
 }
 
 /// One line, bounded: errors end up in reasons and one-line CLI messages.
-fn describe(e: &wasmtime::Error) -> String {
+pub(crate) fn describe(e: &wasmtime::Error) -> String {
     one_line(&format!("{e:#}"), 512)
 }
 

@@ -1,6 +1,14 @@
-//! `riskgate policy keygen|sign|verify`: ed25519 signatures of policy
-//! components (`riskgate::signing`). Every failure is one `error: …` line
-//! on stderr and exit status 1.
+//! `riskgate policy …`: the policy author's commands.
+//!
+//! - `new`, `build`, `test`, `sdk`: make a policy crate, build it into a
+//!   checked component, run its fixtures on the component;
+//! - `keygen`, `sign`, `verify`: ed25519 signatures of policy components
+//!   (`riskgate::signing`). Every failure of these three is one `error: …`
+//!   line on stderr and exit status 1.
+
+mod build;
+mod new;
+mod sdk;
 
 use super::EngineArgs;
 use clap::{Args, Subcommand};
@@ -20,6 +28,20 @@ pub struct PolicyCmd {
 
 #[derive(Subcommand)]
 enum PolicyCommand {
+    /// Build a policy crate for wasm32-unknown-unknown into a checked
+    /// component; print its path, name, version, world and sha256.
+    Build(build::BuildArgs),
+    /// Write a standalone policy crate to start from (any directory):
+    /// policy, configuration, fixtures, property tests, README.
+    New(new::NewArgs),
+    /// Write the SDK crates this binary carries (riskgate-guest,
+    /// riskgate-testkit, riskgate-address) and print where; a policy crate's
+    /// `[patch.crates-io]` points there until they are published.
+    Sdk {
+        /// Directory to write (default: in riskgate's cache directory).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Make a key pair: KEY (the secret key, mode 0600) and KEY.pub (the
     /// public key). Existing files are never overwritten.
     Keygen {
@@ -28,7 +50,9 @@ enum PolicyCommand {
         out: PathBuf,
     },
     /// Sign a component: its sha256 with the name and version it reports
-    /// (the component is loaded to learn them). Writes FILE.sig.
+    /// (read from its `riskgate-policy-info` section, else asked of its
+    /// `info` export; it is never configured unless --config is given).
+    /// Writes FILE.sig.
     Sign(SignArgs),
     /// Check a component against its signature and trusted public keys;
     /// prints `ok: NAME VERSION sha256 … signed by KEYID`, else exit 1.
@@ -46,6 +70,10 @@ struct SignArgs {
     /// The policy component.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// Also check that the policy accepts this configuration (JSON text,
+    /// or @FILE) before signing.
+    #[arg(long, value_name = "JSON|@FILE")]
+    config: Option<String>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -62,6 +90,10 @@ struct VerifyArgs {
     /// The policy component.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// Also check that the policy accepts this configuration (JSON text,
+    /// or @FILE).
+    #[arg(long, value_name = "JSON|@FILE")]
+    config: Option<String>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -82,6 +114,16 @@ pub fn run(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
         PolicyCommand::Keygen { out } => keygen(&out),
         PolicyCommand::Sign(args) => sign(&args),
         PolicyCommand::Verify(args) => verify(&args),
+        PolicyCommand::Build(args) => return build::run(&args).map(|()| ExitCode::SUCCESS),
+        PolicyCommand::New(args) => return new::run(&args).map(|()| ExitCode::SUCCESS),
+        PolicyCommand::Sdk { dir } => {
+            let dir = match dir {
+                Some(dir) => dir,
+                None => sdk::default_dir()?,
+            };
+            println!("{}", sdk::write(&dir)?.display());
+            return Ok(ExitCode::SUCCESS);
+        }
     };
     Ok(result.unwrap_or_else(fail))
 }
@@ -121,50 +163,73 @@ fn read_component(path: &Path) -> Result<(Vec<u8>, [u8; 32]), String> {
     Ok((bytes, sha256))
 }
 
-/// Loads the component as the gate would (default config) to learn its
-/// name and version.
+/// The configuration given as JSON text or `@FILE`.
+fn config_text(config: &str) -> Result<String, String> {
+    match config.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}")),
+        None => Ok(config.to_string()),
+    }
+}
+
+/// The component's name and version, learnt without configuring it: the
+/// checks of loading and its `info` export
+/// ([`riskgate::inspect::inspect`]). With `config`, the policy is also
+/// loaded as the gate loads it, with that configuration, which it must
+/// accept.
 fn load(
     path: &Path,
     bytes: Vec<u8>,
     sha256: &[u8; 32],
+    config: Option<&str>,
     engine: &EngineArgs,
 ) -> Result<Loaded, String> {
-    let source = PolicySource {
-        origin: path.display().to_string(),
-        bytes: Arc::from(bytes),
-        config: "{}".to_string(),
-        fuel: None,
-    };
-    let gate = Gate::builder()
-        .policy(source)
-        .limits(engine.limits())
-        .cache_dir(engine.cache_dir())
-        .build()
-        .map(|(gate, _)| gate)
-        .map_err(|e| match e {
-            riskgate::GateError::Policy { origin, source } => format!("{origin}: {source}"),
-            e => e.to_string(),
-        })?;
-    let policy = &gate.policies()[0];
-    if policy.sha256() != *sha256 {
-        return Err(format!(
-            "{}: the loaded component's sha256 {} is not the file's {}",
-            path.display(),
-            hex::encode(policy.sha256()),
-            hex::encode(sha256)
-        ));
+    let shown = |e: &dyn Display| format!("{}: {e}", path.display());
+    let runtime = riskgate::engine::Runtime::new(engine.limits()).map_err(|e| shown(&e))?;
+    let info = riskgate::inspect::inspect(&runtime, &bytes).map_err(|e| shown(&e))?;
+    if let Some(config) = config {
+        let source = PolicySource {
+            origin: path.display().to_string(),
+            bytes: Arc::from(bytes),
+            config: config_text(config)?,
+            fuel: None,
+        };
+        let gate = Gate::builder()
+            .policy(source)
+            .limits(engine.limits())
+            .cache_dir(engine.cache_dir())
+            .build()
+            .map(|(gate, _)| gate)
+            .map_err(|e| match e {
+                riskgate::GateError::Policy { origin, source } => format!("{origin}: {source}"),
+                e => e.to_string(),
+            })?;
+        let policy = &gate.policies()[0];
+        if policy.sha256() != *sha256 {
+            return Err(format!(
+                "{}: the loaded component's sha256 {} is not the file's {}",
+                path.display(),
+                hex::encode(policy.sha256()),
+                hex::encode(sha256)
+            ));
+        }
     }
     Ok(Loaded {
-        name: policy.name().to_string(),
-        version: policy.version().to_string(),
-        sha256: policy.sha256(),
+        name: info.name,
+        version: info.version,
+        sha256: *sha256,
     })
 }
 
 fn sign(args: &SignArgs) -> Result<ExitCode, String> {
     let key = signing::read_secret_key(&args.key).map_err(|e| e.to_string())?;
     let (bytes, sha256) = read_component(&args.file)?;
-    let loaded = load(&args.file, bytes, &sha256, &args.engine)?;
+    let loaded = load(
+        &args.file,
+        bytes,
+        &sha256,
+        args.config.as_deref(),
+        &args.engine,
+    )?;
     let signature = signing::sign(&key, &loaded.sha256, &loaded.name, &loaded.version);
     let out = args
         .out
@@ -199,7 +264,13 @@ fn verify(args: &VerifyArgs) -> Result<ExitCode, String> {
         .verify(&trusted, &sha256, &signature.name, &signature.version)
         .map_err(what)?;
     // Then the name and version the component really reports.
-    let loaded = load(&args.file, bytes, &sha256, &args.engine)?;
+    let loaded = load(
+        &args.file,
+        bytes,
+        &sha256,
+        args.config.as_deref(),
+        &args.engine,
+    )?;
     let key_id = signature
         .verify(&trusted, &loaded.sha256, &loaded.name, &loaded.version)
         .map_err(what)?;
