@@ -115,3 +115,55 @@ impl Policy for {{Type}} {
 }
 
 riskgate_guest::export_policy!({{Type}});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use riskgate_testkit::Scenario;
+    use riskgate_testkit::mock::decide;
+    use riskgate_testkit::scenario::withdrawal;
+
+    const CONFIG: &str = include_str!("../policy.json");
+    const LISTED: &str = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96";
+
+    fn worth(usd_cents: u64) -> Scenario {
+        Scenario::new(Withdrawal {
+            usd_cents: Some(usd_cents),
+            ..withdrawal("w-1")
+        })
+        .config(CONFIG)
+    }
+
+    fn codes(decision: &Decision) -> Vec<&str> {
+        decision.reasons.iter().map(|r| r.code.as_str()).collect()
+    }
+
+    #[test]
+    fn allows_a_small_withdrawal() {
+        let decision = decide::<{{Type}}>(&worth(5_000)).unwrap();
+        assert_eq!(decision.verdict, Verdict::Allow, "{decision:?}");
+    }
+
+    #[test]
+    fn denies_a_designated_destination_typed_in_lowercase() {
+        let mut scenario = worth(5_000).listed("ofac-sdn", "2024-09-27", "ethereum", LISTED, None);
+        scenario.withdrawal.destination = LISTED.to_lowercase();
+        let decision = decide::<{{Type}}>(&scenario).unwrap();
+        assert_eq!(decision.verdict, Verdict::Deny);
+        assert_eq!(codes(&decision), ["{{name}}.designated"]);
+        assert_eq!(decision.reasons[0].evidence[0].list, "ofac-sdn");
+    }
+
+    #[test]
+    fn holds_when_the_velocity_store_fails() {
+        let decision = decide::<{{Type}}>(&worth(5_000).window_error("store unavailable")).unwrap();
+        assert_eq!(decision.verdict, Verdict::Hold);
+        assert_eq!(codes(&decision), ["{{name}}.velocity_unavailable"]);
+    }
+
+    #[test]
+    fn refuses_a_configuration_without_its_limits() {
+        let scenario = worth(5_000).config("{}");
+        assert!(decide::<{{Type}}>(&scenario).is_err());
+    }
+}

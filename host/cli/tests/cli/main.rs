@@ -6,6 +6,7 @@ mod commands;
 mod crash;
 mod lists_cli;
 mod load;
+mod policy_authors;
 mod policy_sign;
 mod serve;
 mod serve_config;
