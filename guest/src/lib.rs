@@ -96,7 +96,7 @@ pub mod native;
 mod panic;
 pub mod policy_info;
 
-pub use panic::PANIC_LOG_PREFIX;
+pub use panic::{PANIC_LOG_MAX, PANIC_LOG_PREFIX, panic_log_line};
 
 #[doc(hidden)]
 pub use bindings::exports::riskgate::policy::policy::Guest as __Guest;

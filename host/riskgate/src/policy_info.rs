@@ -181,10 +181,7 @@ mod tests {
                 "{bad:?}"
             );
         }
-        let long = format!(
-            r#"{{"name":"p","version":"{}"}}"#,
-            "1".repeat(SECTION_MAX)
-        );
+        let long = format!(r#"{{"name":"p","version":"{}"}}"#, "1".repeat(SECTION_MAX));
         assert!(matches!(
             read_policy_info(&component(&[], &[&long])),
             Err(PolicyInfoError::TooLong { .. })
