@@ -13,10 +13,11 @@ use toml::{Table, Value};
 
 /// (directory in the SDK, directory in this workspace, files or
 /// directories under it to carry).
-const CRATES: [(&str, &str, &[&str]); 3] = [
+const CRATES: [(&str, &str, &[&str]); 4] = [
     ("riskgate-guest", "guest", &["src", "wit", "README.md"]),
     ("riskgate-testkit", "host/testkit", &["src"]),
     ("riskgate-address", "host/address", &["src"]),
+    ("riskgate-model", "host/model", &["src"]),
 ];
 
 /// Files the SDK leaves out: the component harness needs the whole host.
@@ -75,6 +76,14 @@ fn main() {
         .unwrap();
     }
     code.push_str("];\n");
+    let names: Vec<String> = CRATES.iter().map(|(n, _, _)| format!("{n:?}")).collect();
+    writeln!(
+        code,
+        "/// The crates of the SDK, as directories under its root.\npub const SDK_CRATES: [&str; {}] = [{}];",
+        CRATES.len(),
+        names.join(", ")
+    )
+    .unwrap();
     std::fs::write(out.join("sdk_files.rs"), code).unwrap();
 }
 

@@ -75,7 +75,7 @@ fn render(text: &str, name: &str, sdk: &Path) -> String {
     text.replace("{{name}}", name)
         .replace("{{crate}}", &name.replace('-', "_"))
         .replace("{{Type}}", &type_name(name))
-        .replace("{{sdk}}", &sdk.display().to_string().replace('\\', "/"))
+        .replace("{{patches}}", &sdk::patch_entries(sdk))
         .replace("{{sdk_version}}", sdk::VERSION)
 }
 

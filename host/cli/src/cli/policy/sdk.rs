@@ -1,5 +1,5 @@
 //! The policy author's SDK carried by the binary (see `build.rs`):
-//! `riskgate-guest`, `riskgate-testkit` and `riskgate-address`, written out
+//! `riskgate-guest`, `riskgate-testkit` and the host crates it uses, written out
 //! for a policy crate's `[patch.crates-io]` until they are published.
 
 use anyhow::{Context, Result};
@@ -11,9 +11,6 @@ include!(concat!(env!("OUT_DIR"), "/sdk_files.rs"));
 /// The SDK crates' version (the workspace's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The crates of the SDK, as directories under its root.
-#[cfg(test)]
-const CRATES: [&str; 3] = ["riskgate-guest", "riskgate-testkit", "riskgate-address"];
 
 /// A short digest of every file of the SDK: one directory per content.
 pub fn digest() -> String {
@@ -34,6 +31,15 @@ pub fn default_dir() -> Result<PathBuf> {
     let cache = riskgate::cache::default_dir()
         .context("no cache directory: set RISKGATE_CACHE_DIR or HOME, or give --sdk-dir")?;
     Ok(cache.join("sdk").join(format!("{VERSION}-{}", digest())))
+}
+
+/// The `[patch.crates-io]` entries of a policy crate using the SDK at `dir`.
+pub fn patch_entries(dir: &Path) -> String {
+    let dir = dir.display().to_string().replace('\\', "/");
+    SDK_CRATES
+        .iter()
+        .map(|name| format!("{name} = {{ path = \"{dir}/{name}\" }}\n"))
+        .collect()
 }
 
 /// Writes the SDK into `dir` (created; files already there with the same
@@ -62,7 +68,7 @@ mod tests {
 
     #[test]
     fn carries_the_three_crates_with_standalone_manifests() {
-        for name in CRATES {
+        for name in SDK_CRATES {
             let manifest = SDK_FILES
                 .iter()
                 .find(|(p, _)| *p == format!("{name}/Cargo.toml"))
