@@ -110,3 +110,6 @@ fn describe(hits: &[Evidence]) -> String {
 }
 
 riskgate_guest::export_policy!(Sanctions);
+
+#[cfg(test)]
+mod tests;

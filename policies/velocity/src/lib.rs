@@ -454,3 +454,6 @@ fn cents(c: u64) -> String {
 }
 
 riskgate_guest::export_policy!(Velocity);
+
+#[cfg(test)]
+mod tests;
