@@ -373,7 +373,7 @@ impl Host for MockHost {
 
 /// The keys a listed entry stands for: every key the importers store it
 /// under, and its key on its own chain (an alias chain's own encoding).
-fn listed_keys(listed: &Listed) -> Result<Vec<Vec<u8>>, ScenarioError> {
+pub(crate) fn listed_keys(listed: &Listed) -> Result<Vec<Vec<u8>>, ScenarioError> {
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let own = riskgate_address::canonicalize(&listed.chain, &listed.address);
     if let Ok(c) = &own {
