@@ -373,7 +373,7 @@ impl Host for MockHost {
 
 /// The keys a listed entry stands for: every key the importers store it
 /// under, and its key on its own chain (an alias chain's own encoding).
-fn listed_keys(listed: &Listed) -> Result<Vec<Vec<u8>>, ScenarioError> {
+pub(crate) fn listed_keys(listed: &Listed) -> Result<Vec<Vec<u8>>, ScenarioError> {
     let mut keys: Vec<Vec<u8>> = Vec::new();
     let own = riskgate_address::canonicalize(&listed.chain, &listed.address);
     if let Ok(c) = &own {
@@ -471,22 +471,44 @@ pub(crate) fn to_model(w: &Withdrawal) -> riskgate_model::Withdrawal {
     }
 }
 
+/// Why [`try_decide`] could not decide.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecideError {
+    /// The scenario cannot be set up.
+    #[error("invalid scenario: {0}")]
+    Scenario(#[from] ScenarioError),
+    /// The policy refused the scenario's configuration.
+    #[error("configuration refused by the policy: {0}")]
+    Config(String),
+}
+
 /// Decides `scenario` with policy `P` natively: configures it with the
 /// scenario's configuration (its error is `Err`) and evaluates the
 /// withdrawal under a [`MockHost`], then applies the gate's rules (see the
 /// module documentation). An invalid scenario (a listed entry that is no
 /// address, a history entry reusing the withdrawal's id) is `Err` too.
 pub fn decide<P: Policy>(scenario: &Scenario) -> Result<Decision, String> {
-    decide_with_calls::<P>(scenario).map(|(decision, _)| decision)
+    try_decide::<P>(scenario).map_err(|e| e.to_string())
 }
 
 /// [`decide`], also returning every host call the policy made, with its answer.
 pub fn decide_with_calls<P: Policy>(
     scenario: &Scenario,
 ) -> Result<(Decision, Vec<HostCall>), String> {
-    let mut host = MockHost::new(scenario).map_err(|e| format!("invalid scenario: {e}"))?;
-    let policy = Instance::<P>::configure(&scenario.config)
-        .map_err(|e| format!("configuration refused by the policy: {e}"))?;
+    try_decide_with_calls::<P>(scenario).map_err(|e| e.to_string())
+}
+
+/// [`decide`] with a typed error.
+pub fn try_decide<P: Policy>(scenario: &Scenario) -> Result<Decision, DecideError> {
+    try_decide_with_calls::<P>(scenario).map(|(decision, _)| decision)
+}
+
+/// [`decide_with_calls`] with a typed error.
+pub fn try_decide_with_calls<P: Policy>(
+    scenario: &Scenario,
+) -> Result<(Decision, Vec<HostCall>), DecideError> {
+    let mut host = MockHost::new(scenario)?;
+    let policy = Instance::<P>::configure(&scenario.config).map_err(DecideError::Config)?;
     if let Err(e) = to_model(&scenario.withdrawal).validate() {
         return Ok((gate_hold(GateCode::BadInput, e.to_string()), host.calls));
     }
@@ -846,10 +868,10 @@ mod tests {
             stats(&d),
             [
                 // account: h2, h3 (sum: ETH only)
-                "2 2 60", // account-asset: h2
-                "1 2 20", // destination (canonical): h2, h4
+                "2 2 60",   // account-asset: h2
+                "1 2 20",   // destination (canonical): h2, h4
                 "2 10 100", // account-destination: h2
-                "1 2 20", // asset ETH: h2, h4
+                "1 2 20",   // asset ETH: h2, h4
                 "2 10 100",
             ]
         );
