@@ -9,6 +9,7 @@
 mod build;
 mod new;
 mod sdk;
+mod test;
 
 use super::EngineArgs;
 use clap::{Args, Subcommand};
@@ -31,6 +32,10 @@ enum PolicyCommand {
     /// Build a policy crate for wasm32-unknown-unknown into a checked
     /// component; print its path, name, version, world and sha256.
     Build(build::BuildArgs),
+    /// Run fixture files (TOML: a withdrawal, the host's answers, the
+    /// expected verdict and reasons) on a component in the real host; exit 1
+    /// when a case fails. Without --policy, builds the policy crate first.
+    Test(test::TestArgs),
     /// Write a standalone policy crate to start from (any directory):
     /// policy, configuration, fixtures, property tests, README.
     New(new::NewArgs),
@@ -115,6 +120,7 @@ pub fn run(cmd: PolicyCmd) -> anyhow::Result<ExitCode> {
         PolicyCommand::Sign(args) => sign(&args),
         PolicyCommand::Verify(args) => verify(&args),
         PolicyCommand::Build(args) => return build::run(&args).map(|()| ExitCode::SUCCESS),
+        PolicyCommand::Test(args) => return test::run(&args),
         PolicyCommand::New(args) => return new::run(&args).map(|()| ExitCode::SUCCESS),
         PolicyCommand::Sdk { dir } => {
             let dir = match dir {

@@ -11,7 +11,6 @@ include!(concat!(env!("OUT_DIR"), "/sdk_files.rs"));
 /// The SDK crates' version (the workspace's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-
 /// A short digest of every file of the SDK: one directory per content.
 pub fn digest() -> String {
     let mut hash = Sha256::new();

@@ -10,7 +10,7 @@ use super::build::{self, CrateInfo};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use riskgate_testkit::fixture::{CaseOutcome, CaseResult, Fixtures};
+use riskgate_testkit::fixture::{CaseResult, Fixtures, Outcome as CaseOutcome};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -23,8 +23,8 @@ pub struct TestArgs {
     /// The component to test. Default: build the policy crate first.
     #[arg(long, value_name = "FILE.wasm")]
     pub policy: Option<PathBuf>,
-    /// The policy configuration for every case that sets none (JSON text or
-    /// @FILE); a fixture's own `config` wins.
+    /// The policy configuration for every case, instead of the fixtures'
+    /// own (JSON text or @FILE).
     #[arg(long, value_name = "JSON|@FILE")]
     pub config: Option<String>,
     /// Also write the results as a JUnit XML report.
@@ -77,8 +77,7 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
             &bytes,
             config.as_deref(),
             args.engine.limits(),
-        )
-        .with_context(|| format!("{}: {}", component.display(), file.display()))?;
+        );
         results.push((file.clone(), cases));
     }
     let total: usize = results.iter().map(|(_, r)| r.len()).sum();
@@ -144,7 +143,10 @@ fn crate_fixtures(krate: &CrateInfo) -> Result<Vec<PathBuf>> {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|e| e == "toml"))
             .collect(),
-        Err(e) => bail!("{}: {e} (name fixture files, or add fixtures/*.toml)", dir.display()),
+        Err(e) => bail!(
+            "{}: {e} (name fixture files, or add fixtures/*.toml)",
+            dir.display()
+        ),
     };
     files.sort();
     if files.is_empty() {
@@ -154,7 +156,11 @@ fn crate_fixtures(krate: &CrateInfo) -> Result<Vec<PathBuf>> {
 }
 
 /// The results as JUnit XML: one `testsuite` per fixture file.
-fn write_junit(path: &Path, component: &Path, results: &[(PathBuf, Vec<CaseResult>)]) -> Result<()> {
+fn write_junit(
+    path: &Path,
+    component: &Path,
+    results: &[(PathBuf, Vec<CaseResult>)],
+) -> Result<()> {
     let mut writer = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
     let count = |f: &dyn Fn(&CaseOutcome) -> bool| {
         results
@@ -173,7 +179,10 @@ fn write_junit(path: &Path, component: &Path, results: &[(PathBuf, Vec<CaseResul
         "failures",
         count(&|o| matches!(o, CaseOutcome::Failed { .. })).as_str(),
     ));
-    suites.push_attribute(("errors", count(&|o| matches!(o, CaseOutcome::Error(_))).as_str()));
+    suites.push_attribute((
+        "errors",
+        count(&|o| matches!(o, CaseOutcome::Error(_))).as_str(),
+    ));
     writer.write_event(Event::Start(suites))?;
     for (file, cases) in results {
         let file_name = file.display().to_string();
@@ -217,6 +226,7 @@ fn write_junit(path: &Path, component: &Path, results: &[(PathBuf, Vec<CaseResul
     writer.write_event(Event::End(BytesEnd::new("testsuites")))?;
     let mut xml = writer.into_inner();
     xml.push(b'\n');
-    riskgate::storage::write_atomic(path, &xml).with_context(|| format!("writing {}", path.display()))?;
+    riskgate::storage::write_atomic(path, &xml)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
