@@ -205,13 +205,37 @@ fn a_core_module_is_refused_with_how_to_make_a_component() {
         assert!(err.contains(needle), "{needle}: {err}");
     }
     // serve refuses it the same way.
-    match Server::spawn(&["--policy".into(), p, "--velocity".into(), "memory".into()]) {
+    match Server::spawn(&[
+        "--policy".into(),
+        p.clone(),
+        "--velocity".into(),
+        "memory".into(),
+    ]) {
         Ok(_) => panic!("serve started on a core module"),
         Err((code, err)) => {
             assert_ne!(code, 0);
             assert!(err.contains("core WebAssembly module"), "{err}");
         }
     }
+
+    // So does `policy sign` (it loads the component to learn its name).
+    let key = dir.path().join("release.key");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env_remove("RISKGATE_LOG")
+            .output()
+            .unwrap()
+    };
+    let keygen = run(&["policy", "keygen", "--out", &key.display().to_string()]);
+    assert!(keygen.status.success(), "{}", stderr(&keygen));
+    let sign = run(&["policy", "sign", "--key", &key.display().to_string(), &p]);
+    assert!(!sign.status.success());
+    assert!(
+        stderr(&sign).contains("core WebAssembly module, not a component"),
+        "{}",
+        stderr(&sign)
+    );
 
     // A WASI component: a hint to build for wasm32-unknown-unknown.
     let wasi = dir.path().join("wasi.wat");
