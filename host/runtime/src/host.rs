@@ -219,6 +219,13 @@ impl HostState {
         self.screened.clear();
     }
 
+    /// The panic message a guest's hook logged since the last call began
+    /// (see [`Ended::panic`]), taken: a panic in instantiation or
+    /// `configure`, outside any `evaluate` call.
+    pub fn take_panic(&mut self) -> Option<String> {
+        self.panic.take()
+    }
+
     /// What remains of `deadline` for the guest's own work in the current
     /// call (host time spent answering its imports credited back, up to
     /// [`HOST_CREDIT_MAX`]); `None` when it is spent, or outside a call.

@@ -352,7 +352,15 @@ impl Policy {
         let configured = bindings
             .riskgate_policy_policy()
             .call_configure(&mut store, &self.config)
-            .map_err(|e| InstantiateError::Other(format!("configure(): {}", describe(&e))))?;
+            .map_err(|e| {
+                // A panic hook's message, when the guest sent one.
+                let panic = store
+                    .data_mut()
+                    .take_panic()
+                    .map(|p| format!(": {p}"))
+                    .unwrap_or_default();
+                InstantiateError::Other(format!("configure(): {}{panic}", describe(&e)))
+            })?;
         configured.map_err(|m| InstantiateError::Config(one_line(&m, 512)))?;
         self.counters
             .instances_built

@@ -297,6 +297,20 @@ fn a_config_refusal_carries_the_policys_message() {
 }
 
 #[test]
+fn a_panic_in_configure_carries_its_message() {
+    match load_err(hostile(r#"{"panic": true}"#)) {
+        LoadError::Instantiate(msg) => {
+            assert!(msg.starts_with("configure(): "), "{msg}");
+            assert!(
+                msg.contains("panicked at ") && msg.contains("hostile guest panics in configure"),
+                "{msg}"
+            );
+        }
+        e => panic!("expected an instantiation failure, got {e}"),
+    }
+}
+
+#[test]
 fn memory_limit_is_configurable() {
     let (g, _) = builder(vec![hostile("{}")], Screener::default())
         .limits(riskgate::Limits {

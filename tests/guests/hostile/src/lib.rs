@@ -19,7 +19,8 @@
 //! - `hit-`: screens the destination first (ignoring the answer), then
 //!   does what the rest of the id asks (`hit-loop-`, `hit-trap-`...).
 //!
-//! A configuration of `{"fail": "message"}` is refused with that message.
+//! A configuration of `{"fail": "message"}` is refused with that message;
+//! one holding `"panic"` panics in `configure`.
 //!
 //! Like the SDK, it installs a panic hook that sends the panic's message
 //! through the log import (`warn`, `panicked at …`) right before the trap.
@@ -34,6 +35,9 @@ impl Policy for Hostile {
 
     fn configure(config: &str) -> Result<Self, String> {
         std::panic::set_hook(Box::new(|info| host::log(Level::Warn, &info.to_string())));
+        if config.contains("\"panic\"") {
+            panic!("hostile guest panics in configure");
+        }
         if let Some(rest) = config.split("\"fail\"").nth(1) {
             let msg = rest.trim_start_matches([' ', ':', '"']);
             let msg = msg.split('"').next().unwrap_or("refused");
