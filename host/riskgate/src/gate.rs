@@ -12,6 +12,7 @@ use crate::address;
 use crate::admission::{Admission, AdmissionError, Trust};
 use crate::cache::AotCache;
 use crate::engine::{EngineError, Limits, Runtime};
+use crate::explain::{Explanation, FaultExplanation, PolicyExplanation};
 use crate::host::{CallContext, Destination};
 use crate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
@@ -105,6 +106,42 @@ pub struct PolicyOutcome {
     pub reasons: Vec<Reason>,
     /// A shadow policy's hits.
     pub hits: Vec<Hit>,
+}
+
+/// A shadow policy whose verdict differs from the decision's: see
+/// [`shadow_disagreements`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShadowDisagreement {
+    /// The shadow policy's position in the chain (its name:
+    /// `gate.policies()[index].name()`).
+    pub index: usize,
+    /// The decision's verdict (what the enforced policies decided).
+    pub enforced: Verdict,
+    /// The shadow policy's own verdict.
+    pub shadow: Verdict,
+}
+
+/// The shadow policies of `trace` (a decision's trace, from
+/// [`Gate::evaluate_traced`]) whose own verdict differs from `decided`, the
+/// decision's verdict, in chain order. An empty trace (no policy ran: bad
+/// input, a replayed id) has none. `riskgate serve` counts these in
+/// `riskgate_shadow_disagreements_total`.
+pub fn shadow_disagreements(
+    decided: Verdict,
+    trace: &[PolicyOutcome],
+) -> impl Iterator<Item = ShadowDisagreement> + '_ {
+    trace
+        .iter()
+        .enumerate()
+        .filter_map(move |(index, outcome)| {
+            (outcome.mode == Mode::Shadow && outcome.verdict != decided).then_some(
+                ShadowDisagreement {
+                    index,
+                    enforced: decided,
+                    shadow: outcome.verdict,
+                },
+            )
+        })
 }
 
 /// Builds a [`Gate`].
@@ -391,14 +428,50 @@ impl Gate {
     /// in chain order (cleared first; left empty when no policy ran: bad
     /// input, a replayed id, a store failure before the policies).
     pub fn evaluate_traced(&self, w: &Withdrawal, trace: &mut Vec<PolicyOutcome>) -> Decision {
+        self.run(w, trace, None)
+    }
+
+    /// [`Gate::evaluate`] with an [`Explanation`]: each policy's own
+    /// answer, fuel, wall time and every host call it made with the host's
+    /// answer. The decision is the one [`Gate::evaluate`] returns (and is
+    /// recorded the same way).
+    pub fn evaluate_explained(&self, w: &Withdrawal) -> (Decision, Explanation) {
+        let mut explanation = Explanation::default();
+        let decision = self.evaluate_explained_traced(w, &mut Vec::new(), &mut explanation);
+        (decision, explanation)
+    }
+
+    /// [`Gate::evaluate_traced`] that also fills `explanation` (cleared
+    /// first; see [`Gate::evaluate_explained`]).
+    pub fn evaluate_explained_traced(
+        &self,
+        w: &Withdrawal,
+        trace: &mut Vec<PolicyOutcome>,
+        explanation: &mut Explanation,
+    ) -> Decision {
+        explanation.policies.clear();
+        self.run(w, trace, Some(explanation))
+    }
+
+    fn run(
+        &self,
+        w: &Withdrawal,
+        trace: &mut Vec<PolicyOutcome>,
+        explanation: Option<&mut Explanation>,
+    ) -> Decision {
         let started = Instant::now();
         trace.clear();
-        let mut decision = self.decide(w, trace);
+        let mut decision = self.decide(w, trace, explanation);
         decision.latency_ns = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         decision
     }
 
-    fn decide(&self, w: &Withdrawal, trace: &mut Vec<PolicyOutcome>) -> Decision {
+    fn decide(
+        &self,
+        w: &Withdrawal,
+        trace: &mut Vec<PolicyOutcome>,
+        mut explanation: Option<&mut Explanation>,
+    ) -> Decision {
         if let Err(e) = w.validate() {
             let id: String = w.id.chars().take(crate::model::caps::ID).collect();
             return Decision::gate_hold(&id, GateCode::BadInput, e.to_string());
@@ -457,12 +530,17 @@ impl Gate {
             keys: keys.clone(),
             requested_at: w.requested_at,
             velocity_fault: velocity_fault.clone(),
+            record: explanation.is_some(),
         };
         let mut decision = Decision::allow(&w.id);
         for (policy, &mode) in self.policies.iter().zip(&self.modes) {
             // Each policy's own answer first, then (when enforced) folded in.
             let mut own = Decision::allow("");
+            let call_started = explanation.is_some().then(Instant::now);
             let called = policy.evaluate(&input, ctx.clone());
+            let wall_ns = call_started.map_or(0, |t| {
+                t.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64
+            });
             let fault_code = match called.result {
                 Ok(out) => {
                     merge(&mut own, policy, out);
@@ -478,6 +556,30 @@ impl Gate {
             };
             if fault_code.is_some() && !called.screened.is_empty() {
                 screened_deny(&mut own, policy, called.screened);
+            }
+            if let Some(explanation) = explanation.as_deref_mut() {
+                explanation.policies.push(PolicyExplanation {
+                    name: policy.name().to_string(),
+                    version: policy.version().to_string(),
+                    sha256: hex::encode(policy.sha256()),
+                    mode,
+                    verdict: own.verdict,
+                    reasons: own.reasons.clone(),
+                    hits: own.hits.clone(),
+                    fault: fault_code.map(|code| FaultExplanation {
+                        code: code.as_str().to_string(),
+                        detail: own
+                            .reasons
+                            .iter()
+                            .find(|r| GateCode::is_gate(&r.code))
+                            .map(|r| r.detail.clone())
+                            .unwrap_or_default(),
+                    }),
+                    fuel: called.fuel,
+                    wall_ns,
+                    calls: called.calls,
+                    calls_dropped: called.calls_dropped,
+                });
             }
             let outcome = PolicyOutcome {
                 mode,

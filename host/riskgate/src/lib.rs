@@ -15,6 +15,7 @@
 
 pub mod admission;
 pub mod bundled;
+pub mod explain;
 pub mod gate;
 pub mod policy_info;
 pub mod signing;
@@ -30,7 +31,10 @@ pub use riskgate_velocity as velocity;
 
 pub use admission::{Admission, AdmissionError};
 pub use engine::Limits;
-pub use gate::{Gate, GateBuilder, GateError, Mode, PolicyOutcome};
+pub use explain::Explanation;
+pub use gate::{
+    Gate, GateBuilder, GateError, Mode, PolicyOutcome, ShadowDisagreement, shadow_disagreements,
+};
 pub use model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 pub use policy::{LoadError, Policy, PolicySource};
 

@@ -24,6 +24,16 @@ const WINDOW_BUDGET: u32 = 64;
 const SCREENED_MAX: usize = 64;
 /// Most host time credited back to a call's deadline.
 const HOST_CREDIT_MAX: Duration = Duration::from_secs(2);
+/// Most host calls recorded per policy call when explaining; the rest are
+/// counted in [`Ended::calls_dropped`].
+pub const RECORDED_CALLS_MAX: usize = 256;
+/// The prefix of the log line a guest's panic hook sends right before the
+/// trap (the `riskgate-guest` SDK's hook, or a policy's own).
+pub const PANIC_PREFIX: &str = "panicked at ";
+/// Longest panic message kept for a fault's detail, in characters.
+pub const PANIC_MESSAGE_MAX: usize = 512;
+/// Longest chain or address text recorded in an explanation's call.
+const RECORDED_TEXT_MAX: usize = 256;
 
 /// What the imports of one call see.
 #[derive(Clone)]
@@ -38,6 +48,117 @@ pub struct CallContext {
     /// Set when the velocity store failed during the call: the gate then
     /// holds with `gate.velocity_unavailable` whatever the policies said.
     pub velocity_fault: Arc<OnceLock<String>>,
+    /// Record every host call and its answer (an explained decision). Off,
+    /// the imports record nothing.
+    pub record: bool,
+}
+
+/// One host call a policy made during a call, and the host's answer, as an
+/// explanation shows it (serialised with a `"call"` tag: `screen`,
+/// `window` or `log`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum HostCall {
+    /// `screening.screen(chain, address)`: the evidence list, or the error.
+    Screen {
+        chain: String,
+        address: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hits: Option<Vec<riskgate_model::Hit>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<ScreenFailure>,
+    },
+    /// `velocity.window(scope, window-ms)`: the statistics, or the error.
+    Window {
+        scope: WindowScope,
+        window_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stats: Option<WindowAnswer>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// `log.log(level, message)`: a line kept (within the log budget).
+    Log { level: LogLevel, message: String },
+}
+
+/// A screening error as the guest received it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "message", rename_all = "snake_case")]
+pub enum ScreenFailure {
+    UnsupportedChain(String),
+    InvalidAddress(String),
+}
+
+/// The velocity statistics answered to a window query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WindowAnswer {
+    pub count: u64,
+    pub sum: u64,
+    pub usd_cents: u64,
+}
+
+/// The scope of a window query, as in the WIT contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowScope {
+    Account,
+    AccountAsset,
+    Destination,
+    AccountDestination,
+    Asset,
+}
+
+/// A log line's level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+}
+
+/// What the host kept of one call when it ended.
+#[derive(Debug, Default)]
+pub struct Ended {
+    /// The designated hits screening answered (see [`HostState::end`]).
+    pub screened: Vec<types::Evidence>,
+    /// The host calls and answers, in order (recorded only when the
+    /// context asked for it), at most [`RECORDED_CALLS_MAX`].
+    pub calls: Vec<HostCall>,
+    /// Host calls made but not recorded: over [`RECORDED_CALLS_MAX`], or
+    /// log lines over the log budget.
+    pub calls_dropped: u64,
+    /// The last Warn line of the call that starts with [`PANIC_PREFIX`]
+    /// (a guest panic hook's message), on one line, at most
+    /// [`PANIC_MESSAGE_MAX`] characters.
+    pub panic: Option<String>,
+}
+
+/// The host calls of one call being explained.
+#[derive(Default)]
+struct Recording {
+    calls: Vec<HostCall>,
+    dropped: u64,
+}
+
+impl Recording {
+    fn push(&mut self, call: impl FnOnce() -> HostCall) {
+        if self.calls.len() < RECORDED_CALLS_MAX {
+            self.calls.push(call());
+        } else {
+            self.dropped += 1;
+        }
+    }
+}
+
+fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        text.to_string()
+    } else {
+        let mut out: String = text.chars().take(max).collect();
+        out.push('…');
+        out
+    }
 }
 
 /// A withdrawal's destination, canonicalised once per decision.
@@ -62,6 +183,10 @@ pub struct HostState {
     /// Designated hits the screening import returned in the current call:
     /// the host saw them, so a fault after them still denies.
     screened: Vec<types::Evidence>,
+    /// The current call's host calls, when its context asked for them.
+    recording: Option<Recording>,
+    /// The current call's panic message (see [`Ended::panic`]).
+    panic: Option<String>,
 }
 
 impl HostState {
@@ -75,6 +200,8 @@ impl HostState {
             host_time: Duration::ZERO,
             windows: 0,
             screened: Vec::new(),
+            recording: None,
+            panic: None,
         }
     }
 
@@ -83,11 +210,20 @@ impl HostState {
     }
 
     pub fn begin(&mut self, ctx: CallContext) {
+        self.recording = ctx.record.then(Recording::default);
+        self.panic = None;
         self.ctx = Some(ctx);
         self.started = Some(Instant::now());
         self.host_time = Duration::ZERO;
         self.windows = 0;
         self.screened.clear();
+    }
+
+    /// The panic message a guest's hook logged since the last call began
+    /// (see [`Ended::panic`]), taken: a panic in instantiation or
+    /// `configure`, outside any `evaluate` call.
+    pub fn take_panic(&mut self) -> Option<String> {
+        self.panic.take()
     }
 
     /// What remains of `deadline` for the guest's own work in the current
@@ -101,9 +237,11 @@ impl HostState {
         deadline.checked_sub(guest).filter(|left| !left.is_zero())
     }
 
-    /// Ends a call: drops the context, forwards the call's log lines and
-    /// returns the designated hits screening answered during the call.
-    pub fn end(&mut self, policy: &str) -> Vec<types::Evidence> {
+    /// Ends a call: drops the context, forwards the call's log lines (as
+    /// tracing events with the policy's name) and returns what the host
+    /// kept of the call: the designated hits screening answered, the
+    /// recorded host calls, the panic message.
+    pub fn end(&mut self, policy: &str) -> Ended {
         self.ctx = None;
         self.started = None;
         for (level, message) in self.logs.drain(..) {
@@ -121,7 +259,13 @@ impl HostState {
             );
             self.dropped_logs = 0;
         }
-        std::mem::take(&mut self.screened)
+        let recording = self.recording.take().unwrap_or_default();
+        Ended {
+            screened: std::mem::take(&mut self.screened),
+            calls: recording.calls,
+            calls_dropped: recording.dropped,
+            panic: self.panic.take(),
+        }
     }
 }
 
@@ -132,6 +276,45 @@ impl screening::Host for HostState {
         &mut self,
         chain: String,
         address: String,
+    ) -> Result<Vec<types::Evidence>, screening::ScreenError> {
+        let answer = self.screen_answer(&chain, &address);
+        if let Some(recording) = &mut self.recording {
+            recording.push(|| {
+                let (hits, error) = match &answer {
+                    Ok(hits) => (Some(hits.iter().map(hit_of).collect()), None),
+                    Err(screening::ScreenError::UnsupportedChain(m)) => {
+                        (None, Some(ScreenFailure::UnsupportedChain(m.clone())))
+                    }
+                    Err(screening::ScreenError::InvalidAddress(m)) => {
+                        (None, Some(ScreenFailure::InvalidAddress(m.clone())))
+                    }
+                };
+                HostCall::Screen {
+                    chain: bounded(&chain, RECORDED_TEXT_MAX),
+                    address: bounded(&address, RECORDED_TEXT_MAX),
+                    hits,
+                    error,
+                }
+            });
+        }
+        answer
+    }
+}
+
+fn hit_of(e: &types::Evidence) -> riskgate_model::Hit {
+    riskgate_model::Hit {
+        list: e.list.clone(),
+        list_version: e.list_version.clone(),
+        label: e.label.clone(),
+        address: e.address.clone(),
+    }
+}
+
+impl HostState {
+    fn screen_answer(
+        &mut self,
+        chain: &str,
+        address: &str,
     ) -> Result<Vec<types::Evidence>, screening::ScreenError> {
         let Some(ctx) = &self.ctx else {
             return Err(screening::ScreenError::UnsupportedChain(
@@ -155,7 +338,7 @@ impl screening::Host for HostState {
                 Err(e) => Err(ScreenError::from(e.clone())),
             }
         } else {
-            ctx.screener.screen(&chain, &address)
+            ctx.screener.screen(chain, address)
         };
         match result {
             Ok(hits) => {
@@ -192,6 +375,44 @@ impl screening::Host for HostState {
 
 impl velocity::Host for HostState {
     fn window(
+        &mut self,
+        scope: velocity::Scope,
+        window_ms: u64,
+    ) -> Result<velocity::WindowStats, String> {
+        let answer = self.window_answer(scope, window_ms);
+        if let Some(recording) = &mut self.recording {
+            recording.push(|| {
+                let (stats, error) = match &answer {
+                    Ok(s) => (
+                        Some(WindowAnswer {
+                            count: s.count,
+                            sum: s.sum,
+                            usd_cents: s.usd_cents,
+                        }),
+                        None,
+                    ),
+                    Err(e) => (None, Some(e.clone())),
+                };
+                HostCall::Window {
+                    scope: match scope {
+                        velocity::Scope::Account => WindowScope::Account,
+                        velocity::Scope::AccountAsset => WindowScope::AccountAsset,
+                        velocity::Scope::Destination => WindowScope::Destination,
+                        velocity::Scope::AccountDestination => WindowScope::AccountDestination,
+                        velocity::Scope::Asset => WindowScope::Asset,
+                    },
+                    window_ms,
+                    stats,
+                    error,
+                }
+            });
+        }
+        answer
+    }
+}
+
+impl HostState {
+    fn window_answer(
         &mut self,
         scope: velocity::Scope,
         window_ms: u64,
@@ -240,8 +461,16 @@ impl velocity::Host for HostState {
 
 impl log::Host for HostState {
     fn log(&mut self, level: log::Level, message: String) {
+        // A panic hook's line is kept for the fault's detail even when the
+        // log budget is spent.
+        if matches!(level, log::Level::Warn) && message.starts_with(PANIC_PREFIX) {
+            self.panic = Some(crate::policy::one_line(&message, PANIC_MESSAGE_MAX));
+        }
         if self.logs.len() >= LOG_BUDGET {
             self.dropped_logs += 1;
+            if let Some(recording) = &mut self.recording {
+                recording.dropped += 1;
+            }
             return;
         }
         let message = if message.chars().count() > LOG_MESSAGE_MAX {
@@ -249,6 +478,16 @@ impl log::Host for HostState {
         } else {
             message
         };
+        if let Some(recording) = &mut self.recording {
+            recording.push(|| HostCall::Log {
+                level: match level {
+                    log::Level::Debug => LogLevel::Debug,
+                    log::Level::Info => LogLevel::Info,
+                    log::Level::Warn => LogLevel::Warn,
+                },
+                message: message.clone(),
+            });
+        }
         self.logs.push((level, message));
     }
 }

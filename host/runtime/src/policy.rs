@@ -11,7 +11,7 @@
 
 use crate::cache::{AotCache, CacheOutcome};
 use crate::engine::{Runtime, SETUP_FUEL};
-use crate::host::{CallContext, HostState};
+use crate::host::{CallContext, HostCall, HostState};
 use riskgate_model::GateCode;
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +58,22 @@ impl PolicySource {
 pub enum LoadError {
     #[error("not a valid WebAssembly component: {0}")]
     Compile(String),
+    /// A core WebAssembly module (`\0asm` version 1), not a component.
+    #[error(
+        "this is a core WebAssembly module, not a component: build the policy with the \
+         riskgate-guest SDK for wasm32-unknown-unknown and encode the module as a component \
+         (`riskgate policy build` does both; or wit-component's ComponentEncoder, or \
+         `wasm-tools component new MODULE.wasm -o POLICY.wasm`)"
+    )]
+    CoreModule,
+    /// A component built for WASI (it imports `wasi:*` interfaces).
+    #[error(
+        "imports `{0}`: this component was built for WASI (wasm32-wasip1/wasip2), which a \
+         policy may not use; build it for wasm32-unknown-unknown with the riskgate-guest SDK \
+         (`riskgate policy build`, or `cargo build --target wasm32-unknown-unknown` then \
+         wit-component's ComponentEncoder / `wasm-tools component new`)"
+    )]
+    WasiImport(String),
     #[error("forbidden import `{0}`: a policy may import only the gate's interfaces")]
     ForbiddenImport(String),
     #[error("does not implement the riskgate:policy/gate-policy world: {0}")]
@@ -133,6 +149,12 @@ pub struct Called {
     pub result: Result<wit::Decision, Fault>,
     pub fuel: u64,
     pub screened: Vec<wit::Evidence>,
+    /// The host calls and answers, in order, when the context asked to
+    /// record them (see [`CallContext::record`]); empty otherwise.
+    pub calls: Vec<HostCall>,
+    /// Host calls made but not recorded (over the cap, or log lines over
+    /// the log budget); 0 when not recording.
+    pub calls_dropped: u64,
 }
 
 /// Counters of one policy.
@@ -333,7 +355,15 @@ impl Policy {
         let configured = bindings
             .riskgate_policy_policy()
             .call_configure(&mut store, &self.config)
-            .map_err(|e| InstantiateError::Other(format!("configure(): {}", describe(&e))))?;
+            .map_err(|e| {
+                // A panic hook's message, when the guest sent one.
+                let panic = store
+                    .data_mut()
+                    .take_panic()
+                    .map(|p| format!(": {p}"))
+                    .unwrap_or_default();
+                InstantiateError::Other(format!("configure(): {}{panic}", describe(&e)))
+            })?;
         configured.map_err(|m| InstantiateError::Config(one_line(&m, 512)))?;
         self.counters
             .instances_built
@@ -359,6 +389,8 @@ impl Policy {
                         })),
                         fuel: 0,
                         screened: Vec::new(),
+                        calls: Vec::new(),
+                        calls_dropped: 0,
                     };
                 }
             },
@@ -378,7 +410,7 @@ impl Policy {
         let fuel = self
             .fuel
             .saturating_sub(instance.store.get_fuel().unwrap_or(0));
-        let screened = instance.store.data_mut().end(&self.name);
+        let ended = instance.store.data_mut().end(&self.name);
         self.counters.fuel_used.fetch_add(fuel, Ordering::Relaxed);
         self.counters.fuel_max.fetch_max(fuel, Ordering::Relaxed);
         let result = match result {
@@ -392,13 +424,19 @@ impl Policy {
             Err(e) => {
                 self.counters.faults.fetch_add(1, Ordering::Relaxed);
                 // `instance` (and its store, with all its memory) drops here.
-                Err(classify(&e, self.fuel))
+                Err(match (classify(&e, self.fuel), ended.panic) {
+                    // The guest's panic hook said why, right before the trap.
+                    (Fault::Trap(trap), Some(panic)) => Fault::Trap(format!("{trap}: {panic}")),
+                    (fault, _) => fault,
+                })
             }
         };
         Called {
             result,
             fuel,
-            screened,
+            screened: ended.screened,
+            calls: ended.calls,
+            calls_dropped: ended.calls_dropped,
         }
     }
 }
@@ -408,15 +446,35 @@ enum InstantiateError {
     Other(String),
 }
 
-/// Binary components start with `\0asm`; anything else must be component
-/// text (WAT), which is UTF-8.
+/// Binary components start with `\0asm` and a component's version and
+/// layer (a core module's version is 1); anything else must be component
+/// text (WAT), which is UTF-8 (a `(module` there is a core module too).
 pub(crate) fn check_magic(bytes: &[u8]) -> Result<(), LoadError> {
-    if bytes.starts_with(b"\0asm") || std::str::from_utf8(bytes).is_ok() {
+    if let Some(rest) = bytes.strip_prefix(b"\0asm") {
+        if rest.starts_with(&[1, 0, 0, 0]) {
+            return Err(LoadError::CoreModule);
+        }
+        Ok(())
+    } else if let Ok(text) = std::str::from_utf8(bytes) {
+        if first_wat_token(text).starts_with("(module") {
+            return Err(LoadError::CoreModule);
+        }
         Ok(())
     } else {
         Err(LoadError::Compile(
             "not a WebAssembly binary (no \\0asm header) nor component text".into(),
         ))
+    }
+}
+
+/// The text after leading whitespace and `;;` line comments.
+fn first_wat_token(mut text: &str) -> &str {
+    loop {
+        text = text.trim_start();
+        match text.strip_prefix(";;") {
+            Some(comment) => text = comment.split_once('\n').map_or("", |(_, rest)| rest),
+            None => return text,
+        }
     }
 }
 
@@ -436,6 +494,9 @@ pub(crate) fn check_imports(
     for (name, item) in ty.imports(engine) {
         let allowed = ALLOWED_IMPORTS.contains(&name)
             && matches!(item.ty, ComponentItem::ComponentInstance(_));
+        if !allowed && name.starts_with("wasi:") {
+            return Err(LoadError::WasiImport(name.to_string()));
+        }
         if !allowed {
             return Err(LoadError::ForbiddenImport(name.to_string()));
         }

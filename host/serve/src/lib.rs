@@ -28,8 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Extension, Path, State};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -138,12 +138,41 @@ fn with_generation(mut response: Response, generation: u64) -> Response {
     response
 }
 
+/// The query of `POST /v1/evaluate`: `?explain=true` adds each decision's
+/// explanation (`riskgate::explain`) to the response, as its `explain`
+/// field; the decision and its record are the same either way.
+#[derive(serde::Deserialize, Default)]
+struct EvaluateQuery {
+    #[serde(default)]
+    explain: bool,
+}
+
+/// A decision with its explanation, as `?explain=true` answers it.
+#[derive(serde::Serialize)]
+struct Explained<'a> {
+    #[serde(flatten)]
+    decision: &'a riskgate::Decision,
+    explain: &'a riskgate::Explanation,
+}
+
 async fn evaluate(
     State(service): State<Arc<Service>>,
     Extension(BodyReadTimeout(timeout)): Extension<BodyReadTimeout>,
+    query: Result<Query<EvaluateQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Response> {
+    let Query(query) = query.map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "Bad Request",
+            format!(
+                "{}; the query takes `explain=true` or `explain=false`",
+                e.body_text()
+            ),
+        )
+        .into_response()
+    })?;
     if !problem::is_json(&headers) {
         return Err(server::closing(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -156,8 +185,8 @@ async fn evaluate(
     // One generation for the whole request.
     let generation = service.current();
     let number = generation.number;
-    let decisions = service
-        .evaluate_async(generation, withdrawals)
+    let (decisions, explanations) = service
+        .evaluate_explained_async(generation, withdrawals, query.explain)
         .await
         .map_err(|e| {
             Problem::new(
@@ -167,16 +196,28 @@ async fn evaluate(
             )
             .into_response()
         })?;
-    let body = if batch {
-        #[derive(serde::Serialize)]
-        struct Decisions<'a> {
-            decisions: &'a [riskgate::Decision],
+    #[derive(serde::Serialize)]
+    struct Decisions<T> {
+        decisions: Vec<T>,
+    }
+    let body = match (&explanations, batch) {
+        (None, true) => serde_json::to_string(&Decisions {
+            decisions: decisions.iter().collect(),
+        }),
+        (None, false) => serde_json::to_string(&decisions[0]),
+        (Some(explanations), batch) => {
+            let mut explained = decisions
+                .iter()
+                .zip(explanations)
+                .map(|(decision, explain)| Explained { decision, explain });
+            if batch {
+                serde_json::to_string(&Decisions {
+                    decisions: explained.collect(),
+                })
+            } else {
+                serde_json::to_string(&explained.next())
+            }
         }
-        serde_json::to_string(&Decisions {
-            decisions: &decisions,
-        })
-    } else {
-        serde_json::to_string(&decisions[0])
     }
     .map_err(|e| Problem::internal(e).into_response())?;
     Ok(with_generation(

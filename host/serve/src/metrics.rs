@@ -35,6 +35,16 @@ struct FaultLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ShadowLabel {
+    /// The shadow policy.
+    policy: String,
+    /// The decision's verdict.
+    enforced: &'static str,
+    /// The shadow policy's own verdict.
+    shadow: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ListLabel {
     list: String,
     version: String,
@@ -52,6 +62,7 @@ pub struct Metrics {
     reasons: Family<ReasonLabel, Counter>,
     latency: Histogram,
     faults: Family<FaultLabel, Counter>,
+    shadow_disagreements: Family<ShadowLabel, Counter>,
     list_entries: Family<ListLabel, Gauge>,
     generation: Gauge,
     reloads: Family<ResultLabel, Counter>,
@@ -67,6 +78,7 @@ impl Default for Metrics {
         // 4 µs to about 65 ms.
         let latency = Histogram::new(exponential_buckets(4e-6, 2.0, 15));
         let faults = Family::<FaultLabel, Counter>::default();
+        let shadow_disagreements = Family::<ShadowLabel, Counter>::default();
         let list_entries = Family::<ListLabel, Gauge>::default();
         let generation = Gauge::default();
         let reloads = Family::<ResultLabel, Counter>::default();
@@ -96,6 +108,11 @@ impl Default for Metrics {
                 GateCode::FAULTS.map(GateCode::as_str).join(", ")
             ),
             faults.clone(),
+        );
+        registry.register(
+            "shadow_disagreements",
+            "Decisions where a shadow policy's own verdict differed from the decision's, by shadow policy, the decision's verdict (enforced) and the shadow's",
+            shadow_disagreements.clone(),
         );
         registry.register(
             "list_entries",
@@ -129,6 +146,7 @@ impl Default for Metrics {
             reasons,
             latency,
             faults,
+            shadow_disagreements,
             list_entries,
             generation,
             reloads,
@@ -140,7 +158,8 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Counts a returned decision and the policy faults behind it.
+    /// Counts a returned decision, the policy faults behind it and the
+    /// shadow policies that disagreed with it.
     pub fn decided(&self, d: &Decision, trace: &[PolicyOutcome], names: &[&str]) {
         self.decisions
             .get_or_create(&VerdictLabel {
@@ -162,6 +181,17 @@ impl Metrics {
                         policy: (*name).to_string(),
                         mode: outcome.mode.as_str(),
                         reason: outcome.fault_code.unwrap_or(GateCode::PolicyFault).as_str(),
+                    })
+                    .inc();
+            }
+        }
+        for s in riskgate::shadow_disagreements(d.verdict, trace) {
+            if let Some(name) = names.get(s.index) {
+                self.shadow_disagreements
+                    .get_or_create(&ShadowLabel {
+                        policy: (*name).to_string(),
+                        enforced: s.enforced.as_str(),
+                        shadow: s.shadow.as_str(),
                     })
                     .inc();
             }

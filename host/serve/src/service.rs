@@ -15,6 +15,7 @@ use crate::record::{
     DecisionRecord, Event, GenerationList, GenerationPolicy, GenerationRecord, ListVersion,
     PolicyRun, RECORD_VERSION,
 };
+use riskgate::Explanation;
 use riskgate::gate::{Gate, PolicyOutcome};
 use riskgate::model::{Decision, GateCode, Verdict, Withdrawal};
 use riskgate::velocity::Velocity;
@@ -143,6 +144,8 @@ fn now_ms() -> u64 {
 struct Decided {
     decisions: Vec<Decision>,
     traces: Vec<Vec<PolicyOutcome>>,
+    /// One per decision when explaining (`?explain=true`).
+    explanations: Option<Vec<Explanation>>,
 }
 
 /// The service.
@@ -234,7 +237,19 @@ impl Service {
     /// DENY): none is returned as final without its record. Blocks (on the
     /// velocity store and the log).
     pub fn evaluate(&self, g: &Generation, withdrawals: &[Withdrawal]) -> Vec<Decision> {
-        let decided = self.decide(g, withdrawals);
+        self.evaluate_explained(g, withdrawals, false).0
+    }
+
+    /// [`Service::evaluate`], with each decision's [`Explanation`] when
+    /// `explain` (`None` otherwise). The decisions, their records and
+    /// their metrics are the same either way.
+    pub fn evaluate_explained(
+        &self,
+        g: &Generation,
+        withdrawals: &[Withdrawal],
+        explain: bool,
+    ) -> (Vec<Decision>, Option<Vec<Explanation>>) {
+        let decided = self.decide(g, withdrawals, explain);
         let written = match &self.log {
             None => Ok(()),
             Some(log) => self
@@ -254,13 +269,28 @@ impl Service {
         g: Arc<Generation>,
         withdrawals: Vec<Withdrawal>,
     ) -> Result<Vec<Decision>, EvaluateError> {
+        Ok(self
+            .evaluate_explained_async(g, withdrawals, false)
+            .await?
+            .0)
+    }
+
+    /// [`Service::evaluate_async`] with explanations when `explain` (see
+    /// [`Service::evaluate_explained`]).
+    pub async fn evaluate_explained_async(
+        self: &Arc<Self>,
+        g: Arc<Generation>,
+        withdrawals: Vec<Withdrawal>,
+        explain: bool,
+    ) -> Result<(Vec<Decision>, Option<Vec<Explanation>>), EvaluateError> {
         if !self.inline {
             let service = self.clone();
-            return Ok(
-                tokio::task::spawn_blocking(move || service.evaluate(&g, &withdrawals)).await?,
-            );
+            return Ok(tokio::task::spawn_blocking(move || {
+                service.evaluate_explained(&g, &withdrawals, explain)
+            })
+            .await?);
         }
-        let decided = self.decide(&g, &withdrawals);
+        let decided = self.decide(&g, &withdrawals, explain);
         let written = match &self.log {
             None => Ok(()),
             Some(log) => match self.encode(log, &g, &withdrawals, &decided) {
@@ -271,15 +301,31 @@ impl Service {
         Ok(self.finish(&g, decided, written))
     }
 
-    fn decide(&self, g: &Generation, withdrawals: &[Withdrawal]) -> Decided {
+    fn decide(&self, g: &Generation, withdrawals: &[Withdrawal], explain: bool) -> Decided {
         let mut decisions = Vec::with_capacity(withdrawals.len());
         let mut traces = Vec::with_capacity(withdrawals.len());
+        let mut explanations = explain.then(|| Vec::with_capacity(withdrawals.len()));
         for w in withdrawals {
             let mut trace = Vec::with_capacity(g.policies.len());
-            decisions.push(g.gate.evaluate_traced(w, &mut trace));
+            match &mut explanations {
+                None => decisions.push(g.gate.evaluate_traced(w, &mut trace)),
+                Some(explanations) => {
+                    let mut explanation = Explanation::default();
+                    decisions.push(g.gate.evaluate_explained_traced(
+                        w,
+                        &mut trace,
+                        &mut explanation,
+                    ));
+                    explanations.push(explanation);
+                }
+            }
             traces.push(trace);
         }
-        Decided { decisions, traces }
+        Decided {
+            decisions,
+            traces,
+            explanations,
+        }
     }
 
     fn finish(
@@ -287,10 +333,11 @@ impl Service {
         g: &Generation,
         decided: Decided,
         written: Result<(), LogError>,
-    ) -> Vec<Decision> {
+    ) -> (Vec<Decision>, Option<Vec<Explanation>>) {
         let Decided {
             mut decisions,
             traces,
+            explanations,
         } = decided;
         if let Err(e) = written {
             for d in &mut decisions {
@@ -306,7 +353,7 @@ impl Service {
         for (d, trace) in decisions.iter().zip(&traces) {
             self.metrics.decided(d, trace, &names);
         }
-        decisions
+        (decisions, explanations)
     }
 
     /// The log records of `decided`, one line each.

@@ -235,6 +235,7 @@ impl Harness {
             keys,
             requested_at: w.requested_at,
             velocity_fault: velocity_fault.clone(),
+            record: false,
         };
         let called = policy.evaluate(&to_wit(w), ctx);
         let result = match called.result {

@@ -198,9 +198,61 @@ fn a_wasi_import_is_refused_naming_it() {
         (import "wasi:random/random@0.2.0" (instance
             (export "get-random-u64" (func (result u64)))))
     )"#;
-    match load_err(raw("wasi.wat", wat)) {
-        LoadError::ForbiddenImport(name) => assert_eq!(name, "wasi:random/random@0.2.0"),
+    let err = load_err(raw("wasi.wat", wat));
+    match &err {
+        LoadError::WasiImport(name) => assert_eq!(name, "wasi:random/random@0.2.0"),
+        e => panic!("expected a WASI import, got {e}"),
+    }
+    // It says how to build a policy instead.
+    let text = err.to_string();
+    assert!(text.contains("built for WASI"), "{text}");
+    assert!(text.contains("wasm32-unknown-unknown"), "{text}");
+}
+
+#[test]
+fn a_foreign_import_is_refused_naming_it() {
+    let wat = r#"(component
+        (import "acme:net/socket@1.0.0" (instance
+            (export "open" (func (result u64)))))
+    )"#;
+    match load_err(raw("foreign.wat", wat)) {
+        LoadError::ForbiddenImport(name) => assert_eq!(name, "acme:net/socket@1.0.0"),
         e => panic!("expected a forbidden import, got {e}"),
+    }
+}
+
+#[test]
+fn a_core_module_is_refused_saying_how_to_make_a_component() {
+    // A real core module, as `cargo build --target wasm32-unknown-unknown`
+    // leaves it before encoding: exports a function and memory.
+    let module = wat::parse_str(
+        r#"(module
+            (memory (export "memory") 1)
+            (func (export "evaluate") (param i32) (result i32) local.get 0))"#,
+    )
+    .unwrap();
+    assert_eq!(&module[..8], b"\0asm\x01\0\0\0");
+    for (name, bytes) in [
+        ("policy.wasm", module),
+        ("empty-module.wasm", b"\0asm\x01\0\0\0".to_vec()),
+        (
+            "module.wat",
+            b";; a core module in text\n  (module (func))".to_vec(),
+        ),
+    ] {
+        let err = load_err(raw(name, bytes));
+        assert!(matches!(err, LoadError::CoreModule), "{name}: {err}");
+        let text = err.to_string();
+        for needle in [
+            "core WebAssembly module, not a component",
+            "wasm32-unknown-unknown",
+            "riskgate-guest",
+            "riskgate policy build",
+            "ComponentEncoder",
+            "wasm-tools component new",
+        ] {
+            assert!(text.contains(needle), "{name}: {needle}: {text}");
+        }
     }
 }
 
@@ -226,7 +278,6 @@ fn a_wrong_world_is_refused() {
 fn bytes_that_are_not_a_component_are_refused() {
     for (name, bytes) in [
         ("garbage", b"not wasm at all".to_vec()),
-        ("core-module", b"\0asm\x01\0\0\0".to_vec()),
         (
             "truncated",
             bundled::SANCTIONS[..bundled::SANCTIONS.len() / 2].to_vec(),
@@ -242,6 +293,20 @@ fn a_config_refusal_carries_the_policys_message() {
     match load_err(hostile(r#"{"fail": "no thanks"}"#)) {
         LoadError::Config(msg) => assert_eq!(msg, "no thanks"),
         e => panic!("expected a config refusal, got {e}"),
+    }
+}
+
+#[test]
+fn a_panic_in_configure_carries_its_message() {
+    match load_err(hostile(r#"{"panic": true}"#)) {
+        LoadError::Instantiate(msg) => {
+            assert!(msg.starts_with("configure(): "), "{msg}");
+            assert!(
+                msg.contains("panicked at ") && msg.contains("hostile guest panics in configure"),
+                "{msg}"
+            );
+        }
+        e => panic!("expected an instantiation failure, got {e}"),
     }
 }
 

@@ -26,6 +26,12 @@ pub struct CheckArgs {
     #[arg(long, default_value_t = MAX_LINE, value_name = "BYTES",
           value_parser = clap::value_parser!(usize))]
     max_line_bytes: usize,
+    /// Explain each decision: its line gains an `explain` field with each
+    /// policy's own verdict, reasons, fault, fuel, wall time and every host
+    /// call it made with the host's answer (`riskgate::explain`). The
+    /// decision itself is the same.
+    #[arg(long)]
+    explain: bool,
 }
 
 /// What the gate is built from (`check` and `serve`).
@@ -90,7 +96,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let failed = process(&gate, reader, &mut out, args.max_line_bytes)?;
+    let failed = process(&gate, reader, &mut out, args.max_line_bytes, args.explain)?;
     out.flush()?;
     Ok(if failed > 0 {
         eprintln!("{failed} input line(s) could not be decided");
@@ -238,6 +244,7 @@ fn process(
     mut reader: Box<dyn BufRead>,
     out: &mut impl Write,
     max_line: usize,
+    explain: bool,
 ) -> anyhow::Result<usize> {
     let mut failed = 0;
     let mut line_no = 0usize;
@@ -280,6 +287,17 @@ fn process(
             continue;
         }
         match serde_json::from_str::<Withdrawal>(text) {
+            Ok(w) if explain => {
+                let (decision, explain) = gate.evaluate_explained(&w);
+                serde_json::to_writer(
+                    &mut *out,
+                    &Explained {
+                        decision: &decision,
+                        explain: &explain,
+                    },
+                )?;
+                out.write_all(b"\n")?;
+            }
             Ok(w) => {
                 let decision = gate.evaluate(&w);
                 serde_json::to_writer(&mut *out, &decision)?;
@@ -292,6 +310,15 @@ fn process(
         }
     }
     Ok(failed)
+}
+
+/// A decision's line with `--explain`: the decision's fields, then
+/// `explain`.
+#[derive(serde::Serialize)]
+struct Explained<'a> {
+    #[serde(flatten)]
+    decision: &'a riskgate::Decision,
+    explain: &'a riskgate::Explanation,
 }
 
 fn error_record(

@@ -4,6 +4,7 @@
 
 mod commands;
 mod crash;
+mod explain;
 mod lists_cli;
 mod load;
 mod policy_authors;

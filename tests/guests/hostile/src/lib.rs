@@ -5,6 +5,13 @@
 //! - `grow-`: allocates until memory runs out (memory cap),
 //! - `recurse-`: unbounded recursion (stack overflow),
 //! - `trap-`: panics (which aborts: a trap),
+//! - `panic-`: panics with the message `hostile guest panics: <rest of
+//!   the id>` (the panic hook sends it through the log import first);
+//!   `panic-long-`: the same followed by 4000 `z`,
+//! - `calls-`: makes one host call of each kind and allows: screens the
+//!   destination, screens `nochain`/`x` (an error), asks the account's
+//!   one-day window, logs `hostile: calls` at info,
+//! - `many-N-`: screens the destination N times, then allows,
 //! - `log-`: floods the host log,
 //! - `hold-`: holds normally (a policy verdict, not a fault),
 //! - `burn-N-`: a fixed amount of work (N rounds of a hash), then allows:
@@ -12,7 +19,11 @@
 //! - `hit-`: screens the destination first (ignoring the answer), then
 //!   does what the rest of the id asks (`hit-loop-`, `hit-trap-`...).
 //!
-//! A configuration of `{"fail": "message"}` is refused with that message.
+//! A configuration of `{"fail": "message"}` is refused with that message;
+//! one holding `"panic"` panics in `configure`.
+//!
+//! Like the SDK, it installs a panic hook that sends the panic's message
+//! through the log import (`warn`, `panicked at …`) right before the trap.
 
 use riskgate_guest::prelude::*;
 
@@ -23,6 +34,10 @@ impl Policy for Hostile {
     const VERSION: &'static str = "0.0.1";
 
     fn configure(config: &str) -> Result<Self, String> {
+        std::panic::set_hook(Box::new(|info| host::log(Level::Warn, &info.to_string())));
+        if config.contains("\"panic\"") {
+            panic!("hostile guest panics in configure");
+        }
         if let Some(rest) = config.split("\"fail\"").nth(1) {
             let msg = rest.trim_start_matches([' ', ':', '"']);
             let msg = msg.split('"').next().unwrap_or("refused");
@@ -36,6 +51,32 @@ impl Policy for Hostile {
         if let Some(rest) = id.strip_prefix("hit-") {
             let _ = std::hint::black_box(host::screen(&w.chain, &w.destination));
             id = rest;
+        }
+        if let Some(rest) = id.strip_prefix("panic-") {
+            let tail = if rest.starts_with("long-") {
+                "z".repeat(4000)
+            } else {
+                String::new()
+            };
+            panic!("hostile guest panics: {rest}{tail}");
+        }
+        if id.starts_with("calls-") {
+            let _ = std::hint::black_box(host::screen(&w.chain, &w.destination));
+            let _ = std::hint::black_box(host::screen("nochain", "x"));
+            let _ = std::hint::black_box(host::window(Scope::Account, 86_400_000));
+            host::log(Level::Info, "hostile: calls");
+            return Decision::allow();
+        }
+        if let Some(rest) = id.strip_prefix("many-") {
+            let n: u32 = rest
+                .split('-')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            for _ in 0..n {
+                let _ = std::hint::black_box(host::screen(&w.chain, &w.destination));
+            }
+            return Decision::allow();
         }
         if let Some(rest) = id.strip_prefix("burn-") {
             let rounds: u64 = rest
