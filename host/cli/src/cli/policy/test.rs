@@ -34,9 +34,10 @@ pub struct TestArgs {
     /// finds from the current directory).
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
-    /// Build the release profile.
+    /// Build the dev profile instead of the release one (the component a
+    /// policy ships as).
     #[arg(long)]
-    pub release: bool,
+    pub debug: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -50,15 +51,19 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
         Some(path) => path.clone(),
         None => {
             let krate = krate.as_ref().expect("located above");
-            let built = build::build(krate, args.release, None, &args.engine)?;
+            let built = build::build(krate, !args.debug, None, &args.engine)?;
             built.path
         }
     };
-    let fixture_files = if args.fixtures.is_empty() {
+    let fixture_files: Vec<PathBuf> = if args.fixtures.is_empty() {
         crate_fixtures(krate.as_ref().expect("located above"))?
     } else {
         args.fixtures.clone()
-    };
+    }
+    .into_iter()
+    .map(|p| shown(&p))
+    .collect();
+    let component = shown(&component);
     let config = match &args.config {
         None => None,
         Some(text) => Some(match text.strip_prefix('@') {
@@ -125,6 +130,15 @@ pub fn run(args: &TestArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `path` relative to the current directory when it is under it.
+fn shown(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| path.to_path_buf(), Path::to_path_buf)
 }
 
 fn plural(n: usize) -> &'static str {
