@@ -32,6 +32,41 @@ pub struct CheckArgs {
     /// decision itself is the same.
     #[arg(long)]
     explain: bool,
+    /// Write the decision log in DIR, as `riskgate serve --decision-log`
+    /// writes it (a generation record, then one record per decision):
+    /// `riskgate replay` reads it.
+    #[arg(long, value_name = "DIR")]
+    decision_log: Option<PathBuf>,
+}
+
+/// What decides the lines: the gate, or the service in front of it that
+/// also writes the decision log.
+enum Decider {
+    Gate(Gate),
+    Service(riskgate_serve::service::Service),
+}
+
+impl Decider {
+    fn decide(
+        &self,
+        w: Withdrawal,
+        explain: bool,
+    ) -> (riskgate::Decision, Option<riskgate::Explanation>) {
+        match self {
+            Decider::Gate(gate) if explain => {
+                let (decision, explanation) = gate.evaluate_explained(&w);
+                (decision, Some(explanation))
+            }
+            Decider::Gate(gate) => (gate.evaluate(&w), None),
+            Decider::Service(service) => {
+                let generation = service.current();
+                let (mut decisions, explanations) =
+                    service.evaluate_explained(&generation, std::slice::from_ref(&w), explain);
+                let decision = decisions.pop().expect("one decision per withdrawal");
+                (decision, explanations.and_then(|mut e| e.pop()))
+            }
+        }
+    }
 }
 
 /// What the gate is built from (`check` and `serve`).
@@ -83,9 +118,15 @@ pub(super) fn load_error(what: &str, e: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let gate = match args.gate.build() {
-        Ok(gate) => gate,
-        Err(code) => return Ok(code),
+    let decider = match &args.decision_log {
+        None => match args.gate.build() {
+            Ok(gate) => Decider::Gate(gate),
+            Err(code) => return Ok(code),
+        },
+        Some(dir) => match args.gate.service(dir) {
+            Ok(service) => Decider::Service(service),
+            Err(code) => return Ok(code),
+        },
     };
     let reader: Box<dyn BufRead> = if args.input == "-" {
         Box::new(std::io::stdin().lock())
@@ -96,7 +137,13 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let failed = process(&gate, reader, &mut out, args.max_line_bytes, args.explain)?;
+    let failed = process(
+        &decider,
+        reader,
+        &mut out,
+        args.max_line_bytes,
+        args.explain,
+    )?;
     out.flush()?;
     Ok(if failed > 0 {
         eprintln!("{failed} input line(s) could not be decided");
@@ -175,6 +222,22 @@ impl GateArgs {
             .map_err(|e| load_error("velocity", e))?;
         Ok(build_reported(&config, velocity)?.gate)
     }
+
+    /// The gate behind a service that writes the decision log in `dir`, or
+    /// the exit status of a load failure (reported).
+    pub fn service(&self, dir: &Path) -> Result<riskgate_serve::service::Service, ExitCode> {
+        use riskgate_serve::decision_log::{DecisionLog, LogOptions};
+        let config = self.config();
+        let velocity = self
+            .velocity
+            .open()
+            .map_err(|e| load_error("velocity", e))?;
+        let built = build_reported(&config, velocity.clone())?;
+        let log =
+            DecisionLog::open(&LogOptions::new(dir)).map_err(|e| load_error("decision log", e))?;
+        riskgate_serve::service::Service::new(config, None, built, velocity, Some(log))
+            .map_err(|e| load_error(&e.what, e.message))
+    }
 }
 
 /// Builds `config` over `velocity`, reporting skipped list entries and the
@@ -240,7 +303,7 @@ fn read_line_bounded(
 
 /// Decides every line; returns how many lines failed.
 fn process(
-    gate: &Gate,
+    decider: &Decider,
     mut reader: Box<dyn BufRead>,
     out: &mut impl Write,
     max_line: usize,
@@ -287,20 +350,17 @@ fn process(
             continue;
         }
         match serde_json::from_str::<Withdrawal>(text) {
-            Ok(w) if explain => {
-                let (decision, explain) = gate.evaluate_explained(&w);
-                serde_json::to_writer(
-                    &mut *out,
-                    &Explained {
-                        decision: &decision,
-                        explain: &explain,
-                    },
-                )?;
-                out.write_all(b"\n")?;
-            }
             Ok(w) => {
-                let decision = gate.evaluate(&w);
-                serde_json::to_writer(&mut *out, &decision)?;
+                match decider.decide(w, explain) {
+                    (decision, Some(explain)) => serde_json::to_writer(
+                        &mut *out,
+                        &Explained {
+                            decision: &decision,
+                            explain: &explain,
+                        },
+                    )?,
+                    (decision, None) => serde_json::to_writer(&mut *out, &decision)?,
+                }
                 out.write_all(b"\n")?;
             }
             Err(e) => {
