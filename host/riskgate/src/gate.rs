@@ -624,9 +624,12 @@ impl Gate {
         }
         let allowed =
             (decision.verdict == Verdict::Allow).then(|| (w.amount, w.usd_cents.unwrap_or(0)));
-        // An ALLOW that is not recorded is never returned.
+        // An ALLOW that is not recorded is never returned; a DENY stays a
+        // DENY (a designated hit is never softened to a hold by a store
+        // failure).
         if let Err(e) = txn.commit(fingerprint, w.requested_at, &decision, allowed) {
             let mut held = velocity_hold(&w.id, &e);
+            held.verdict = held.verdict.max(decision.verdict);
             held.hits = decision.hits;
             held.reasons.extend(decision.reasons);
             return held;
