@@ -1,1 +1,1 @@
-//! (to be written)
+//! Ready-made properties (to be written).
