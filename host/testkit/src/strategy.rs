@@ -30,8 +30,8 @@ pub use address::{
     xrp_x_address,
 };
 pub use scenario::{
-    DECOY_LIST, DESIGNATED_LIST, ListedScenario, bare, faulty_scenario, listed_scenario,
-    scenario, unlisted_scenario, unscreenable_scenario,
+    DECOY_LIST, DESIGNATED_LIST, ListedScenario, bare, faulty_scenario, listed_scenario, scenario,
+    unlisted_scenario, unscreenable_scenario,
 };
 pub use withdrawal::{
     BurstSpec, Order, REQUESTED_AT_MAX, REQUESTED_AT_MIN, Share, amount, asset, assets, burst,

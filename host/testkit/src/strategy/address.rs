@@ -74,32 +74,36 @@ pub fn family() -> impl Strategy<Value = Family> + Clone {
 /// });
 /// ```
 pub fn address() -> impl Strategy<Value = ChainAddress> + Clone {
-    family().prop_flat_map(address_of)
+    family().prop_flat_map(address_of).boxed()
 }
 
 /// A valid address of `family` (see [`address`]).
 pub fn address_of(family: Family) -> impl Strategy<Value = ChainAddress> + Clone {
-    (canonical_of(family), any::<Index>()).prop_map(|(c, pick)| {
-        let text = c.as_str().to_string();
-        let chains = chains_for(&c, &text);
-        let chain = pick.get(&chains).to_string();
-        checked(ChainAddress {
-            chain,
-            address: text,
-            family: c.family(),
+    (canonical_of(family), any::<Index>())
+        .prop_map(|(c, pick)| {
+            let text = c.as_str().to_string();
+            let chains = chains_for(&c, &text);
+            let chain = pick.get(&chains).to_string();
+            checked(ChainAddress {
+                chain,
+                address: text,
+                family: c.family(),
+            })
         })
-    })
+        .boxed()
 }
 
 /// A valid address of `family` as its decoded [`Canonical`] (key and
 /// canonical text), from a random payload of one of the family's kinds.
 pub fn canonical_of(family: Family) -> impl Strategy<Value = Canonical> + Clone {
-    shape(family).prop_map(move |(kind, payload)| encoded(family, kind, &payload))
+    shape(family)
+        .prop_map(move |(kind, payload)| encoded(family, kind, &payload))
+        .boxed()
 }
 
 /// A valid address of any family as its decoded [`Canonical`].
 pub fn canonical() -> impl Strategy<Value = Canonical> + Clone {
-    family().prop_flat_map(canonical_of)
+    family().prop_flat_map(canonical_of).boxed()
 }
 
 /// The kinds of one family, each with its payload: `(kind, payload)`.
@@ -119,7 +123,9 @@ fn shape(family: Family) -> BoxedStrategy<(Kind, Vec<u8>)> {
     match family {
         Family::Evm | Family::Tron | Family::Xrp | Family::BnbBeacon => fixed(Kind::Account, 20),
         Family::Solana => fixed(Kind::Account, 32),
-        Family::Monero => prop_oneof![fixed(Kind::Account, 64), fixed(Kind::Subaddress, 64)].boxed(),
+        Family::Monero => {
+            prop_oneof![fixed(Kind::Account, 64), fixed(Kind::Subaddress, 64)].boxed()
+        }
         Family::Bitcoin => prop_oneof![
             6 => segwit(),
             // Future witness versions: 2..=40-byte programs (BIP-350).
@@ -265,7 +271,10 @@ fn encoded(family: Family, kind: Kind, payload: &[u8]) -> Canonical {
 
 fn checked(a: ChainAddress) -> ChainAddress {
     if let Err(e) = canonicalize(&a.chain, &a.address) {
-        panic!("generated address {:?} on {} does not parse: {e}", a.address, a.chain);
+        panic!(
+            "generated address {:?} on {} does not parse: {e}",
+            a.address, a.chain
+        );
     }
     a
 }
@@ -282,13 +291,18 @@ pub fn chains_for(c: &Canonical, text: &str) -> Vec<&'static str> {
         .filter(|n| !alias(n))
         .collect();
     match (c.family(), c.kind()) {
-        (Family::BnbBeacon, _) => own.into_iter().chain(BNB_TICKER_CHAINS.iter().copied()).collect(),
-        (Family::Bitcoin, Kind::P2pkh | Kind::P2sh) => {
-            own.into_iter().chain(BITCOIN_SV_CHAINS.iter().copied()).collect()
-        }
-        (Family::Dogecoin, Kind::P2pkh) => {
-            own.into_iter().chain(VERGE_CHAINS.iter().copied()).collect()
-        }
+        (Family::BnbBeacon, _) => own
+            .into_iter()
+            .chain(BNB_TICKER_CHAINS.iter().copied())
+            .collect(),
+        (Family::Bitcoin, Kind::P2pkh | Kind::P2sh) => own
+            .into_iter()
+            .chain(BITCOIN_SV_CHAINS.iter().copied())
+            .collect(),
+        (Family::Dogecoin, Kind::P2pkh) => own
+            .into_iter()
+            .chain(VERGE_CHAINS.iter().copied())
+            .collect(),
         (Family::Dogecoin, Kind::P2sh) if text.trim() == base58check(VERGE_P2SH, c.payload()) => {
             VERGE_CHAINS.to_vec()
         }
@@ -335,7 +349,13 @@ pub fn every_spelling(c: &Canonical) -> Vec<ChainAddress> {
             let mixed: String = hex
                 .chars()
                 .enumerate()
-                .map(|(i, ch)| if i % 2 == 0 { ch.to_ascii_uppercase() } else { ch })
+                .map(|(i, ch)| {
+                    if i % 2 == 0 {
+                        ch.to_ascii_uppercase()
+                    } else {
+                        ch
+                    }
+                })
                 .collect();
             texts.push(format!("41{mixed}"));
         }
@@ -398,6 +418,7 @@ pub fn spelling(c: Canonical) -> impl Strategy<Value = ChainAddress> + Clone {
             }
             checked(a)
         })
+        .boxed()
 }
 
 /// The family's randomised spellings of `c` (or its canonical text).
@@ -506,7 +527,12 @@ pub fn near_misses(c: &Canonical) -> Vec<Canonical> {
         for family in [Family::Evm, Family::Tron, Family::Xrp, Family::BnbBeacon] {
             push(family, Kind::Account, p);
         }
-        for family in [Family::Dogecoin, Family::Dash, Family::Zcash, Family::BitcoinGold] {
+        for family in [
+            Family::Dogecoin,
+            Family::Dash,
+            Family::Zcash,
+            Family::BitcoinGold,
+        ] {
             push(family, Kind::P2pkh, p);
             push(family, Kind::P2sh, p);
         }
@@ -522,7 +548,11 @@ pub fn near_misses(c: &Canonical) -> Vec<Canonical> {
     }
     push(c.family(), swap(c.kind()), p);
     if let Kind::Witness(v) = c.kind() {
-        push(c.family(), Kind::Witness(if v == 16 { 2 } else { v + 1 }), p);
+        push(
+            c.family(),
+            Kind::Witness(if v == 16 { 2 } else { v + 1 }),
+            p,
+        );
     }
     if c.family() == Family::Monero {
         push(Family::Monero, Kind::Subaddress, p);

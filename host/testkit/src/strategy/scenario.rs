@@ -41,12 +41,14 @@ fn listed(list: &str, version: &str, a: &ChainAddress, label: Option<String>) ->
 /// Decoys: up to `n` addresses of any family, each in some spelling,
 /// listed under [`DECOY_LIST`].
 fn decoys(n: usize) -> impl Strategy<Value = Vec<Listed>> + Clone {
-    prop::collection::vec(canonical().prop_flat_map(spelling), 0..=n).prop_map(|ds| {
-        ds.iter()
-            .enumerate()
-            .map(|(i, d)| listed(DECOY_LIST, "1", d, Some(format!("decoy {i}"))))
-            .collect()
-    })
+    prop::collection::vec(canonical().prop_flat_map(spelling), 0..=n)
+        .prop_map(|ds| {
+            ds.iter()
+                .enumerate()
+                .map(|(i, d)| listed(DECOY_LIST, "1", d, Some(format!("decoy {i}"))))
+                .collect()
+        })
+        .boxed()
 }
 
 /// History: a burst of the withdrawal's account before it (or nothing).
@@ -68,9 +70,14 @@ fn history_before(w: &Withdrawal) -> BoxedStrategy<Vec<Withdrawal>> {
         2 => burst(spec).prop_map(move |mut ws| {
             // Moved to end before `w`, under its account, chain and asset.
             let last = ws.iter().map(|h| h.requested_at).max().unwrap_or(0);
+            // Only what fits after 2009 (the host's earliest time).
+            ws.retain(|h| {
+                w.requested_at.saturating_sub(last - h.requested_at + 1)
+                    >= super::withdrawal::REQUESTED_AT_MIN
+            });
             for h in &mut ws {
                 let back = last - h.requested_at + 1;
-                h.requested_at = w.requested_at.saturating_sub(back);
+                h.requested_at = w.requested_at - back;
                 h.account = w.account.clone();
                 h.asset = w.asset.clone();
                 h.decimals = w.decimals;
@@ -91,13 +98,15 @@ fn history_before(w: &Withdrawal) -> BoxedStrategy<Vec<Withdrawal>> {
 /// A general scenario: any withdrawal, some decoy list entries, maybe a
 /// burst of its account's history; no fault.
 pub fn scenario() -> impl Strategy<Value = Scenario> + Clone {
-    withdrawal().prop_flat_map(|w| {
-        (decoys(4), history_before(&w), Just(w)).prop_map(|(lists, history, w)| Scenario {
-            lists,
-            history,
-            ..bare(w)
+    withdrawal()
+        .prop_flat_map(|w| {
+            (decoys(4), history_before(&w), Just(w)).prop_map(|(lists, history, w)| Scenario {
+                lists,
+                history,
+                ..bare(w)
+            })
         })
-    })
+        .boxed()
 }
 
 /// A scenario whose destination is designated, with the designated entry.
@@ -127,11 +136,18 @@ pub fn listed_scenario() -> impl Strategy<Value = ListedScenario> + Clone {
     canonical()
         .prop_flat_map(|c| (spelling(c.clone()), spelling(c), decoys(6), any::<Index>()))
         .prop_flat_map(|(listed_as, typed, decoys, at)| {
-            let w = super::withdrawal::requested_at().prop_flat_map(move |t| withdrawal_at(typed.clone(), t));
+            let w = super::withdrawal::requested_at()
+                .prop_flat_map(move |t| withdrawal_at(typed.clone(), t));
             (Just(listed_as), w, Just(decoys), Just(at))
         })
         .prop_flat_map(|(listed_as, w, decoys, at)| {
-            (Just(listed_as), history_before(&w), Just(w), Just(decoys), Just(at))
+            (
+                Just(listed_as),
+                history_before(&w),
+                Just(w),
+                Just(decoys),
+                Just(at),
+            )
         })
         .prop_map(|(listed_as, history, w, mut lists, at)| {
             let designated = listed(DESIGNATED_LIST, "1", &listed_as, Some("designated".into()));
@@ -146,6 +162,7 @@ pub fn listed_scenario() -> impl Strategy<Value = ListedScenario> + Clone {
                 designated,
             }
         })
+        .boxed()
 }
 
 /// A destination that no list holds, among decoys that include its near
@@ -168,7 +185,8 @@ pub fn unlisted_scenario() -> impl Strategy<Value = Scenario> + Clone {
             (spelling(c), decoys(4), Just(misses))
         })
         .prop_flat_map(|(typed, decoys, misses)| {
-            let w = super::withdrawal::requested_at().prop_flat_map(move |t| withdrawal_at(typed.clone(), t));
+            let w = super::withdrawal::requested_at()
+                .prop_flat_map(move |t| withdrawal_at(typed.clone(), t));
             (w, Just(decoys), Just(misses))
         })
         .prop_flat_map(|(w, decoys, misses)| {
@@ -191,6 +209,7 @@ pub fn unlisted_scenario() -> impl Strategy<Value = Scenario> + Clone {
                 ..bare(w)
             }
         })
+        .boxed()
 }
 
 /// Arbitrary destination text, and mistyped addresses (one character
@@ -210,11 +229,13 @@ pub fn unscreenable_scenario() -> impl Strategy<Value = Scenario> + Clone {
             super::address::mistype(&a.address, at, with).unwrap_or(a.address)
         }),
     ];
-    (withdrawal(), chain, text, decoys(3)).prop_map(|(mut w, chain, text, lists)| {
-        w.chain = chain;
-        w.destination = text;
-        Scenario { lists, ..bare(w) }
-    })
+    (withdrawal(), chain, text, decoys(3))
+        .prop_map(|(mut w, chain, text, lists)| {
+            w.chain = chain;
+            w.destination = text;
+            Scenario { lists, ..bare(w) }
+        })
+        .boxed()
 }
 
 /// [`scenario`] and [`listed_scenario`]'s scenarios with the velocity
@@ -232,4 +253,5 @@ pub fn faulty_scenario() -> impl Strategy<Value = Scenario> + Clone {
             s.window_error = Some(format!("velocity store unavailable: {why}"));
             s
         })
+        .boxed()
 }

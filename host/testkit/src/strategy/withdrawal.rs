@@ -137,9 +137,11 @@ pub fn withdrawal_of(family: Family) -> impl Strategy<Value = Withdrawal> + Clon
 
 /// A withdrawal to a destination from `destination` (see [`withdrawal`]).
 pub fn withdrawal_to(
-    destination: impl Strategy<Value = ChainAddress> + Clone,
+    destination: impl Strategy<Value = ChainAddress> + Clone + 'static,
 ) -> impl Strategy<Value = Withdrawal> + Clone {
-    (destination, requested_at()).prop_flat_map(|(to, at)| withdrawal_at(to, at))
+    (destination, requested_at())
+        .prop_flat_map(|(to, at)| withdrawal_at(to, at))
+        .boxed()
 }
 
 /// A withdrawal to `to` at `at` (every other field generated).
@@ -154,23 +156,26 @@ pub fn withdrawal_at(to: ChainAddress, at: u64) -> impl Strategy<Value = Withdra
         moment_before(at),
         moment_before(at),
     )
-        .prop_flat_map(move |(id, account, (asset, decimals), usd, created, changed, first)| {
-            let to = to.clone();
-            amount(decimals).prop_map(move |amount| Withdrawal {
-                id: id.clone(),
-                account: account.clone(),
-                asset: asset.clone(),
-                chain: to.chain.clone(),
-                destination: to.address.clone(),
-                amount,
-                decimals,
-                usd_cents: usd,
-                requested_at: at,
-                account_created_at: created,
-                credential_changed_at: changed,
-                destination_first_used_at: first,
-            })
-        })
+        .prop_flat_map(
+            move |(id, account, (asset, decimals), usd, created, changed, first)| {
+                let to = to.clone();
+                amount(decimals).prop_map(move |amount| Withdrawal {
+                    id: id.clone(),
+                    account: account.clone(),
+                    asset: asset.clone(),
+                    chain: to.chain.clone(),
+                    destination: to.address.clone(),
+                    amount,
+                    decimals,
+                    usd_cents: usd,
+                    requested_at: at,
+                    account_created_at: created,
+                    credential_changed_at: changed,
+                    destination_first_used_at: first,
+                })
+            },
+        )
+        .boxed()
 }
 
 /// What the withdrawals of a burst share.
@@ -254,59 +259,61 @@ pub fn burst(spec: BurstSpec) -> impl Strategy<Value = Vec<Withdrawal>> + Clone 
     let (share, order) = (spec.share, spec.order);
     (family, start, len)
         .prop_flat_map(move |(family, start, n)| {
-            address_of(family).prop_flat_map(move |anchor| {
-                let dests = match share {
-                    Share::Account => prop::collection::vec(address_of(family), n).boxed(),
-                    Share::Destination | Share::AccountDestination => {
-                        prop::collection::vec(spelling(anchor.canonical()), n).boxed()
-                    }
-                };
-                (
-                    Just(anchor.clone()),
-                    withdrawal_at(anchor, start),
-                    dests,
-                    prop::collection::vec(ident("acct-"), n),
-                    prop::collection::vec(0..window, n),
-                    prop::collection::vec(1..=max_amount, n),
-                    ident("b-"),
+            address_of(family)
+                .prop_flat_map(move |anchor| {
+                    let dests = match share {
+                        Share::Account => prop::collection::vec(address_of(family), n).boxed(),
+                        Share::Destination | Share::AccountDestination => {
+                            prop::collection::vec(spelling(anchor.canonical()), n).boxed()
+                        }
+                    };
+                    (
+                        Just(anchor.clone()),
+                        withdrawal_at(anchor, start),
+                        dests,
+                        prop::collection::vec(ident("acct-"), n),
+                        prop::collection::vec(0..window, n),
+                        prop::collection::vec(1..=max_amount, n),
+                        ident("b-"),
+                    )
+                })
+                .prop_map(
+                    move |(anchor, base, dests, accounts, offsets, amounts, prefix)| {
+                        let mut ws: Vec<Withdrawal> = (0..offsets.len())
+                            .map(|i| {
+                                let to = on_chain_of(&dests[i], &anchor);
+                                let mut w = base.clone();
+                                w.requested_at = base.requested_at + offsets[i];
+                                w.amount = amounts[i];
+                                w.chain = to.chain;
+                                w.destination = to.address;
+                                if share == Share::Destination {
+                                    w.account = accounts[i].clone();
+                                }
+                                w
+                            })
+                            .collect();
+                        ws.sort_by_key(|w| w.requested_at);
+                        // Ids in time order: `-0` is the earliest.
+                        for (i, w) in ws.iter_mut().enumerate() {
+                            w.id = format!("{prefix}-{i}");
+                        }
+                        ws
+                    },
                 )
-            })
-            .prop_map(
-                move |(anchor, base, dests, accounts, offsets, amounts, prefix)| {
-                    let mut ws: Vec<Withdrawal> = (0..offsets.len())
-                        .map(|i| {
-                            let to = on_chain_of(&dests[i], &anchor);
-                            let mut w = base.clone();
-                            w.requested_at = base.requested_at + offsets[i];
-                            w.amount = amounts[i];
-                            w.chain = to.chain;
-                            w.destination = to.address;
-                            if share == Share::Destination {
-                                w.account = accounts[i].clone();
-                            }
-                            w
-                        })
-                        .collect();
-                    ws.sort_by_key(|w| w.requested_at);
-                    // Ids in time order: `-0` is the earliest.
-                    for (i, w) in ws.iter_mut().enumerate() {
-                        w.id = format!("{prefix}-{i}");
-                    }
-                    ws
-                },
-            )
         })
         .prop_flat_map(move |ws| match order {
             Order::InOrder => Just(ws).boxed(),
             Order::Shuffled => Just(ws).prop_shuffle().boxed(),
         })
+        .boxed()
 }
 
 /// `d` on `anchor`'s chain name when that chain reads it, else `anchor`:
 /// a burst keeps one chain name (a velocity key holds it).
 fn on_chain_of(d: &ChainAddress, anchor: &ChainAddress) -> ChainAddress {
-    let readable = super::address::chains_for(&d.canonical(), &d.address)
-        .contains(&anchor.chain.as_str());
+    let readable =
+        super::address::chains_for(&d.canonical(), &d.address).contains(&anchor.chain.as_str());
     if readable {
         ChainAddress {
             chain: anchor.chain.clone(),

@@ -1,0 +1,5 @@
+//! The testkit's own tests: its strategies generate what they promise, and
+//! its properties fail on deciders that break them.
+
+mod properties;
+mod strategy;
