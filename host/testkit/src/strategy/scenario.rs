@@ -223,7 +223,7 @@ pub fn unscreenable_scenario() -> impl Strategy<Value = Scenario> + Clone {
         1 => "[a-z][a-z0-9-]{0,20}",
     ];
     let text = prop_oneof![
-        2 => ".{1,80}",
+        2 => ".{0,80}",
         2 => "[a-zA-Z0-9]{1,120}",
         3 => (super::address::address(), any::<Index>(), any::<Index>()).prop_map(|(a, at, with)| {
             super::address::mistype(&a.address, at, with).unwrap_or(a.address)

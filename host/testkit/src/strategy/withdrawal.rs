@@ -215,11 +215,14 @@ pub struct BurstSpec {
     pub max_amount: u64,
     /// Chain family of the destinations; any family when `None`.
     pub family: Option<Family>,
+    /// The earliest `requested_at` of the burst lies in this range (within
+    /// 2009..2100 less the window).
+    pub starts: std::ops::RangeInclusive<u64>,
 }
 
 impl Default for BurstSpec {
     /// 2..=20 withdrawals of one account within one hour, in order, amounts
-    /// up to 10^9, any family.
+    /// up to 10^9, any family, starting anywhere in 2009..2100.
     fn default() -> Self {
         BurstSpec {
             share: Share::Account,
@@ -228,6 +231,7 @@ impl Default for BurstSpec {
             order: Order::InOrder,
             max_amount: 1_000_000_000,
             family: None,
+            starts: REQUESTED_AT_MIN..=REQUESTED_AT_MAX,
         }
     }
 }
@@ -249,7 +253,9 @@ impl Default for BurstSpec {
 /// ```
 pub fn burst(spec: BurstSpec) -> impl Strategy<Value = Vec<Withdrawal>> + Clone {
     let window = spec.window_ms.max(1);
-    let start = REQUESTED_AT_MIN..=REQUESTED_AT_MAX.saturating_sub(window - 1);
+    let last = REQUESTED_AT_MAX.saturating_sub(window - 1);
+    let start = (*spec.starts.start()).clamp(REQUESTED_AT_MIN, last)
+        ..=(*spec.starts.end()).clamp(REQUESTED_AT_MIN, last);
     let family = match spec.family {
         Some(f) => Just(f).boxed(),
         None => super::address::family().boxed(),

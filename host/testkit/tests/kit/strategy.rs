@@ -356,7 +356,7 @@ fn bursts_share_what_they_say_within_their_window() {
                 len: 1..=15,
                 window_ms: 600_000,
                 max_amount: 500,
-                family: None,
+                ..BurstSpec::default()
             };
             let bursts = sample(strategy::burst(spec.clone()), 300);
             for ws in &bursts {
