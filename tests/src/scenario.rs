@@ -241,6 +241,9 @@ pub fn designated_sets(lists: &[Listed]) -> Vec<Arc<DesignatedSet>> {
         .collect()
 }
 
+/// The policy chain for a scenario's configuration.
+type Chain = Box<dyn Fn(&str) -> Vec<PolicySource> + Send + Sync>;
+
 /// Decides scenarios on a chain of compiled policies in the real gate.
 ///
 /// One gate per policy configuration (`Scenario::config`, handed to
@@ -248,7 +251,7 @@ pub fn designated_sets(lists: &[Listed]) -> Vec<Arc<DesignatedSet>> {
 /// store ([`ScenarioStore`]) and the scenario's lists, plus the
 /// background sets, as the gate's screener.
 pub struct ScenarioGate {
-    policies: Box<dyn Fn(&str) -> Vec<PolicySource> + Send + Sync>,
+    policies: Chain,
     gates: Mutex<HashMap<String, Arc<Gate>>>,
     store: Arc<ScenarioStore>,
     background: Vec<Arc<DesignatedSet>>,

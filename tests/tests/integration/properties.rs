@@ -29,7 +29,8 @@ struct Background {
 fn background() -> &'static Background {
     static CELL: OnceLock<Background> = OnceLock::new();
     CELL.get_or_init(|| {
-        let entries = strategy::canonical().prop_flat_map(|c| (Just(c.clone()), strategy::spelling(c)));
+        let entries =
+            strategy::canonical().prop_flat_map(|c| (Just(c.clone()), strategy::spelling(c)));
         let mut runner = TestRunner::deterministic();
         let listed: Vec<(Canonical, ChainAddress)> = (0..2_000)
             .map(|_| entries.new_tree(&mut runner).expect("an entry").current())
@@ -128,6 +129,17 @@ fn the_sanctions_policy_agrees_with_its_model() {
     properties::agrees_with_model(|s| sanctions_alone().decide(s), model, config(256));
 }
 
+/// The wiring can fail: a chain without the sanctions policy lets a
+/// designated address through, and the property says so.
+#[test]
+fn without_screening_a_designated_address_gets_through() {
+    let lenient = r#"{"rules":[],"new_destination_hours":0,"credential_change_hours":0}"#;
+    let velocity_only = ScenarioGate::new(move |_| vec![velocity(lenient)]);
+    let failure = properties::try_listed_is_never_allowed(|s| velocity_only.decide(s), config(32))
+        .expect_err("nothing screens the destination");
+    assert!(failure.reason.contains("was allowed"), "{failure}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -165,7 +177,10 @@ fn velocity_gate() -> &'static Gate {
             {"name":"sum_1h","scope":"account-asset","window":"1h","max_sum":1000},
             {"name":"sum_10m","scope":"account-asset","window":"10m","max_sum":400}
         ],"new_destination_hours":0,"credential_change_hours":0}"#;
-        gate(vec![velocity(config)], riskgate::screening::Screener::default())
+        gate(
+            vec![velocity(config)],
+            riskgate::screening::Screener::default(),
+        )
     })
 }
 

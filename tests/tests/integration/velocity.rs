@@ -2,12 +2,12 @@
 //! the durable store, interleavings, release, clock skew and store failure.
 
 use proptest::prelude::*;
+use riskgate::address::Family;
 use riskgate::model::Verdict;
 use riskgate::screening::Screener;
 use riskgate::velocity::{
     DurableOptions, DurableStore, KeyParts, Keys, Scope, Store, Velocity, VelocityError,
 };
-use riskgate::address::Family;
 use riskgate::{Decision, Gate};
 use riskgate_testkit::strategy;
 use riskgate_tests::*;

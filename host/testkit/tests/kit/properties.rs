@@ -228,7 +228,7 @@ fn a_decider_with_state_fails_deterministic() {
     let calls = Cell::new(0u64);
     let flaky = |s: &Scenario| {
         calls.set(calls.get() + 1);
-        if calls.get() % 7 == 0 {
+        if calls.get().is_multiple_of(7) {
             Decision::hold("flaky.hold", "sometimes")
         } else {
             reference(s)
