@@ -2,7 +2,7 @@
 //!
 //! A policy is a type implementing [`Policy`], exported with one line:
 //!
-//! ```ignore
+//! ```
 //! use riskgate_guest::prelude::*;
 //!
 //! struct AlwaysAllow;
@@ -18,16 +18,68 @@
 //! ```
 //!
 //! Build the crate as a `cdylib` for `wasm32-unknown-unknown` and encode it
-//! as a component (the `riskgate-guest-build` crate does both). The bindings
-//! come from the WIT package in the repository's `wit/` directory, the single
-//! source of truth for the host/guest contract.
+//! as a component (`riskgate policy build`, or the `riskgate-guest-build`
+//! crate from a build script). The bindings come from the WIT package
+//! `riskgate:policy@0.1.0` shipped inside this crate (`wit/policy.wit`, the
+//! repository's single source of truth for the host/guest contract).
+//!
+//! # Testing on the host target
+//!
+//! [`export_policy!`] exports only on `wasm32`, so `cargo test` of a policy
+//! crate builds and runs natively. There the [`host`] functions call the
+//! thread's [`native::Host`], installed with [`native::with_host`] (the
+//! `riskgate-testkit` crate's mock host implements it from a scenario), and
+//! [`native::Instance`] configures and evaluates a policy through the same
+//! code the export runs:
+//!
+//! ```
+//! use riskgate_guest::native::{self, Host, Instance};
+//! use riskgate_guest::prelude::*;
+//!
+//! struct Screen;
+//! impl Policy for Screen {
+//!     const NAME: &'static str = "screen";
+//!     const VERSION: &'static str = "0.1.0";
+//!     fn configure(_config: &str) -> Result<Self, String> { Ok(Screen) }
+//!     fn evaluate(&self, w: &Withdrawal) -> Decision {
+//!         match host::screen(&w.chain, &w.destination) {
+//!             Ok(hits) if hits.is_empty() => Decision::allow(),
+//!             Ok(_) => Decision::deny("screen.hit", "listed"),
+//!             Err(_) => Decision::hold("screen.unscreenable", "cannot screen"),
+//!         }
+//!     }
+//! }
+//!
+//! struct NothingListed;
+//! impl Host for NothingListed {
+//!     fn screen(&mut self, _chain: &str, _address: &str) -> Result<Vec<Evidence>, ScreenError> {
+//!         Ok(Vec::new())
+//!     }
+//!     fn window(&mut self, _scope: Scope, _window_ms: u64) -> Result<WindowStats, String> {
+//!         Err("no velocity in this test".into())
+//!     }
+//!     fn log(&mut self, _level: Level, _message: &str) {}
+//! }
+//!
+//! # let w = Withdrawal {
+//! #     id: "w-1".into(), account: "acct-1".into(), asset: "ETH".into(),
+//! #     chain: "ethereum".into(),
+//! #     destination: "0x52908400098527886e0f7030069857d2e4169ee7".into(),
+//! #     amount: 1, decimals: 18, usd_cents: None, requested_at: 1_700_000_000_000,
+//! #     account_created_at: None, credential_changed_at: None,
+//! #     destination_first_used_at: None,
+//! # };
+//! let policy = Instance::<Screen>::configure("{}").unwrap();
+//! let decision = native::with_host(&mut NothingListed, || policy.evaluate(&w));
+//! assert_eq!(decision.verdict, Verdict::Allow);
+//! ```
 
 extern crate self as riskgate_guest;
 
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "gate-policy",
         pub_export_macro: true,
         export_macro_name: "__export_gate_policy",
@@ -40,6 +92,13 @@ pub mod bindings {
 #[doc(hidden)]
 pub use wit_bindgen;
 
+pub mod native;
+mod panic;
+pub mod policy_info;
+
+pub use panic::{PANIC_LOG_MAX, PANIC_LOG_PREFIX, panic_log_line};
+
+#[doc(hidden)]
 pub use bindings::exports::riskgate::policy::policy::Guest as __Guest;
 pub use bindings::riskgate::policy::log::Level;
 pub use bindings::riskgate::policy::screening::ScreenError;
@@ -141,25 +200,99 @@ impl Reason {
 }
 
 /// The host's imports, wrapped for convenience.
+///
+/// On `wasm32` these call the component's imports. On any other target
+/// they call the thread's [`native::Host`] (see [`native::with_host`]) and
+/// panic, naming the call, when none is installed.
 pub mod host {
-    use super::bindings::riskgate::policy::{log, screening, velocity};
     use super::{Evidence, Level, Scope, ScreenError, WindowStats};
 
     /// Screens `address` on `chain` against every designated set the host holds.
     pub fn screen(chain: &str, address: &str) -> Result<Vec<Evidence>, ScreenError> {
-        screening::screen(chain, address)
+        #[cfg(target_arch = "wasm32")]
+        {
+            super::bindings::riskgate::policy::screening::screen(chain, address)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            super::native::call("screen", |h| h.screen(chain, address))
+        }
     }
 
     /// Statistics of allowed withdrawals for the current withdrawal's key in `scope`
     /// over the window of `window_ms` ending at its requested-at.
     pub fn window(scope: Scope, window_ms: u64) -> Result<WindowStats, String> {
-        velocity::window(scope, window_ms)
+        #[cfg(target_arch = "wasm32")]
+        {
+            super::bindings::riskgate::policy::velocity::window(scope, window_ms)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            super::native::call("window", |h| h.window(scope, window_ms))
+        }
     }
 
     /// Logs through the host (bounded there; never affects the decision).
     pub fn log(level: Level, message: &str) {
-        log::log(level, message)
+        #[cfg(target_arch = "wasm32")]
+        {
+            super::bindings::riskgate::policy::log::log(level, message)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            super::native::call("log", |h| h.log(level, message))
+        }
     }
+}
+
+/// What [`export_policy!`] expands to call: one code path for the
+/// component's exports and for [`native::Instance`].
+#[doc(hidden)]
+pub mod __export {
+    use super::{Decision, Policy, PolicyInfo, Withdrawal};
+    use std::cell::RefCell;
+
+    /// The configured policy of one instance.
+    pub struct Slot<P>(RefCell<Option<P>>);
+
+    impl<P: Policy> Slot<P> {
+        pub const fn new() -> Self {
+            Slot(RefCell::new(None))
+        }
+
+        /// `info`: the policy's name and version.
+        pub fn info() -> PolicyInfo {
+            PolicyInfo {
+                name: P::NAME.into(),
+                version: P::VERSION.into(),
+            }
+        }
+
+        /// `configure`: parses the configuration and keeps the policy.
+        pub fn configure(&self, config: &str) -> Result<(), String> {
+            let policy = P::configure(config)?;
+            *self.0.borrow_mut() = Some(policy);
+            Ok(())
+        }
+
+        /// `evaluate`: decides with the configured policy.
+        pub fn evaluate(&self, withdrawal: &Withdrawal) -> Decision {
+            match &*self.0.borrow() {
+                Some(policy) => policy.evaluate(withdrawal),
+                // The host always configures before evaluating; holding is the
+                // only safe answer if it somehow did not.
+                None => Decision::hold("gate.not_configured", "policy evaluated before configure"),
+            }
+        }
+    }
+
+    impl<P: Policy> Default for Slot<P> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    pub use crate::panic::install_hook;
 }
 
 /// Exports a [`Policy`] implementation as the component's `policy` interface.
@@ -167,45 +300,70 @@ pub mod host {
 /// ```ignore
 /// riskgate_guest::export_policy!(MyPolicy);
 /// ```
+///
+/// On `wasm32` it exports `info`, `configure` and `evaluate`; `configure`
+/// first installs (once) a panic hook that logs the panic's message to the
+/// host at [`Level::Warn`], prefixed with [`PANIC_LOG_PREFIX`], so the host
+/// can tell why the call trapped. It also emits the custom section
+/// [`policy_info::SECTION`] holding `{"name":…,"version":…}` (see
+/// [`policy_info`]). A name or version that is empty or would need JSON
+/// escaping is a compile-time error on every target.
+///
+/// On other targets it exports nothing, so `cargo test` links natively; run
+/// the policy there with [`native::Instance`].
 #[macro_export]
 macro_rules! export_policy {
     ($ty:ty) => {
         const _: () = {
+            const __RISKGATE_INFO_LEN: usize = $crate::policy_info::json_len(
+                <$ty as $crate::Policy>::NAME,
+                <$ty as $crate::Policy>::VERSION,
+            );
+            const __RISKGATE_INFO: [u8; __RISKGATE_INFO_LEN] = $crate::policy_info::json(
+                <$ty as $crate::Policy>::NAME,
+                <$ty as $crate::Policy>::VERSION,
+            );
+
+            #[cfg(target_arch = "wasm32")]
+            #[unsafe(link_section = "riskgate-policy-info")]
+            #[used]
+            static __RISKGATE_POLICY_INFO: [u8; __RISKGATE_INFO_LEN] = __RISKGATE_INFO;
+
+            #[cfg(target_arch = "wasm32")]
             ::std::thread_local! {
-                static __RISKGATE_POLICY: ::std::cell::RefCell<::std::option::Option<$ty>> =
-                    const { ::std::cell::RefCell::new(::std::option::Option::None) };
+                static __RISKGATE_POLICY: $crate::__export::Slot<$ty> =
+                    const { $crate::__export::Slot::new() };
             }
 
+            #[cfg(target_arch = "wasm32")]
             struct __RiskgateExport;
 
+            #[cfg(target_arch = "wasm32")]
             impl $crate::__Guest for __RiskgateExport {
                 fn info() -> $crate::PolicyInfo {
-                    $crate::PolicyInfo {
-                        name: <$ty as $crate::Policy>::NAME.into(),
-                        version: <$ty as $crate::Policy>::VERSION.into(),
-                    }
+                    $crate::__export::Slot::<$ty>::info()
                 }
 
                 fn configure(config: ::std::string::String) -> ::std::result::Result<(), ::std::string::String> {
-                    let policy = <$ty as $crate::Policy>::configure(&config)?;
-                    __RISKGATE_POLICY.with(|slot| *slot.borrow_mut() = ::std::option::Option::Some(policy));
-                    ::std::result::Result::Ok(())
+                    $crate::__export::install_hook();
+                    __RISKGATE_POLICY.with(|slot| slot.configure(&config))
                 }
 
                 fn evaluate(withdrawal: $crate::Withdrawal) -> $crate::Decision {
-                    __RISKGATE_POLICY.with(|slot| match &*slot.borrow() {
-                        ::std::option::Option::Some(policy) => <$ty as $crate::Policy>::evaluate(policy, &withdrawal),
-                        // The host always configures before evaluating; holding is the
-                        // only safe answer if it somehow did not.
-                        ::std::option::Option::None => $crate::Decision::hold(
-                            "gate.not_configured",
-                            "policy evaluated before configure",
-                        ),
-                    })
+                    __RISKGATE_POLICY.with(|slot| slot.evaluate(&withdrawal))
                 }
             }
 
+            #[cfg(target_arch = "wasm32")]
             $crate::bindings::__export_gate_policy!(__RiskgateExport with_types_in $crate::bindings);
+
+            // Natively nothing is exported; this keeps the policy's
+            // `configure` and `evaluate` in use for dead-code analysis.
+            #[cfg(not(target_arch = "wasm32"))]
+            #[allow(dead_code)]
+            fn __riskgate_native() -> $crate::native::Instance<$ty> {
+                $crate::native::Instance::new()
+            }
         };
     };
 }

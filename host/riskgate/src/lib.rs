@@ -16,6 +16,7 @@
 pub mod admission;
 pub mod bundled;
 pub mod gate;
+pub mod policy_info;
 pub mod signing;
 
 pub use riskgate_address as address;

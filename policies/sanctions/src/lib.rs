@@ -31,7 +31,9 @@ enum OnUnscreenable {
     Deny,
 }
 
-struct Sanctions {
+/// The policy (exported as the component on wasm32; usable natively
+/// through `riskgate_guest::native` and riskgate-testkit).
+pub struct Sanctions {
     config: Config,
 }
 
@@ -110,3 +112,6 @@ fn describe(hits: &[Evidence]) -> String {
 }
 
 riskgate_guest::export_policy!(Sanctions);
+
+#[cfg(test)]
+mod tests;

@@ -283,7 +283,9 @@ fn build_rule(r: RawRule) -> Result<Rule, String> {
     })
 }
 
-struct Velocity {
+/// The policy (exported as the component on wasm32; usable natively
+/// through `riskgate_guest::native` and riskgate-testkit).
+pub struct Velocity {
     config: Config,
 }
 
@@ -454,3 +456,6 @@ fn cents(c: u64) -> String {
 }
 
 riskgate_guest::export_policy!(Velocity);
+
+#[cfg(test)]
+mod tests;
