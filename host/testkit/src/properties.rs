@@ -400,3 +400,11 @@ pub fn is_listed(s: &Scenario) -> Option<bool> {
             .unwrap_or(false)
     }))
 }
+
+/// Whether the gate refuses `s`'s withdrawal before any policy runs
+/// (HOLD `gate.bad_input`: an empty or oversized field, a control
+/// character, a `requested_at` outside 2009..2100), by the host's own
+/// input checks. A building block for authors' models.
+pub fn is_bad_input(s: &Scenario) -> bool {
+    crate::mock::to_model(&s.withdrawal).validate().is_err()
+}

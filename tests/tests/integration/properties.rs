@@ -11,7 +11,8 @@ use riskgate::model::Verdict;
 use riskgate::screening::DesignatedSet;
 use riskgate::{Gate, Mode, Withdrawal, bundled};
 use riskgate_bench::demo;
-use riskgate_testkit::properties::{self, config, is_listed};
+use riskgate_testkit::component::Harness;
+use riskgate_testkit::properties::{self, config, is_bad_input, is_listed};
 use riskgate_testkit::strategy::{self, BurstSpec, ChainAddress, Order, Share};
 use riskgate_testkit::{Listed, Scenario};
 use riskgate_tests::scenario::{ScenarioGate, designated_sets, to_model};
@@ -117,7 +118,7 @@ fn the_bundled_chain_is_deterministic() {
 #[test]
 fn the_sanctions_policy_agrees_with_its_model() {
     let model = |s: &Scenario| {
-        if to_model(&s.withdrawal).validate().is_err() || s.window_error.is_some() {
+        if is_bad_input(s) || s.window_error.is_some() {
             return riskgate_guest::Verdict::Hold;
         }
         match is_listed(s) {
@@ -127,6 +128,25 @@ fn the_sanctions_policy_agrees_with_its_model() {
         }
     };
     properties::agrees_with_model(|s| sanctions_alone().decide(s), model, config(256));
+}
+
+/// Each bundled component alone in the testkit's component harness holds
+/// the properties it holds natively (the mock host) and in the chain.
+#[test]
+fn the_bundled_components_hold_the_properties_in_the_harness() {
+    let sanctions = Harness::new(bundled::SANCTIONS, test_limits()).expect("sanctions loads");
+    let decide = |s: &Scenario| {
+        sanctions
+            .decide(s)
+            .unwrap_or_else(|e| panic!("{e}: {s:#?}"))
+    };
+    properties::listed_is_denied(decide, config(64));
+    properties::unlisted_is_never_denied(decide, config(64));
+    properties::unscreenable_is_never_allowed(decide, config(64));
+    let velocity = Harness::new(bundled::VELOCITY, test_limits()).expect("velocity loads");
+    let decide = |s: &Scenario| velocity.decide(s).unwrap_or_else(|e| panic!("{e}: {s:#?}"));
+    properties::faults_never_allow(decide, config(64));
+    properties::deterministic(decide, config(32));
 }
 
 /// The wiring can fail: a chain without the sanctions policy lets a
