@@ -97,7 +97,7 @@ fn a_clean_address_is_never_denied() {
 /// never panic the gate and are never allowed unless the text is valid.
 #[test]
 fn arbitrary_destinations_are_never_allowed_unless_valid() {
-    properties::unscreenable_is_never_allowed(decide, config(256));
+    properties::unscreenable_is_never_allowed(decide, config(1024));
 }
 
 /// With the velocity store failing, nothing is allowed.
