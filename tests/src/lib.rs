@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod ofac_shapes;
+pub mod scenario;
 
 mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));

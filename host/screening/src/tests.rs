@@ -795,6 +795,7 @@ fn no_false_positives_over_ten_million_random_keys() {
 mod props {
     use super::*;
     use proptest::prelude::*;
+    use riskgate_testkit::strategy;
 
     fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
         (0usize..6, any::<u64>()).prop_map(|(kind, mut seed)| random_key(&mut seed, kind))
@@ -832,13 +833,27 @@ mod props {
             }
         }
 
+        /// An address of any family listed in any spelling is found under
+        /// every spelling on every chain that reads it (the testkit's
+        /// strategies: EVM case forms, bech32 case, cashaddr with and
+        /// without prefix and legacy, Tron hex, X-addresses, Monero
+        /// integrated addresses, Verge and Bitcoin SV...).
         #[test]
-        fn every_variant_of_an_inserted_evm_address_is_found(bytes in any::<[u8; 20]>()) {
-            let text = eip55_checksum(&bytes);
-            let set = set_from(&text, DEFAULT_FP_RATE);
-            for variant in [text.clone(), text.to_ascii_lowercase(), format!("0x{}", text[2..].to_ascii_uppercase())] {
-                let c = canonicalize_any(&variant).expect("valid");
-                prop_assert!(set.lookup(&c).is_some());
+        fn every_spelling_of_a_listed_address_is_found(
+            (c, listed_as) in strategy::canonical().prop_flat_map(|c| {
+                let texts: Vec<String> = strategy::every_spelling(&c)
+                    .into_iter()
+                    .map(|a| a.address.trim().to_string())
+                    .collect();
+                (Just(c), prop::sample::select(texts))
+            }),
+        ) {
+            let set = set_from(&format!("{listed_as} # entity"), DEFAULT_FP_RATE);
+            let screener = Screener::new(vec![set]);
+            for typed in strategy::every_spelling(&c) {
+                let hits = screener.screen(&typed.chain, &typed.address).expect("valid");
+                prop_assert_eq!(hits.len(), 1, "{} listed, {:?} typed", listed_as, typed);
+                prop_assert_eq!(hits[0].label.as_deref(), Some("entity"));
             }
         }
     }

@@ -883,3 +883,306 @@ impl fmt::Display for CaseResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{DEFAULT_DESTINATION, DEFAULT_REQUESTED_AT};
+    use riskgate_guest::{Decision, Reason, Withdrawal, host};
+
+    const FULL: &str = r#"
+[defaults]
+config = '{"max_amount": 1000}'
+withdrawal = { chain = "ethereum", asset = "ETH", decimals = 18, usd_cents = 100 }
+
+[[list]]
+name = "ofac-sdn"
+version = "2024-09-27"
+chain = "ethereum"
+addresses = [
+    "0x098b716b8aaf21512996dc57eb0615e2383e2f96",
+    { address = "18Vkr7mviKueocwa6wGq4WXWfzvCdfkzC2", chain = "bitcoin", label = "Lazarus Group" },
+]
+
+[[case]]
+name = "listed destination is denied"
+withdrawal = { destination = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96", amount = 5, credential_changed_at = "2h ago" }
+config = { max_amount = 10, nested = { a = [1, 2] } }
+history = [{ amount = 900, ago = "2h" }, { ago = "90s", repeat = 3, account = "acct-2" }, { requested_at = 1735689700000 }]
+windows = [{ scope = "account-asset", window = "24h", count = 9, sum = 900, usd_cents = 1 }]
+expect = { verdict = "deny", reasons = ["sanctions.hit"] }
+
+[[case]]
+name = "second"
+window_error = "down"
+expect = { verdict = "hold", reasons_include = ["a.b"] }
+
+[[case]]
+name = "third"
+expect = { config_error = "too big" }
+"#;
+
+    #[test]
+    fn a_full_file_becomes_scenarios() {
+        let f = Fixtures::parse(FULL, "full.toml").unwrap();
+        assert_eq!(f.origin, "full.toml");
+        assert_eq!(f.cases.len(), 3);
+        let c = &f.cases[0];
+        let s = &c.scenario;
+        assert_eq!(s.withdrawal.id, "listed destination is denied");
+        assert_eq!(s.withdrawal.account, "acct-1");
+        assert_eq!(s.withdrawal.amount, 5);
+        assert_eq!(s.withdrawal.usd_cents, Some(100));
+        assert_eq!(s.withdrawal.requested_at, DEFAULT_REQUESTED_AT);
+        assert_eq!(
+            s.withdrawal.credential_changed_at,
+            Some(DEFAULT_REQUESTED_AT - 2 * 3_600_000)
+        );
+        let config: serde_json::Value = serde_json::from_str(&s.config).unwrap();
+        assert_eq!(
+            config,
+            serde_json::json!({"max_amount": 10, "nested": {"a": [1, 2]}})
+        );
+        assert_eq!(s.lists.len(), 2);
+        assert_eq!(s.lists[0].chain, "ethereum");
+        assert_eq!(s.lists[0].version, "2024-09-27");
+        assert_eq!(s.lists[1].chain, "bitcoin");
+        assert_eq!(s.lists[1].label.as_deref(), Some("Lazarus Group"));
+        assert_eq!(s.history.len(), 5);
+        assert_eq!(s.history[0].amount, 900);
+        assert_eq!(s.history[0].destination, s.withdrawal.destination);
+        assert_eq!(
+            s.history[0].requested_at,
+            DEFAULT_REQUESTED_AT - 2 * 3_600_000
+        );
+        assert_eq!(s.history[0].credential_changed_at, None);
+        assert_eq!(s.history[1].account, "acct-2");
+        assert_eq!(s.history[1].amount, 5);
+        assert_eq!(s.history[3].requested_at, DEFAULT_REQUESTED_AT - 90_000);
+        assert_eq!(s.history[4].requested_at, 1_735_689_700_000);
+        let ids: std::collections::HashSet<&str> =
+            s.history.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(ids.len(), 5, "history ids are distinct");
+        assert_eq!(
+            s.windows,
+            [WindowFigure {
+                scope: Scope::AccountAsset,
+                window_ms: 86_400_000,
+                count: 9,
+                sum: 900,
+                usd_cents: 1
+            }]
+        );
+        assert_eq!(c.expect.verdict, Some(Verdict::Deny));
+        assert_eq!(
+            c.expect.reasons.as_deref(),
+            Some(&["sanctions.hit".to_string()][..])
+        );
+
+        let second = &f.cases[1];
+        assert_eq!(second.scenario.config, r#"{"max_amount": 1000}"#);
+        assert_eq!(second.scenario.withdrawal.destination, DEFAULT_DESTINATION);
+        assert_eq!(second.scenario.window_error.as_deref(), Some("down"));
+        assert_eq!(second.expect.reasons_include, ["a.b"]);
+        assert_eq!(f.cases[2].expect.config_error.as_deref(), Some("too big"));
+    }
+
+    fn error(text: &str) -> FixtureError {
+        Fixtures::parse(text, "bad.toml").unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_the_file_the_case_and_the_field() {
+        let e = error(
+            "[[case]]\nname = \"c1\"\nwithdrawal = { amount = 1, colour = \"red\" }\nexpect = { verdict = \"allow\" }\n",
+        );
+        assert_eq!(e.origin, "bad.toml");
+        assert_eq!(e.case.as_deref(), Some("c1"));
+        assert!(e.message.contains("unknown field `colour`"), "{e}");
+        let shown = e.to_string();
+        assert!(shown.starts_with("bad.toml: case `c1`: "), "{shown}");
+
+        let e = error(
+            "[[case]]\nname = \"c2\"\nhistory = [{ ago = \"2 weeks\" }]\nexpect = { verdict = \"allow\" }\n",
+        );
+        assert_eq!(e.field.as_deref(), Some("history[0].ago"));
+        assert!(e.message.contains("unknown unit"), "{e}");
+
+        let e = error(
+            "[[case]]\nname = \"c3\"\nwindows = [{ scope = \"everyone\", window = \"1h\" }]\nexpect = { verdict = \"allow\" }\n",
+        );
+        assert_eq!(e.field.as_deref(), Some("windows[0].scope"), "{e}");
+
+        let e = error("[[case]]\nname = \"c4\"\nexpect = { verdict = \"maybe\" }\n");
+        assert_eq!(e.field.as_deref(), Some("expect.verdict"), "{e}");
+
+        let e = error("[[case]]\nname = \"c5\"\nexpect = { reasons = [] }\n");
+        assert_eq!(e.field.as_deref(), Some("expect"), "{e}");
+
+        let e = error(
+            "[defaults]\nwithdrawal = { amount = \"12x\" }\n[[case]]\nname = \"c6\"\nexpect = { verdict = \"allow\" }\n",
+        );
+        assert_eq!(
+            e.field.as_deref(),
+            Some("defaults.withdrawal.amount"),
+            "{e}"
+        );
+
+        let e = error("[[list]]\nname = \"l\"\naddresses = [{ adress = \"x\" }]\n");
+        assert_eq!(e.case, None);
+        assert!(e.field.as_deref().unwrap().starts_with("list[0]"), "{e}");
+
+        let e = error("[[cases]]\nname = \"c\"\n");
+        assert_eq!(e.field.as_deref(), Some("cases"));
+
+        let e = error(
+            "[[case]]\nname = \"c\"\nexpect = { verdict = \"allow\" }\n[[case]]\nname = \"c\"\nexpect = { verdict = \"allow\" }\n",
+        );
+        assert!(e.message.contains("another case has this name"), "{e}");
+
+        let e = error(
+            "[[case]]\nname = \"c\"\nhistory = [{ ago = \"1h\", requested_at = 5 }]\nexpect = { verdict = \"allow\" }\n",
+        );
+        assert_eq!(e.field.as_deref(), Some("history[0]"));
+
+        assert!(error("").message.contains("no `[[case]]`"));
+        // A TOML syntax error keeps the parser's line and column.
+        assert!(
+            error("[[case]\n").message.contains("line 1"),
+            "{}",
+            error("[[case]\n")
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(90_000));
+        assert_eq!(parse_duration("15m"), Ok(900_000));
+        assert_eq!(parse_duration("2h"), Ok(7_200_000));
+        assert_eq!(parse_duration("7d"), Ok(604_800_000));
+        assert_eq!(parse_duration("250ms"), Ok(250));
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("12").is_err());
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("99999999999999999999d").is_err());
+        assert!(parse_duration("999999999999d").is_err());
+    }
+
+    /// Denies a destination screening answers a hit for, else allows;
+    /// refuses a configuration `{"fail": true}`.
+    struct Listed;
+    impl Policy for Listed {
+        const NAME: &'static str = "listed";
+        const VERSION: &'static str = "1";
+        fn configure(config: &str) -> Result<Self, String> {
+            if config.contains("fail") {
+                Err("asked to fail".into())
+            } else {
+                Ok(Listed)
+            }
+        }
+        fn evaluate(&self, w: &Withdrawal) -> Decision {
+            match host::screen(&w.chain, &w.destination) {
+                Ok(h) if h.is_empty() => Decision::allow(),
+                Ok(h) => Decision::allow().with(
+                    Verdict::Deny,
+                    Reason::new("listed.hit", "hit").with_evidence(h),
+                ),
+                Err(_) => Decision::hold("listed.bad", "bad"),
+            }
+        }
+    }
+
+    const RUN: &str = r#"
+[[list]]
+name = "l"
+addresses = ["0x52908400098527886e0f7030069857d2e4169ee7"]
+
+[[case]]
+name = "right"
+expect = { verdict = "deny", reasons = ["listed.hit"] }
+
+[[case]]
+name = "wrong verdict"
+expect = { verdict = "allow" }
+
+[[case]]
+name = "wrong reasons"
+expect = { verdict = "deny", reasons = ["listed.hit", "listed.more"] }
+
+[[case]]
+name = "included"
+expect = { verdict = "deny", reasons_include = ["listed.hit"] }
+
+[[case]]
+name = "missing included"
+expect = { verdict = "deny", reasons_include = ["listed.other"] }
+
+[[case]]
+name = "config refused as expected"
+config = { fail = true }
+expect = { config_error = "asked to" }
+
+[[case]]
+name = "config refused unexpectedly"
+config = { fail = true }
+expect = { verdict = "deny" }
+
+[[case]]
+name = "config accepted though expected refused"
+expect = { config_error = "asked to" }
+"#;
+
+    #[test]
+    fn the_native_runner_passes_and_fails_cases() {
+        let f = Fixtures::parse(RUN, "run.toml").unwrap();
+        let results = run_native::<Listed>(&f);
+        let passed: Vec<(&str, bool)> = results
+            .iter()
+            .map(|r| (r.case.as_str(), r.passed()))
+            .collect();
+        assert_eq!(
+            passed,
+            [
+                ("right", true),
+                ("wrong verdict", false),
+                ("wrong reasons", false),
+                ("included", true),
+                ("missing included", false),
+                ("config refused as expected", true),
+                ("config refused unexpectedly", false),
+                ("config accepted though expected refused", false),
+            ]
+        );
+        let shown = results[1].to_string();
+        assert!(
+            shown.starts_with("FAILED run.toml: wrong verdict\n"),
+            "{shown}"
+        );
+        assert!(shown.contains("expected: allow\n"), "{shown}");
+        assert!(shown.contains("got:      deny [listed.hit]"), "{shown}");
+        assert!(shown.contains("listed.hit: hit"), "{shown}");
+        assert!(
+            shown.contains("evidence: 0x52908400098527886E0F7030069857D2E4169EE7 - on l (fixture)"),
+            "{shown}"
+        );
+        assert!(
+            results[6]
+                .to_string()
+                .contains("configuration refused: asked to fail")
+        );
+        let panicked = std::panic::catch_unwind(|| assert_all_passed(&results));
+        assert!(panicked.is_err());
+    }
+
+    #[test]
+    fn an_invalid_scenario_is_an_error_result() {
+        let text = "[[list]]\nname = \"l\"\naddresses = [\"nope\"]\n[[case]]\nname = \"c\"\nexpect = { verdict = \"allow\" }\n";
+        let f = Fixtures::parse(text, "x.toml").unwrap();
+        let r = &run_native::<Listed>(&f)[0];
+        assert!(
+            matches!(&r.outcome, Outcome::Error(e) if e.contains("nope")),
+            "{r}"
+        );
+    }
+}

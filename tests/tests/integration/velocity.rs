@@ -2,12 +2,14 @@
 //! the durable store, interleavings, release, clock skew and store failure.
 
 use proptest::prelude::*;
+use riskgate::address::Family;
 use riskgate::model::Verdict;
 use riskgate::screening::Screener;
 use riskgate::velocity::{
     DurableOptions, DurableStore, KeyParts, Keys, Scope, Store, Velocity, VelocityError,
 };
 use riskgate::{Decision, Gate};
+use riskgate_testkit::strategy;
 use riskgate_tests::*;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,34 +97,56 @@ fn shared_gate() -> &'static Gate {
 
 static CASE: AtomicU64 = AtomicU64::new(0);
 
+/// Three EVM destinations, each with the spellings the host reads on chain
+/// `ethereum` as that address (lower, upper, EIP-55, `0X`, padded...).
+fn destinations() -> impl Strategy<Value = Vec<Vec<String>>> {
+    prop::collection::vec(strategy::canonical_of(Family::Evm), 3)
+        .prop_filter("three distinct destinations", |cs| {
+            cs[0] != cs[1] && cs[1] != cs[2] && cs[0] != cs[2]
+        })
+        .prop_map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    strategy::every_spelling(c)
+                        .into_iter()
+                        .filter(|a| a.chain == "ethereum")
+                        .map(|a| a.address)
+                        .collect()
+                })
+                .collect()
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     /// Any split of a stream over 2-4 concurrent threads (each thread in its
-    /// own order, out-of-order times included, some ids retried): the
-    /// allowed count and sum per account and per destination stay within
-    /// every window's limits, and a retried id never counts twice.
+    /// own order, out-of-order times included, some ids retried, each
+    /// destination typed in any of its spellings): the allowed count and sum
+    /// per account and per destination stay within every window's limits,
+    /// and a retried id never counts twice.
     #[test]
     fn no_interleaving_overshoots_a_limit(
         threads in 2usize..5,
+        dests in destinations(),
         steps in prop::collection::vec(
-            (0usize..4, 0usize..2, 0usize..3, 1u64..300, 0u64..(2 * HOUR), any::<bool>()),
+            (0usize..4, 0usize..2, 0usize..3, any::<prop::sample::Index>(), 1u64..300, 0u64..(2 * HOUR), any::<bool>()),
             4..40,
         )
     ) {
         let g = shared_gate();
         let case = CASE.fetch_add(1, Ordering::Relaxed);
-        let dests = ["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359", "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"];
         let mut per_thread: Vec<Vec<_>> = vec![Vec::new(); threads];
         for (i, &(t, .., retry)) in steps.iter().enumerate() {
             // A retry reuses an earlier step's id and content.
             let j = if retry && i > 0 { i / 2 } else { i };
-            let (_, a, d, amt, off, _) = steps[j];
+            let (_, a, d, spelling, amt, off, _) = steps[j];
+            let typed: &String = spelling.get(&dests[d]);
             let w = withdrawal(
                 &format!("i{case}-{j}"),
                 &format!("i{case}-acct{a}"),
                 "ethereum",
-                dests[(d + case as usize) % 3],
+                typed,
                 amt,
                 T0 + off,
             );
@@ -144,7 +168,7 @@ proptest! {
         });
         let mut first: std::collections::HashMap<String, Verdict> = Default::default();
         let mut by_account: std::collections::HashMap<String, Vec<(u64, u64)>> = Default::default();
-        let mut by_dest: std::collections::HashMap<String, Vec<(u64, u64)>> = Default::default();
+        let mut by_dest: std::collections::HashMap<Vec<u8>, Vec<(u64, u64)>> = Default::default();
         for (w, d) in &decided {
             prop_assert!(!d.has_gate_reason(), "{:?}", d);
             // Every answer for one id is the same verdict.
@@ -152,7 +176,9 @@ proptest! {
             prop_assert_eq!(v, d.verdict, "{}", w.id);
             if d.verdict == Verdict::Allow && !d.replayed {
                 by_account.entry(w.account.clone()).or_default().push((w.requested_at, w.amount));
-                by_dest.entry(w.destination.clone()).or_default().push((w.requested_at, 1));
+                // One destination however it was typed.
+                let key = riskgate::address::canonicalize(&w.chain, &w.destination).unwrap();
+                by_dest.entry(key.key().to_vec()).or_default().push((w.requested_at, 1));
             }
         }
         for allowed in by_account.values() {
