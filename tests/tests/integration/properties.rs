@@ -113,18 +113,24 @@ fn the_bundled_chain_is_deterministic() {
 }
 
 /// The sanctions policy in the real gate agrees with a native model of
-/// it: bad input, a failing store (its ALLOW cannot be recorded) and an
-/// unscreenable destination hold, a listed one is denied, the rest allowed.
+/// it: bad input and an unscreenable destination hold, a listed one is
+/// denied (even when the store fails: a DENY is never softened), a failing
+/// store holds the rest (an ALLOW cannot be recorded), the rest is allowed.
 #[test]
 fn the_sanctions_policy_agrees_with_its_model() {
+    use riskgate_guest::Verdict;
     let model = |s: &Scenario| {
-        if is_bad_input(s) || s.window_error.is_some() {
-            return riskgate_guest::Verdict::Hold;
+        if is_bad_input(s) {
+            return Verdict::Hold;
         }
-        match is_listed(s) {
-            None => riskgate_guest::Verdict::Hold,
-            Some(true) => riskgate_guest::Verdict::Deny,
-            Some(false) => riskgate_guest::Verdict::Allow,
+        let screened = match is_listed(s) {
+            None => Verdict::Hold,
+            Some(true) => Verdict::Deny,
+            Some(false) => Verdict::Allow,
+        };
+        match (screened, s.window_error.is_some()) {
+            (Verdict::Allow, true) => Verdict::Hold,
+            (verdict, _) => verdict,
         }
     };
     properties::agrees_with_model(|s| sanctions_alone().decide(s), model, config(256));
