@@ -56,7 +56,7 @@ fn model(s: &Scenario) -> Verdict {
 
 #[test]
 fn agrees_with_its_model() {
-    let first_withdrawals = strategy::scenario::scenario().prop_map(|mut s| {
+    let first_withdrawals = strategy::scenario().prop_map(|mut s| {
         s.history.clear();
         s.windows.clear();
         s.window_error = None;
