@@ -367,3 +367,22 @@ macro_rules! export_policy {
         };
     };
 }
+
+#[cfg(test)]
+mod tests {
+    /// `wit/` in this crate is a link to the repository's `wit/`, the one
+    /// source of the contract; a copy that drifted from it fails here. (In
+    /// a packaged crate there is no repository `wit/` to compare with.)
+    #[test]
+    fn the_wit_is_the_repositorys() {
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let repo = here.join("../wit/policy.wit");
+        if repo.is_file() && here.join("../host").is_dir() {
+            let ours = std::fs::read(here.join("wit/policy.wit")).unwrap();
+            assert!(
+                ours == std::fs::read(&repo).unwrap(),
+                "guest/wit/policy.wit differs from wit/policy.wit"
+            );
+        }
+    }
+}

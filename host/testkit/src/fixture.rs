@@ -1055,6 +1055,32 @@ expect = { config_error = "too big" }
     }
 
     #[test]
+    fn the_documented_example_parses() {
+        // Read at run time: the crate packaged alone has no docs/ to include.
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/fixtures.md");
+        let Ok(doc) = std::fs::read_to_string(path) else {
+            assert!(
+                !std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../wit")).exists(),
+                "docs/fixtures.md is missing from the repository"
+            );
+            return;
+        };
+        let doc = doc.as_str();
+        let start = doc
+            .find("```toml\n")
+            .expect("docs/fixtures.md has a TOML example")
+            + 8;
+        let end = start + doc[start..].find("```").unwrap();
+        let f = Fixtures::parse(&doc[start..end], "docs/fixtures.md").unwrap();
+        assert_eq!(f.cases.len(), 5);
+        assert_eq!(f.cases[1].scenario.history.len(), 10);
+        assert_eq!(
+            f.cases[4].expect.config_error.as_deref(),
+            Some("`lists` is empty")
+        );
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("90s"), Ok(90_000));
         assert_eq!(parse_duration("15m"), Ok(900_000));
