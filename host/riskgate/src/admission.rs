@@ -92,6 +92,17 @@ pub enum AdmissionError {
         name: String,
         version: String,
     },
+    #[error("{0}")]
+    PolicyInfo(#[source] crate::policy_info::PolicyInfoError),
+    #[error(
+        "its riskgate-policy-info section says {section_name} {section_version}, its info export {name} {version}"
+    )]
+    InfoMismatch {
+        section_name: String,
+        section_version: String,
+        name: String,
+        version: String,
+    },
     #[error("the component says {what} `{actual}`, `{expected}` is expected")]
     Unexpected {
         what: &'static str,
@@ -118,6 +129,10 @@ pub struct Admitted {
     pub signed: Option<(String, String)>,
     /// Key id of the trusted key whose signature verified.
     pub signed_by: Option<String>,
+    /// What the component's `riskgate-policy-info` section says, when it
+    /// has one: the compiled policy must report the same (tools such as
+    /// `riskgate policy sign` read the section instead of running it).
+    pub info: Option<crate::policy_info::PolicyInfo>,
     name: Option<String>,
     version: Option<String>,
 }
@@ -164,9 +179,11 @@ impl Admission {
             }
             None => (None, None),
         };
+        let info = policy_info_of(&source.bytes)?;
         Ok(Admitted {
             signed,
             signed_by,
+            info,
             name: self.name.clone(),
             version: self.version.clone(),
         })
@@ -177,6 +194,16 @@ impl Admitted {
     /// The checks on what the compiled `policy` reports: the name and
     /// version signed, then the ones expected.
     pub fn check_loaded(&self, policy: &Policy) -> Result<(), AdmissionError> {
+        if let Some(info) = &self.info
+            && (policy.name() != info.name || policy.version() != info.version)
+        {
+            return Err(AdmissionError::InfoMismatch {
+                section_name: info.name.clone(),
+                section_version: info.version.clone(),
+                name: policy.name().to_string(),
+                version: policy.version().to_string(),
+            });
+        }
         if let Some((name, version)) = &self.signed
             && (policy.name() != name || policy.version() != version)
         {
@@ -202,6 +229,21 @@ impl Admitted {
             }
         }
         Ok(())
+    }
+}
+
+/// The `riskgate-policy-info` section of a binary component: a malformed
+/// or repeated one refuses the policy; bytes that do not parse are left to
+/// the compiler's message.
+fn policy_info_of(bytes: &[u8]) -> Result<Option<crate::policy_info::PolicyInfo>, AdmissionError> {
+    use crate::policy_info::{PolicyInfoError, read_policy_info};
+    if !bytes.starts_with(b"\0asm") {
+        return Ok(None);
+    }
+    match read_policy_info(bytes) {
+        Ok(info) => Ok(info),
+        Err(PolicyInfoError::Wasm(_)) => Ok(None),
+        Err(e) => Err(AdmissionError::PolicyInfo(e)),
     }
 }
 

@@ -177,9 +177,11 @@ fn config_text(config: &str) -> Result<String, String> {
     }
 }
 
-/// The component's name and version, learnt without configuring it: the
-/// checks of loading and its `info` export
-/// ([`riskgate::inspect::inspect`]). With `config`, the policy is also
+/// The component's name and version, learnt without running it: from its
+/// `riskgate-policy-info` section (`riskgate policy build` and the SDK
+/// write one; the gate checks at load that the policy reports the same),
+/// else by the checks of loading and its `info` export, without configuring
+/// it ([`riskgate::inspect::inspect`]). With `config`, the policy is also
 /// loaded as the gate loads it, with that configuration, which it must
 /// accept.
 fn load(
@@ -190,8 +192,22 @@ fn load(
     engine: &EngineArgs,
 ) -> Result<Loaded, String> {
     let shown = |e: &dyn Display| format!("{}: {e}", path.display());
-    let runtime = riskgate::engine::Runtime::new(engine.limits()).map_err(|e| shown(&e))?;
-    let info = riskgate::inspect::inspect(&runtime, &bytes).map_err(|e| shown(&e))?;
+    let section = if bytes.starts_with(b"\0asm") {
+        if bytes.get(4..8) == Some(&[1, 0, 0, 0]) {
+            return Err(shown(&riskgate::LoadError::CoreModule));
+        }
+        riskgate::policy_info::read_policy_info(&bytes).map_err(|e| shown(&e))?
+    } else {
+        None
+    };
+    let (name, version) = match section {
+        Some(info) => (info.name, info.version),
+        None => {
+            let runtime = riskgate::engine::Runtime::new(engine.limits()).map_err(|e| shown(&e))?;
+            let info = riskgate::inspect::inspect(&runtime, &bytes).map_err(|e| shown(&e))?;
+            (info.name, info.version)
+        }
+    };
     if let Some(config) = config {
         let source = PolicySource {
             origin: path.display().to_string(),
@@ -220,8 +236,8 @@ fn load(
         }
     }
     Ok(Loaded {
-        name: info.name,
-        version: info.version,
+        name,
+        version,
         sha256: *sha256,
     })
 }
