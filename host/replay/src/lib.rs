@@ -1,0 +1,543 @@
+//! `riskgate replay`: re-decides every withdrawal of a decision log, in log
+//! order, through a candidate chain, and reports what changed.
+//!
+//! # What is replayed, and against what
+//!
+//! - **The chain.** Without a candidate ([`Candidate::Recorded`]) each
+//!   decision is re-decided by the chain of its own generation, as the
+//!   log's `generation` record names it: bundled policies by name, files
+//!   by path, each checked against the sha256 the log records; each
+//!   policy's configuration and fuel and the generation's limits from the
+//!   record (older logs lack them: `--config FILE`, the serve
+//!   configuration the log was written under, supplies what is missing,
+//!   matched by position and origin; the report says where each part came
+//!   from). A candidate is given as policies ([`Candidate::Policies`],
+//!   `--policy bundled:velocity=strict.json`) or as a serve configuration
+//!   file ([`Candidate::Config`], `--candidate FILE`: its policies, modes,
+//!   configurations, fuel and limits).
+//! - **The sets.** Every chain screens against the sets the decision's
+//!   generation names, at the versions it names: set files given with
+//!   `--lists` are matched by name, and the bundled sample list stands for
+//!   itself. A named set whose file is not given, or a file of another
+//!   version, is an error (fail closed, never screen against nothing)
+//!   unless `--allow-missing-lists` / `--allow-list-mismatch` accept it;
+//!   the report then says so.
+//! - **The history.** A fresh in-memory velocity store
+//!   ([`store::History`]) holds what really happened: after each record,
+//!   the decision the serving gate recorded (no `gate.*` reason, not a
+//!   retry) is written to it, and a logged ALLOW adds to its windows. The
+//!   candidate's own decisions are never recorded, so each decision is
+//!   judged independently against the real history, not against the
+//!   candidate's counterfactual allows. No id is answered from the store:
+//!   every record is decided anew. Records with `replayed: true` (retries
+//!   the serving store answered) are neither re-decided nor history: they
+//!   are counted. `--warmup DURATION`: the records within DURATION of the
+//!   first decision's requested_at only feed the history (for a log whose
+//!   serving store already held older history).
+//! - **The clock** is each withdrawal's requested_at: there is no
+//!   clock-skew hold in replay.
+//! - **Budget faults.** Fuel is deterministic, so `gate.fuel_exhausted`
+//!   decisions reproduce. Records whose outcome replay cannot reproduce
+//!   are re-decided but not compared, and reported apart (`excluded`):
+//!   the wall-clock backstop (`gate.deadline_backstop`, in the log or in
+//!   the replay), `gate.clock_skew`, `gate.idempotency_conflict` (ids are
+//!   not looked up), `gate.velocity_unavailable` and
+//!   `gate.log_unavailable`.
+//!
+//! A decision **changed** when its verdict, its multiset of (reason code,
+//! policy) or its set of hits differ from the log's; reason details are not
+//! compared. Limits: releases (`POST /v1/release`) are not in the log, so
+//! a released ALLOW still counts in the replay's windows; and concurrent
+//! requests over the same keys may have been logged in another order than
+//! they were decided.
+
+pub mod chain;
+pub mod html;
+mod log;
+pub mod report;
+pub mod store;
+
+pub use chain::{Candidate, PolicyArg, Source};
+pub use report::Report;
+
+use chain::{ChainBuilder, ChainOptions};
+use log::{Item, LogReader};
+use report::{Changed, PolicyAgreement, Shadow, ShadowCount, Timeline, Totals, index};
+use riskgate::gate::{Gate, Mode, PolicyOutcome};
+use riskgate::model::{Decision, GateCode, Hit, Reason, Verdict};
+use riskgate_serve::record::{DecisionRecord, GenerationRecord};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Why a replay could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    #[error("{path}:{line}: {message}")]
+    Record {
+        path: String,
+        line: u64,
+        message: String,
+    },
+    #[error("chain: {0}")]
+    Chain(String),
+    #[error("lists: {0}")]
+    Lists(String),
+    #[error(
+        "decision {decision_id} is of generation {generation}, but no generation record of it \
+         precedes it in the log (its start was rotated away?): give the chain with --policy or \
+         --candidate"
+    )]
+    NoGeneration {
+        decision_id: String,
+        generation: u64,
+    },
+    #[error("replay history: {0}")]
+    History(#[from] riskgate::velocity::VelocityError),
+}
+
+/// What to replay, and through what.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Log directories (their files in order) and files, in order.
+    pub logs: Vec<PathBuf>,
+    pub candidate: Candidate,
+    /// A serve configuration file supplying what the log does not record.
+    pub config: Option<PathBuf>,
+    /// Set files, `[NAME=]FILE` split.
+    pub lists: Vec<(Option<String>, PathBuf)>,
+    pub allow_missing_lists: bool,
+    pub allow_list_mismatch: bool,
+    /// Records within this many ms of the first decision only warm the
+    /// history.
+    pub warmup_ms: u64,
+    /// AOT cache directory (none: compile afresh).
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Options {
+    /// Replays `logs` through the chain they name.
+    pub fn new(logs: Vec<PathBuf>) -> Self {
+        Options {
+            logs,
+            candidate: Candidate::Recorded,
+            config: None,
+            lists: Vec::new(),
+            allow_missing_lists: false,
+            allow_list_mismatch: false,
+            warmup_ms: 0,
+            cache_dir: None,
+        }
+    }
+}
+
+/// Logged `gate.*` codes whose outcome replay cannot reproduce.
+const NOT_REPRODUCIBLE: [GateCode; 5] = [
+    GateCode::DeadlineBackstop,
+    GateCode::ClockSkew,
+    GateCode::IdempotencyConflict,
+    GateCode::VelocityUnavailable,
+    GateCode::LogUnavailable,
+];
+
+fn not_reproducible(reasons: &[Reason]) -> Option<&str> {
+    reasons
+        .iter()
+        .find(|r| NOT_REPRODUCIBLE.iter().any(|c| c.as_str() == r.code))
+        .map(|r| r.code.as_str())
+}
+
+/// The (code, policy) multiset of reasons, sorted.
+fn reason_keys(reasons: &[Reason]) -> Vec<(&str, Option<&str>)> {
+    let mut keys: Vec<_> = reasons
+        .iter()
+        .map(|r| (r.code.as_str(), r.policy.as_deref()))
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+fn same_hits(a: &[Hit], b: &[Hit]) -> bool {
+    a.len() == b.len() && a.iter().all(|h| b.contains(h))
+}
+
+fn codes(reasons: &[Reason]) -> Vec<String> {
+    reasons.iter().map(|r| r.code.clone()).collect()
+}
+
+/// A chain in use: its gate and its policies' names.
+struct Built {
+    gate: Gate,
+    names: Vec<String>,
+}
+
+/// The state of one replay.
+struct Run {
+    chain: ChainBuilder,
+    history: store::History,
+    /// Generation number → index in `generations` of its newest record.
+    current: HashMap<u64, usize>,
+    generations: Vec<GenerationRecord>,
+    /// Built gates by generation record index.
+    gates: HashMap<usize, Built>,
+    chains: Vec<chain::GenerationChain>,
+    trace: Vec<PolicyOutcome>,
+    totals: Totals,
+    transitions: [[u64; 3]; 3],
+    appeared: BTreeMap<String, u64>,
+    disappeared: BTreeMap<String, u64>,
+    changed: Vec<Changed>,
+    excluded: Vec<Changed>,
+    excluded_by_code: BTreeMap<String, u64>,
+    policies: Vec<PolicyAgreement>,
+    shadow_log: BTreeMap<(String, Verdict, Verdict), u64>,
+    shadow_replay: BTreeMap<(String, Verdict, Verdict), u64>,
+    points: Vec<(u64, u8, u8)>,
+}
+
+fn changed_entry(d: &DecisionRecord<'_>, new: &Decision) -> Changed {
+    Changed {
+        decision_id: d.decision_id.clone(),
+        withdrawal_id: d.withdrawal.id.clone(),
+        generation: d.generation,
+        requested_at: d.withdrawal.requested_at,
+        old_verdict: d.verdict,
+        new_verdict: new.verdict,
+        old_reasons: codes(&d.reasons),
+        new_reasons: codes(&new.reasons),
+    }
+}
+
+/// Counts each code of `a` not matched by one of `b` into `into`.
+fn diff_codes(a: &[Reason], b: &[Reason], into: &mut BTreeMap<String, u64>) {
+    let mut rest: Vec<&str> = b.iter().map(|r| r.code.as_str()).collect();
+    for r in a {
+        match rest.iter().position(|c| *c == r.code) {
+            Some(i) => {
+                rest.swap_remove(i);
+            }
+            None => *into.entry(r.code.clone()).or_default() += 1,
+        }
+    }
+}
+
+impl Run {
+    fn gate_for(&mut self, d: &DecisionRecord<'_>) -> Result<usize, ReplayError> {
+        let Some(&g) = self.current.get(&d.generation) else {
+            return Err(ReplayError::NoGeneration {
+                decision_id: d.decision_id.clone(),
+                generation: d.generation,
+            });
+        };
+        if !self.gates.contains_key(&g) {
+            let (gate, chain) = self
+                .chain
+                .build(&self.generations[g], self.history.velocity())?;
+            let names = gate.policies().iter().map(|p| p.name().to_string()).collect();
+            self.chains.push(chain);
+            self.gates.insert(g, Built { gate, names });
+        }
+        Ok(g)
+    }
+
+    fn decide(&mut self, d: &DecisionRecord<'_>) -> Result<(), ReplayError> {
+        let g = self.gate_for(d)?;
+        let built = &self.gates[&g];
+        let new = built.gate.evaluate_traced(&d.withdrawal, &mut self.trace);
+        let excluded_code = not_reproducible(&d.reasons).or_else(|| {
+            new.reasons
+                .iter()
+                .any(|r| r.code == GateCode::DeadlineBackstop.as_str())
+                .then_some(GateCode::DeadlineBackstop.as_str())
+        });
+        if let Some(code) = excluded_code {
+            self.totals.excluded += 1;
+            *self.excluded_by_code.entry(code.to_string()).or_default() += 1;
+            self.excluded.push(changed_entry(d, &new));
+            return Ok(());
+        }
+        self.totals.compared += 1;
+        let (old_i, new_i) = (index(d.verdict), index(new.verdict));
+        self.transitions[old_i][new_i] += 1;
+        self.points
+            .push((d.withdrawal.requested_at, old_i as u8, new_i as u8));
+        let same = d.verdict == new.verdict
+            && reason_keys(&d.reasons) == reason_keys(&new.reasons)
+            && same_hits(&d.hits, &new.hits);
+        if same {
+            self.totals.unchanged += 1;
+        } else {
+            self.totals.changed += 1;
+            if d.verdict != new.verdict {
+                self.totals.verdict_changed += 1;
+            }
+            diff_codes(&new.reasons, &d.reasons, &mut self.appeared);
+            diff_codes(&d.reasons, &new.reasons, &mut self.disappeared);
+            self.changed.push(changed_entry(d, &new));
+        }
+        // Per policy, by name, against the log's own verdicts.
+        if !self.trace.is_empty() {
+            for (outcome, name) in self.trace.iter().zip(&built.names) {
+                let at = match self.policies.iter().position(|p| p.name == *name) {
+                    Some(at) => at,
+                    None => {
+                        self.policies.push(PolicyAgreement {
+                            name: name.clone(),
+                            ..PolicyAgreement::default()
+                        });
+                        self.policies.len() - 1
+                    }
+                };
+                let agreement = &mut self.policies[at];
+                match d.policies.iter().find(|p| p.name == *name) {
+                    Some(logged) => {
+                        agreement.compared += 1;
+                        if logged.verdict == outcome.verdict {
+                            agreement.agreed += 1;
+                        }
+                        agreement.transitions[index(logged.verdict)][index(outcome.verdict)] +=
+                            1;
+                    }
+                    None => agreement.not_in_log += 1,
+                }
+                if outcome.mode == Mode::Shadow && outcome.verdict != new.verdict {
+                    *self
+                        .shadow_replay
+                        .entry((name.clone(), new.verdict, outcome.verdict))
+                        .or_default() += 1;
+                }
+            }
+        }
+        for run in &d.policies {
+            if run.mode == Mode::Shadow && run.verdict != d.verdict {
+                *self
+                    .shadow_log
+                    .entry((run.name.to_string(), d.verdict, run.verdict))
+                    .or_default() += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn shadow_counts(map: BTreeMap<(String, Verdict, Verdict), u64>) -> Vec<ShadowCount> {
+    map.into_iter()
+        .map(|((policy, enforced, shadow), count)| ShadowCount {
+            policy,
+            enforced,
+            shadow,
+            count,
+        })
+        .collect()
+}
+
+/// Replays the logs `options` names and reports.
+pub fn replay(options: &Options) -> Result<Report, ReplayError> {
+    let started = Instant::now();
+    let files = log::expand(&options.logs)?;
+    let chain = ChainBuilder::new(ChainOptions {
+        candidate: options.candidate.clone(),
+        config: options.config.clone(),
+        lists: options.lists.clone(),
+        allow_missing_lists: options.allow_missing_lists,
+        allow_list_mismatch: options.allow_list_mismatch,
+        cache_dir: options.cache_dir.clone(),
+    })?;
+    let mut run = Run {
+        chain,
+        history: store::History::new(),
+        current: HashMap::new(),
+        generations: Vec::new(),
+        gates: HashMap::new(),
+        chains: Vec::new(),
+        trace: Vec::new(),
+        totals: Totals::default(),
+        transitions: [[0; 3]; 3],
+        appeared: BTreeMap::new(),
+        disappeared: BTreeMap::new(),
+        changed: Vec::new(),
+        excluded: Vec::new(),
+        excluded_by_code: BTreeMap::new(),
+        policies: Vec::new(),
+        shadow_log: BTreeMap::new(),
+        shadow_replay: BTreeMap::new(),
+        points: Vec::new(),
+    };
+    let mut summary = report::LogSummary {
+        files: files.iter().map(|f| f.display().to_string()).collect(),
+        ..Default::default()
+    };
+    let mut reader = LogReader::new(files);
+    let mut warm_until: Option<u64> = None;
+    while let Some(item) = reader.next_item()? {
+        let d = match item {
+            Item::Generation(g) => {
+                if g.error.is_some() {
+                    summary.reloads_failed += 1;
+                } else {
+                    summary.generations += 1;
+                    run.current.insert(g.generation, run.generations.len());
+                    run.generations.push(g);
+                }
+                continue;
+            }
+            Item::Decision(d) => d,
+        };
+        summary.decisions += 1;
+        let t = d.withdrawal.requested_at;
+        summary.first_requested_at.get_or_insert(t);
+        summary.last_requested_at = Some(t);
+        if d.replayed {
+            run.totals.replayed_skipped += 1;
+            continue;
+        }
+        let warm_until = *warm_until.get_or_insert(t.saturating_add(options.warmup_ms));
+        if t < warm_until {
+            run.totals.warmup += 1;
+        } else {
+            run.decide(&d)?;
+        }
+        // What the serving gate recorded: every decision without a gate
+        // reason, an ALLOW with its contribution.
+        if !d.reasons.iter().any(|r| GateCode::is_gate(&r.code)) {
+            run.history.record(&d.withdrawal, d.verdict)?;
+        }
+    }
+    summary.torn_lines = reader.torn();
+    let (recorded, allows) = run.history.counts();
+    run.totals.history_recorded = recorded;
+    run.totals.history_allows = allows;
+    let elapsed = started.elapsed();
+    let decided = run.totals.compared + run.totals.excluded;
+    let candidate = match &options.candidate {
+        Candidate::Recorded => "recorded (each decision's own generation)".to_string(),
+        Candidate::Policies(p) => format!(
+            "policies {}",
+            p.iter()
+                .map(|a| match &a.config {
+                    Some(c) => format!("{}={}", a.component, c.display()),
+                    None => a.component.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Candidate::Config(path) => format!("config {}", path.display()),
+    };
+    let mut notes = vec![
+        "history: a fresh in-memory velocity store holds the log's own recorded decisions \
+         (its ALLOWs in the windows), not the candidate's; each decision is judged \
+         independently against what really happened"
+            .to_string(),
+        "clock: each withdrawal's requested_at (no clock-skew hold in replay)".to_string(),
+    ];
+    if options.warmup_ms > 0 {
+        notes.push(format!(
+            "warm-up: records within {} ms of the first decision only fed the history",
+            options.warmup_ms
+        ));
+    }
+    if run
+        .chains
+        .iter()
+        .any(|c| c.lists.iter().any(|l| l.used_version.is_none()))
+    {
+        notes.push(
+            "a set the log names was missing and accepted (--allow-missing-lists): those \
+             decisions were not screened against it"
+                .into(),
+        );
+    }
+    if run.chains.iter().any(|c| {
+        c.lists
+            .iter()
+            .any(|l| l.used_version.as_ref().is_some_and(|v| *v != l.version))
+    }) {
+        notes.push(
+            "a set of another version than the log names was used (--allow-list-mismatch)".into(),
+        );
+    }
+    Ok(Report {
+        log: summary,
+        candidate,
+        chains: run.chains,
+        notes,
+        totals: run.totals,
+        transitions: run.transitions,
+        reasons_appeared: run.appeared,
+        reasons_disappeared: run.disappeared,
+        changed: run.changed,
+        excluded: run.excluded,
+        excluded_by_code: run.excluded_by_code,
+        policies: run.policies,
+        shadow: Shadow {
+            log: shadow_counts(run.shadow_log),
+            replay: shadow_counts(run.shadow_replay),
+        },
+        timeline: Timeline::of(&run.points),
+        elapsed_ms: elapsed.as_millis() as u64,
+        decisions_per_s: if elapsed.as_secs_f64() > 0.0 {
+            decided as f64 / elapsed.as_secs_f64()
+        } else {
+            0.0
+        },
+    })
+}
+
+/// Parses a duration: a number with `ms`, `s`, `m`, `h` or `d`.
+pub fn parse_duration_ms(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{text}`: give a unit (ms, s, m, h, d)"))?;
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration"))?;
+    let scale = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(format!("`{text}`: the unit is one of ms, s, m, h, d")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("`{text}` is too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("90s"), Ok(90_000));
+        assert_eq!(parse_duration_ms("2h"), Ok(7_200_000));
+        assert_eq!(parse_duration_ms("1d"), Ok(86_400_000));
+        assert_eq!(parse_duration_ms("250ms"), Ok(250));
+        assert!(parse_duration_ms("5").is_err());
+        assert!(parse_duration_ms("5y").is_err());
+        assert!(parse_duration_ms("h").is_err());
+    }
+
+    #[test]
+    fn reason_codes_appear_and_disappear_as_multisets() {
+        let r = |code: &str| Reason {
+            code: code.into(),
+            detail: String::new(),
+            policy: None,
+        };
+        let mut appeared = BTreeMap::new();
+        diff_codes(
+            &[r("a"), r("a"), r("b")],
+            &[r("a"), r("c")],
+            &mut appeared,
+        );
+        assert_eq!(
+            appeared,
+            BTreeMap::from([("a".to_string(), 1), ("b".to_string(), 1)])
+        );
+    }
+}
