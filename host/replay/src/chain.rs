@@ -287,9 +287,8 @@ impl ChainBuilder {
                             None => (Arc::from(read_file(Path::new(&a.component))?), false),
                         };
                         let config = match &a.config {
-                            Some(file) => String::from_utf8(read_file(file)?).map_err(|e| {
-                                config_error(format!("{}: {e}", file.display()))
-                            })?,
+                            Some(file) => String::from_utf8(read_file(file)?)
+                                .map_err(|e| config_error(format!("{}: {e}", file.display())))?,
                             None => "{}".to_string(),
                         };
                         Ok(PolicySpec {
@@ -341,7 +340,10 @@ impl ChainBuilder {
     }
 
     /// The recorded chain of `g`, with what the log lacks from `--config`.
-    fn recorded(&self, g: &GenerationRecord) -> Result<(Vec<PolicySpec>, Limits, Source), ReplayError> {
+    fn recorded(
+        &self,
+        g: &GenerationRecord,
+    ) -> Result<(Vec<PolicySpec>, Limits, Source), ReplayError> {
         let from_config = match &self.config {
             Some(c) => Some(config_policies(c, Source::ConfigFile)?),
             None => None,
@@ -413,12 +415,16 @@ impl ChainBuilder {
     }
 
     /// The sets of a generation, matched to the versions the log names.
-    fn screener(&self, named: &[ListVersion<'_>]) -> Result<(Screener, Vec<ChainList>), ReplayError> {
+    fn screener(
+        &self,
+        named: &[ListVersion<'_>],
+    ) -> Result<(Screener, Vec<ChainList>), ReplayError> {
         let mut sets = Vec::new();
         let mut report = Vec::new();
         for l in named {
             let given = self.sets.iter().find(|(s, _)| s.name() == l.name);
-            let sample = (l.name == bundled::SAMPLE_LIST_NAME && self.sample.version() == l.version)
+            let sample = (l.name == bundled::SAMPLE_LIST_NAME
+                && self.sample.version() == l.version)
                 .then_some(&self.sample);
             match (given, sample) {
                 (Some((set, path)), _) => {

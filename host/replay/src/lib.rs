@@ -235,7 +235,11 @@ impl Run {
             let (gate, chain) = self
                 .chain
                 .build(&self.generations[g], self.history.velocity())?;
-            let names = gate.policies().iter().map(|p| p.name().to_string()).collect();
+            let names = gate
+                .policies()
+                .iter()
+                .map(|p| p.name().to_string())
+                .collect();
             self.chains.push(chain);
             self.gates.insert(g, Built { gate, names });
         }
@@ -297,8 +301,7 @@ impl Run {
                         if logged.verdict == outcome.verdict {
                             agreement.agreed += 1;
                         }
-                        agreement.transitions[index(logged.verdict)][index(outcome.verdict)] +=
-                            1;
+                        agreement.transitions[index(logged.verdict)][index(outcome.verdict)] += 1;
                     }
                     None => agreement.not_in_log += 1,
                 }
@@ -530,14 +533,68 @@ mod tests {
             policy: None,
         };
         let mut appeared = BTreeMap::new();
-        diff_codes(
-            &[r("a"), r("a"), r("b")],
-            &[r("a"), r("c")],
-            &mut appeared,
-        );
+        diff_codes(&[r("a"), r("a"), r("b")], &[r("a"), r("c")], &mut appeared);
         assert_eq!(
             appeared,
             BTreeMap::from([("a".to_string(), 1), ("b".to_string(), 1)])
         );
+    }
+}
+
+/// Writing decision logs through `serve`'s own service, for tests and the
+/// benchmark.
+#[doc(hidden)]
+pub mod testing {
+    use riskgate::model::{Decision, Withdrawal};
+    use riskgate::velocity::Velocity;
+    use riskgate_serve::config::Config;
+    use riskgate_serve::decision_log::{DecisionLog, LogOptions};
+    use riskgate_serve::service::Service;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    /// Serves `phases` in order as one `serve` process would, its decision
+    /// log in `log_dir` and its velocity store in memory: each phase's
+    /// configuration text is written to `config_path` (the first starts
+    /// the service, each next one is a reload), then each batch of the
+    /// phase is decided in order, as `POST /v1/evaluate` would.
+    pub fn write_log(
+        config_path: &Path,
+        log_dir: &Path,
+        phases: &[(String, Vec<Vec<Withdrawal>>)],
+    ) -> Vec<Decision> {
+        let mut out = Vec::new();
+        let mut service: Option<Service> = None;
+        for (text, batches) in phases {
+            std::fs::write(config_path, text).expect("the config is written");
+            match &service {
+                None => {
+                    let config = Config::from_file(config_path).expect("the config reads");
+                    let velocity = Arc::new(Velocity::default());
+                    let built = config.build(velocity.clone()).expect("the config builds");
+                    let log = DecisionLog::open(&LogOptions::new(log_dir)).expect("the log opens");
+                    service = Some(
+                        Service::new(
+                            config,
+                            Some(config_path.to_path_buf()),
+                            built,
+                            velocity,
+                            Some(log),
+                        )
+                        .expect("the service starts"),
+                    );
+                }
+                Some(s) => {
+                    let reloaded = s.reload();
+                    assert!(reloaded.ok, "{:?}", reloaded.error);
+                }
+            }
+            let s = service.as_ref().expect("started above");
+            let g = s.current();
+            for batch in batches {
+                out.extend(s.evaluate(&g, batch));
+            }
+        }
+        out
     }
 }

@@ -325,7 +325,11 @@ impl Report {
             t.history_recorded, t.history_allows
         );
         let _ = writeln!(s, "\ntransitions (rows: logged, columns: replayed)");
-        let _ = writeln!(s, "{:>10} {:>10} {:>10} {:>10}", "", "allow", "hold", "deny");
+        let _ = writeln!(
+            s,
+            "{:>10} {:>10} {:>10} {:>10}",
+            "", "allow", "hold", "deny"
+        );
         for (i, row) in self.transitions.iter().enumerate() {
             let _ = writeln!(
                 s,
@@ -385,7 +389,10 @@ impl Report {
         }
         for (title, list) in [
             ("changed decisions", &self.changed),
-            ("excluded records (not reproducible by replay)", &self.excluded),
+            (
+                "excluded records (not reproducible by replay)",
+                &self.excluded,
+            ),
         ] {
             if list.is_empty() {
                 continue;
