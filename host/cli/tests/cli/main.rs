@@ -7,6 +7,7 @@ mod crash;
 mod lists_cli;
 mod load;
 mod policy_sign;
+mod replay;
 mod serve;
 mod serve_config;
 #[allow(dead_code)]
