@@ -61,11 +61,11 @@ pub use chain::{Candidate, PolicyArg, Source};
 pub use report::Report;
 
 use chain::{ChainBuilder, ChainOptions};
-use log::{Item, LogReader};
+use log::{Code, Decided, Item, LogReader};
 use report::{Changed, PolicyAgreement, Shadow, ShadowCount, Timeline, Totals, index};
 use riskgate::gate::{Gate, Mode, PolicyOutcome};
 use riskgate::model::{Decision, GateCode, Hit, Reason, Verdict};
-use riskgate_serve::record::{DecisionRecord, GenerationRecord};
+use riskgate_serve::record::GenerationRecord;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -142,29 +142,45 @@ const NOT_REPRODUCIBLE: [GateCode; 5] = [
     GateCode::LogUnavailable,
 ];
 
-fn not_reproducible(reasons: &[Reason]) -> Option<&str> {
+fn not_reproducible<'r>(reasons: impl IntoIterator<Item = &'r str>) -> Option<&'r str> {
     reasons
-        .iter()
-        .find(|r| NOT_REPRODUCIBLE.iter().any(|c| c.as_str() == r.code))
-        .map(|r| r.code.as_str())
+        .into_iter()
+        .find(|code| NOT_REPRODUCIBLE.iter().any(|c| c.as_str() == *code))
 }
 
-/// The (code, policy) multiset of reasons, sorted.
-fn reason_keys(reasons: &[Reason]) -> Vec<(&str, Option<&str>)> {
-    let mut keys: Vec<_> = reasons
+/// Whether the logged reasons and the new ones are the same multiset of
+/// (code, policy).
+fn same_reasons(old: &[Code<'_>], new: &[Reason]) -> bool {
+    if old.len() != new.len() {
+        return false;
+    }
+    let pairs = |i: usize| {
+        (
+            (old[i].code.as_ref(), old[i].policy.as_deref()),
+            (new[i].code.as_str(), new[i].policy.as_deref()),
+        )
+    };
+    if (0..old.len()).all(|i| {
+        let (a, b) = pairs(i);
+        a == b
+    }) {
+        return true;
+    }
+    let mut a: Vec<_> = old
+        .iter()
+        .map(|r| (r.code.as_ref(), r.policy.as_deref()))
+        .collect();
+    let mut b: Vec<_> = new
         .iter()
         .map(|r| (r.code.as_str(), r.policy.as_deref()))
         .collect();
-    keys.sort_unstable();
-    keys
+    a.sort_unstable();
+    b.sort_unstable();
+    a == b
 }
 
 fn same_hits(a: &[Hit], b: &[Hit]) -> bool {
     a.len() == b.len() && a.iter().all(|h| b.contains(h))
-}
-
-fn codes(reasons: &[Reason]) -> Vec<String> {
-    reasons.iter().map(|r| r.code.clone()).collect()
 }
 
 /// A chain in use: its gate and its policies' names.
@@ -197,37 +213,41 @@ struct Run {
     points: Vec<(u64, u8, u8)>,
 }
 
-fn changed_entry(d: &DecisionRecord<'_>, new: &Decision) -> Changed {
+fn changed_entry(d: &Decided<'_>, new: &Decision) -> Changed {
     Changed {
-        decision_id: d.decision_id.clone(),
+        decision_id: d.decision_id.to_string(),
         withdrawal_id: d.withdrawal.id.clone(),
         generation: d.generation,
         requested_at: d.withdrawal.requested_at,
         old_verdict: d.verdict,
         new_verdict: new.verdict,
-        old_reasons: codes(&d.reasons),
-        new_reasons: codes(&new.reasons),
+        old_reasons: d.reasons.iter().map(|r| r.code.to_string()).collect(),
+        new_reasons: new.reasons.iter().map(|r| r.code.clone()).collect(),
     }
 }
 
 /// Counts each code of `a` not matched by one of `b` into `into`.
-fn diff_codes(a: &[Reason], b: &[Reason], into: &mut BTreeMap<String, u64>) {
-    let mut rest: Vec<&str> = b.iter().map(|r| r.code.as_str()).collect();
-    for r in a {
-        match rest.iter().position(|c| *c == r.code) {
+fn diff_codes<'r>(
+    a: impl IntoIterator<Item = &'r str>,
+    b: impl IntoIterator<Item = &'r str>,
+    into: &mut BTreeMap<String, u64>,
+) {
+    let mut rest: Vec<&str> = b.into_iter().collect();
+    for code in a {
+        match rest.iter().position(|c| *c == code) {
             Some(i) => {
                 rest.swap_remove(i);
             }
-            None => *into.entry(r.code.clone()).or_default() += 1,
+            None => *into.entry(code.to_string()).or_default() += 1,
         }
     }
 }
 
 impl Run {
-    fn gate_for(&mut self, d: &DecisionRecord<'_>) -> Result<usize, ReplayError> {
+    fn gate_for(&mut self, d: &Decided<'_>) -> Result<usize, ReplayError> {
         let Some(&g) = self.current.get(&d.generation) else {
             return Err(ReplayError::NoGeneration {
-                decision_id: d.decision_id.clone(),
+                decision_id: d.decision_id.to_string(),
                 generation: d.generation,
             });
         };
@@ -246,16 +266,17 @@ impl Run {
         Ok(g)
     }
 
-    fn decide(&mut self, d: &DecisionRecord<'_>) -> Result<(), ReplayError> {
+    fn decide(&mut self, d: &Decided<'_>) -> Result<(), ReplayError> {
         let g = self.gate_for(d)?;
         let built = &self.gates[&g];
         let new = built.gate.evaluate_traced(&d.withdrawal, &mut self.trace);
-        let excluded_code = not_reproducible(&d.reasons).or_else(|| {
-            new.reasons
-                .iter()
-                .any(|r| r.code == GateCode::DeadlineBackstop.as_str())
-                .then_some(GateCode::DeadlineBackstop.as_str())
-        });
+        let excluded_code =
+            not_reproducible(d.reasons.iter().map(|r| r.code.as_ref())).or_else(|| {
+                new.reasons
+                    .iter()
+                    .any(|r| r.code == GateCode::DeadlineBackstop.as_str())
+                    .then_some(GateCode::DeadlineBackstop.as_str())
+            });
         if let Some(code) = excluded_code {
             self.totals.excluded += 1;
             *self.excluded_by_code.entry(code.to_string()).or_default() += 1;
@@ -268,7 +289,7 @@ impl Run {
         self.points
             .push((d.withdrawal.requested_at, old_i as u8, new_i as u8));
         let same = d.verdict == new.verdict
-            && reason_keys(&d.reasons) == reason_keys(&new.reasons)
+            && same_reasons(&d.reasons, &new.reasons)
             && same_hits(&d.hits, &new.hits);
         if same {
             self.totals.unchanged += 1;
@@ -277,8 +298,10 @@ impl Run {
             if d.verdict != new.verdict {
                 self.totals.verdict_changed += 1;
             }
-            diff_codes(&new.reasons, &d.reasons, &mut self.appeared);
-            diff_codes(&d.reasons, &new.reasons, &mut self.disappeared);
+            let old_codes = || d.reasons.iter().map(|r| r.code.as_ref());
+            let new_codes = || new.reasons.iter().map(|r| r.code.as_str());
+            diff_codes(new_codes(), old_codes(), &mut self.appeared);
+            diff_codes(old_codes(), new_codes(), &mut self.disappeared);
             self.changed.push(changed_entry(d, &new));
         }
         // Per policy, by name, against the log's own verdicts.
@@ -339,6 +362,7 @@ fn shadow_counts(map: BTreeMap<(String, Verdict, Verdict), u64>) -> Vec<ShadowCo
 /// Replays the logs `options` names and reports.
 pub fn replay(options: &Options) -> Result<Report, ReplayError> {
     let started = Instant::now();
+    let cpu_started = thread_cpu();
     let files = log::expand(&options.logs)?;
     let chain = ChainBuilder::new(ChainOptions {
         candidate: options.candidate.clone(),
@@ -374,7 +398,11 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
     };
     let mut reader = LogReader::new(files);
     let mut warm_until: Option<u64> = None;
-    while let Some(item) = reader.next_item()? {
+    let mut buf = Vec::with_capacity(4096);
+    while let Some(line) = reader.next_line(&mut buf)? {
+        let Some(item) = reader.parse(&line, &buf)? else {
+            continue;
+        };
         let d = match item {
             Item::Generation(g) => {
                 if g.error.is_some() {
@@ -396,23 +424,25 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
             run.totals.replayed_skipped += 1;
             continue;
         }
+        // What the serving gate recorded: every decision without a gate
+        // reason, an ALLOW with its contribution; written once the
+        // decision is re-decided (by the candidate gate's commit, or after).
+        let recorded = (!d.reasons.iter().any(|r| GateCode::is_gate(&r.code))).then_some(d.verdict);
+        run.history.expect(&d.withdrawal, recorded);
         let warm_until = *warm_until.get_or_insert(t.saturating_add(options.warmup_ms));
         if t < warm_until {
             run.totals.warmup += 1;
         } else {
             run.decide(&d)?;
         }
-        // What the serving gate recorded: every decision without a gate
-        // reason, an ALLOW with its contribution.
-        if !d.reasons.iter().any(|r| GateCode::is_gate(&r.code)) {
-            run.history.record(&d.withdrawal, d.verdict)?;
-        }
+        run.history.record(&d.withdrawal)?;
     }
     summary.torn_lines = reader.torn();
     let (recorded, allows) = run.history.counts();
     run.totals.history_recorded = recorded;
     run.totals.history_allows = allows;
     let elapsed = started.elapsed();
+    let cpu = thread_cpu().saturating_sub(cpu_started);
     let decided = run.totals.compared + run.totals.excluded;
     let candidate = match &options.candidate {
         Candidate::Recorded => "recorded (each decision's own generation)".to_string(),
@@ -485,7 +515,27 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
         } else {
             0.0
         },
+        cpu_ms: cpu.as_millis() as u64,
+        decisions_per_cpu_s: if cpu.as_secs_f64() > 0.0 {
+            decided as f64 / cpu.as_secs_f64()
+        } else {
+            0.0
+        },
     })
+}
+
+/// CPU time of the calling thread.
+pub fn thread_cpu() -> std::time::Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return std::time::Duration::ZERO;
+    }
+    std::time::Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// Parses a duration: a number with `ms`, `s`, `m`, `h` or `d`.
@@ -527,17 +577,39 @@ mod tests {
 
     #[test]
     fn reason_codes_appear_and_disappear_as_multisets() {
-        let r = |code: &str| Reason {
-            code: code.into(),
-            detail: String::new(),
-            policy: None,
-        };
         let mut appeared = BTreeMap::new();
-        diff_codes(&[r("a"), r("a"), r("b")], &[r("a"), r("c")], &mut appeared);
+        diff_codes(["a", "a", "b"], ["a", "c"], &mut appeared);
         assert_eq!(
             appeared,
             BTreeMap::from([("a".to_string(), 1), ("b".to_string(), 1)])
         );
+    }
+
+    #[test]
+    fn reasons_compare_as_multisets_of_code_and_policy() {
+        let old = |code: &'static str, policy: Option<&'static str>| Code {
+            code: code.into(),
+            policy: policy.map(Into::into),
+        };
+        let new = |code: &str, policy: Option<&str>| Reason {
+            code: code.into(),
+            detail: "details are not compared".into(),
+            policy: policy.map(Into::into),
+        };
+        let logged = [old("a", Some("p")), old("b", None)];
+        assert!(same_reasons(
+            &logged,
+            &[new("a", Some("p")), new("b", None)]
+        ));
+        assert!(same_reasons(
+            &logged,
+            &[new("b", None), new("a", Some("p"))]
+        ));
+        assert!(!same_reasons(
+            &logged,
+            &[new("a", Some("q")), new("b", None)]
+        ));
+        assert!(!same_reasons(&logged, &[new("a", Some("p"))]));
     }
 }
 

@@ -14,11 +14,65 @@ use riskgate::velocity::{
     Commit, Exclusive, KeyStats, Keys, MemoryStore, Recorded, Released, Store, Velocity,
     VelocityError, WindowStats,
 };
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The store the candidate gate reads (see the module docs).
 struct ReplayStore {
-    inner: Arc<MemoryStore>,
+    inner: MemoryStore,
+    /// What the log says the serving gate recorded for the withdrawal
+    /// being re-decided, written when the candidate's gate commits (its
+    /// keys are then at hand) or else by [`History::record`].
+    pending: Mutex<Pending>,
+}
+
+struct Pending {
+    /// The logged verdict to record, and the withdrawal's amount and USD
+    /// value; `None`: nothing to record (or already recorded).
+    record: Option<(Verdict, u64, u64)>,
+    decision: Decision,
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending {
+            record: None,
+            decision: Decision::allow(""),
+        }
+    }
+}
+
+impl ReplayStore {
+    fn write(
+        &self,
+        pending: &mut Pending,
+        id: &str,
+        keys: &Keys,
+        requested_at: u64,
+    ) -> Result<bool, VelocityError> {
+        let Some((verdict, amount, usd)) = pending.record.take() else {
+            return Ok(false);
+        };
+        pending.decision.id.clear();
+        pending.decision.id.push_str(id);
+        pending.decision.verdict = verdict;
+        let allowed = (verdict == Verdict::Allow).then_some((amount, usd));
+        self.inner.commit(
+            &Commit {
+                id,
+                keys,
+                fingerprint: [0; 32],
+                requested_at,
+                decision: &pending.decision,
+                allowed,
+            },
+            Exclusive::default(),
+        )?;
+        Ok(allowed.is_some())
+    }
+}
+
+fn lock(m: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Store for ReplayStore {
@@ -46,10 +100,12 @@ impl Store for ReplayStore {
         self.inner.window(key, asset, t, window_ms)
     }
 
-    fn commit(&self, _commit: &Commit<'_>, _exclusive: Exclusive) -> Result<(), VelocityError> {
-        // The candidate's decision is not history: the log's is
-        // ([`History::record`]).
-        Ok(())
+    fn commit(&self, commit: &Commit<'_>, _exclusive: Exclusive) -> Result<(), VelocityError> {
+        // The candidate's decision is not history: the log's is, written
+        // here under the keys the gate derived.
+        let mut pending = lock(&self.pending);
+        self.write(&mut pending, commit.id, commit.keys, commit.requested_at)
+            .map(|_| ())
     }
 
     fn release(&self, id: &str) -> Result<Released, VelocityError> {
@@ -64,9 +120,8 @@ impl Store for ReplayStore {
 /// The log's history, and the velocity handle candidate gates read it
 /// through.
 pub struct History {
-    inner: Arc<MemoryStore>,
+    store: Arc<ReplayStore>,
     velocity: Arc<Velocity>,
-    scratch: Decision,
     recorded: u64,
     contributions: u64,
 }
@@ -80,14 +135,14 @@ impl Default for History {
 impl History {
     /// An empty history (the default retention of a memory store).
     pub fn new() -> Self {
-        let inner = Arc::new(MemoryStore::default());
-        let velocity = Arc::new(Velocity::new(Arc::new(ReplayStore {
-            inner: inner.clone(),
-        })));
+        let store = Arc::new(ReplayStore {
+            inner: MemoryStore::default(),
+            pending: Mutex::default(),
+        });
+        let velocity = Arc::new(Velocity::new(store.clone()));
         History {
-            inner,
+            store,
             velocity,
-            scratch: Decision::allow(""),
             recorded: 0,
             contributions: 0,
         }
@@ -103,11 +158,29 @@ impl History {
         (self.recorded, self.contributions)
     }
 
-    /// Records what the serving gate recorded for `w` decided `verdict`
-    /// (called only for decisions it recorded: no `gate.*` reason, not a
-    /// replay). The keys are the gate's: the canonical destination when it
-    /// parses, else the trimmed text.
-    pub fn record(&mut self, w: &Withdrawal, verdict: Verdict) -> Result<(), VelocityError> {
+    /// Before `w` is re-decided: what the serving gate recorded for it
+    /// (`Some(verdict)`: it recorded the decision; `None`: it did not, a
+    /// `gate.*` reason or a retry), written by the candidate gate's commit
+    /// if it makes one, else by [`History::record`].
+    pub fn expect(&mut self, w: &Withdrawal, recorded: Option<Verdict>) {
+        lock(&self.store.pending).record =
+            recorded.map(|v| (v, w.amount, w.usd_cents.unwrap_or(0)));
+        if let Some(v) = recorded {
+            self.recorded += 1;
+            if v == Verdict::Allow {
+                self.contributions += 1;
+            }
+        }
+    }
+
+    /// After `w` was re-decided (or right after [`History::expect`] when it
+    /// is not): writes what is still pending. The keys are the gate's: the
+    /// canonical destination when it parses, else the trimmed text.
+    pub fn record(&mut self, w: &Withdrawal) -> Result<(), VelocityError> {
+        let mut pending = lock(&self.store.pending);
+        if pending.record.is_none() {
+            return Ok(());
+        }
         let canonical = address::canonicalize(&w.chain, &w.destination);
         let keys = Keys::new(
             w,
@@ -116,24 +189,8 @@ impl History {
                 Err(_) => w.destination.trim(),
             },
         );
-        self.scratch.id.clone_from(&w.id);
-        self.scratch.verdict = verdict;
-        let allowed = (verdict == Verdict::Allow).then(|| (w.amount, w.usd_cents.unwrap_or(0)));
-        self.inner.commit(
-            &Commit {
-                id: &w.id,
-                keys: &keys,
-                fingerprint: [0; 32],
-                requested_at: w.requested_at,
-                decision: &self.scratch,
-                allowed,
-            },
-            Exclusive::default(),
-        )?;
-        self.recorded += 1;
-        if allowed.is_some() {
-            self.contributions += 1;
-        }
-        Ok(())
+        self.store
+            .write(&mut pending, &w.id, &keys, w.requested_at)
+            .map(|_| ())
     }
 }
