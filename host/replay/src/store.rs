@@ -1,77 +1,161 @@
-//! The replay's velocity store: a fresh in-memory store whose history is
-//! the log's, not the candidate's.
+//! The replay's velocity store: a fresh in-memory history that is the
+//! log's, not the candidate's.
 //!
 //! The gate under replay reads windows from it as usual, but its commits
-//! are dropped ([`ReplayStore`] records nothing the candidate decided) and
-//! no id is ever answered from it (every withdrawal is decided anew).
-//! After each record, [`History::record`] writes what the serving gate
-//! recorded for it: the logged decision, and for a logged ALLOW its
-//! contribution to the windows.
+//! never record the candidate's decision, and no id is ever answered from
+//! it (every withdrawal is decided anew). What the serving gate recorded
+//! for each record (the logged decision; for a logged ALLOW, its
+//! contribution to the windows) is written when the candidate's gate
+//! commits, under the keys it derived, or else by [`History::record`].
+//!
+//! The history is a window index with the memory store's semantics
+//! (`riskgate_velocity::MemoryStore`, which the serving gate uses): a
+//! query at `t` over `W` ms counts every recorded ALLOW with
+//! `ts > t - W`, later ones included; a window longer than the retention,
+//! or reaching below the horizon (the newest requested-at recorded, capped
+//! at the host clock plus the default skew, minus the retention) is
+//! refused as the memory store refuses it. It keeps no decision per id
+//! (replay looks none up), which makes recording cheap.
 
 use riskgate::address;
-use riskgate::model::{Decision, Verdict, Withdrawal};
+use riskgate::model::{Verdict, Withdrawal};
 use riskgate::velocity::{
-    Commit, Exclusive, KeyStats, Keys, MemoryStore, Recorded, Released, Store, Velocity,
-    VelocityError, WindowStats,
+    Commit, DEFAULT_RETENTION_MS, Exclusive, KeyStats, Keys, Recorded, Released, Scope, Store,
+    Velocity, VelocityError, WindowStats,
 };
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// One recorded ALLOW under one key.
+#[derive(Debug, Clone, Copy)]
+struct Event {
+    ts: u64,
+    amount: u64,
+    usd_cents: u64,
+    asset: u32,
+}
+
+/// ALLOWs per key, each key's events sorted by time.
+struct Index {
+    keys: HashMap<String, Vec<Event>>,
+    assets: HashMap<String, u32>,
+    retention_ms: u64,
+    /// The newest requested-at recorded (capped at `newest_cap`).
+    newest: u64,
+    newest_cap: u64,
+    /// Events before it may have been dropped: no window reaches below it.
+    horizon: u64,
+}
+
+impl Index {
+    fn new(retention_ms: u64) -> Self {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Index {
+            keys: HashMap::new(),
+            assets: HashMap::new(),
+            retention_ms,
+            newest: 0,
+            newest_cap: now
+                .saturating_add(riskgate::model::DEFAULT_MAX_CLOCK_SKEW.as_millis() as u64),
+            horizon: 0,
+        }
+    }
+
+    fn window(
+        &self,
+        key: &str,
+        asset: &str,
+        t: u64,
+        window_ms: u64,
+    ) -> Result<WindowStats, VelocityError> {
+        if window_ms > self.retention_ms {
+            return Err(VelocityError::WindowTooLong {
+                window_ms,
+                retention_ms: self.retention_ms,
+            });
+        }
+        if t.saturating_add(1) < self.horizon.saturating_add(window_ms) {
+            return Err(VelocityError::TooOld {
+                t,
+                horizon: self.horizon,
+            });
+        }
+        let asset = self.assets.get(asset).copied();
+        let mut stats = WindowStats::default();
+        if let Some(events) = self.keys.get(key) {
+            let start = events.partition_point(|e| e.ts.saturating_add(window_ms) <= t);
+            for e in &events[start..] {
+                stats.count += 1;
+                stats.usd_cents = stats.usd_cents.saturating_add(e.usd_cents);
+                if Some(e.asset) == asset {
+                    stats.sum = stats.sum.saturating_add(e.amount);
+                }
+            }
+        }
+        Ok(stats)
+    }
+
+    /// Records a decision at `requested_at`, an ALLOW (`allowed`: amount
+    /// and USD value) under every key.
+    fn record(&mut self, keys: &Keys, requested_at: u64, allowed: Option<(u64, u64)>) {
+        self.newest = self.newest.max(requested_at.min(self.newest_cap));
+        let cutoff = self.newest.saturating_sub(self.retention_ms);
+        self.horizon = self.horizon.max(cutoff);
+        let Some((amount, usd_cents)) = allowed else {
+            return;
+        };
+        let n = self.assets.len() as u32;
+        let asset = *self.assets.entry(keys.asset().to_string()).or_insert(n);
+        let event = Event {
+            ts: requested_at,
+            amount,
+            usd_cents,
+            asset,
+        };
+        for scope in Scope::ALL {
+            let key = keys.get(scope);
+            let events = match self.keys.get_mut(key) {
+                Some(events) => events,
+                None => self.keys.entry(key.to_string()).or_default(),
+            };
+            let at = events.partition_point(|e| e.ts <= event.ts);
+            events.insert(at, event);
+            if cutoff > 0 && events.first().is_some_and(|e| e.ts < cutoff) {
+                let keep = events.partition_point(|e| e.ts < cutoff);
+                events.drain(..keep);
+            }
+        }
+    }
+}
 
 /// The store the candidate gate reads (see the module docs).
 struct ReplayStore {
-    inner: MemoryStore,
+    index: Mutex<Index>,
     /// What the log says the serving gate recorded for the withdrawal
     /// being re-decided, written when the candidate's gate commits (its
     /// keys are then at hand) or else by [`History::record`].
     pending: Mutex<Pending>,
 }
 
+#[derive(Default)]
 struct Pending {
     /// The logged verdict to record, and the withdrawal's amount and USD
     /// value; `None`: nothing to record (or already recorded).
     record: Option<(Verdict, u64, u64)>,
-    decision: Decision,
 }
 
-impl Default for Pending {
-    fn default() -> Self {
-        Pending {
-            record: None,
-            decision: Decision::allow(""),
+impl ReplayStore {
+    fn write(&self, pending: &mut Pending, keys: &Keys, requested_at: u64) {
+        if let Some((verdict, amount, usd)) = pending.record.take() {
+            let allowed = (verdict == Verdict::Allow).then_some((amount, usd));
+            lock(&self.index).record(keys, requested_at, allowed);
         }
     }
 }
 
-impl ReplayStore {
-    fn write(
-        &self,
-        pending: &mut Pending,
-        id: &str,
-        keys: &Keys,
-        requested_at: u64,
-    ) -> Result<bool, VelocityError> {
-        let Some((verdict, amount, usd)) = pending.record.take() else {
-            return Ok(false);
-        };
-        pending.decision.id.clear();
-        pending.decision.id.push_str(id);
-        pending.decision.verdict = verdict;
-        let allowed = (verdict == Verdict::Allow).then_some((amount, usd));
-        self.inner.commit(
-            &Commit {
-                id,
-                keys,
-                fingerprint: [0; 32],
-                requested_at,
-                decision: &pending.decision,
-                allowed,
-            },
-            Exclusive::default(),
-        )?;
-        Ok(allowed.is_some())
-    }
-}
-
-fn lock(m: &Mutex<Pending>) -> std::sync::MutexGuard<'_, Pending> {
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -81,7 +165,7 @@ impl Store for ReplayStore {
     }
 
     fn retention_ms(&self) -> u64 {
-        self.inner.retention_ms()
+        lock(&self.index).retention_ms
     }
 
     fn recorded(&self, _id: &str) -> Result<Option<Recorded>, VelocityError> {
@@ -97,15 +181,15 @@ impl Store for ReplayStore {
         t: u64,
         window_ms: u64,
     ) -> Result<WindowStats, VelocityError> {
-        self.inner.window(key, asset, t, window_ms)
+        lock(&self.index).window(key, asset, t, window_ms)
     }
 
     fn commit(&self, commit: &Commit<'_>, _exclusive: Exclusive) -> Result<(), VelocityError> {
         // The candidate's decision is not history: the log's is, written
         // here under the keys the gate derived.
         let mut pending = lock(&self.pending);
-        self.write(&mut pending, commit.id, commit.keys, commit.requested_at)
-            .map(|_| ())
+        self.write(&mut pending, commit.keys, commit.requested_at);
+        Ok(())
     }
 
     fn release(&self, id: &str) -> Result<Released, VelocityError> {
@@ -113,7 +197,15 @@ impl Store for ReplayStore {
     }
 
     fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError> {
-        self.inner.key_stats(key)
+        let index = lock(&self.index);
+        let mut stats = KeyStats::default();
+        for e in index.keys.get(key).into_iter().flatten() {
+            stats.events += 1;
+            stats.oldest_ts.get_or_insert(e.ts);
+            stats.newest_ts = Some(e.ts);
+            stats.usd_cents = stats.usd_cents.saturating_add(e.usd_cents);
+        }
+        Ok(stats)
     }
 }
 
@@ -136,7 +228,7 @@ impl History {
     /// An empty history (the default retention of a memory store).
     pub fn new() -> Self {
         let store = Arc::new(ReplayStore {
-            inner: MemoryStore::default(),
+            index: Mutex::new(Index::new(DEFAULT_RETENTION_MS)),
             pending: Mutex::default(),
         });
         let velocity = Arc::new(Velocity::new(store.clone()));
@@ -189,8 +281,80 @@ impl History {
                 Err(_) => w.destination.trim(),
             },
         );
-        self.store
-            .write(&mut pending, &w.id, &keys, w.requested_at)
-            .map(|_| ())
+        self.store.write(&mut pending, &keys, w.requested_at);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use riskgate::model::Decision;
+    use riskgate::velocity::{KeyParts, MemoryStore};
+
+    /// The index answers every window as the memory store does (the
+    /// serving gate's), errors included, over random histories with
+    /// out-of-order times and retention-sized gaps.
+    #[test]
+    fn windows_match_the_memory_store() {
+        let retention = 3_600_000;
+        let memory = MemoryStore::new(retention);
+        let mut index = Index::new(retention);
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let keys: Vec<Keys> = (0..12)
+            .map(|i| {
+                Keys::from_parts(KeyParts {
+                    account: format!("a{}", i % 4),
+                    asset: ["BTC", "ETH"][i % 2].into(),
+                    chain: "c".into(),
+                    destination: format!("d{}", i % 3),
+                })
+            })
+            .collect();
+        let mut t = 1_700_000_000_000u64;
+        let decision = Decision::allow("x");
+        for i in 0..4_000u64 {
+            t += match next(100) {
+                0 => 2 * retention,
+                1..=9 => 0,
+                _ => next(120_000),
+            };
+            let at = t.saturating_sub(next(4) * next(900_000));
+            let k = &keys[next(keys.len() as u64) as usize];
+            let allowed = (next(3) > 0).then(|| (next(1_000), next(500)));
+            let id = format!("w{i}");
+            memory
+                .commit(
+                    &Commit {
+                        id: &id,
+                        keys: k,
+                        fingerprint: [0; 32],
+                        requested_at: at,
+                        decision: &decision,
+                        allowed,
+                    },
+                    Exclusive::default(),
+                )
+                .unwrap();
+            index.record(k, at, allowed);
+            for _ in 0..3 {
+                let q = &keys[next(keys.len() as u64) as usize];
+                let scope = Scope::ALL[next(5) as usize];
+                let window = [60_000, 600_000, retention, retention + 1][next(4) as usize];
+                let qt = t.saturating_sub(next(3) * next(2 * retention));
+                let asset = ["BTC", "ETH", "XRP"][next(3) as usize];
+                assert_eq!(
+                    index.window(q.get(scope), asset, qt, window),
+                    memory.window(q.get(scope), asset, qt, window),
+                    "step {i}: {scope:?} at {qt} over {window}"
+                );
+            }
+        }
     }
 }
