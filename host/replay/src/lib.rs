@@ -398,9 +398,9 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
     };
     let mut reader = LogReader::new(files);
     let mut warm_until: Option<u64> = None;
-    let mut buf = Vec::with_capacity(4096);
-    while let Some(line) = reader.next_line(&mut buf)? {
-        let Some(item) = reader.parse(&line, &buf)? else {
+    while let Some(line) = reader.next_line()? {
+        let Some(item) = reader.parse(&line)? else {
+            summary.torn_lines += 1;
             continue;
         };
         let d = match item {
@@ -437,7 +437,7 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
         }
         run.history.record(&d.withdrawal)?;
     }
-    summary.torn_lines = reader.torn();
+    summary.torn_lines += reader.torn_tails();
     let (recorded, allows) = run.history.counts();
     run.totals.history_recorded = recorded;
     run.totals.history_allows = allows;

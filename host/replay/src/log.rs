@@ -8,7 +8,6 @@ use riskgate_serve::decision_log;
 use riskgate_serve::record::{GenerationRecord, LogRecord, RECORD_VERSION};
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 
 /// The log files named by `paths`, in order: a directory stands for its
@@ -88,123 +87,156 @@ pub enum Item<'a> {
     Generation(GenerationRecord),
 }
 
-/// Reads records from log files in order. A line that does not parse is an
-/// error, except the last line of a file, a torn write of a crash: it is
-/// counted in [`LogReader::torn`] and skipped.
+/// Reads records from log files in order, a whole file at a time (UTF-8
+/// checked once, then each line parsed without copying). A line that does
+/// not parse is an error, except the last line of a file, a torn write of
+/// a crash: [`parse`] answers `None` for it and the caller counts it.
 pub struct LogReader {
     files: std::vec::IntoIter<PathBuf>,
-    current: Option<(PathBuf, BufReader<std::fs::File>, u64)>,
-    torn: u64,
+    path: PathBuf,
+    data: String,
+    pos: usize,
+    number: u64,
+    /// Torn bytes cut from the end of the current file (not UTF-8).
+    torn_tail: bool,
+    /// Files whose torn tail was cut so far.
+    torn_tails: u64,
 }
 
 /// Where a line was read.
 pub struct Line {
-    number: u64,
+    pub number: u64,
     /// The last line of its file.
-    last: bool,
+    pub last: bool,
+    start: usize,
+    end: usize,
 }
 
-const DECISION_PREFIX: &[u8] = br#"{"event":"decision","#;
+const DECISION_PREFIX: &str = r#"{"event":"decision","#;
 
 impl LogReader {
     pub fn new(files: Vec<PathBuf>) -> Self {
         LogReader {
             files: files.into_iter(),
-            current: None,
-            torn: 0,
+            path: PathBuf::new(),
+            data: String::new(),
+            pos: 0,
+            number: 0,
+            torn_tail: false,
+            torn_tails: 0,
         }
     }
 
-    /// Torn last lines skipped so far.
-    pub fn torn(&self) -> u64 {
-        self.torn
+    /// The file being read.
+    pub fn path(&self) -> String {
+        self.path.display().to_string()
     }
 
-    fn path(&self) -> String {
-        self.current
-            .as_ref()
-            .map(|(p, _, _)| p.display().to_string())
-            .unwrap_or_default()
+    fn load(&mut self, path: PathBuf) -> Result<(), ReplayError> {
+        let bytes = std::fs::read(&path).map_err(|e| ReplayError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        self.torn_tail = false;
+        self.data = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let mut bytes = e.into_bytes();
+                // Bad bytes in the last line only: a torn write, cut off.
+                if bytes[valid..].iter().any(|&b| b == b'\n') {
+                    return Err(ReplayError::Io {
+                        path: path.display().to_string(),
+                        message: format!("not UTF-8 at byte {valid}"),
+                    });
+                }
+                let cut = bytes[..valid]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                bytes.truncate(cut);
+                self.torn_tail = true;
+                self.torn_tails += 1;
+                String::from_utf8(bytes).expect("valid up to the cut")
+            }
+        };
+        self.path = path;
+        self.pos = 0;
+        self.number = 0;
+        Ok(())
     }
 
-    /// Reads the next non-empty line into `buf` (`None` at the end of the
-    /// last file).
-    pub fn next_line(&mut self, buf: &mut Vec<u8>) -> Result<Option<Line>, ReplayError> {
+    /// Files whose last line was cut for bytes that are not UTF-8 (a
+    /// torn write).
+    pub fn torn_tails(&self) -> u64 {
+        self.torn_tails
+    }
+
+    /// The next non-empty line (`None` at the end of the last file).
+    pub fn next_line(&mut self) -> Result<Option<Line>, ReplayError> {
         loop {
-            if self.current.is_none() {
+            if self.pos >= self.data.len() {
                 let Some(path) = self.files.next() else {
                     return Ok(None);
                 };
-                let file = std::fs::File::open(&path).map_err(|e| ReplayError::Io {
-                    path: path.display().to_string(),
-                    message: e.to_string(),
-                })?;
-                self.current = Some((path, BufReader::with_capacity(1 << 20, file), 0));
-            }
-            let (path, reader, number) = self.current.as_mut().expect("opened above");
-            let io = |e: std::io::Error| ReplayError::Io {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            };
-            buf.clear();
-            if reader.read_until(b'\n', buf).map_err(io)? == 0 {
-                self.current = None;
+                self.load(path)?;
                 continue;
             }
-            *number += 1;
-            if buf.trim_ascii().is_empty() {
+            let rest = &self.data[self.pos..];
+            let len = rest.find('\n').unwrap_or(rest.len());
+            let (start, end) = (self.pos, self.pos + len);
+            self.pos = end + 1;
+            self.number += 1;
+            if self.data[start..end].trim_ascii().is_empty() {
                 continue;
             }
-            let last = reader.fill_buf().map_err(io)?.is_empty();
             return Ok(Some(Line {
-                number: *number,
-                last,
+                number: self.number,
+                last: self.pos >= self.data.len() && !self.torn_tail,
+                start,
+                end,
             }));
         }
     }
 
-    /// The record of `line` (its bytes `text`); `None` when it is a torn
-    /// last line, skipped.
-    pub fn parse<'b>(
-        &mut self,
-        line: &Line,
-        text: &'b [u8],
-    ) -> Result<Option<Item<'b>>, ReplayError> {
-        let text = text.trim_ascii();
-        let bad = |this: &Self, message: String| ReplayError::Record {
-            path: this.path(),
+    /// The text of `line`.
+    pub fn text(&self, line: &Line) -> &str {
+        &self.data[line.start..line.end]
+    }
+
+    /// The record of `line`; `None` when it is a torn last line, skipped.
+    pub fn parse<'b>(&'b self, line: &Line) -> Result<Option<Item<'b>>, ReplayError> {
+        let text = self.text(line).trim_ascii();
+        let bad = |message: String| ReplayError::Record {
+            path: self.path(),
             line: line.number,
             message,
         };
         let parsed = if text.starts_with(DECISION_PREFIX) {
-            serde_json::from_slice::<Decided<'b>>(text).map(|d| Item::Decision(Box::new(d)))
+            serde_json::from_str::<Decided<'b>>(text).map(|d| Item::Decision(Box::new(d)))
         } else {
-            LogRecord::parse(text).and_then(|r| match r {
+            LogRecord::parse(text.as_bytes()).and_then(|r| match r {
                 LogRecord::Generation(g) => Ok(Item::Generation(g)),
                 // Serve writes `event` first; any other decision line is
                 // read the slow way.
                 LogRecord::Decision(_) => {
-                    serde_json::from_slice::<Decided<'b>>(text).map(|d| Item::Decision(Box::new(d)))
+                    serde_json::from_str::<Decided<'b>>(text).map(|d| Item::Decision(Box::new(d)))
                 }
             })
         };
         let item = match parsed {
             Ok(item) => item,
-            Err(_) if line.last => {
-                self.torn += 1;
-                return Ok(None);
-            }
-            Err(e) => return Err(bad(self, e.to_string())),
+            Err(_) if line.last => return Ok(None),
+            Err(e) => return Err(bad(e.to_string())),
         };
         let v = match &item {
             Item::Decision(d) => d.v,
             Item::Generation(g) => g.v,
         };
         if v != RECORD_VERSION {
-            return Err(bad(
-                self,
-                format!("record format version {v} is not supported (expected {RECORD_VERSION})"),
-            ));
+            return Err(bad(format!(
+                "record format version {v} is not supported (expected {RECORD_VERSION})"
+            )));
         }
         Ok(Some(item))
     }

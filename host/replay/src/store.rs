@@ -35,9 +35,52 @@ struct Event {
     asset: u32,
 }
 
+/// A fast multiply-rotate hash of key text (the keys come from the log
+/// under replay; a seed drawn per process keeps crafted collisions from
+/// being planned ahead, and a collision only costs time).
+#[derive(Clone, Copy)]
+struct Fast(u64);
+
+impl std::hash::Hasher for Fast {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(K);
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.0 =
+            (self.0.rotate_left(5) ^ u64::from_le_bytes(tail) ^ rest.len() as u64).wrapping_mul(K);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
+#[derive(Clone, Copy)]
+struct FastState(u64);
+
+impl Default for FastState {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        FastState(std::hash::RandomState::new().hash_one(0u8) | 1)
+    }
+}
+
+impl std::hash::BuildHasher for FastState {
+    type Hasher = Fast;
+    fn build_hasher(&self) -> Fast {
+        Fast(self.0)
+    }
+}
+
 /// ALLOWs per key, each key's events sorted by time.
 struct Index {
-    keys: HashMap<String, Vec<Event>>,
+    keys: HashMap<String, Vec<Event>, FastState>,
     assets: HashMap<String, u32>,
     retention_ms: u64,
     /// The newest requested-at recorded (capped at `newest_cap`).
@@ -53,7 +96,7 @@ impl Index {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         Index {
-            keys: HashMap::new(),
+            keys: HashMap::default(),
             assets: HashMap::new(),
             retention_ms,
             newest: 0,
@@ -106,8 +149,14 @@ impl Index {
         let Some((amount, usd_cents)) = allowed else {
             return;
         };
-        let n = self.assets.len() as u32;
-        let asset = *self.assets.entry(keys.asset().to_string()).or_insert(n);
+        let asset = match self.assets.get(keys.asset()) {
+            Some(&asset) => asset,
+            None => {
+                let n = self.assets.len() as u32;
+                self.assets.insert(keys.asset().to_string(), n);
+                n
+            }
+        };
         let event = Event {
             ts: requested_at,
             amount,

@@ -365,6 +365,24 @@ fn an_older_log_needs_the_config_it_ran_with_and_sets_fail_closed() {
     let e = replay(&options).unwrap_err();
     assert!(e.to_string().contains("--allow-list-mismatch"), "{e}");
 
+    // A torn last line (a crash mid-write) is skipped and counted; a bad
+    // line before the end is an error naming the file and line.
+    options.lists = vec![(Some("extra".into()), extra.clone())];
+    let active = log_dir.join("decisions.jsonl");
+    let text = std::fs::read_to_string(&active).unwrap();
+    std::fs::write(
+        &active,
+        format!("{text}{{\"event\":\"decision\",\"v\":1,\"deci"),
+    )
+    .unwrap();
+    let report = replay(&options).unwrap();
+    assert_eq!(report.log.torn_lines, 1);
+    assert_eq!(report.totals.changed, 0);
+    std::fs::write(&active, format!("{{\"event\":\"decision\"\n{text}")).unwrap();
+    let e = replay(&options).unwrap_err().to_string();
+    assert!(e.contains("decisions.jsonl:1:"), "{e}");
+    std::fs::write(&active, &text).unwrap();
+
     // Without the configuration in the log, --config supplies it.
     as_older_log(&log_dir);
     options.lists = vec![(Some("extra".into()), extra)];
