@@ -160,11 +160,14 @@ pub struct ChainOptions {
     pub cache_dir: Option<PathBuf>,
 }
 
+/// A candidate's policies, and its own limits (a configuration file's).
+type CandidateChain = (Vec<PolicySpec>, Option<(Limits, Source)>);
+
 /// Builds gates for generations.
 pub struct ChainBuilder {
     options: ChainOptions,
     config: Option<Config>,
-    candidate: Option<(Vec<PolicySpec>, Option<(Limits, Source)>)>,
+    candidate: Option<CandidateChain>,
     sets: Vec<(Arc<DesignatedSet>, String)>,
     sample: Arc<DesignatedSet>,
 }
@@ -368,14 +371,13 @@ impl ChainBuilder {
             let fallback = from_config.as_ref().and_then(|c| c.get(i));
             if let Some(f) = fallback
                 && f.origin != p.origin
+                && (p.config.is_none() || p.fuel.is_none())
             {
-                if p.config.is_none() || p.fuel.is_none() {
-                    return Err(config_error(format!(
-                        "{what}: the --config file's policy {} is `{}`, not the logged one",
-                        i + 1,
-                        f.origin
-                    )));
-                }
+                return Err(config_error(format!(
+                    "{what}: the --config file's policy {} is `{}`, not the logged one",
+                    i + 1,
+                    f.origin
+                )));
             }
             let fallback = fallback.filter(|f| f.origin == p.origin);
             let (config, config_from) = match (&p.config, fallback) {
@@ -428,16 +430,14 @@ impl ChainBuilder {
                 .then_some(&self.sample);
             match (given, sample) {
                 (Some((set, path)), _) => {
-                    if set.version() != l.version {
-                        if !self.options.allow_list_mismatch {
-                            return Err(ReplayError::Lists(format!(
-                                "list `{}`: the log names version {}, {path} is version {} \
-                                 (accept it with --allow-list-mismatch)",
-                                l.name,
-                                l.version,
-                                set.version()
-                            )));
-                        }
+                    if set.version() != l.version && !self.options.allow_list_mismatch {
+                        return Err(ReplayError::Lists(format!(
+                            "list `{}`: the log names version {}, {path} is version {} \
+                             (accept it with --allow-list-mismatch)",
+                            l.name,
+                            l.version,
+                            set.version()
+                        )));
                     }
                     sets.push(set.clone());
                     report.push(ChainList {

@@ -170,7 +170,7 @@ pub fn render(r: &Report) -> String {
         if list.is_empty() {
             continue;
         }
-        let _ = write!(s, "<h2>{title}: {}</h2>\n", list.len());
+        let _ = writeln!(s, "<h2>{title}: {}</h2>", list.len());
         rows(&mut s, id, list);
     }
 
@@ -247,9 +247,9 @@ fn rows(s: &mut String, id: &str, list: &[Changed]) {
 /// Two stacked-bar panels (logged, re-decided) over the same buckets.
 fn chart(s: &mut String, r: &Report) {
     let buckets = &r.timeline.buckets;
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<p class=\"key\">Bucket: {}. <span style=\"background:{}\"></span>allow<span style=\"background:{}\"></span>hold<span style=\"background:{}\"></span>deny</p>\n",
+        "<p class=\"key\">Bucket: {}. <span style=\"background:{}\"></span>allow<span style=\"background:{}\"></span>hold<span style=\"background:{}\"></span>deny</p>",
         match r.timeline.bucket_ms {
             60_000 => "one minute".to_string(),
             300_000 => "five minutes".to_string(),

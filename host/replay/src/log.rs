@@ -144,7 +144,7 @@ impl LogReader {
                 let valid = e.utf8_error().valid_up_to();
                 let mut bytes = e.into_bytes();
                 // Bad bytes in the last line only: a torn write, cut off.
-                if bytes[valid..].iter().any(|&b| b == b'\n') {
+                if bytes[valid..].contains(&b'\n') {
                     return Err(ReplayError::Io {
                         path: path.display().to_string(),
                         message: format!("not UTF-8 at byte {valid}"),
