@@ -78,9 +78,56 @@ impl std::hash::BuildHasher for FastState {
     }
 }
 
+/// A key's text as 128 bits: two [`Fast`] hashes under independent
+/// random seeds (the memory store also holds keys as 128-bit hashes).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct KeyHash(u64, u64);
+
+/// The seeds of [`KeyHash`].
+struct KeySeeds(FastState, FastState);
+
+impl KeySeeds {
+    fn new() -> Self {
+        let a = FastState::default();
+        let mut b = FastState::default();
+        while b.0 == a.0 {
+            b.0 = b.0.rotate_left(17) ^ 0x9e37_79b9_7f4a_7c15 | 1;
+        }
+        KeySeeds(a, b)
+    }
+
+    fn hash(&self, key: &str) -> KeyHash {
+        use std::hash::Hasher;
+        let mut a = Fast(self.0.0);
+        a.write(key.as_bytes());
+        let mut b = Fast(self.1.0.rotate_left(32));
+        b.write(key.as_bytes());
+        KeyHash(a.finish(), b.finish())
+    }
+}
+
+/// Hashes a [`KeyHash`] by its first half (already a hash).
+#[derive(Default)]
+struct Passthrough(u64);
+
+impl std::hash::Hasher for Passthrough {
+    fn write(&mut self, _bytes: &[u8]) {
+        unreachable!("only u64 halves are hashed")
+    }
+    fn write_u64(&mut self, v: u64) {
+        if self.0 == 0 {
+            self.0 = v | 1;
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// ALLOWs per key, each key's events sorted by time.
 struct Index {
-    keys: HashMap<String, Vec<Event>, FastState>,
+    keys: HashMap<KeyHash, Vec<Event>, std::hash::BuildHasherDefault<Passthrough>>,
+    seeds: KeySeeds,
     assets: HashMap<String, u32>,
     retention_ms: u64,
     /// The newest requested-at recorded (capped at `newest_cap`).
@@ -97,6 +144,7 @@ impl Index {
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         Index {
             keys: HashMap::default(),
+            seeds: KeySeeds::new(),
             assets: HashMap::new(),
             retention_ms,
             newest: 0,
@@ -127,7 +175,7 @@ impl Index {
         }
         let asset = self.assets.get(asset).copied();
         let mut stats = WindowStats::default();
-        if let Some(events) = self.keys.get(key) {
+        if let Some(events) = self.keys.get(&self.seeds.hash(key)) {
             let start = events.partition_point(|e| e.ts.saturating_add(window_ms) <= t);
             for e in &events[start..] {
                 stats.count += 1;
@@ -165,10 +213,7 @@ impl Index {
         };
         for scope in Scope::ALL {
             let key = keys.get(scope);
-            let events = match self.keys.get_mut(key) {
-                Some(events) => events,
-                None => self.keys.entry(key.to_string()).or_default(),
-            };
+            let events = self.keys.entry(self.seeds.hash(key)).or_default();
             let at = events.partition_point(|e| e.ts <= event.ts);
             events.insert(at, event);
             if cutoff > 0 && events.first().is_some_and(|e| e.ts < cutoff) {
@@ -248,7 +293,7 @@ impl Store for ReplayStore {
     fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError> {
         let index = lock(&self.index);
         let mut stats = KeyStats::default();
-        for e in index.keys.get(key).into_iter().flatten() {
+        for e in index.keys.get(&index.seeds.hash(key)).into_iter().flatten() {
             stats.events += 1;
             stats.oldest_ts.get_or_insert(e.ts);
             stats.newest_ts = Some(e.ts);
