@@ -42,7 +42,7 @@ fn bench(c: &mut Criterion) {
     assert_eq!(report.totals.changed, 0);
     eprintln!(
         "replay of {} decisions: {:.0} decisions/s wall, {:.0} per CPU second of the \
-         replaying thread (one run, gate build included)",
+         replaying thread (one run; chain builds left out)",
         report.totals.compared, report.decisions_per_s, report.decisions_per_cpu_s
     );
     // Per CPU second over a few runs: the one-core figure on a shared

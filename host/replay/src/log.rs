@@ -87,43 +87,54 @@ pub enum Item<'a> {
     Generation(GenerationRecord),
 }
 
-/// Reads records from log files in order, a whole file at a time (UTF-8
-/// checked once, then each line parsed without copying). A line that does
-/// not parse is an error, except the last line of a file, a torn write of
-/// a crash: [`parse`] answers `None` for it and the caller counts it.
+/// Reads records from log files in order, in chunks of whole lines into one
+/// reused buffer (each chunk's UTF-8 checked once, then each line parsed in
+/// place). A line that does not parse is an error, except an unterminated
+/// last line of a file, a torn write of a crash: [`LogReader::parse`]
+/// answers `None` for it and the caller counts it.
 pub struct LogReader {
     files: std::vec::IntoIter<PathBuf>,
     path: PathBuf,
-    data: String,
+    file: Option<std::fs::File>,
+    buf: Vec<u8>,
+    /// Start of the next line in `buf`.
     pos: usize,
+    /// End of the checked text in `buf` (after a newline, or the end of
+    /// the file); bytes from there to `buf.len()` are read, not checked.
+    checked: usize,
+    eof: bool,
     number: u64,
-    /// Torn bytes cut from the end of the current file (not UTF-8).
-    torn_tail: bool,
-    /// Files whose torn tail was cut so far.
+    /// Files whose last line was cut for bytes that are not UTF-8.
     torn_tails: u64,
+    /// Bytes read at a time.
+    chunk: usize,
 }
 
 /// Where a line was read.
 pub struct Line {
     pub number: u64,
-    /// The last line of its file.
+    /// The last line of its file, unterminated (a torn write).
     pub last: bool,
     start: usize,
     end: usize,
 }
 
 const DECISION_PREFIX: &str = r#"{"event":"decision","#;
+const CHUNK: usize = 4 << 20;
 
 impl LogReader {
     pub fn new(files: Vec<PathBuf>) -> Self {
         LogReader {
             files: files.into_iter(),
             path: PathBuf::new(),
-            data: String::new(),
+            file: None,
+            buf: Vec::new(),
             pos: 0,
+            checked: 0,
+            eof: true,
             number: 0,
-            torn_tail: false,
             torn_tails: 0,
+            chunk: CHUNK,
         }
     }
 
@@ -132,37 +143,71 @@ impl LogReader {
         self.path.display().to_string()
     }
 
-    fn load(&mut self, path: PathBuf) -> Result<(), ReplayError> {
-        let bytes = std::fs::read(&path).map_err(|e| ReplayError::Io {
-            path: path.display().to_string(),
+    fn io(&self, e: std::io::Error) -> ReplayError {
+        ReplayError::Io {
+            path: self.path(),
             message: e.to_string(),
-        })?;
-        self.torn_tail = false;
-        self.data = match String::from_utf8(bytes) {
-            Ok(text) => text,
+        }
+    }
+
+    /// Reads more of the current file: at least one more whole line, or
+    /// to its end. Keeps the unread text at the start of the buffer.
+    fn fill(&mut self) -> Result<(), ReplayError> {
+        use std::io::Read;
+        self.buf.drain(..self.pos);
+        self.checked -= self.pos;
+        self.pos = 0;
+        loop {
+            let have = self.buf.len();
+            self.buf.resize(have + self.chunk, 0);
+            let n = match self.file.as_mut().map(|f| f.read(&mut self.buf[have..])) {
+                Some(Ok(n)) => n,
+                Some(Err(e)) => {
+                    self.buf.truncate(have);
+                    return Err(self.io(e));
+                }
+                None => 0,
+            };
+            self.buf.truncate(have + n);
+            if n == 0 {
+                self.eof = true;
+                self.file = None;
+                break;
+            }
+            if self.buf[have..].contains(&b'\n') {
+                break;
+            }
+        }
+        // Check the new whole lines (and at the end, the last one).
+        let end = if self.eof {
+            self.buf.len()
+        } else {
+            self.buf
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(self.checked, |i| i + 1)
+        };
+        match std::str::from_utf8(&self.buf[self.checked..end]) {
+            Ok(_) => self.checked = end,
             Err(e) => {
-                let valid = e.utf8_error().valid_up_to();
-                let mut bytes = e.into_bytes();
+                let bad = self.checked + e.valid_up_to();
                 // Bad bytes in the last line only: a torn write, cut off.
-                if bytes[valid..].contains(&b'\n') {
+                if !self.eof || self.buf[bad..].contains(&b'\n') {
                     return Err(ReplayError::Io {
-                        path: path.display().to_string(),
-                        message: format!("not UTF-8 at byte {valid}"),
+                        path: self.path(),
+                        message: format!("not UTF-8 near byte {bad} of what was read"),
                     });
                 }
-                let cut = bytes[..valid]
+                let cut = self.buf[..bad]
                     .iter()
                     .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1);
-                bytes.truncate(cut);
-                self.torn_tail = true;
+                    .map_or(0, |i| i + 1)
+                    .max(self.pos);
+                self.buf.truncate(cut);
+                self.checked = cut;
                 self.torn_tails += 1;
-                String::from_utf8(bytes).expect("valid up to the cut")
             }
-        };
-        self.path = path;
-        self.pos = 0;
-        self.number = 0;
+        }
         Ok(())
     }
 
@@ -175,33 +220,64 @@ impl LogReader {
     /// The next non-empty line (`None` at the end of the last file).
     pub fn next_line(&mut self) -> Result<Option<Line>, ReplayError> {
         loop {
-            if self.pos >= self.data.len() {
-                let Some(path) = self.files.next() else {
-                    return Ok(None);
-                };
-                self.load(path)?;
-                continue;
-            }
-            let rest = &self.data[self.pos..];
-            let len = rest.find('\n').unwrap_or(rest.len());
-            let (start, end) = (self.pos, self.pos + len);
-            self.pos = end + 1;
+            let text = self.checked_str(self.pos, self.checked);
+            let newline = text.find('\n');
+            let (start, end) = match newline {
+                Some(len) => (self.pos, self.pos + len),
+                None if !text.is_empty() && self.eof => (self.pos, self.checked),
+                None if !self.eof => {
+                    self.fill()?;
+                    continue;
+                }
+                None => {
+                    let Some(path) = self.files.next() else {
+                        return Ok(None);
+                    };
+                    let file = std::fs::File::open(&path).map_err(|e| ReplayError::Io {
+                        path: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
+                    self.path = path;
+                    self.file = Some(file);
+                    self.buf.clear();
+                    self.pos = 0;
+                    self.checked = 0;
+                    self.eof = false;
+                    self.number = 0;
+                    continue;
+                }
+            };
+            self.pos = (end + 1).min(self.checked);
             self.number += 1;
-            if self.data[start..end].trim_ascii().is_empty() {
+            if self.buf[start..end].trim_ascii().is_empty() {
                 continue;
             }
+            // A torn write: the file ends inside this line.
+            let last = newline.is_none();
             return Ok(Some(Line {
                 number: self.number,
-                last: self.pos >= self.data.len() && !self.torn_tail,
+                last,
                 start,
                 end,
             }));
         }
     }
 
+    /// `buf[start..end]` as text, for a range within the checked part
+    /// that starts and ends at line boundaries.
+    fn checked_str(&self, start: usize, end: usize) -> &str {
+        debug_assert!(start <= end && end <= self.checked);
+        debug_assert!(std::str::from_utf8(&self.buf[start..end]).is_ok());
+        // SAFETY: `fill` checked `buf[..checked]` as UTF-8 a run of whole
+        // lines at a time (what it cut or drained ends at a newline), and
+        // callers pass ranges bounded by newlines or the checked end: char
+        // boundaries of valid UTF-8.
+        unsafe { std::str::from_utf8_unchecked(&self.buf[start..end]) }
+    }
+
     /// The text of `line`.
     pub fn text(&self, line: &Line) -> &str {
-        &self.data[line.start..line.end]
+        self.checked_str(line.start, line.end)
     }
 
     /// The record of `line`; `None` when it is a torn last line, skipped.
@@ -239,5 +315,65 @@ impl LogReader {
             )));
         }
         Ok(Some(item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(files: &[&[u8]], chunk: usize) -> (Vec<(String, bool)>, u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = files
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                let p = dir.path().join(format!("{i}.jsonl"));
+                std::fs::write(&p, bytes).unwrap();
+                p
+            })
+            .collect();
+        let mut reader = LogReader::new(paths);
+        reader.chunk = chunk;
+        let mut out = Vec::new();
+        while let Some(line) = reader.next_line().unwrap() {
+            out.push((reader.text(&line).to_string(), line.last));
+        }
+        (out, reader.torn_tails())
+    }
+
+    #[test]
+    fn lines_across_chunks_files_and_torn_tails() {
+        let a: &[u8] = "one\ntwo é\n\nthree ü long line\n".as_bytes();
+        // A torn write that cut a two-byte character in half.
+        let b: &[u8] = &[b'x', b'\n', b'y', 0xc3];
+        let c: &[u8] = b"last without newline";
+        for chunk in [1, 3, 7, 1 << 20] {
+            let (got, torn) = lines(&[a, b, c], chunk);
+            let texts: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
+            assert_eq!(
+                texts,
+                [
+                    "one",
+                    "two é",
+                    "three ü long line",
+                    "x",
+                    "last without newline"
+                ],
+                "chunk {chunk}"
+            );
+            let last: Vec<bool> = got.iter().map(|(_, l)| *l).collect();
+            assert_eq!(last, [false, false, false, false, true], "chunk {chunk}");
+            assert_eq!(torn, 1, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn bad_bytes_before_the_last_line_are_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.jsonl");
+        std::fs::write(&p, [b'a', 0xff, b'\n', b'b', b'\n']).unwrap();
+        let mut reader = LogReader::new(vec![p]);
+        assert!(matches!(reader.next_line(), Err(ReplayError::Io { .. })));
     }
 }
