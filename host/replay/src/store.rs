@@ -96,13 +96,25 @@ impl KeySeeds {
         KeySeeds(a, b)
     }
 
+    /// Both halves in one pass over the text.
     fn hash(&self, key: &str) -> KeyHash {
-        use std::hash::Hasher;
-        let mut a = Fast(self.0.0);
-        a.write(key.as_bytes());
-        let mut b = Fast(self.1.0.rotate_left(32));
-        b.write(key.as_bytes());
-        KeyHash(a.finish(), b.finish())
+        const K: u64 = 0xf135_7aea_2e62_a9c5;
+        const L: u64 = 0x9e37_79b9_7f4a_7c15;
+        let (mut a, mut b) = (self.0.0, self.1.0);
+        let bytes = key.as_bytes();
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let v = u64::from_le_bytes(c.try_into().expect("8 bytes"));
+            a = (a.rotate_left(5) ^ v).wrapping_mul(K);
+            b = (b.rotate_left(23) ^ v).wrapping_mul(L);
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        let v = u64::from_le_bytes(tail) ^ bytes.len() as u64;
+        a = (a.rotate_left(5) ^ v).wrapping_mul(K);
+        b = (b.rotate_left(23) ^ v).wrapping_mul(L);
+        KeyHash(a ^ (a >> 29), b ^ (b >> 31))
     }
 }
 
