@@ -44,6 +44,22 @@
 //!   not looked up), `gate.velocity_unavailable` and
 //!   `gate.log_unavailable`.
 //!
+//! # Throughput
+//!
+//! `cargo bench -p riskgate-replay --bench replay` writes a log of 50,000
+//! decisions of the bundled chain over the demo stream through `serve`'s
+//! own service, then replays it through the chain that wrote it on one
+//! thread (the gate runs one policy call at a time; the history is a plain
+//! window index). On the 2-core development VM, shared with other work:
+//! criterion's median 99.2k decisions/s of wall time per whole replay
+//! (reading, chain build, deciding, comparing), and 100-103k decisions per
+//! CPU second of the replaying thread with the chain build left out
+//! (`Report::decisions_per_cpu_s`, the one-core figure; a run prints its
+//! median of five). The gate's own evaluation is most of it; the log is
+//! read in chunks of whole lines, UTF-8 checked once, records parsed in
+//! place into the fields replay needs, and the history is written through
+//! the candidate gate's own commit (its keys at hand).
+//!
 //! A decision **changed** when its verdict, its multiset of (reason code,
 //! policy) or its set of hits differ from the log's; reason details are not
 //! compared. Limits: releases (`POST /v1/release`) are not in the log, so
