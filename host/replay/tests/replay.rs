@@ -415,3 +415,41 @@ fn warmup_records_only_feed_the_history() {
         report.log.decisions
     );
 }
+
+#[test]
+fn wall_clock_backstop_records_are_reported_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let stream = stream(400, 9);
+    let (_config, log_dir) = serve_log(dir.path(), &stream);
+    // The last decision as if the wall-clock backstop had cut it short.
+    let active = log_dir.join("decisions.jsonl");
+    let text = std::fs::read_to_string(&active).unwrap();
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last = lines
+        .iter_mut()
+        .rev()
+        .find(|r| r["event"] == "decision" && r["replayed"] != true)
+        .unwrap();
+    last["verdict"] = "hold".into();
+    last["reasons"] = serde_json::json!([{
+        "code": GateCode::DeadlineBackstop.as_str(),
+        "detail": "policy `velocity` faulted: deadline",
+        "policy": "velocity"
+    }]);
+    let id = last["decision_id"].as_str().unwrap().to_string();
+    let out: String = lines.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&active, out).unwrap();
+
+    let report = replay(&Options::new(vec![log_dir])).unwrap();
+    assert_eq!(report.totals.changed, 0);
+    assert_eq!(report.totals.excluded, 1);
+    assert_eq!(
+        report.excluded_by_code[GateCode::DeadlineBackstop.as_str()],
+        1
+    );
+    assert_eq!(report.excluded[0].decision_id, id);
+    assert_eq!(report.excluded[0].old_verdict, Verdict::Hold);
+}
