@@ -30,7 +30,7 @@ table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #d6dae3;pad
 th{background:#f2f4f8}td.l,th.l{text-align:left}td.diag{background:#eef7ee}td.off{background:#fdf0e6;font-weight:bold}
 .note{color:#4a5468;font-size:.9rem}.allow{fill:#3c9a5f}.hold{fill:#e0a030}.deny{fill:#c8423b}
 .key span{display:inline-block;width:.8rem;height:.8rem;margin:0 .3rem 0 1rem;vertical-align:middle}
-svg text{font-size:11px;fill:#4a5468}code{font-size:.9em}";
+svg text{font-size:11px;fill:#4a5468}svg.chart{max-width:100%;height:auto}code{font-size:.9em}";
 
 const COLORS: [&str; 3] = ["#3c9a5f", "#e0a030", "#c8423b"];
 
