@@ -366,6 +366,13 @@ pub struct PolicyMeta {
     /// Key id of the trusted key whose signature was verified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_by: Option<String>,
+    /// The configuration handed to the policy (JSON text): written to the
+    /// decision log's generation record, not shown by `GET /v1/policies`.
+    #[serde(skip)]
+    pub config: String,
+    /// Fuel of one call of the policy.
+    #[serde(skip)]
+    pub fuel: u64,
 }
 
 /// A built gate and what was noticed on the way.
@@ -578,6 +585,7 @@ impl Config {
             .trusted_keys(trusted)
             .require_signatures(self.require_signature);
         let mut modes = Vec::new();
+        let mut configs = Vec::new();
         let defaults: Vec<PolicyConfig> = if self.policies.is_empty() {
             ["sanctions", "velocity"]
                 .map(|b| PolicyConfig {
@@ -634,6 +642,7 @@ impl Config {
                 }
                 (None, None) => "{}".to_string(),
             };
+            configs.push(config.clone());
             let source = PolicySource {
                 origin,
                 bytes,
@@ -666,13 +675,16 @@ impl Config {
             .iter()
             .zip(modes)
             .zip(gate.signed_by())
-            .map(|((policy, mode), signed_by)| PolicyMeta {
+            .zip(configs)
+            .map(|(((policy, mode), signed_by), config)| PolicyMeta {
                 name: policy.name().to_string(),
                 version: policy.version().to_string(),
                 sha256: hex::encode(policy.sha256()),
                 mode,
                 origin: policy.origin().to_string(),
                 signed_by: signed_by.clone(),
+                config,
+                fuel: policy.fuel(),
             })
             .collect();
         Ok(Built {

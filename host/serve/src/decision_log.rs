@@ -401,21 +401,9 @@ impl Sink for FileSink {
 /// than [`RECORD_VERSION`] is refused naming the file and the version (a
 /// record without `v` is of version 1, written before records had it).
 pub fn read_all(dir: &Path) -> io::Result<(Vec<serde_json::Value>, usize)> {
-    let mut files: Vec<(u64, PathBuf)> = Vec::new();
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name == ACTIVE {
-            files.push((u64::MAX, entry.path()));
-        } else if let Some(n) = rotated_number(name) {
-            files.push((n, entry.path()));
-        }
-    }
-    files.sort();
     let mut records = Vec::new();
     let mut torn = 0;
-    for (_, path) in files {
+    for path in files(dir)? {
         let text = std::fs::read(&path)?;
         for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             match serde_json::from_slice::<serde_json::Value>(line) {
@@ -428,6 +416,24 @@ pub fn read_all(dir: &Path) -> io::Result<(Vec<serde_json::Value>, usize)> {
         }
     }
     Ok((records, torn))
+}
+
+/// The log files of `dir` in the order they were written: the rotated
+/// ones by number, then the active one.
+pub fn files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files: Vec<(u64, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name == ACTIVE {
+            files.push((u64::MAX, entry.path()));
+        } else if let Some(n) = rotated_number(name) {
+            files.push((n, entry.path()));
+        }
+    }
+    files.sort();
+    Ok(files.into_iter().map(|(_, path)| path).collect())
 }
 
 /// Refuses a record of a format version this build does not know.

@@ -15,6 +15,11 @@
 //! Every record written carries `"v": 1`, the format version; a record
 //! without `v` (written before the field existed) is version 1 too.
 //! Readers ignore fields they do not know.
+//!
+//! Fields added within version 1, optional so that older logs still read:
+//! a generation's `limits` ([`GenerationLimits`]) and each of its policies'
+//! `config` (the JSON text handed to `configure`) and `fuel`, which
+//! `riskgate replay` needs to rebuild the very chain that decided.
 
 use riskgate::Mode;
 use riskgate::model::{Hit, Reason, Verdict, Withdrawal};
@@ -151,6 +156,21 @@ pub struct GenerationRecord {
     pub error: Option<String>,
     pub policies: Vec<GenerationPolicy>,
     pub lists: Vec<GenerationList>,
+    /// The engine limits of the generation's policy calls (absent in older
+    /// logs and in `reload_failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<GenerationLimits>,
+}
+
+/// The engine limits of a generation (`[limits]` of the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationLimits {
+    /// Default fuel of one policy call.
+    pub fuel: u64,
+    /// Wall-clock backstop of one policy call, in microseconds.
+    pub deadline_us: u64,
+    /// Memory cap of one policy instance, in MiB.
+    pub memory_mib: u64,
 }
 
 /// A policy of a generation, in chain order.
@@ -166,6 +186,13 @@ pub struct GenerationPolicy {
     /// Key id of the trusted key whose signature was verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_by: Option<String>,
+    /// The configuration handed to the policy, JSON text (absent in older
+    /// logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+    /// Fuel of one call of the policy (absent in older logs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
 }
 
 /// A designated set of a generation.

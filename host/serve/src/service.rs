@@ -12,8 +12,8 @@ use super::config::{Config, ConfigError, PolicyMeta};
 use super::metrics::Metrics;
 use crate::decision_log::{DecisionLog, LogError};
 use crate::record::{
-    DecisionRecord, Event, GenerationList, GenerationPolicy, GenerationRecord, ListVersion,
-    PolicyRun, RECORD_VERSION,
+    DecisionRecord, Event, GenerationLimits, GenerationList, GenerationPolicy, GenerationRecord,
+    ListVersion, PolicyRun, RECORD_VERSION,
 };
 use riskgate::Explanation;
 use riskgate::gate::{Gate, PolicyOutcome};
@@ -106,6 +106,8 @@ fn generation_record(g: &Generation, error: Option<&str>, timestamp_ms: u64) -> 
                     mode: p.mode,
                     origin: p.origin.clone(),
                     signed_by: p.signed_by.clone(),
+                    config: Some(p.config.clone()),
+                    fuel: Some(p.fuel),
                 })
                 .collect(),
             g.lists
@@ -131,6 +133,14 @@ fn generation_record(g: &Generation, error: Option<&str>, timestamp_ms: u64) -> 
         error: error.map(str::to_string),
         policies,
         lists,
+        limits: error.is_none().then(|| {
+            let limits = g.gate.runtime().limits();
+            GenerationLimits {
+                fuel: limits.fuel,
+                deadline_us: limits.deadline.as_micros().min(u128::from(u64::MAX)) as u64,
+                memory_mib: (limits.memory >> 20) as u64,
+            }
+        }),
     }
 }
 

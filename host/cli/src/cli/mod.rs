@@ -7,6 +7,7 @@ mod demo;
 mod lists;
 mod load;
 mod policy;
+mod replay;
 mod serve;
 mod velocity;
 
@@ -52,6 +53,8 @@ enum Command {
     Velocity(velocity::VelocityCmd),
     /// Sign and verify policy components (ed25519).
     Policy(policy::PolicyCmd),
+    /// Re-decide a decision log through a candidate chain and report what changed.
+    Replay(replay::ReplayArgs),
 }
 
 /// Engine options shared by the commands that run policies.
@@ -115,6 +118,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Policy(args) => policy::run(args),
         Command::Load(args) => load::run(args),
+        Command::Replay(args) => replay::run(args),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@ mod lists_cli;
 mod load;
 mod policy_authors;
 mod policy_sign;
+mod replay;
 mod serve;
 mod serve_config;
 #[allow(dead_code)]

@@ -300,6 +300,16 @@ fn real_records_match_the_schema_and_read_back() {
     assert_eq!(shadow["mode"], "shadow");
     assert_eq!(shadow["verdict"], "deny");
     assert!(!shadow["hits"].as_array().unwrap().is_empty(), "{shadow}");
+    // What replay needs to rebuild the chain: each policy's configuration
+    // and fuel, and the generation's limits.
+    let generation = &records[0];
+    assert_eq!(generation["limits"]["deadline_us"], 250_000);
+    assert_eq!(generation["limits"]["fuel"], riskgate::engine::DEFAULT_FUEL);
+    for p in generation["policies"].as_array().unwrap() {
+        assert_eq!(p["config"], "{}", "{p}");
+        assert_eq!(p["fuel"], riskgate::engine::DEFAULT_FUEL, "{p}");
+    }
+    assert!(records[7].get("limits").is_none());
     assert_eq!(records[4]["replayed"], true);
     assert_eq!(records[6]["verdict"], "deny");
     assert!(records[7]["error"].is_string());
@@ -312,6 +322,14 @@ fn a_record_without_a_version_is_version_1() {
     for r in records {
         let mut old = r.clone();
         old.as_object_mut().unwrap().remove("v");
+        // Nor the fields added later within version 1.
+        old.as_object_mut().unwrap().remove("limits");
+        if old["event"] != "decision" {
+            for p in old["policies"].as_array_mut().unwrap() {
+                p.as_object_mut().unwrap().remove("config");
+                p.as_object_mut().unwrap().remove("fuel");
+            }
+        }
         match LogRecord::parse(old.to_string().as_bytes()).unwrap() {
             LogRecord::Decision(d) => assert_eq!(d.v, 1),
             LogRecord::Generation(g) => assert_eq!(g.v, 1),

@@ -1,0 +1,479 @@
+//! The replay's report: a serde type (`--json` prints it whole) and its
+//! text rendering for the terminal (lists capped).
+
+use crate::chain::GenerationChain;
+use riskgate::model::Verdict;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// Verdicts in table order.
+pub const VERDICTS: [Verdict; 3] = [Verdict::Allow, Verdict::Hold, Verdict::Deny];
+
+/// Index of a verdict in [`VERDICTS`].
+pub fn index(v: Verdict) -> usize {
+    match v {
+        Verdict::Allow => 0,
+        Verdict::Hold => 1,
+        Verdict::Deny => 2,
+    }
+}
+
+/// Everything a replay found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// What was read.
+    pub log: LogSummary,
+    /// The candidate: `recorded` (each decision's own generation),
+    /// `policies` (the command line's) or `config` (a configuration file).
+    pub candidate: String,
+    /// Each generation's replayed chain: policies, sets, limits, and where
+    /// each came from.
+    pub chains: Vec<GenerationChain>,
+    /// How the replay judged (history, clock, exclusions), in words.
+    pub notes: Vec<String>,
+    pub totals: Totals,
+    /// `transitions[old][new]`, verdicts in allow, hold, deny order, over
+    /// the decisions compared.
+    pub transitions: [[u64; 3]; 3],
+    /// Reason codes the candidate gave that the log did not, per decision
+    /// (code → count).
+    pub reasons_appeared: BTreeMap<String, u64>,
+    /// Reason codes the log gave that the candidate did not.
+    pub reasons_disappeared: BTreeMap<String, u64>,
+    /// Every decision that changed, in log order.
+    pub changed: Vec<Changed>,
+    /// Records not compared because their logged outcome cannot be
+    /// reproduced by replay (a wall-clock backstop, the clock, the store,
+    /// the log itself), with what the candidate said.
+    pub excluded: Vec<Changed>,
+    /// Excluded records per logged `gate.*` code.
+    pub excluded_by_code: BTreeMap<String, u64>,
+    /// Each candidate policy against the log's recorded verdict of the
+    /// policy of the same name.
+    pub policies: Vec<PolicyAgreement>,
+    /// Shadow policies' disagreements with the enforced verdict.
+    pub shadow: Shadow,
+    /// Verdicts over time, old and new.
+    pub timeline: Timeline,
+    /// Wall time of the replay (reading, building chains, deciding,
+    /// comparing).
+    pub elapsed_ms: u64,
+    /// Of it, building the chains (loading or compiling policies, once per
+    /// generation).
+    pub chain_build_ms: u64,
+    /// Records re-decided per second of wall time, chain builds left out.
+    pub decisions_per_s: f64,
+    /// CPU time of the replaying thread (the whole replay runs on it).
+    pub cpu_ms: u64,
+    /// Records re-decided per second of that thread's CPU time, chain
+    /// builds left out: the one-core throughput, undisturbed by other work
+    /// on the machine.
+    pub decisions_per_cpu_s: f64,
+}
+
+/// What the log held.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LogSummary {
+    pub files: Vec<String>,
+    /// Decision records read.
+    pub decisions: u64,
+    /// `generation` records read.
+    pub generations: u64,
+    /// `reload_failed` records read.
+    pub reloads_failed: u64,
+    /// Torn last lines skipped (a crash in the middle of a write).
+    pub torn_lines: u64,
+    /// requested_at of the first and last decision.
+    pub first_requested_at: Option<u64>,
+    pub last_requested_at: Option<u64>,
+}
+
+/// The replay's counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    /// Decisions re-decided and compared.
+    pub compared: u64,
+    /// Of them, the same verdict, reason codes and hits.
+    pub unchanged: u64,
+    /// Of them, a different verdict, reason codes or hits.
+    pub changed: u64,
+    /// Of the changed, a different verdict.
+    pub verdict_changed: u64,
+    /// Records answered from the serving store (`replayed: true`, a retry):
+    /// not re-decided, not history.
+    pub replayed_skipped: u64,
+    /// Records inside `--warmup`: history only, not re-decided.
+    pub warmup: u64,
+    /// Records re-decided but not compared (see [`Report::excluded`]).
+    pub excluded: u64,
+    /// Decisions the serving gate recorded, written to the replay's history
+    /// (of them, ALLOWs adding to the windows).
+    pub history_recorded: u64,
+    pub history_allows: u64,
+}
+
+/// One decision, as logged and as re-decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Changed {
+    /// The log record's id.
+    pub decision_id: String,
+    /// The withdrawal's id.
+    pub withdrawal_id: String,
+    pub generation: u64,
+    pub requested_at: u64,
+    pub old_verdict: Verdict,
+    pub new_verdict: Verdict,
+    pub old_reasons: Vec<String>,
+    pub new_reasons: Vec<String>,
+}
+
+/// One candidate policy against the log's verdicts of the policy of the
+/// same name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyAgreement {
+    pub name: String,
+    /// Decisions where the log records a verdict of a policy by this name.
+    pub compared: u64,
+    /// Of them, the same verdict.
+    pub agreed: u64,
+    /// Decisions compared where the log records no policy by this name.
+    pub not_in_log: u64,
+    /// `transitions[old][new]` of this policy's own verdict.
+    pub transitions: [[u64; 3]; 3],
+}
+
+/// Shadow disagreements: a shadow policy's own verdict differed from the
+/// decision's (enforced) verdict, counted per policy and pair of verdicts,
+/// over the decisions compared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Shadow {
+    /// As the log records them.
+    pub log: Vec<ShadowCount>,
+    /// As the candidate decided.
+    pub replay: Vec<ShadowCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ShadowCount {
+    pub policy: String,
+    pub enforced: Verdict,
+    pub shadow: Verdict,
+    pub count: u64,
+}
+
+/// Verdicts of the compared decisions per time bucket (by requested_at).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Timeline {
+    /// Width of a bucket, ms (a minute, five minutes, an hour or a day,
+    /// whichever keeps the buckets to a few hundred).
+    pub bucket_ms: u64,
+    pub buckets: Vec<Bucket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    /// Start, ms since the Unix epoch.
+    pub start_ms: u64,
+    /// Allow, hold, deny as logged.
+    pub old: [u64; 3],
+    /// Allow, hold, deny as re-decided.
+    pub new: [u64; 3],
+}
+
+impl Timeline {
+    /// Buckets `points` (requested_at, old verdict index, new verdict index).
+    pub fn of(points: &[(u64, u8, u8)]) -> Timeline {
+        let (Some(lo), Some(hi)) = (
+            points.iter().map(|p| p.0).min(),
+            points.iter().map(|p| p.0).max(),
+        ) else {
+            return Timeline::default();
+        };
+        const MINUTE: u64 = 60_000;
+        let span = hi - lo;
+        let bucket_ms = [MINUTE, 5 * MINUTE, 60 * MINUTE, 24 * 60 * MINUTE]
+            .into_iter()
+            .find(|b| span / b < 240)
+            .unwrap_or(24 * 60 * MINUTE);
+        let first = lo - lo % bucket_ms;
+        let n = ((hi - first) / bucket_ms + 1) as usize;
+        let mut buckets: Vec<Bucket> = (0..n)
+            .map(|i| Bucket {
+                start_ms: first + i as u64 * bucket_ms,
+                old: [0; 3],
+                new: [0; 3],
+            })
+            .collect();
+        for &(t, old, new) in points {
+            let b = &mut buckets[((t - first) / bucket_ms) as usize];
+            b.old[old as usize] += 1;
+            b.new[new as usize] += 1;
+        }
+        Timeline { bucket_ms, buckets }
+    }
+}
+
+/// `2026-11-01 13:05:00Z` from ms since the Unix epoch.
+pub fn utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "-".into()
+    } else {
+        format!("{:.2}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+impl Report {
+    /// Whether anything compared changed.
+    pub fn any_change(&self) -> bool {
+        self.totals.changed > 0
+    }
+
+    /// The report for a terminal; at most `max_listed` changed and excluded
+    /// decisions are listed (all are in the JSON).
+    pub fn to_text(&self, max_listed: usize) -> String {
+        let mut s = String::new();
+        let t = &self.totals;
+        let _ = writeln!(
+            s,
+            "replay of {} decision(s) from {} file(s) ({} generation record(s){}{}), candidate: {}",
+            self.log.decisions,
+            self.log.files.len(),
+            self.log.generations,
+            if self.log.reloads_failed > 0 {
+                format!(", {} failed reload(s)", self.log.reloads_failed)
+            } else {
+                String::new()
+            },
+            if self.log.torn_lines > 0 {
+                format!(", {} torn last line(s) skipped", self.log.torn_lines)
+            } else {
+                String::new()
+            },
+            self.candidate
+        );
+        if let (Some(a), Some(b)) = (self.log.first_requested_at, self.log.last_requested_at) {
+            let _ = writeln!(s, "requested_at from {} to {}", utc(a), utc(b));
+        }
+        let _ = writeln!(s);
+        for c in &self.chains {
+            let _ = writeln!(
+                s,
+                "generation {}: limits fuel {} deadline {} us memory {} MiB (from {})",
+                c.generation,
+                c.limits.fuel,
+                c.limits.deadline_us,
+                c.limits.memory_mib,
+                c.limits.from.as_str()
+            );
+            for p in &c.policies {
+                let _ = writeln!(
+                    s,
+                    "  policy {} {} ({}, {}) sha256 {}…, config from {}, fuel {} from {}",
+                    p.name,
+                    p.version,
+                    p.origin,
+                    p.mode.as_str(),
+                    &p.sha256[..12.min(p.sha256.len())],
+                    p.config_from.as_str(),
+                    p.fuel,
+                    p.fuel_from.as_str()
+                );
+            }
+            for l in &c.lists {
+                let _ = writeln!(
+                    s,
+                    "  list {} version {}: {}{}",
+                    l.name,
+                    l.version,
+                    l.from,
+                    match &l.used_version {
+                        Some(v) if *v != l.version => format!(" (version {v} used instead)"),
+                        _ => String::new(),
+                    }
+                );
+            }
+        }
+        for n in &self.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "compared {}: {} changed ({} verdict), {} unchanged",
+            t.compared, t.changed, t.verdict_changed, t.unchanged
+        );
+        let _ = writeln!(
+            s,
+            "not compared: {} replayed (retries answered from the store), {} warm-up, {} excluded",
+            t.replayed_skipped, t.warmup, t.excluded
+        );
+        let _ = writeln!(
+            s,
+            "history: {} recorded decisions, {} allows in the windows",
+            t.history_recorded, t.history_allows
+        );
+        let _ = writeln!(s, "\ntransitions (rows: logged, columns: replayed)");
+        let _ = writeln!(
+            s,
+            "{:>10} {:>10} {:>10} {:>10}",
+            "", "allow", "hold", "deny"
+        );
+        for (i, row) in self.transitions.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{:>10} {:>10} {:>10} {:>10}",
+                VERDICTS[i].as_str(),
+                row[0],
+                row[1],
+                row[2]
+            );
+        }
+        for (title, map) in [
+            ("reasons appeared", &self.reasons_appeared),
+            ("reasons disappeared", &self.reasons_disappeared),
+        ] {
+            if !map.is_empty() {
+                let _ = writeln!(s, "\n{title}");
+                for (code, n) in map {
+                    let _ = writeln!(s, "  {n:>8}  {code}");
+                }
+            }
+        }
+        if !self.policies.is_empty() {
+            let _ = writeln!(s, "\nper-policy agreement with the log");
+            for p in &self.policies {
+                let _ = writeln!(
+                    s,
+                    "  {}: {} of {} agree ({}){}",
+                    p.name,
+                    p.agreed,
+                    p.compared,
+                    pct(p.agreed, p.compared),
+                    if p.not_in_log > 0 {
+                        format!(", {} decision(s) without it in the log", p.not_in_log)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+        for (title, list) in [
+            ("shadow disagreements in the log", &self.shadow.log),
+            ("shadow disagreements in the replay", &self.shadow.replay),
+        ] {
+            if !list.is_empty() {
+                let _ = writeln!(s, "\n{title} (policy, enforced → shadow)");
+                for c in list {
+                    let _ = writeln!(
+                        s,
+                        "  {:>8}  {} {} → {}",
+                        c.count,
+                        c.policy,
+                        c.enforced.as_str(),
+                        c.shadow.as_str()
+                    );
+                }
+            }
+        }
+        for (title, list) in [
+            ("changed decisions", &self.changed),
+            (
+                "excluded records (not reproducible by replay)",
+                &self.excluded,
+            ),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "\n{title}: {}", list.len());
+            for c in list.iter().take(max_listed) {
+                let _ = writeln!(
+                    s,
+                    "  {} {} ({}): {} → {}  [{}] → [{}]",
+                    c.decision_id,
+                    c.withdrawal_id,
+                    utc(c.requested_at),
+                    c.old_verdict.as_str(),
+                    c.new_verdict.as_str(),
+                    c.old_reasons.join(", "),
+                    c.new_reasons.join(", ")
+                );
+            }
+            if list.len() > max_listed {
+                let _ = writeln!(
+                    s,
+                    "  … and {} more (--json lists all)",
+                    list.len() - max_listed
+                );
+            }
+        }
+        if !self.excluded_by_code.is_empty() {
+            let _ = writeln!(s, "\nexcluded by logged code");
+            for (code, n) in &self.excluded_by_code {
+                let _ = writeln!(s, "  {n:>8}  {code}");
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\n{} ms ({} ms building chains), {:.0} decisions/s; {} ms CPU on one thread, \
+             {:.0} decisions per CPU second",
+            self.elapsed_ms,
+            self.chain_build_ms,
+            self.decisions_per_s,
+            self.cpu_ms,
+            self.decisions_per_cpu_s
+        );
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00Z");
+        assert_eq!(utc(1_793_491_200_000), "2026-11-01 00:00:00Z");
+        assert_eq!(utc(951_782_400_000 + 3_723_000), "2000-02-29 01:02:03Z");
+    }
+
+    #[test]
+    fn timeline_buckets_by_span() {
+        let h = 3_600_000;
+        let t = Timeline::of(&[(10 * h + 5, 0, 1), (10 * h + 59_000, 0, 0), (11 * h, 2, 2)]);
+        assert_eq!(t.bucket_ms, 60_000);
+        assert_eq!(t.buckets.len(), 61);
+        assert_eq!(t.buckets[0].old, [2, 0, 0]);
+        assert_eq!(t.buckets[0].new, [1, 1, 0]);
+        assert_eq!(t.buckets[60].new, [0, 0, 1]);
+        let t = Timeline::of(&[(0, 0, 0), (3 * 24 * h, 1, 1)]);
+        assert_eq!(t.bucket_ms, h);
+        assert_eq!(t.buckets.len(), 73);
+        let t = Timeline::of(&[(0, 0, 0), (30 * 24 * h, 1, 1)]);
+        assert_eq!(t.bucket_ms, 24 * h);
+        assert!(Timeline::of(&[]).buckets.is_empty());
+    }
+}
