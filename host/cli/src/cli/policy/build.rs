@@ -144,7 +144,25 @@ pub fn build(
             built.core_module.display()
         )
     })?;
-    let bytes = riskgate_guest_build::with_policy_info(&built.component, &info.name, &info.version);
+    // The SDK's export macro writes the section into the core module; a
+    // component made otherwise gets one at its top level.
+    let bytes = match riskgate::policy_info::read_policy_info(&built.component) {
+        Ok(Some(section)) if section.name == info.name && section.version == info.version => {
+            built.component
+        }
+        Ok(Some(section)) => bail!(
+            "{}: its riskgate-policy-info section says {} {}, its info export {} {}",
+            built.core_module.display(),
+            section.name,
+            section.version,
+            info.name,
+            info.version
+        ),
+        Ok(None) => {
+            riskgate_guest_build::with_policy_info(&built.component, &info.name, &info.version)
+        }
+        Err(e) => bail!("{}: {e}", built.core_module.display()),
+    };
     let path = out.map_or_else(|| krate.default_component(), Path::to_path_buf);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
