@@ -498,6 +498,16 @@ pub fn decide_with_calls<P: Policy>(
     try_decide_with_calls::<P>(scenario).map_err(|e| e.to_string())
 }
 
+/// A decide closure for the [`properties`](crate::properties): decides
+/// each scenario with `P` natively, panicking (naming the scenario's
+/// withdrawal) when it cannot be decided.
+pub fn decider<P: Policy>() -> impl FnMut(&Scenario) -> Decision {
+    |scenario: &Scenario| match try_decide::<P>(scenario) {
+        Ok(decision) => decision,
+        Err(e) => panic!("withdrawal `{}`: {e}", scenario.withdrawal.id),
+    }
+}
+
 /// [`decide`] with a typed error.
 pub fn try_decide<P: Policy>(scenario: &Scenario) -> Result<Decision, DecideError> {
     try_decide_with_calls::<P>(scenario).map(|(decision, _)| decision)
