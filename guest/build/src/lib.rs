@@ -46,9 +46,43 @@ pub fn build_components(
             workspace_root.join(dir).display()
         );
     }
+    let names: Vec<&str> = packages.iter().map(|(p, _)| *p).collect();
+    build(
+        &workspace_root.join("Cargo.toml"),
+        &names,
+        &guest_target_dir(out_dir),
+        out_dir,
+    )
+}
+
+/// Builds one policy crate (`package`, from the manifest at
+/// `manifest_path`: the crate's own or its workspace's) for
+/// `wasm32-unknown-unknown` in `target_dir`, and writes the component
+/// `<package>.wasm` into `out_dir`. For tools (`riskgate policy build`):
+/// it prints nothing for cargo, unlike [`build_components`]. The crate must
+/// be a `cdylib` exporting a policy (`riskgate_guest::export_policy!`).
+pub fn build_crate(
+    manifest_path: &Path,
+    package: &str,
+    target_dir: &Path,
+    out_dir: &Path,
+) -> Result<Component> {
+    let mut built = build(manifest_path, &[package], target_dir, out_dir)?;
+    built
+        .pop()
+        .with_context(|| format!("no component built for {package}"))
+}
+
+/// Builds `packages` of the manifest at `manifest_path` in `target_dir`
+/// and encodes each as `<package>.wasm` in `out_dir`.
+fn build(
+    manifest_path: &Path,
+    packages: &[&str],
+    target_dir: &Path,
+    out_dir: &Path,
+) -> Result<Vec<Component>> {
     ensure_target()?;
 
-    let target_dir = guest_target_dir(out_dir);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.arg("build")
@@ -56,10 +90,10 @@ pub fn build_components(
         .arg("--target")
         .arg(TARGET)
         .arg("--manifest-path")
-        .arg(workspace_root.join("Cargo.toml"))
+        .arg(manifest_path)
         .arg("--target-dir")
-        .arg(&target_dir);
-    for (package, _) in packages {
+        .arg(target_dir);
+    for package in packages {
         cmd.arg("-p").arg(package);
     }
     // The outer build's flags and wrappers (clippy, coverage, host RUSTFLAGS)
@@ -106,7 +140,7 @@ pub fn build_components(
 
     std::fs::create_dir_all(out_dir)?;
     let mut built = Vec::new();
-    for (package, _) in packages {
+    for package in packages {
         let core = target_dir
             .join(TARGET)
             .join("release")
@@ -169,4 +203,56 @@ fn guest_target_dir(out_dir: &Path) -> PathBuf {
         .find(|dir| dir.join("CACHEDIR.TAG").is_file())
         .map(|target| target.join("wasm-guests"))
         .unwrap_or_else(|| out_dir.join("wasm-guests"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds the bundled sanctions policy as a tool would, in the guest
+    /// target directory the build scripts share (so usually nothing is
+    /// recompiled), and checks the component and its policy-info section.
+    #[test]
+    fn build_crate_makes_a_component_with_its_policy_info() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let exe = std::env::current_exe().unwrap();
+        let target_dir = guest_target_dir(&exe);
+        let out = tempfile::tempdir().unwrap();
+        let built = build_crate(
+            &root.join("Cargo.toml"),
+            "riskgate-policy-sanctions",
+            &target_dir,
+            out.path(),
+        )
+        .unwrap();
+        assert_eq!(built.package, "riskgate-policy-sanctions");
+        assert_eq!(
+            built.path,
+            out.path().join("riskgate-policy-sanctions.wasm")
+        );
+        let bytes = std::fs::read(&built.path).unwrap();
+        // A component (layer 1), not a core module.
+        assert_eq!(&bytes[..8], b"\0asm\x0d\0\x01\0");
+        let info = br#"riskgate-policy-info{"name":"sanctions","version":""#;
+        assert!(
+            bytes.windows(info.len()).any(|w| w == info),
+            "the policy-info section is in the component"
+        );
+    }
+
+    #[test]
+    fn a_crate_that_does_not_exist_is_an_error() {
+        let out = tempfile::tempdir().unwrap();
+        let e = build_crate(
+            &out.path().join("Cargo.toml"),
+            "nothing",
+            &out.path().join("target"),
+            out.path(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("building guest components failed"),
+            "{e:#}"
+        );
+    }
 }
