@@ -2,7 +2,7 @@
 //!
 //! Used from build scripts (the host's bundled policies, the tests' hostile
 //! guests) in the spirit of wasmtime's test-programs artifacts: a nested
-//! `cargo build --target wasm32-unknown-unknown` into its own target
+//! `cargo rustc --target wasm32-unknown-unknown --crate-type cdylib` into its own target
 //! directory, then `wit-component` turns each core module into a component.
 //! The `wasm32-unknown-unknown` target is installed through rustup when it
 //! is missing, so a fresh machine needs nothing but the stable toolchain.
@@ -83,19 +83,60 @@ fn build(
 ) -> Result<Vec<Component>> {
     ensure_target()?;
 
+    // One `cargo rustc` per package, building its library as a `cdylib`
+    // only: a crate that is also an `rlib` (to share its policy type with
+    // native tests) would otherwise be built without LTO, which rustc does
+    // not run when an rlib is among the outputs.
+    for package in packages {
+        let mut cmd = guest_cargo();
+        cmd.arg("rustc")
+            .arg("--release")
+            .arg("--target")
+            .arg(TARGET)
+            .arg("--manifest-path")
+            .arg(manifest_path)
+            .arg("--target-dir")
+            .arg(target_dir)
+            .arg("-p")
+            .arg(package)
+            .arg("--lib")
+            .arg("--crate-type")
+            .arg("cdylib");
+        let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+        if !status.success() {
+            bail!("building guest components failed ({status}): {cmd:?}");
+        }
+    }
+
+    std::fs::create_dir_all(out_dir)?;
+    let mut built = Vec::new();
+    for package in packages {
+        let core = target_dir
+            .join(TARGET)
+            .join("release")
+            .join(format!("{}.wasm", package.replace('-', "_")));
+        let bytes = std::fs::read(&core)
+            .with_context(|| format!("reading core module {}", core.display()))?;
+        let component = encode_component(&bytes)
+            .with_context(|| format!("encoding {} as a component", core.display()))?;
+        let path = out_dir.join(format!("{package}.wasm"));
+        if std::fs::read(&path).ok().as_deref() != Some(component.as_slice()) {
+            std::fs::write(&path, &component)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        built.push(Component {
+            package: package.to_string(),
+            path,
+        });
+    }
+    Ok(built)
+}
+
+/// A `cargo` command for a guest build: the outer build's flags removed,
+/// the guests' profile set.
+fn guest_cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.arg("build")
-        .arg("--release")
-        .arg("--target")
-        .arg(TARGET)
-        .arg("--manifest-path")
-        .arg(manifest_path)
-        .arg("--target-dir")
-        .arg(target_dir);
-    for package in packages {
-        cmd.arg("-p").arg(package);
-    }
     // The outer build's flags and wrappers (clippy, coverage, host RUSTFLAGS)
     // are for the host target, not for guests.
     for var in [
@@ -132,34 +173,7 @@ fn build(
     .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
     .env("CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS", "true")
     .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false");
-
-    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
-    if !status.success() {
-        bail!("building guest components failed ({status}): {cmd:?}");
-    }
-
-    std::fs::create_dir_all(out_dir)?;
-    let mut built = Vec::new();
-    for package in packages {
-        let core = target_dir
-            .join(TARGET)
-            .join("release")
-            .join(format!("{}.wasm", package.replace('-', "_")));
-        let bytes = std::fs::read(&core)
-            .with_context(|| format!("reading core module {}", core.display()))?;
-        let component = encode_component(&bytes)
-            .with_context(|| format!("encoding {} as a component", core.display()))?;
-        let path = out_dir.join(format!("{package}.wasm"));
-        if std::fs::read(&path).ok().as_deref() != Some(component.as_slice()) {
-            std::fs::write(&path, &component)
-                .with_context(|| format!("writing {}", path.display()))?;
-        }
-        built.push(Component {
-            package: package.to_string(),
-            path,
-        });
-    }
-    Ok(built)
+    cmd
 }
 
 /// Encodes a core module carrying wit-bindgen's component-type section as a
