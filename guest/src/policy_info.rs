@@ -11,6 +11,42 @@
 //!
 //! A name or version that is empty, or holds a character JSON would have to
 //! escape (`"`, `\`, a control character), fails to compile.
+//!
+//! ```
+//! use riskgate_guest::prelude::*;
+//! struct P;
+//! impl Policy for P {
+//!     const NAME: &'static str = "p";
+//!     const VERSION: &'static str = "1.0.0";
+//!     fn configure(_: &str) -> Result<Self, String> { Ok(P) }
+//!     fn evaluate(&self, _: &Withdrawal) -> Decision { Decision::allow() }
+//! }
+//! riskgate_guest::export_policy!(P);
+//! ```
+//!
+//! ```compile_fail
+//! use riskgate_guest::prelude::*;
+//! struct P;
+//! impl Policy for P {
+//!     const NAME: &'static str = "p\"q";
+//!     const VERSION: &'static str = "1.0.0";
+//!     fn configure(_: &str) -> Result<Self, String> { Ok(P) }
+//!     fn evaluate(&self, _: &Withdrawal) -> Decision { Decision::allow() }
+//! }
+//! riskgate_guest::export_policy!(P);
+//! ```
+//!
+//! ```compile_fail
+//! use riskgate_guest::prelude::*;
+//! struct P;
+//! impl Policy for P {
+//!     const NAME: &'static str = "p";
+//!     const VERSION: &'static str = "";
+//!     fn configure(_: &str) -> Result<Self, String> { Ok(P) }
+//!     fn evaluate(&self, _: &Withdrawal) -> Decision { Decision::allow() }
+//! }
+//! riskgate_guest::export_policy!(P);
+//! ```
 
 /// Name of the custom section.
 pub const SECTION: &str = "riskgate-policy-info";

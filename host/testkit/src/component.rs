@@ -187,6 +187,16 @@ impl Harness {
         Ok(policy)
     }
 
+    /// A decide closure for the [`properties`](crate::properties): decides
+    /// each scenario on the component, panicking (naming the scenario's
+    /// withdrawal) when it cannot be decided.
+    pub fn decider(&self) -> impl FnMut(&Scenario) -> Decision + '_ {
+        move |scenario: &Scenario| match self.decide(scenario) {
+            Ok(decision) => decision,
+            Err(e) => panic!("withdrawal `{}`: {e}", scenario.withdrawal.id),
+        }
+    }
+
     /// Decides `scenario` on the component (see the module documentation).
     pub fn decide(&self, scenario: &Scenario) -> Result<Decision, HarnessError> {
         // The same checks of the scenario as the mock host's.

@@ -144,6 +144,12 @@ pub enum ScenarioError {
     },
     #[error("history withdrawal {index} reuses the current withdrawal's id `{id}`")]
     HistoryId { index: usize, id: String },
+    #[error("history withdrawals {first} and {index} share the id `{id}`")]
+    HistoryDuplicate {
+        first: usize,
+        index: usize,
+        id: String,
+    },
     #[error("history withdrawal {index} (`{id}`) is refused by the gate's input checks: {error}")]
     BadHistory {
         index: usize,
@@ -178,6 +184,13 @@ impl MockHost {
         for (index, h) in scenario.history.iter().enumerate() {
             if h.id == scenario.withdrawal.id {
                 return Err(ScenarioError::HistoryId {
+                    index,
+                    id: h.id.clone(),
+                });
+            }
+            if let Some(first) = scenario.history[..index].iter().position(|o| o.id == h.id) {
+                return Err(ScenarioError::HistoryDuplicate {
+                    first,
                     index,
                     id: h.id.clone(),
                 });
@@ -496,6 +509,16 @@ pub fn decide_with_calls<P: Policy>(
     scenario: &Scenario,
 ) -> Result<(Decision, Vec<HostCall>), String> {
     try_decide_with_calls::<P>(scenario).map_err(|e| e.to_string())
+}
+
+/// A decide closure for the [`properties`](crate::properties): decides
+/// each scenario with `P` natively, panicking (naming the scenario's
+/// withdrawal) when it cannot be decided.
+pub fn decider<P: Policy>() -> impl FnMut(&Scenario) -> Decision {
+    |scenario: &Scenario| match try_decide::<P>(scenario) {
+        Ok(decision) => decision,
+        Err(e) => panic!("withdrawal `{}`: {e}", scenario.withdrawal.id),
+    }
 }
 
 /// [`decide`] with a typed error.
@@ -974,6 +997,14 @@ mod tests {
         assert!(decide::<Screen>(&s).unwrap_err().contains("not-an-address"));
         let s = Scenario::new(withdrawal("w")).history(withdrawal("w"));
         assert!(decide::<Screen>(&s).unwrap_err().contains("reuses"));
+        let s = Scenario::new(withdrawal("w"))
+            .history(withdrawal("h"))
+            .history(withdrawal("h"));
+        assert!(
+            decide::<Screen>(&s)
+                .unwrap_err()
+                .contains("share the id `h`")
+        );
         let s = Scenario::new(withdrawal("w"))
             .listed("l", "1", "ethereum", DEFAULT_DESTINATION, None)
             .listed("l", "2", "ethereum", DEFAULT_DESTINATION, None);

@@ -204,6 +204,22 @@ fn explicit_figures_answer_only_their_key_and_window() {
 }
 
 #[test]
+fn deciders_decide_like_decide() {
+    let harness = Harness::new(bundled::SANCTIONS, Limits::default()).unwrap();
+    let listed =
+        Scenario::new(withdrawal("w")).listed("l", "1", "ethereum", DEFAULT_DESTINATION, None);
+    let mut on_component = harness.decider();
+    let mut natively = mock::decider::<Sanctions>();
+    assert_eq!(on_component(&listed), natively(&listed));
+    assert_eq!(on_component(&listed).verdict, Verdict::Deny);
+    let refused = listed.config("{\"lists\":[]}");
+    assert!(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| on_component(&refused))).is_err()
+    );
+    assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| natively(&refused))).is_err());
+}
+
+#[test]
 fn the_mock_keeps_the_stores_retention() {
     assert_eq!(mock::RETENTION_MS, riskgate::velocity::DEFAULT_RETENTION_MS);
 }

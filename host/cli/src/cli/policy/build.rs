@@ -136,7 +136,7 @@ pub fn build(
     out: Option<&Path>,
     engine: &EngineArgs,
 ) -> Result<Built> {
-    let built = riskgate_guest_build::build_crate(&krate.manifest_path, release)?;
+    let built = riskgate_guest_build::build_crate(&krate.manifest_path, release, None)?;
     let runtime = Runtime::new(engine.limits()).context("starting the wasm engine")?;
     let info = inspect::inspect(&runtime, &built.component).map_err(|e| {
         anyhow::anyhow!(
