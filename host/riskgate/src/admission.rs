@@ -94,15 +94,9 @@ pub enum AdmissionError {
     },
     #[error("{0}")]
     PolicyInfo(#[source] crate::policy_info::PolicyInfoError),
-    #[error(
-        "its riskgate-policy-info section says {section_name} {section_version}, its info export {name} {version}"
-    )]
-    InfoMismatch {
-        section_name: String,
-        section_version: String,
-        name: String,
-        version: String,
-    },
+    /// `section` and `reported` are each `NAME VERSION`.
+    #[error("its riskgate-policy-info section says {section}, its info export {reported}")]
+    InfoMismatch { section: String, reported: String },
     #[error("the component says {what} `{actual}`, `{expected}` is expected")]
     Unexpected {
         what: &'static str,
@@ -198,10 +192,8 @@ impl Admitted {
             && (policy.name() != info.name || policy.version() != info.version)
         {
             return Err(AdmissionError::InfoMismatch {
-                section_name: info.name.clone(),
-                section_version: info.version.clone(),
-                name: policy.name().to_string(),
-                version: policy.version().to_string(),
+                section: format!("{} {}", info.name, info.version),
+                reported: format!("{} {}", policy.name(), policy.version()),
             });
         }
         if let Some((name, version)) = &self.signed

@@ -43,7 +43,7 @@ pub struct CheckArgs {
 /// also writes the decision log.
 enum Decider {
     Gate(Gate),
-    Service(riskgate_serve::service::Service),
+    Service(Box<riskgate_serve::service::Service>),
 }
 
 impl Decider {
@@ -124,7 +124,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             Err(code) => return Ok(code),
         },
         Some(dir) => match args.gate.service(dir) {
-            Ok(service) => Decider::Service(service),
+            Ok(service) => Decider::Service(Box::new(service)),
             Err(code) => return Ok(code),
         },
     };
