@@ -23,22 +23,7 @@ use riskgate_testkit::{Listed, Scenario, WindowFigure};
 use crate::builder;
 
 /// The model withdrawal of a guest one (the same fields).
-pub fn to_model(w: &guest::Withdrawal) -> riskgate::Withdrawal {
-    riskgate::Withdrawal {
-        id: w.id.clone(),
-        account: w.account.clone(),
-        asset: w.asset.clone(),
-        chain: w.chain.clone(),
-        destination: w.destination.clone(),
-        amount: w.amount,
-        decimals: w.decimals,
-        usd_cents: w.usd_cents,
-        requested_at: w.requested_at,
-        account_created_at: w.account_created_at,
-        credential_changed_at: w.credential_changed_at,
-        destination_first_used_at: w.destination_first_used_at,
-    }
-}
+pub use riskgate_testkit::mock::to_model;
 
 /// The gate's decision as a policy's: the verdict, every reason (the
 /// gate's own `gate.*` ones included) with the decision's hits as the

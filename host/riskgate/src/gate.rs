@@ -520,7 +520,7 @@ impl Gate {
             Err(settled) => return settled,
         };
 
-        let input = to_wit(w);
+        let input = crate::policy::to_wit(w);
         let permit = self.permits.acquire();
         let velocity_fault = Arc::new(OnceLock::new());
         let ctx = CallContext {
@@ -816,23 +816,6 @@ fn truncate(s: String, max: usize) -> String {
         s
     } else {
         s.chars().take(max).collect()
-    }
-}
-
-fn to_wit(w: &Withdrawal) -> wit::Withdrawal {
-    wit::Withdrawal {
-        id: w.id.clone(),
-        account: w.account.clone(),
-        asset: w.asset.clone(),
-        chain: w.chain.clone(),
-        destination: w.destination.clone(),
-        amount: w.amount,
-        decimals: w.decimals,
-        usd_cents: w.usd_cents,
-        requested_at: w.requested_at,
-        account_created_at: w.account_created_at,
-        credential_changed_at: w.credential_changed_at,
-        destination_first_used_at: w.destination_first_used_at,
     }
 }
 

@@ -10,10 +10,10 @@
 use crate::bindings::{GatePolicy, GatePolicyPre};
 use crate::engine::{Runtime, SETUP_FUEL};
 use crate::host::HostState;
-use crate::policy::{LoadError, check_imports, check_magic, describe, valid_name};
+use crate::policy::{LoadError, check_imports, check_magic, describe, store_limits, valid_name};
 use std::sync::Arc;
+use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Store, StoreLimitsBuilder};
 
 /// The largest component a policy may be: far above any policy (the
 /// bundled ones are about 100-200 KiB, an unoptimised debug build a few
@@ -58,15 +58,7 @@ pub fn inspect(runtime: &Arc<Runtime>, bytes: &[u8]) -> Result<Inspected, LoadEr
         .map_err(|e| LoadError::WrongWorld(describe(&e)))?;
     let pre = GatePolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(describe(&e)))?;
 
-    let limits = StoreLimitsBuilder::new()
-        .memory_size(runtime.limits().memory)
-        .instances(16)
-        .memories(4)
-        .tables(16)
-        .table_elements(100_000)
-        .trap_on_grow_failure(true)
-        .build();
-    let mut store = Store::new(engine, HostState::new(limits));
+    let mut store = Store::new(engine, HostState::new(store_limits(runtime)));
     store.limiter(|s| s.limits_mut());
     let setup = |store: &mut Store<HostState>| {
         store.set_epoch_deadline(runtime.setup_deadline_ticks());

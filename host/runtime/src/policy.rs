@@ -314,15 +314,7 @@ impl Policy {
 
     fn instantiate(&self) -> Result<Instance, InstantiateError> {
         let engine = self.runtime.engine();
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.runtime.limits().memory)
-            .instances(16)
-            .memories(4)
-            .tables(16)
-            .table_elements(100_000)
-            .trap_on_grow_failure(true)
-            .build();
-        let mut store = Store::new(engine, HostState::new(limits));
+        let mut store = Store::new(engine, HostState::new(store_limits(&self.runtime)));
         store.limiter(|s| s.limits_mut());
         // At the deadline, time the call spent waiting on the host (a
         // velocity round trip) is credited back: only the guest's own work
@@ -518,6 +510,37 @@ fn classify(e: &wasmtime::Error, fuel: u64) -> Fault {
                 Fault::Trap(text)
             }
         }
+    }
+}
+
+/// The resource limits of one policy instance's store: the memory cap,
+/// and bounds on instances, memories and tables.
+pub(crate) fn store_limits(runtime: &Runtime) -> wasmtime::StoreLimits {
+    StoreLimitsBuilder::new()
+        .memory_size(runtime.limits().memory)
+        .instances(16)
+        .memories(4)
+        .tables(16)
+        .table_elements(100_000)
+        .trap_on_grow_failure(true)
+        .build()
+}
+
+/// A withdrawal as the policy sees it (the WIT record).
+pub fn to_wit(w: &riskgate_model::Withdrawal) -> wit::Withdrawal {
+    wit::Withdrawal {
+        id: w.id.clone(),
+        account: w.account.clone(),
+        asset: w.asset.clone(),
+        chain: w.chain.clone(),
+        destination: w.destination.clone(),
+        amount: w.amount,
+        decimals: w.decimals,
+        usd_cents: w.usd_cents,
+        requested_at: w.requested_at,
+        account_created_at: w.account_created_at,
+        credential_changed_at: w.credential_changed_at,
+        destination_first_used_at: w.destination_first_used_at,
     }
 }
 

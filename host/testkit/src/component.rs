@@ -247,7 +247,7 @@ impl Harness {
             velocity_fault: velocity_fault.clone(),
             record: false,
         };
-        let called = policy.evaluate(&to_wit(w), ctx);
+        let called = policy.evaluate(&riskgate::policy::to_wit(&mock::to_model(w)), ctx);
         let result = match called.result {
             Ok(d) => Ok(from_wit(d)),
             Err(fault) => Err((fault_code(&fault), fault.to_string())),
@@ -448,23 +448,6 @@ impl Store for FigureStore {
 
     fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError> {
         self.inner.key_stats(key)
-    }
-}
-
-fn to_wit(w: &Withdrawal) -> wit::Withdrawal {
-    wit::Withdrawal {
-        id: w.id.clone(),
-        account: w.account.clone(),
-        asset: w.asset.clone(),
-        chain: w.chain.clone(),
-        destination: w.destination.clone(),
-        amount: w.amount,
-        decimals: w.decimals,
-        usd_cents: w.usd_cents,
-        requested_at: w.requested_at,
-        account_created_at: w.account_created_at,
-        credential_changed_at: w.credential_changed_at,
-        destination_first_used_at: w.destination_first_used_at,
     }
 }
 

@@ -466,8 +466,9 @@ pub(crate) fn scope_keys(w: &Withdrawal) -> [String; 5] {
     ]
 }
 
-/// The host's model of a withdrawal (for its input checks).
-pub(crate) fn to_model(w: &Withdrawal) -> riskgate_model::Withdrawal {
+/// The host's model of a guest withdrawal (the same fields): what the gate
+/// checks and decides.
+pub fn to_model(w: &Withdrawal) -> riskgate_model::Withdrawal {
     riskgate_model::Withdrawal {
         id: w.id.clone(),
         account: w.account.clone(),

@@ -241,22 +241,7 @@ fn the_spellings_include_every_form_the_host_reads() {
     assert!(offered(&bnb).contains(&("bnb".to_string(), bnb.as_str().to_uppercase())));
 }
 
-fn to_model(w: &Withdrawal) -> riskgate_model::Withdrawal {
-    riskgate_model::Withdrawal {
-        id: w.id.clone(),
-        account: w.account.clone(),
-        asset: w.asset.clone(),
-        chain: w.chain.clone(),
-        destination: w.destination.clone(),
-        amount: w.amount,
-        decimals: w.decimals,
-        usd_cents: w.usd_cents,
-        requested_at: w.requested_at,
-        account_created_at: w.account_created_at,
-        credential_changed_at: w.credential_changed_at,
-        destination_first_used_at: w.destination_first_used_at,
-    }
-}
+use riskgate_testkit::mock::to_model;
 
 #[test]
 fn the_time_range_is_the_hosts() {
