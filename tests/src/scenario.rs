@@ -125,6 +125,7 @@ impl ScenarioStore {
                         requested_at: w.requested_at,
                         decision: &decision,
                         allowed: Some((w.amount, w.usd_cents.unwrap_or(0))),
+                        counted_at: None,
                     },
                     Exclusive::default(),
                 )
@@ -158,6 +159,9 @@ impl Store for ScenarioStore {
     }
     fn recorded(&self, id: &str) -> Result<Option<Recorded>, VelocityError> {
         self.inner().recorded(id)
+    }
+    fn holds(&self, query: &riskgate::velocity::HoldQuery) -> Result<Vec<Recorded>, VelocityError> {
+        self.inner().holds(query)
     }
     fn window(
         &self,

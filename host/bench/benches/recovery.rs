@@ -94,6 +94,7 @@ fn write(store: &DurableStore, ids: std::ops::Range<u64>, n: u64) {
                         hits: Vec::new(),
                         latency_ns: 0,
                         replayed: false,
+                        review: None,
                     };
                     store
                         .commit(
@@ -104,6 +105,7 @@ fn write(store: &DurableStore, ids: std::ops::Range<u64>, n: u64) {
                                 requested_at: T0 + i * SPAN_MS / n,
                                 decision: &decision,
                                 allowed: Some((i, i % 10_000)),
+                                counted_at: None,
                             },
                             Exclusive::default(),
                         )

@@ -147,6 +147,7 @@ fn store_decision(store: &dyn Store, w: &Withdrawal, keys: &Keys) {
                 requested_at: w.requested_at,
                 decision: &decision,
                 allowed: Some((w.amount, w.usd_cents.unwrap_or(0))),
+                counted_at: None,
             },
             exclusive,
         )

@@ -500,6 +500,146 @@ pub struct Decision {
     /// True when this is the recorded decision for an id seen before.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replayed: bool,
+    /// A recorded HOLD's review: its state, who approved or rejected it and
+    /// what its approval counted (absent on a fresh decision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Review>,
+}
+
+/// Where a held withdrawal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HoldState {
+    /// Waiting for a reviewer.
+    Pending,
+    /// Approved (by as many distinct reviewers as required): paid, and
+    /// counted in velocity from the approval on.
+    Approved,
+    /// Rejected: never paid, never counted.
+    Rejected,
+    /// Pending for longer than the review's expiry: never paid.
+    Expired,
+}
+
+impl HoldState {
+    /// Every state.
+    pub const ALL: [HoldState; 4] = [
+        HoldState::Pending,
+        HoldState::Approved,
+        HoldState::Rejected,
+        HoldState::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldState::Pending => "pending",
+            HoldState::Approved => "approved",
+            HoldState::Rejected => "rejected",
+            HoldState::Expired => "expired",
+        }
+    }
+
+    /// Whether the hold is settled (no action changes it any more).
+    pub fn is_final(self) -> bool {
+        self != HoldState::Pending
+    }
+}
+
+impl std::fmt::Display for HoldState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for HoldState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        HoldState::ALL
+            .into_iter()
+            .find(|h| h.as_str() == s)
+            .ok_or_else(|| {
+                format!("`{s}` is not a hold state (pending, approved, rejected, expired)")
+            })
+    }
+}
+
+/// What a reviewer (or the expiry) did to a hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewAction {
+    Approve,
+    Reject,
+    /// The hold stayed pending past the expiry (reviewer `riskgate`).
+    Expire,
+}
+
+impl ReviewAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewAction::Approve => "approve",
+            ReviewAction::Reject => "reject",
+            ReviewAction::Expire => "expire",
+        }
+    }
+}
+
+/// One review action on a hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewEntry {
+    pub reviewer: String,
+    pub action: ReviewAction,
+    #[serde(default)]
+    pub note: String,
+    /// When, ms since the Unix epoch.
+    pub at: u64,
+}
+
+/// A recorded HOLD's review (stored with the decision).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub state: HoldState,
+    /// Distinct approvals that approve it (2 for four eyes).
+    pub required: u32,
+    /// The withdrawal's amount (minor units of its asset) and USD value,
+    /// counted in velocity when it is approved.
+    pub amount: u64,
+    #[serde(default)]
+    pub usd_cents: u64,
+    /// Every action in order.
+    #[serde(default)]
+    pub entries: Vec<ReviewEntry>,
+    /// When it left `pending`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<u64>,
+    /// When its approval started counting in velocity (the approval time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_at: Option<u64>,
+}
+
+impl Review {
+    /// A pending review of a held withdrawal of `amount` worth `usd_cents`.
+    pub fn pending(amount: u64, usd_cents: u64) -> Self {
+        Review {
+            state: HoldState::Pending,
+            required: 1,
+            amount,
+            usd_cents,
+            entries: Vec::new(),
+            resolved_at: None,
+            counted_at: None,
+        }
+    }
+
+    /// The distinct reviewers who approved it, in order.
+    pub fn approvers(&self) -> Vec<&str> {
+        let mut seen: Vec<&str> = Vec::new();
+        for e in &self.entries {
+            if e.action == ReviewAction::Approve && !seen.contains(&e.reviewer.as_str()) {
+                seen.push(&e.reviewer);
+            }
+        }
+        seen
+    }
 }
 
 impl Decision {
@@ -512,6 +652,7 @@ impl Decision {
             hits: Vec::new(),
             latency_ns: 0,
             replayed: false,
+            review: None,
         }
     }
 
@@ -524,6 +665,7 @@ impl Decision {
             hits: Vec::new(),
             latency_ns: 0,
             replayed: false,
+            review: None,
         }
     }
 

@@ -20,8 +20,8 @@
 use riskgate::address;
 use riskgate::model::{Verdict, Withdrawal};
 use riskgate::velocity::{
-    Commit, DEFAULT_RETENTION_MS, Exclusive, KeyStats, Keys, Recorded, Released, Scope, Store,
-    Velocity, VelocityError, WindowStats,
+    Commit, DEFAULT_RETENTION_MS, Exclusive, HoldQuery, KeyStats, Keys, Recorded, Released, Scope,
+    Store, Velocity, VelocityError, WindowStats,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -302,6 +302,11 @@ impl Store for ReplayStore {
         Err(VelocityError::UnknownId(id.to_string()))
     }
 
+    fn holds(&self, _query: &HoldQuery) -> Result<Vec<Recorded>, VelocityError> {
+        // No decision is kept per id, so no hold is queued.
+        Ok(Vec::new())
+    }
+
     fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError> {
         let index = lock(&self.index);
         let mut stats = KeyStats::default();
@@ -444,6 +449,7 @@ mod tests {
                         requested_at: at,
                         decision: &decision,
                         allowed,
+                        counted_at: None,
                     },
                     Exclusive::default(),
                 )

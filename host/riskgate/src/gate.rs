@@ -14,8 +14,9 @@ use crate::cache::AotCache;
 use crate::engine::{EngineError, Limits, Runtime};
 use crate::explain::{Explanation, FaultExplanation, PolicyExplanation};
 use crate::host::{CallContext, Destination};
-use crate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
+use crate::model::{Decision, GateCode, Hit, Reason, Review, Verdict, Withdrawal};
 use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
+use crate::review::ReviewPolicy;
 use crate::screening::Screener;
 use crate::velocity::{Keys, Prior, Txn, Velocity, VelocityError};
 use sha2::{Digest, Sha256};
@@ -155,6 +156,7 @@ pub struct GateBuilder {
     max_clock_skew: Option<Duration>,
     clock: Clock,
     parallel_calls: Option<usize>,
+    review: ReviewPolicy,
 }
 
 impl Default for GateBuilder {
@@ -169,11 +171,19 @@ impl Default for GateBuilder {
             max_clock_skew: Some(DEFAULT_MAX_CLOCK_SKEW),
             clock: Arc::new(system_clock),
             parallel_calls: None,
+            review: ReviewPolicy::default(),
         }
     }
 }
 
 impl GateBuilder {
+    /// How holds are reviewed: approvals required per reason prefix, the
+    /// expiry of a pending hold.
+    pub fn review(mut self, review: ReviewPolicy) -> Self {
+        self.review = review;
+        self
+    }
+
     /// Per-call limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -318,6 +328,7 @@ impl GateBuilder {
                 permits: Permits::new(self.parallel_calls.unwrap_or_else(|| {
                     std::thread::available_parallelism().map_or(1, |n| n.get())
                 })),
+                review: self.review,
             },
             reports,
         ))
@@ -338,6 +349,7 @@ pub struct Gate {
     max_clock_skew_ms: Option<u64>,
     clock: Clock,
     permits: Permits,
+    pub(crate) review: ReviewPolicy,
 }
 
 /// A counting semaphore over the policy runs (std has none).
@@ -417,6 +429,11 @@ impl Gate {
     /// The velocity state.
     pub fn velocity(&self) -> &Arc<Velocity> {
         &self.velocity
+    }
+
+    /// The host clock, ms since the Unix epoch.
+    pub fn now(&self) -> u64 {
+        (self.clock)()
     }
 
     /// Decides one withdrawal. Never panics on input; never allows on error.
@@ -627,7 +644,18 @@ impl Gate {
         // An ALLOW that is not recorded is never returned; a DENY stays a
         // DENY (a designated hit is never softened to a hold by a store
         // failure).
-        if let Err(e) = txn.commit(fingerprint, w.requested_at, &decision, allowed) {
+        // A HOLD is recorded with its pending review (what its approval
+        // counts); the decision returned is the fresh one.
+        let held = (decision.verdict == Verdict::Hold).then(|| {
+            let mut review = Review::pending(w.amount, w.usd_cents.unwrap_or(0));
+            review.required = self.review.required(&decision.reasons);
+            Decision {
+                review: Some(review),
+                ..decision.clone()
+            }
+        });
+        let recorded = held.as_ref().unwrap_or(&decision);
+        if let Err(e) = txn.commit(fingerprint, w.requested_at, recorded, allowed) {
             let mut held = velocity_hold(&w.id, &e);
             held.verdict = held.verdict.max(decision.verdict);
             held.hits = decision.hits;

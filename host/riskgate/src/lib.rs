@@ -18,6 +18,7 @@ pub mod bundled;
 pub mod explain;
 pub mod gate;
 pub mod policy_info;
+pub mod review;
 pub mod signing;
 
 pub use riskgate_address as address;
@@ -37,6 +38,7 @@ pub use gate::{
 };
 pub use model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 pub use policy::{LoadError, Policy, PolicySource};
+pub use review::{Hold, Resolution, ResolveError, ReviewPolicy};
 
 // The embedding example, run as a unit test (one test binary fewer to link).
 // The example names the crate `riskgate`, as an embedder does.

@@ -366,6 +366,7 @@ fn record(store: &MemoryStore, h: &Withdrawal) -> Result<(), HarnessError> {
                 requested_at: h.requested_at,
                 decision: &decision,
                 allowed: Some((h.amount, h.usd_cents.unwrap_or(0))),
+                counted_at: None,
             },
             Exclusive::default(),
         )
@@ -407,6 +408,10 @@ impl Store for FigureStore {
 
     fn recorded(&self, id: &str) -> Result<Option<Recorded>, VelocityError> {
         self.inner.recorded(id)
+    }
+
+    fn holds(&self, query: &riskgate::velocity::HoldQuery) -> Result<Vec<Recorded>, VelocityError> {
+        self.inner.holds(query)
     }
 
     fn window(

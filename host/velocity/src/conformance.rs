@@ -9,10 +9,10 @@
 //! history asked for (ms); [`run`] runs them all and names the failing one.
 
 use super::{
-    Commit, DEFAULT_RETENTION_MS, KeyParts, KeyStats, Keys, Prior, Released, Scope, Store,
-    Velocity, VelocityError,
+    Commit, DEFAULT_RETENTION_MS, HoldQuery, KeyParts, KeyStats, Keys, Prior, Released, Scope,
+    Store, Velocity, VelocityError,
 };
-use riskgate_model::{Decision, Verdict};
+use riskgate_model::{Decision, HoldState, Reason, Review, Verdict};
 use std::sync::Arc;
 
 /// A fresh, empty store keeping the history given (ms).
@@ -37,6 +37,14 @@ pub fn run(factory: Factory<'_>) {
         ("retention_cuts_off_history", retention_cuts_off_history),
         ("exclusive_and_unlock", exclusive_and_unlock),
         ("newest_is_capped", newest_is_capped),
+        (
+            "holds_are_queued_and_resolved",
+            holds_are_queued_and_resolved,
+        ),
+        (
+            "an_approval_counts_from_its_time",
+            an_approval_counts_from_its_time,
+        ),
     ] {
         eprintln!("conformance: {name}");
         check(factory);
@@ -68,6 +76,7 @@ fn decision(id: &str, allowed: bool) -> Decision {
         hits: Vec::new(),
         latency_ns: 0,
         replayed: false,
+        review: None,
     }
 }
 
@@ -91,6 +100,7 @@ pub fn commit(
             requested_at: t,
             decision: &d,
             allowed,
+            counted_at: None,
         },
         exclusive,
     )
@@ -367,4 +377,182 @@ pub fn newest_is_capped(factory: Factory<'_>) {
     assert_eq!(acct(s, &k, "ETH", now, 24 * H), (1, 100, 10));
     assert!(s.recorded("before").unwrap().is_some());
     assert!(s.recorded("future").unwrap().is_some());
+}
+
+/// A HOLD with a pending review of `amount` and one reason `code`.
+fn held(id: &str, code: &str, amount: u64) -> Decision {
+    Decision {
+        reasons: vec![Reason {
+            code: code.into(),
+            detail: String::new(),
+            policy: None,
+        }],
+        review: Some(Review::pending(amount, amount * 10)),
+        ..decision(id, false)
+    }
+}
+
+fn commit_decision(store: &dyn Store, id: &str, keys: &Keys, t: u64, d: &Decision) {
+    let exclusive = store.exclusive(id, keys).expect("exclusive");
+    store
+        .commit(
+            &Commit {
+                id,
+                keys,
+                fingerprint: [9; 32],
+                requested_at: t,
+                decision: d,
+                allowed: None,
+                counted_at: None,
+            },
+            exclusive,
+        )
+        .expect("commit");
+}
+
+/// Rewrites `id`'s recorded HOLD with `state`, counting `counted` (amount,
+/// usd, time) when given, as `Txn::resolve` does.
+pub fn resolve(
+    store: &dyn Store,
+    id: &str,
+    keys: &Keys,
+    state: HoldState,
+    counted: Option<(u64, u64, u64)>,
+) {
+    let recorded = store.recorded(id).expect("reads").expect("recorded");
+    let mut d = recorded.decision.clone();
+    d.replayed = false;
+    let review = d.review.as_mut().expect("a review");
+    review.state = state;
+    review.counted_at = counted.map(|c| c.2);
+    let exclusive = store.exclusive(id, keys).expect("exclusive");
+    store
+        .commit(
+            &Commit {
+                id,
+                keys,
+                fingerprint: recorded.fingerprint,
+                requested_at: recorded.requested_at,
+                decision: &d,
+                allowed: counted.map(|(a, u, _)| (a, u)),
+                counted_at: counted.map(|c| c.2),
+            },
+            exclusive,
+        )
+        .expect("resolve");
+}
+
+fn ids(store: &dyn Store, q: &HoldQuery) -> Vec<String> {
+    store
+        .holds(q)
+        .expect("holds")
+        .into_iter()
+        .map(|r| r.decision.id)
+        .collect()
+}
+
+/// HOLDs are listed oldest first, filtered by state, reason prefix, time
+/// and limit; a resolution moves a hold between states; ALLOWs and DENYs
+/// are never listed; a release takes a hold out of the queue.
+pub fn holds_are_queued_and_resolved(factory: Factory<'_>) {
+    let store = factory(DEFAULT_RETENTION_MS);
+    let k = keys("q", "ETH");
+    allow(&*store, "q-allow", &k, T0, 1);
+    commit_decision(
+        &*store,
+        "q-3",
+        &k,
+        T0 + 3,
+        &held("q-3", "velocity.count", 3),
+    );
+    commit_decision(
+        &*store,
+        "q-1",
+        &k,
+        T0 + 1,
+        &held("q-1", "screening.unscreenable", 1),
+    );
+    commit_decision(&*store, "q-2", &k, T0 + 2, &held("q-2", "velocity.sum", 2));
+    let deny = Decision {
+        verdict: Verdict::Deny,
+        ..decision("q-deny", false)
+    };
+    commit_decision(&*store, "q-deny", &k, T0 + 4, &deny);
+    let pending = HoldQuery::default();
+    assert_eq!(ids(&*store, &pending), ["q-1", "q-2", "q-3"]);
+    let all = HoldQuery {
+        state: None,
+        ..HoldQuery::default()
+    };
+    assert_eq!(ids(&*store, &all), ["q-1", "q-2", "q-3"]);
+    let velocity = HoldQuery {
+        reason_prefix: Some("velocity.".into()),
+        ..HoldQuery::default()
+    };
+    assert_eq!(ids(&*store, &velocity), ["q-2", "q-3"]);
+    let two = HoldQuery {
+        limit: 2,
+        ..HoldQuery::default()
+    };
+    assert_eq!(ids(&*store, &two), ["q-1", "q-2"]);
+    let before = HoldQuery {
+        requested_before: Some(T0 + 3),
+        ..HoldQuery::default()
+    };
+    assert_eq!(ids(&*store, &before), ["q-1", "q-2"]);
+
+    resolve(&*store, "q-2", &k, HoldState::Rejected, None);
+    assert_eq!(ids(&*store, &pending), ["q-1", "q-3"]);
+    let rejected = HoldQuery {
+        state: Some(HoldState::Rejected),
+        ..HoldQuery::default()
+    };
+    assert_eq!(ids(&*store, &rejected), ["q-2"]);
+    let r = store.recorded("q-2").unwrap().unwrap();
+    assert_eq!(r.decision.review.unwrap().state, HoldState::Rejected);
+    assert_eq!(
+        r.requested_at,
+        T0 + 2,
+        "a resolution keeps the decision's time"
+    );
+    // Nothing counted: only the ALLOW.
+    assert_eq!(acct(&*store, &k, "ETH", T0 + 10, H).0, 1);
+
+    store.release("q-3").expect("released");
+    assert_eq!(ids(&*store, &pending), ["q-1"]);
+    assert_eq!(ids(&*store, &all), ["q-1", "q-2"]);
+}
+
+/// An approved HOLD counts under every key from its approval time, with
+/// its amount and USD value; a release takes the approval's contribution
+/// back as an ALLOW's.
+pub fn an_approval_counts_from_its_time(factory: Factory<'_>) {
+    let store = factory(DEFAULT_RETENTION_MS);
+    let k = keys("a", "ETH");
+    commit_decision(&*store, "a-1", &k, T0, &held("a-1", "velocity.count", 7));
+    assert_eq!(acct(&*store, &k, "ETH", T0, H), (0, 0, 0));
+    let approved_at = T0 + 2 * H;
+    resolve(
+        &*store,
+        "a-1",
+        &k,
+        HoldState::Approved,
+        Some((7, 70, approved_at)),
+    );
+    // Counted at the approval time: the last hour-long window holding it
+    // ends just before approval + 1 h (windows count later events too).
+    assert_eq!(acct(&*store, &k, "ETH", approved_at, H), (1, 7, 70));
+    assert_eq!(acct(&*store, &k, "ETH", approved_at + H - 1, H), (1, 7, 70));
+    assert_eq!(acct(&*store, &k, "ETH", approved_at + H, H), (0, 0, 0));
+    for scope in Scope::ALL {
+        let w = store.window(k.get(scope), "ETH", approved_at, H).unwrap();
+        assert_eq!(w.count, 1, "{scope:?}");
+    }
+    let r = store.recorded("a-1").unwrap().unwrap();
+    assert_eq!(r.decision.verdict, Verdict::Hold);
+    assert_eq!(r.contribution.as_ref().map(|c| c.ts), Some(approved_at));
+    assert!(store.holds(&HoldQuery::default()).unwrap().is_empty());
+    let released = store.release("a-1").expect("released");
+    assert!(released.had_contribution);
+    assert_eq!(acct(&*store, &k, "ETH", approved_at, H), (0, 0, 0));
 }

@@ -20,7 +20,8 @@ use super::memory::ReplayScratch;
 use super::record::{LogRecord, PartsRef};
 use super::wal::{Replayed, Wal, WalError};
 use super::{
-    Commit, Exclusive, KeyStats, MemoryStore, Recorded, Released, Store, VelocityError, WindowStats,
+    Commit, Exclusive, HoldQuery, KeyStats, MemoryStore, Recorded, Released, Store, VelocityError,
+    WindowStats,
 };
 
 pub use super::wal::WalError as DurableError;
@@ -138,7 +139,11 @@ impl DurableStore {
             &before,
             &mut apply,
         )?;
-        mem.finish_replay();
+        mem.finish_replay().map_err(|e| WalError::Corrupt {
+            path: dir.to_path_buf(),
+            offset: 0,
+            reason: format!("a recorded decision cannot be read: {e}"),
+        })?;
         let Replayed {
             segments,
             records,
@@ -322,7 +327,11 @@ impl Store for DurableStore {
         self.s.wal.check().map_err(unavailable)?;
         let encoded = self.s.mem.encode(commit)?;
         let in_flight = self.s.shared();
-        let seq = self.s.write(&encoded.bytes, commit.requested_at)?;
+        // Aged by the later of its times: an approval's event counts from
+        // the approval, so its segment must outlive that.
+        let seq = self
+            .s
+            .write(&encoded.bytes, commit.event_ts().max(commit.requested_at))?;
         // On disk: now visible.
         self.s
             .mem
@@ -367,5 +376,10 @@ impl Store for DurableStore {
     fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError> {
         self.s.wal.check().map_err(unavailable)?;
         self.s.mem.key_stats(key)
+    }
+
+    fn holds(&self, query: &HoldQuery) -> Result<Vec<Recorded>, VelocityError> {
+        self.s.wal.check().map_err(unavailable)?;
+        self.s.mem.holds(query)
     }
 }

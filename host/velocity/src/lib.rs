@@ -42,7 +42,7 @@ pub use memory::MemoryStore;
 pub use redis::{RedisStore, RedisUrlError};
 pub use txn::{Prior, Txn};
 
-use riskgate_model::{Decision, Withdrawal};
+use riskgate_model::{Decision, HoldState, Verdict, Withdrawal};
 use serde::{Deserialize, Serialize};
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -222,9 +222,76 @@ pub struct Commit<'a> {
     pub fingerprint: [u8; 32],
     pub requested_at: u64,
     pub decision: &'a Decision,
-    /// Amount and USD value, when the decision is an ALLOW (the store
-    /// assigns the event's uid).
+    /// Amount and USD value, when the decision is an ALLOW or an approved
+    /// HOLD (the store assigns the event's uid).
     pub allowed: Option<(u64, u64)>,
+    /// When the contribution counts from: `None` for a decision (its
+    /// requested-at), the approval time for an approved HOLD.
+    pub counted_at: Option<u64>,
+}
+
+impl Commit<'_> {
+    /// The time the contribution's event carries.
+    pub fn event_ts(&self) -> u64 {
+        self.counted_at.unwrap_or(self.requested_at)
+    }
+
+    /// The hold state the commit records, for a HOLD.
+    pub fn hold_state(&self) -> Option<HoldState> {
+        hold_state(self.decision)
+    }
+}
+
+/// The state of a recorded HOLD (pending until a review says otherwise);
+/// `None` for any other verdict.
+pub fn hold_state(decision: &Decision) -> Option<HoldState> {
+    (decision.verdict == Verdict::Hold).then(|| {
+        decision
+            .review
+            .as_ref()
+            .map_or(HoldState::Pending, |r| r.state)
+    })
+}
+
+/// Which recorded HOLDs [`Store::holds`] lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldQuery {
+    /// Only holds in this state (any state when `None`).
+    pub state: Option<HoldState>,
+    /// Only holds with a reason whose code starts with this.
+    pub reason_prefix: Option<String>,
+    /// Only holds requested before this time (ms).
+    pub requested_before: Option<u64>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl Default for HoldQuery {
+    fn default() -> Self {
+        HoldQuery {
+            state: Some(HoldState::Pending),
+            reason_prefix: None,
+            requested_before: None,
+            limit: 100,
+        }
+    }
+}
+
+impl HoldQuery {
+    /// Whether a recorded decision is one this query lists.
+    pub fn matches(&self, r: &Recorded) -> bool {
+        let Some(state) = hold_state(&r.decision) else {
+            return false;
+        };
+        self.state.is_none_or(|s| s == state)
+            && self.requested_before.is_none_or(|t| r.requested_at < t)
+            && self.reason_prefix.as_deref().is_none_or(|p| {
+                r.decision
+                    .reasons
+                    .iter()
+                    .any(|reason| reason.code.starts_with(p))
+            })
+    }
 }
 
 /// What a release removed.
@@ -342,6 +409,9 @@ pub trait Store: Send + Sync {
     fn release(&self, id: &str) -> Result<Released, VelocityError>;
     /// Everything kept under one key (see [`key_text`]).
     fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError>;
+    /// The recorded HOLDs `query` selects, oldest requested-at first (ties
+    /// by id).
+    fn holds(&self, query: &HoldQuery) -> Result<Vec<Recorded>, VelocityError>;
 }
 
 /// The gate's velocity handle: in-process key locks over a [`Store`].
@@ -424,6 +494,17 @@ impl Velocity {
     /// chain) and its recorded decision, so the id may be decided anew.
     /// An id with no recorded decision is [`VelocityError::UnknownId`].
     pub fn release(&self, id: &str) -> Result<Released, VelocityError> {
+        self.with_recorded(id, |txn, _| txn.release())
+    }
+
+    /// Runs `f` with a transaction over `id` and the keys of its recorded
+    /// decision, locked, and that decision as read under the lock. An id
+    /// with no recorded decision is [`VelocityError::UnknownId`].
+    pub fn with_recorded<R, E: From<VelocityError>>(
+        &self,
+        id: &str,
+        f: impl FnOnce(Txn<'_>, Recorded) -> Result<R, E>,
+    ) -> Result<R, E> {
         // The keys come from the record: lock them, then check under the
         // lock that the record is still the one whose keys were locked (a
         // concurrent release and re-decision may have replaced it).
@@ -432,12 +513,12 @@ impl Velocity {
         loop {
             let keys = Keys::from_parts(parts);
             let txn = self.begin(id, &keys)?;
-            let current = txn.recorded()?.ok_or_else(unknown)?.parts;
-            if current != *keys.parts() {
-                parts = current;
+            let current = txn.recorded()?.ok_or_else(unknown)?;
+            if current.parts != *keys.parts() {
+                parts = current.parts;
                 continue;
             }
-            return txn.release();
+            return f(txn, current);
         }
     }
 }

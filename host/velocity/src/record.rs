@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Contribution, KeyParts, Recorded};
-use riskgate_model::{Decision, Hit, Reason, Verdict};
+use riskgate_model::{Decision, Hit, Reason, Review, Verdict};
 
 /// What a withdrawal's keys are made of, borrowed.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -132,6 +132,8 @@ struct BodyRef<'a> {
     verdict: Verdict,
     reasons: &'a [Reason],
     hits: &'a [Hit],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    review: Option<&'a Review>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +141,8 @@ struct Body {
     verdict: Verdict,
     reasons: Vec<Reason>,
     hits: Vec<Hit>,
+    #[serde(default)]
+    review: Option<Review>,
 }
 
 /// The JSON a record stores for `decision`.
@@ -147,6 +151,7 @@ pub(super) fn decision_json(decision: &Decision) -> Result<String, RecordError> 
         verdict: decision.verdict,
         reasons: &decision.reasons,
         hits: &decision.hits,
+        review: decision.review.as_ref(),
     })
     .map_err(RecordError::EncodeDecision)
 }
@@ -170,6 +175,7 @@ pub(super) fn to_recorded(bytes: &[u8]) -> Result<Recorded, RecordError> {
             hits: body.hits,
             latency_ns: 0,
             replayed: false,
+            review: body.review,
         },
         requested_at: d.requested_at,
         contribution: d.contribution,

@@ -682,6 +682,10 @@ fn glob_escape(s: &str) -> String {
 }
 
 impl Store for RedisStore {
+    fn holds(&self, _query: &crate::HoldQuery) -> Result<Vec<Recorded>, VelocityError> {
+        Err(self.unavailable("holds are not listed by the Redis store yet"))
+    }
+
     fn describe(&self) -> String {
         self.shown.clone()
     }

@@ -26,6 +26,7 @@ fn decision(id: &str, verdict: Verdict) -> Decision {
         hits: Vec::new(),
         latency_ns: 0,
         replayed: false,
+        review: None,
     }
 }
 
@@ -41,6 +42,7 @@ fn allow(store: &dyn Store, id: &str, k: &Keys, ts: u64, amount: u64) {
                 requested_at: ts,
                 decision: &d,
                 allowed: Some((amount, amount / 10)),
+                counted_at: None,
             },
             Exclusive::default(),
         )
@@ -58,6 +60,7 @@ fn hold(store: &dyn Store, id: &str, k: &Keys, ts: u64) {
                 requested_at: ts,
                 decision: &d,
                 allowed: None,
+                counted_at: None,
             },
             Exclusive::default(),
         )
@@ -323,6 +326,7 @@ fn a_failed_write_makes_the_store_unavailable_and_records_nothing() {
                     requested_at: T0,
                     decision: &d,
                     allowed: Some((5, 0)),
+                    counted_at: None,
                 },
                 Exclusive::default(),
             )
@@ -684,4 +688,72 @@ fn a_far_future_record_does_not_move_the_cut_off() {
     }
     let (reopened, _) = open(dir.path());
     check(&reopened, "reopened");
+}
+
+#[test]
+fn an_approved_hold_and_the_queue_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("acct-r", "0xdest");
+    let approved_at = T0 + 2 * H;
+    {
+        let (s, _) = open(dir.path());
+        for (id, t) in [("r-1", T0), ("r-2", T0 + 1), ("r-3", T0 + 2)] {
+            let d = Decision {
+                review: Some(riskgate_model::Review::pending(5, 50)),
+                ..decision(id, Verdict::Hold)
+            };
+            s.commit(
+                &Commit {
+                    id,
+                    keys: &k,
+                    fingerprint: [3; 32],
+                    requested_at: t,
+                    decision: &d,
+                    allowed: None,
+                    counted_at: None,
+                },
+                Exclusive::default(),
+            )
+            .unwrap();
+        }
+        conformance::resolve(
+            &s,
+            "r-1",
+            &k,
+            HoldState::Approved,
+            Some((5, 50, approved_at)),
+        );
+        conformance::resolve(&s, "r-2", &k, HoldState::Rejected, None);
+        s.checkpoint().expect("checkpoint");
+        // After the checkpoint: in the log only.
+        conformance::resolve(
+            &s,
+            "r-3",
+            &k,
+            HoldState::Approved,
+            Some((5, 50, approved_at + 1)),
+        );
+    }
+    let (s, _) = open(dir.path());
+    let w = acct(&s, &k, approved_at + 1, H);
+    assert_eq!((w.count, w.sum, w.usd_cents), (2, 10, 100));
+    assert_eq!(acct(&s, &k, approved_at + H, H).count, 1, "r-3's at +1 ms");
+    assert_eq!(acct(&s, &k, approved_at + H + 1, H).count, 0);
+    let states: Vec<_> = s
+        .holds(&HoldQuery {
+            state: None,
+            ..HoldQuery::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.decision.id.clone(), r.decision.review.unwrap().state))
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("r-1".to_string(), HoldState::Approved),
+            ("r-2".to_string(), HoldState::Rejected),
+            ("r-3".to_string(), HoldState::Approved)
+        ]
+    );
 }

@@ -127,6 +127,32 @@ impl<'a> Txn<'a> {
                 requested_at,
                 decision,
                 allowed,
+                counted_at: None,
+            },
+            exclusive,
+        )
+    }
+
+    /// Records a HOLD's new review: `decision` (the recorded one with its
+    /// review) replaces the recorded decision and, when `counted` gives an
+    /// approval's amount, USD value and time, the withdrawal counts under
+    /// every key from that time. Atomic (one record); then unlocks.
+    pub fn resolve(
+        mut self,
+        recorded: &Recorded,
+        decision: &Decision,
+        counted: Option<(u64, u64, u64)>,
+    ) -> Result<(), VelocityError> {
+        let exclusive = self.exclusive.take().unwrap_or_default();
+        self.store.commit(
+            &Commit {
+                id: self.id,
+                keys: self.keys,
+                fingerprint: recorded.fingerprint,
+                requested_at: recorded.requested_at,
+                decision,
+                allowed: counted.map(|(amount, usd, _)| (amount, usd)),
+                counted_at: counted.map(|(_, _, at)| at),
             },
             exclusive,
         )
@@ -229,6 +255,9 @@ mod tests {
         }
         fn key_stats(&self, key: &str) -> Result<KeyStats, VelocityError> {
             self.inner.key_stats(key)
+        }
+        fn holds(&self, query: &super::super::HoldQuery) -> Result<Vec<Recorded>, VelocityError> {
+            self.inner.holds(query)
         }
     }
 

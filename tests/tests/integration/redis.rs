@@ -736,6 +736,7 @@ fn locks_exclude_other_nodes_and_an_expired_lock_records_nothing() {
         hits: Vec::new(),
         latency_ns: 0,
         replayed: false,
+        review: None,
     };
     let refused = slow.commit(
         &Commit {
@@ -745,6 +746,7 @@ fn locks_exclude_other_nodes_and_an_expired_lock_records_nothing() {
             requested_at: T0,
             decision: &d,
             allowed: Some((1, 1)),
+            counted_at: None,
         },
         stale,
     );
@@ -775,6 +777,7 @@ fn locks_exclude_other_nodes_and_an_expired_lock_records_nothing() {
             requested_at: T0,
             decision: &d,
             allowed: Some((1, 1)),
+            counted_at: None,
         },
         Default::default(),
     );

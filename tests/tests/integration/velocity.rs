@@ -342,6 +342,12 @@ impl Store for SlowStore {
     fn recorded(&self, id: &str) -> Result<Option<riskgate::velocity::Recorded>, VelocityError> {
         self.inner.recorded(id)
     }
+    fn holds(
+        &self,
+        query: &riskgate::velocity::HoldQuery,
+    ) -> Result<Vec<riskgate::velocity::Recorded>, VelocityError> {
+        self.inner.holds(query)
+    }
     fn window(
         &self,
         key: &str,

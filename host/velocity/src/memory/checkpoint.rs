@@ -296,6 +296,7 @@ impl MemoryStore {
             next_uid: AtomicU64::new(meta.next_uid),
             applied: AtomicUsize::new(0),
             replay_skip: skip.into_boxed_slice(),
+            holds: std::sync::Mutex::default(),
         })
     }
 }

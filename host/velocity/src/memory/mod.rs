@@ -34,13 +34,15 @@ pub(super) use replay::ReplayScratch;
 
 use super::record::{self, Decided, LogRecord, PartsRef, RecordError};
 use super::{
-    Commit, Contribution, KeyStats, Recorded, Released, Scope, Store, VelocityError, WindowStats,
-    check_horizon, check_window_len, lock, newest_cap, write_key,
+    Commit, Contribution, HoldQuery, KeyStats, Recorded, Released, Scope, Store, VelocityError,
+    WindowStats, check_horizon, check_window_len, lock, newest_cap, write_key,
 };
 use decisions::DecisionLog;
 use events::{Event, Events};
+use riskgate_model::HoldState;
 use siphasher::sip128::{Hasher128, SipHasher13};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -206,6 +208,9 @@ pub struct MemoryStore {
     /// Per shard, the records after a checkpoint's cut (numbered from it)
     /// its block already holds: a replay from the cut skips them there.
     replay_skip: Box<[Vec<u64>]>,
+    /// The recorded HOLDs by requested-at and id, with their state: the
+    /// review queue (rebuilt from the decisions after a replay).
+    holds: Mutex<BTreeMap<(u64, Box<str>), HoldState>>,
 }
 
 impl Default for MemoryStore {
@@ -231,6 +236,7 @@ impl MemoryStore {
             next_uid: AtomicU64::new(1),
             applied: AtomicUsize::new(0),
             replay_skip: Box::default(),
+            holds: Mutex::default(),
         }
     }
 
@@ -281,7 +287,7 @@ impl MemoryStore {
         let decision = record::decision_json(c.decision).map_err(VelocityError::from)?;
         let contribution = c.allowed.map(|(amount, usd_cents)| Contribution {
             uid: self.next_uid.fetch_add(1, Ordering::Relaxed),
-            ts: c.requested_at,
+            ts: c.event_ts(),
             amount,
             usd_cents,
         });
@@ -350,7 +356,35 @@ impl MemoryStore {
                 add(&mut lock(&self.shards[s]), s);
             }
         }
+        if let Some(state) = c.hold_state() {
+            lock(&self.holds).insert((c.requested_at, c.id.into()), state);
+        }
         self.advance(cutoff);
+        Ok(())
+    }
+
+    /// Rebuilds the review queue from the recorded decisions (after a
+    /// replay or a checkpoint load).
+    pub(super) fn rebuild_holds(&self) -> Result<(), RecordError> {
+        let mut holds = BTreeMap::new();
+        for shard in self.shards.iter() {
+            let shard = lock(shard);
+            for bytes in shard.decisions.records() {
+                let LogRecord::Decided(d) = record::decode(bytes)? else {
+                    continue;
+                };
+                // The decision JSON starts with its verdict: only HOLDs
+                // are parsed.
+                if !d.decision.starts_with(r#"{"verdict":"hold""#) {
+                    continue;
+                }
+                let r = record::to_recorded(bytes)?;
+                if let Some(state) = super::hold_state(&r.decision) {
+                    holds.insert((r.requested_at, r.decision.id.into()), state);
+                }
+            }
+        }
+        *lock(&self.holds) = holds;
         Ok(())
     }
 
@@ -434,6 +468,7 @@ impl MemoryStore {
         };
         let (released, others) = removals;
         self.remove_events(others, lsn);
+        lock(&self.holds).remove(&(released.requested_at, id.into()));
         Ok(Some(released))
     }
 
@@ -538,6 +573,39 @@ impl Store for MemoryStore {
     ) -> Result<(), VelocityError> {
         let encoded = self.encode(commit)?;
         self.apply_commit(commit, &encoded, None).map_err(corrupt)
+    }
+
+    fn holds(&self, query: &HoldQuery) -> Result<Vec<Recorded>, VelocityError> {
+        let cutoff = self.cutoff();
+        // The candidates first, so no shard is locked under the queue's lock.
+        let candidates: Vec<(u64, Box<str>)> = {
+            let mut holds = lock(&self.holds);
+            // Aged-out holds leave the queue with their decisions.
+            while let Some(entry) = holds.first_entry() {
+                if entry.key().0 >= cutoff {
+                    break;
+                }
+                entry.remove();
+            }
+            holds
+                .iter()
+                .filter(|(_, state)| query.state.is_none_or(|s| s == **state))
+                .take_while(|((at, _), _)| query.requested_before.is_none_or(|t| *at < t))
+                .map(|(key, _)| key.clone())
+                .collect()
+        };
+        let mut out = Vec::new();
+        for (_, id) in candidates {
+            if out.len() >= query.limit {
+                break;
+            }
+            if let Some(r) = self.recorded(&id)?
+                && query.matches(&r)
+            {
+                out.push(r);
+            }
+        }
+        Ok(out)
     }
 
     fn release(&self, id: &str) -> Result<Released, VelocityError> {

@@ -363,7 +363,12 @@ impl MemoryStore {
 
     /// After the last [`replay`](Self::replay) batch: prunes everything
     /// older than the retention, in every shard.
-    pub(crate) fn finish_replay(&self) {
+    pub(crate) fn finish_replay(&self) -> Result<(), RecordError> {
+        self.finish_sweep();
+        self.rebuild_holds()
+    }
+
+    fn finish_sweep(&self) {
         let cutoff = self.cutoff();
         if cutoff == 0 {
             return;
