@@ -441,6 +441,8 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
                 }
                 continue;
             }
+            // TODO(holds): an approval's contribution in the history.
+            Item::Resolution(_) => continue,
             Item::Decision(d) => d,
         };
         summary.decisions += 1;

@@ -85,6 +85,7 @@ pub struct Run<'a> {
 pub enum Item<'a> {
     Decision(Box<Decided<'a>>),
     Generation(GenerationRecord),
+    Resolution(Box<riskgate_serve::record::ResolutionRecord>),
 }
 
 /// Reads records from log files in order, in chunks of whole lines into one
@@ -293,6 +294,7 @@ impl LogReader {
         } else {
             LogRecord::parse(text.as_bytes()).and_then(|r| match r {
                 LogRecord::Generation(g) => Ok(Item::Generation(g)),
+                LogRecord::Resolution(r) => Ok(Item::Resolution(r)),
                 // Serve writes `event` first; any other decision line is
                 // read the slow way.
                 LogRecord::Decision(_) => {
@@ -308,6 +310,7 @@ impl LogReader {
         let v = match &item {
             Item::Decision(d) => d.v,
             Item::Generation(g) => g.v,
+            Item::Resolution(r) => r.v,
         };
         if v != RECORD_VERSION {
             return Err(bad(format!(

@@ -10,7 +10,9 @@
 //!   (written before any decision it makes) — [`GenerationRecord`];
 //! - `reload_failed`: a reload was refused, the generation served is
 //!   unchanged — [`GenerationRecord`] with `error` and no policies or lists;
-//! - `decision`: one decision as returned — [`DecisionRecord`].
+//! - `decision`: one decision as returned — [`DecisionRecord`];
+//! - `resolution`: a reviewer's approval or rejection of a HOLD, or its
+//!   expiry — [`ResolutionRecord`].
 //!
 //! Every record written carries `"v": 1`, the format version; a record
 //! without `v` (written before the field existed) is version 1 too.
@@ -43,6 +45,8 @@ pub enum Event {
     Generation,
     /// A reload that failed ([`GenerationRecord`] with `error`).
     ReloadFailed,
+    /// A review action on a HOLD ([`ResolutionRecord`]).
+    Resolution,
 }
 
 /// One line of the decision log, whichever its event.
@@ -51,6 +55,7 @@ pub enum Event {
 pub enum LogRecord<'a> {
     Decision(Box<DecisionRecord<'a>>),
     Generation(GenerationRecord),
+    Resolution(Box<ResolutionRecord>),
 }
 
 impl LogRecord<'static> {
@@ -65,6 +70,7 @@ impl LogRecord<'static> {
             Event::Generation | Event::ReloadFailed => {
                 LogRecord::Generation(serde_json::from_slice(line)?)
             }
+            Event::Resolution => LogRecord::Resolution(Box::new(serde_json::from_slice(line)?)),
         })
     }
 }
@@ -102,6 +108,105 @@ pub struct DecisionRecord<'a> {
     pub policies: Vec<PolicyRun<'a>>,
     /// The designated sets of the generation.
     pub lists: Vec<ListVersion<'a>>,
+}
+
+/// A review action on a recorded HOLD (`"event": "resolution"`): an
+/// approval (which settles the hold when it is the last one required), a
+/// rejection, or the expiry of a hold pending too long. Written after the
+/// velocity store recorded it, before the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolutionRecord {
+    /// Always [`Event::Resolution`].
+    pub event: Event,
+    /// Format version ([`RECORD_VERSION`]; absent: 1).
+    #[serde(default = "version_1")]
+    pub v: u32,
+    /// Unique per record, as a decision record's.
+    pub decision_id: String,
+    /// When the record was made, ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The generation serving when it was resolved.
+    pub generation: u64,
+    /// The withdrawal id of the hold.
+    pub id: String,
+    /// The action: `approve`, `reject` or `expire`.
+    pub action: riskgate::model::ReviewAction,
+    /// Who: a reviewer named in the configuration (`riskgate` for an
+    /// expiry, or the operator named to `riskgate holds` on a local store).
+    pub reviewer: String,
+    #[serde(default)]
+    pub note: String,
+    /// The hold's state after the action.
+    pub state: riskgate::model::HoldState,
+    /// When the action took effect, ms since the Unix epoch.
+    pub at: u64,
+    /// The hold's requested-at (the withdrawal's time).
+    pub requested_at: u64,
+    /// Distinct approvals so far, and how many the hold needs.
+    pub approvals: u32,
+    pub required: u32,
+    /// What the approval added to velocity (the action that approved it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted: Option<Counted>,
+    /// The account, asset, chain and destination the hold counts under.
+    pub account: String,
+    pub asset: String,
+    pub chain: String,
+    pub destination: String,
+}
+
+/// An approved hold's contribution to every window of its keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted {
+    /// The time it counts from (the approval), ms since the Unix epoch.
+    pub at: u64,
+    /// Minor units of the asset.
+    pub amount: u64,
+    pub usd_cents: u64,
+}
+
+impl ResolutionRecord {
+    /// The record of the action that brought `hold` where it is (its last
+    /// review entry); `None` for a hold without one.
+    pub fn of(
+        hold: &riskgate::Hold,
+        decision_id: String,
+        timestamp_ms: u64,
+        generation: u64,
+    ) -> Option<Self> {
+        let review = hold.review()?;
+        let entry = review.entries.last()?;
+        let counted = (review.state == riskgate::model::HoldState::Approved
+            && review.counted_at.is_some()
+            && review.resolved_at == Some(entry.at)
+            && entry.action == riskgate::model::ReviewAction::Approve)
+            .then(|| Counted {
+                at: review.counted_at.unwrap_or(entry.at),
+                amount: review.amount,
+                usd_cents: review.usd_cents,
+            });
+        Some(ResolutionRecord {
+            event: Event::Resolution,
+            v: RECORD_VERSION,
+            decision_id,
+            timestamp_ms,
+            generation,
+            id: hold.id.clone(),
+            action: entry.action,
+            reviewer: entry.reviewer.clone(),
+            note: entry.note.clone(),
+            state: review.state,
+            at: entry.at,
+            requested_at: hold.requested_at,
+            approvals: review.approvers().len() as u32,
+            required: review.required,
+            counted,
+            account: hold.account.clone(),
+            asset: hold.asset.clone(),
+            chain: hold.chain.clone(),
+            destination: hold.destination.clone(),
+        })
+    }
 }
 
 /// What one policy answered for one withdrawal.

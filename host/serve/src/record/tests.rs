@@ -333,6 +333,7 @@ fn a_record_without_a_version_is_version_1() {
         match LogRecord::parse(old.to_string().as_bytes()).unwrap() {
             LogRecord::Decision(d) => assert_eq!(d.v, 1),
             LogRecord::Generation(g) => assert_eq!(g.v, 1),
+            LogRecord::Resolution(r) => assert_eq!(r.v, 1),
         }
         let mut errors = Vec::new();
         let schema = schema();
