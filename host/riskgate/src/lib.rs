@@ -38,7 +38,7 @@ pub use gate::{
 };
 pub use model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 pub use policy::{LoadError, Policy, PolicySource};
-pub use review::{Hold, Resolution, ResolveError, ReviewPolicy};
+pub use review::{Hold, Resolution, ResolveError, Resolved, ReviewPolicy};
 
 // The embedding example, run as a unit test (one test binary fewer to link).
 // The example names the crate `riskgate`, as an embedder does.

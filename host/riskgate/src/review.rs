@@ -137,6 +137,16 @@ impl Hold {
     }
 }
 
+/// What a review action did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolved {
+    /// The hold as it stands after the action.
+    pub hold: Hold,
+    /// Whether the action changed it (false: the same action again, or a
+    /// reviewer approving twice).
+    pub changed: bool,
+}
+
 /// The account's windows beside a hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountWindow {
@@ -170,6 +180,18 @@ pub enum ResolveError {
     Velocity(#[from] VelocityError),
 }
 
+/// Checks a hold id as given in a request: 1 to `caps::ID` bytes, no
+/// control character.
+pub fn check_hold_id(id: &str) -> Result<(), ResolveError> {
+    let max = crate::model::caps::ID;
+    if id.is_empty() || id.len() > max || id.chars().any(char::is_control) {
+        return Err(ResolveError::BadRequest(format!(
+            "a hold id is 1 to {max} bytes without control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Checks a reviewer's name: 1 to [`MAX_REVIEWER_BYTES`] bytes of letters,
 /// digits, `.`, `_`, `-`, `@`.
 pub fn check_reviewer(name: &str) -> Result<(), ResolveError> {
@@ -195,6 +217,7 @@ impl Gate {
 
     /// The recorded HOLD `id`.
     pub fn hold(&self, id: &str) -> Result<Hold, ResolveError> {
+        check_hold_id(id)?;
         let r = self
             .velocity()
             .store()
@@ -250,7 +273,7 @@ impl Gate {
     }
 
     /// Approves or rejects hold `id` now (the host clock).
-    pub fn resolve(&self, id: &str, resolution: &Resolution) -> Result<Hold, ResolveError> {
+    pub fn resolve(&self, id: &str, resolution: &Resolution) -> Result<Resolved, ResolveError> {
         self.resolve_at(id, resolution, self.now())
     }
 
@@ -266,7 +289,8 @@ impl Gate {
         id: &str,
         resolution: &Resolution,
         now: u64,
-    ) -> Result<Hold, ResolveError> {
+    ) -> Result<Resolved, ResolveError> {
+        check_hold_id(id)?;
         check_reviewer(&resolution.reviewer)?;
         if resolution.note.len() > MAX_NOTE_BYTES {
             return Err(ResolveError::NoteTooLong {
@@ -305,7 +329,7 @@ impl Gate {
         let mut expired = Vec::new();
         for r in due {
             match self.act(&r.decision.id, &expire, now) {
-                Ok(h) if h.state == HoldState::Expired => expired.push(h),
+                Ok(r) if r.changed => expired.push(r.hold),
                 // Resolved or released meanwhile.
                 Ok(_) | Err(ResolveError::UnknownId(_) | ResolveError::Conflict { .. }) => {}
                 Err(e) => return Err(e),
@@ -314,7 +338,7 @@ impl Gate {
         Ok(expired)
     }
 
-    fn act(&self, id: &str, resolution: &Resolution, now: u64) -> Result<Hold, ResolveError> {
+    fn act(&self, id: &str, resolution: &Resolution, now: u64) -> Result<Resolved, ResolveError> {
         let policy = &self.review;
         let result = self.velocity().with_recorded(id, |txn, recorded| {
             let Some(state) = hold_state(&recorded.decision) else {
@@ -373,7 +397,10 @@ impl Gate {
                     if review.approvers().contains(&resolution.reviewer.as_str()) {
                         // A reviewer approving twice counts once.
                         decision.review = Some(review);
-                        return Ok(unchanged(decision));
+                        return Ok(Resolved {
+                            hold: unchanged(decision),
+                            changed: false,
+                        });
                     }
                     review.entries.push(entry(ReviewAction::Approve));
                     review.required = policy.required(&decision.reasons);
@@ -401,7 +428,10 @@ impl Gate {
                 | (HoldState::Rejected, ReviewAction::Reject)
                 | (HoldState::Expired, ReviewAction::Expire) => {
                     decision.review = Some(review);
-                    return Ok(unchanged(decision));
+                    return Ok(Resolved {
+                        hold: unchanged(decision),
+                        changed: false,
+                    });
                 }
                 _ => {
                     decision.review = Some(review);
@@ -413,7 +443,10 @@ impl Gate {
             }
             decision.review = Some(review);
             txn.resolve(&recorded, &decision, counted)?;
-            Ok(unchanged(decision))
+            Ok(Resolved {
+                hold: unchanged(decision),
+                changed: true,
+            })
         });
         match result {
             Err(ResolveError::Velocity(VelocityError::UnknownId(id))) => {
