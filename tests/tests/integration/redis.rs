@@ -849,6 +849,21 @@ fn the_review_queue_lists_like_the_memory_store() {
         "oldest first, ties by id"
     );
     assert!(listed > 10_000, "{listed}");
+    // No stale entry is left in the queue's sets (a listing skips them):
+    // a resolution moved each hold's entry, a release removed it.
+    let prefix = redis.options().prefix.clone();
+    for state in std::iter::once(None).chain(HoldState::ALL.map(Some)) {
+        let set = state.map_or("all", HoldState::as_str);
+        let q = HoldQuery {
+            state,
+            ..all.clone()
+        };
+        assert_eq!(
+            zcard(&url, &format!("{prefix}h:{set}")),
+            redis.holds(&q).unwrap().len() as u64,
+            "{set}"
+        );
+    }
     // The approvals count at their time in both.
     let keys = Keys::from_parts(parts("acct0", "ETH", DESTS[0]));
     for store in stores {
@@ -918,8 +933,25 @@ fn aged_out_holds_leave_the_queue() {
         ..HoldQuery::default()
     };
     assert_eq!(redis.holds(&all).unwrap().len(), 10);
-    // Past the retention: listed by neither store, even before a commit
-    // prunes them.
+    // A hold requested early but committed after a later decision: its
+    // entry in the commit-order list waits behind that one's.
+    for store in stores {
+        commit_decision(
+            store,
+            "mid",
+            &keys,
+            T0 + 90 * 60_000,
+            &Decision::allow("mid"),
+        );
+        commit_decision(
+            store,
+            "late",
+            &keys,
+            T0 + 5,
+            &queued_hold("late", "velocity.x", 1),
+        );
+    }
+    // Past the retention: listed by neither store, pruned or not.
     for store in stores {
         commit_decision(
             store,
@@ -937,7 +969,8 @@ fn aged_out_holds_leave_the_queue() {
             ["new"]
         );
     }
-    // The commit pruned the old entries from every set.
+    // The commit pruned the old entries from every set, up to the one
+    // listed behind a newer decision (pruned by a later commit).
     assert_eq!(
         (
             card("all"),
@@ -945,9 +978,21 @@ fn aged_out_holds_leave_the_queue() {
             card("approved"),
             card("rejected")
         ),
-        (1, 1, 0, 0)
+        (2, 2, 0, 0)
     );
+    assert_eq!(redis.recorded("late").unwrap(), None);
     assert_eq!(redis.recorded("old-1").unwrap(), None);
+    // Once `mid` ages out, the next commit prunes `late` too.
+    let t = T0 + 2 * HOUR + 31 * 60_000;
+    commit_decision(&*redis, "newer", &keys, t, &Decision::allow("newer"));
+    assert_eq!((card("all"), card("pending")), (1, 1));
+    let ids: Vec<String> = redis
+        .holds(&all)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.decision.id)
+        .collect();
+    assert_eq!(ids, ["new"]);
 }
 
 /// The store conformance suite every store runs
