@@ -45,9 +45,10 @@
 //! store: a commit trims, under the keys it adds to, the events older than
 //! `newest - retention`, and pops the decision records older than that from
 //! the front of the commit-order list (at most [`PRUNE_BATCH`] per commit;
-//! the rest in later ones), with their queue entries. Reads do not wait for that: a decision or an
-//! event older than `newest - retention` counts as pruned (windows never
-//! reach below the horizon; `recorded`, `holds` and `key_stats` skip them).
+//! the rest in later ones), with their queue entries. Reads do not wait
+//! for that: a decision or an event older than `newest - retention` counts
+//! as pruned (windows never reach below the horizon; `recorded`, `holds`
+//! and `key_stats` skip them).
 //! Event sets, records and the queue's sets also carry a wall-clock TTL of
 //! the retention plus a day, so keys that see no more traffic do not stay
 //! forever.
@@ -816,9 +817,7 @@ impl RedisStore {
             parts,
         })
     }
-}
 
-impl RedisStore {
     /// The record of review-queue entry `member` (`fields` as
     /// [`RECORD_FIELDS`]), `None` when the entry is stale: its record gone
     /// (released or expired) or of another time.
