@@ -13,9 +13,12 @@
 //! - `problem`: RFC 9457 problem documents and reading evaluate bodies.
 //! - `server`: the accept loop, connection limit and timeouts, graceful
 //!   shutdown with a grace period.
+//! - `fault`: test hooks that crash the process at named points (crash
+//!   tests only).
 
 pub mod config;
 pub mod decision_log;
+pub mod fault;
 pub mod metrics;
 pub mod problem;
 pub mod record;
