@@ -129,9 +129,9 @@ fn state_arg(s: &str) -> Result<StateArg, String> {
     if s == "all" {
         return Ok(StateArg(None));
     }
-    s.parse().map(|s| StateArg(Some(s))).map_err(|e: String| {
-        format!("{}; or all", e.trim_end_matches(')')) + ")"
-    })
+    s.parse()
+        .map(|s| StateArg(Some(s)))
+        .map_err(|e: String| format!("{}; or all", e.trim_end_matches(')')) + ")")
 }
 
 /// One of the account's windows beside a hold.
@@ -239,7 +239,9 @@ pub fn run(cmd: HoldsCmd) -> anyhow::Result<ExitCode> {
             ),
         ] {
             if given {
-                return Ok(usage(format!("{flag} is for a local store, not with --url: {why}")));
+                return Ok(usage(format!(
+                    "{flag} is for a local store, not with --url: {why}"
+                )));
             }
         }
         return remote::run(&cmd.command, t);
@@ -280,7 +282,11 @@ fn print_resolved(doc: &HoldDoc, action: ReviewAction, json: bool, now: u64) -> 
         emit(&(serde_json::to_string(doc)? + "\n"));
         return Ok(());
     }
-    emit(&format!("{}\n{}", text::outcome(doc, action), text::show(doc, now)));
+    emit(&format!(
+        "{}\n{}",
+        text::outcome(doc, action),
+        text::show(doc, now)
+    ));
     Ok(())
 }
 
@@ -497,8 +503,8 @@ mod local {
                     Ok(r) => (r.hold, r.changed, Ok(())),
                     // Expired now, past its expiry: that changed it.
                     Err(ResolveError::Conflict { hold, action }) => {
-                        let changed = before.state == HoldState::Pending
-                            && hold.state == HoldState::Expired;
+                        let changed =
+                            before.state == HoldState::Pending && hold.state == HoldState::Expired;
                         let e = ResolveError::Conflict {
                             hold: hold.clone(),
                             action,
@@ -726,7 +732,9 @@ mod remote {
                 text.push_str(&String::from_utf8_lossy(&body[..body.len().min(300)]));
             }
             if status == StatusCode::UNAUTHORIZED && self.token.is_none() {
-                text.push_str(" (give a reviewer's token with --token-file FILE or $RISKGATE_TOKEN)");
+                text.push_str(
+                    " (give a reviewer's token with --token-file FILE or $RISKGATE_TOKEN)",
+                );
             }
             text
         }
@@ -734,12 +742,15 @@ mod remote {
 
     fn token(t: &TargetArgs) -> Result<Option<String>, Failure> {
         let token = match &t.token_file {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-                Failure::Usage(format!("--token-file {}: {e}", path.display()))
-            })?),
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|e| Failure::Usage(format!("--token-file {}: {e}", path.display())))?,
+            ),
             None => std::env::var("RISKGATE_TOKEN").ok(),
         };
-        let token = token.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        let token = token
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
         if let Some(t) = &token
             && (t.bytes().any(|b| !b.is_ascii_graphic()))
         {
@@ -980,7 +991,10 @@ mod text {
         };
         field("hold", doc.id.clone());
         let (got, need) = doc.approvals();
-        field("state", format!("{} ({got} of {need} approvals)", doc.state));
+        field(
+            "state",
+            format!("{} ({got} of {need} approvals)", doc.state),
+        );
         field(
             "requested",
             format!("{} ({})", utc(doc.requested_at), ago(doc.requested_at, now)),
@@ -1029,7 +1043,12 @@ mod text {
                     };
                     field(
                         if i == 0 { "review" } else { "" },
-                        format!("{} {} by {}{note}", utc(e.at), e.action.as_str(), e.reviewer),
+                        format!(
+                            "{} {} by {}{note}",
+                            utc(e.at),
+                            e.action.as_str(),
+                            e.reviewer
+                        ),
                     );
                 }
                 if let Some(at) = r.resolved_at {

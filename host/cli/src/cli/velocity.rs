@@ -83,11 +83,13 @@ impl VelocityArgs {
             )));
         }
         let dir = PathBuf::from(&spec);
-        let (store, report) = DurableStore::open(&dir, durable_options().map_err(OpenError::Other)?)
-            .map_err(|e| match e {
-                DurableError::Locked { path } => OpenError::Locked(path),
-                e => OpenError::Other(e.to_string()),
-            })?;
+        let (store, report) =
+            DurableStore::open(&dir, durable_options().map_err(OpenError::Other)?).map_err(
+                |e| match e {
+                    DurableError::Locked { path } => OpenError::Locked(path),
+                    e => OpenError::Other(e.to_string()),
+                },
+            )?;
         tracing::info!(
             "velocity store {}: {} records in {} segments replayed in {:.1} ms ({} decisions, {} keys)",
             dir.display(),
