@@ -11,6 +11,11 @@
 //! against a trusted key, and kept only when the name and version it
 //! reports are the ones signed. Bundled policies are part of the binary
 //! and need no signature.
+//!
+//! `[[reviewer]]` names the people who approve or reject holds over HTTP,
+//! each with a token file; `[review]` says how many distinct approvals a
+//! hold needs (by reason-code prefix) and when a pending hold expires. Both
+//! apply again at every reload.
 
 use riskgate::admission::{Admission, SignatureFrom};
 use riskgate::engine::Limits;
@@ -22,6 +27,7 @@ use riskgate::signing;
 use riskgate::velocity::Velocity;
 use riskgate::{bundled, cache};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,6 +45,13 @@ pub struct Config {
     pub listen: SocketAddr,
     #[serde(default)]
     pub admin: AdminConfig,
+    /// The reviewers of holds (none: holds are not approved or rejected
+    /// over HTTP).
+    #[serde(default, rename = "reviewer")]
+    pub reviewers: Vec<ReviewerConfig>,
+    /// How holds are reviewed.
+    #[serde(default)]
+    pub review: ReviewConfig,
     /// Refuse every policy file without a valid signature by a trusted key.
     #[serde(default)]
     pub require_signature: bool,
@@ -95,6 +108,145 @@ pub struct AdminConfig {
     pub token: Option<String>,
     /// A file holding the token (first line).
     pub token_file: Option<PathBuf>,
+}
+
+/// `[[reviewer]]`: a person who approves or rejects holds
+/// (`POST /v1/holds/{id}/approve`, `/reject`, the `/review` page).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewerConfig {
+    /// Recorded with each action (`riskgate::review::check_reviewer`:
+    /// letters, digits, `.`, `_`, `-`, `@`).
+    pub name: String,
+    /// A file holding the reviewer's bearer token (its content, trimmed).
+    pub token_file: PathBuf,
+}
+
+/// `[review]`: how holds are reviewed ([`riskgate::ReviewPolicy`]).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// Distinct approvals a hold needs when one of its reason codes starts
+    /// with the prefix (`{ "screening." = 2 }`: four eyes); the largest
+    /// that applies wins, 1 when none does.
+    #[serde(default)]
+    pub approvals_required: BTreeMap<String, u32>,
+    /// A hold still pending this long after its requested-at expires (none:
+    /// holds never expire).
+    pub expire_after_ms: Option<u64>,
+}
+
+impl ReviewConfig {
+    /// Most approvals a prefix may require.
+    pub const MAX_APPROVALS: u32 = 16;
+    /// Longest expiry: a year.
+    pub const MAX_EXPIRE_AFTER_MS: u64 = 365 * 86_400_000;
+
+    fn check(&self) -> Result<(), ConfigError> {
+        for (prefix, &n) in &self.approvals_required {
+            let ok = prefix.len() <= 64
+                && prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+            if !ok {
+                return Err(fail(
+                    "review",
+                    format!(
+                        "approvals_required: prefix {prefix:?} cannot start a reason code \
+                         (at most 64 of a-z, 0-9, `.`, `_`, `-`)"
+                    ),
+                ));
+            }
+            if !(1..=Self::MAX_APPROVALS).contains(&n) {
+                return Err(fail(
+                    "review",
+                    format!(
+                        "approvals_required: {prefix:?} = {n}: a count is 1 to {}",
+                        Self::MAX_APPROVALS
+                    ),
+                ));
+            }
+        }
+        if let Some(ms) = self.expire_after_ms
+            && !(1..=Self::MAX_EXPIRE_AFTER_MS).contains(&ms)
+        {
+            return Err(fail(
+                "review",
+                format!(
+                    "`expire_after_ms` is 1 to {} ms (a year)",
+                    Self::MAX_EXPIRE_AFTER_MS
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The policy handed to the gate.
+    pub fn policy(&self) -> riskgate::ReviewPolicy {
+        riskgate::ReviewPolicy {
+            approvals_required: self
+                .approvals_required
+                .iter()
+                .map(|(prefix, &n)| (prefix.clone(), n))
+                .collect(),
+            expire_after: self.expire_after_ms.map(Duration::from_millis),
+        }
+    }
+}
+
+/// A configured reviewer: the name, and the sha256 of the token (the token
+/// itself is not kept).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Reviewer {
+    pub name: String,
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for Reviewer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reviewer")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// The reviewers of a generation, looked up by token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reviewers(Vec<Reviewer>);
+
+impl Reviewers {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|r| r.name.as_str())
+    }
+
+    /// The reviewer whose token is `token`. Every reviewer's digest is
+    /// compared in full, whichever matches: the time taken says nothing of
+    /// the tokens.
+    pub fn who(&self, token: &str) -> Option<&str> {
+        let digest = token_digest(token);
+        let mut found = None;
+        for r in &self.0 {
+            let diff = r
+                .digest
+                .iter()
+                .zip(&digest)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+            if diff == 0 {
+                found = Some(r.name.as_str());
+            }
+        }
+        found
+    }
+}
+
+/// sha256 of a token, what reviewers are compared by.
+pub fn token_digest(token: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// `[[policy]]`: one policy of the chain.
@@ -310,6 +462,8 @@ impl Default for Config {
         Config {
             listen: default_listen(),
             admin: AdminConfig::default(),
+            reviewers: Vec::new(),
+            review: ReviewConfig::default(),
             require_signature: false,
             trusted_keys: Vec::new(),
             policies: Vec::new(),
@@ -443,7 +597,67 @@ impl Config {
                 "give at most one of `token` and `token_file`",
             ));
         }
+        for (i, r) in self.reviewers.iter().enumerate() {
+            let what = format!("reviewer {}", i + 1);
+            riskgate::review::check_reviewer(&r.name).map_err(|e| fail(&what, e))?;
+            if self.reviewers[..i].iter().any(|o| o.name == r.name) {
+                return Err(fail(what, format!("two reviewers are named `{}`", r.name)));
+            }
+        }
+        self.review.check()?;
         Ok(())
+    }
+
+    /// The reviewers, each token read from its file (trimmed): refused when
+    /// a token is empty, holds whitespace or a control character, is
+    /// another reviewer's, or is the admin token `admin` (the running one;
+    /// the file's own is checked too).
+    pub fn reviewers(&self, admin: Option<&str>) -> Result<Reviewers, ConfigError> {
+        let own_admin = self.admin_token()?;
+        let mut out: Vec<Reviewer> = Vec::with_capacity(self.reviewers.len());
+        for r in &self.reviewers {
+            let path = self.resolve(&r.token_file);
+            let shown = path.display().to_string();
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| fail(&shown, format!("reviewer `{}`: {e}", r.name)))?;
+            let token = text.trim();
+            if token.is_empty() {
+                return Err(fail(
+                    shown,
+                    format!("reviewer `{}`: the token file is empty", r.name),
+                ));
+            }
+            if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(fail(
+                    shown,
+                    format!(
+                        "reviewer `{}`: a token is one word (no space, newline or control character)",
+                        r.name
+                    ),
+                ));
+            }
+            if admin == Some(token) || own_admin.as_deref() == Some(token) {
+                return Err(fail(
+                    shown,
+                    format!("reviewer `{}`: the token is the admin token", r.name),
+                ));
+            }
+            let digest = token_digest(token);
+            if let Some(other) = out.iter().find(|o| o.digest == digest) {
+                return Err(fail(
+                    shown,
+                    format!(
+                        "reviewer `{}`: the token is also reviewer `{}`'s",
+                        r.name, other.name
+                    ),
+                ));
+            }
+            out.push(Reviewer {
+                name: r.name.clone(),
+                digest,
+            });
+        }
+        Ok(Reviewers(out))
     }
 
     /// `path` resolved against the config's directory.
@@ -664,6 +878,18 @@ impl Config {
         if let Some(n) = self.limits.parallel_calls {
             builder = builder.parallel_calls(n);
         }
+        builder = builder.review(self.review.policy());
+        let mut warnings = warnings;
+        if let Some((prefix, n)) = self.review.approvals_required.iter().max_by_key(|e| e.1)
+            && !self.reviewers.is_empty()
+            && *n as usize > self.reviewers.len()
+        {
+            warnings.push(format!(
+                "review: holds with a reason starting {prefix:?} need {n} approvals, \
+                 but only {} reviewer(s) are configured",
+                self.reviewers.len()
+            ));
+        }
         let gate = match builder.build() {
             Ok((gate, _)) => gate,
             Err(GateError::Policy { origin, source }) => return Err(fail(origin, source)),
@@ -696,7 +922,8 @@ impl Config {
 
     /// What differs from `running` that a reload cannot change (they need
     /// a restart): the listen address, velocity store, decision log, admin
-    /// token and `[server]` settings.
+    /// token and `[server]` settings. (`[[reviewer]]` and `[review]` change
+    /// at a reload.)
     pub fn restart_required(&self, running: &Config) -> Vec<&'static str> {
         let mut out = Vec::new();
         if self.listen != running.listen {

@@ -11,6 +11,8 @@
 //!   decision log records, metrics updates.
 //! - `metrics`: the Prometheus metrics.
 //! - `problem`: RFC 9457 problem documents and reading evaluate bodies.
+//! - `holds`: the review of holds (list, read, approve, reject) and the
+//!   review page.
 //! - `server`: the accept loop, connection limit and timeouts, graceful
 //!   shutdown with a grace period.
 //! - `fault`: test hooks that crash the process at named points (crash
@@ -19,6 +21,7 @@
 pub mod config;
 pub mod decision_log;
 pub mod fault;
+pub mod holds;
 pub mod metrics;
 pub mod problem;
 pub mod record;
@@ -51,9 +54,9 @@ pub const GENERATION_HEADER: &str = "x-riskgate-generation";
 /// The world every policy implements.
 pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.0";
 
-/// How long an evaluate body may take to arrive (`[server]`).
+/// How long a request body may take to arrive (`[server]`).
 #[derive(Clone, Copy)]
-struct BodyReadTimeout(Duration);
+pub(crate) struct BodyReadTimeout(Duration);
 
 /// The routes over `service`; bodies are read within `server`'s
 /// `body_read_timeout_ms`. Every client error is a problem document.
@@ -64,6 +67,11 @@ pub fn router(service: Arc<Service>, server: &config::ServerConfig) -> Router {
         .route("/v1/policies", get(policies))
         .route("/v1/lists", get(lists))
         .route("/v1/admin/reload", post(reload))
+        .route("/v1/holds", get(holds::list))
+        .route("/v1/holds/{id}", get(holds::one))
+        .route("/v1/holds/{id}/approve", post(holds::approve))
+        .route("/v1/holds/{id}/reject", post(holds::reject))
+        .route("/review", get(holds::page))
         .route("/metrics", get(metrics))
         .route(
             "/healthz",
@@ -92,32 +100,67 @@ pub async fn run(
     server: config::ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let routes = router(service, &server);
-    server::serve(listener, routes, server, shutdown).await
+    let routes = router(service.clone(), &server);
+    let expiry = tokio::spawn(expire_holds(service));
+    let served = server::serve(listener, routes, server, shutdown).await;
+    expiry.abort();
+    served
 }
 
-/// The body of a request, at most [`MAX_BODY`] bytes, read within the
+/// Expires pending holds past `[review] expire_after_ms` for as long as it
+/// runs: every quarter of the expiry (at most 30 s; the setting read again
+/// each time, so a reload can turn it on or off), on the blocking pool, a
+/// resolution record written for each hold expired.
+pub async fn expire_holds(service: Arc<Service>) {
+    let mut last_error: Option<String> = None;
+    loop {
+        let period = service.expiry_period().unwrap_or(Duration::from_secs(30));
+        tokio::time::sleep(period).await;
+        if service.expiry_period().is_none() {
+            continue;
+        }
+        let s = service.clone();
+        let outcome = match tokio::task::spawn_blocking(move || s.expire_due()).await {
+            Ok(Ok(n)) => {
+                if n > 0 {
+                    tracing::info!("expired {n} hold(s) pending past [review] expire_after_ms");
+                }
+                None
+            }
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        // Each failure once, not at every tick.
+        if outcome.is_some() && outcome != last_error {
+            tracing::warn!("expiring holds: {}", outcome.as_deref().unwrap_or_default());
+        }
+        last_error = outcome;
+    }
+}
+
+/// The body of a request, at most `limit` bytes, read within the
 /// timeout: 413 over the size, 408 when it does not arrive in time.
-async fn read_body(
+pub(crate) async fn read_body(
     headers: &HeaderMap,
     body: Body,
     timeout: Duration,
+    limit: usize,
 ) -> Result<axum::body::Bytes, Response> {
     let too_large = || {
         server::closing(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Content Too Large",
-            format!("the body is over {MAX_BODY} bytes"),
+            format!("the body is over {limit} bytes"),
         ))
     };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match tokio::time::timeout(timeout, Limited::new(body, MAX_BODY).collect()).await {
+    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Ok(Err(e)) => Err(Problem::new(
@@ -134,7 +177,7 @@ async fn read_body(
     }
 }
 
-fn with_generation(mut response: Response, generation: u64) -> Response {
+pub(crate) fn with_generation(mut response: Response, generation: u64) -> Response {
     response
         .headers_mut()
         .insert(GENERATION_HEADER, HeaderValue::from(generation));
@@ -183,7 +226,7 @@ async fn evaluate(
             "send the withdrawal as application/json",
         )));
     }
-    let body = read_body(&headers, body, timeout).await?;
+    let body = read_body(&headers, body, timeout, MAX_BODY).await?;
     let (withdrawals, batch) = parse_body(&body).map_err(IntoResponse::into_response)?;
     // One generation for the whole request.
     let generation = service.current();
@@ -289,7 +332,15 @@ async fn lists(State(service): State<Arc<Service>>) -> Response {
 }
 
 async fn metrics(State(service): State<Arc<Service>>) -> Response {
-    let text = service.metrics().encode(service.log().map(|l| l.stats()));
+    // The pending holds are counted now, on the blocking pool (a scan).
+    let s = service.clone();
+    let pending = tokio::task::spawn_blocking(move || s.pending_by_reason())
+        .await
+        .ok()
+        .flatten();
+    let text = service
+        .metrics()
+        .encode_with(service.log().map(|l| l.stats()), pending.as_deref());
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response()
 }
 

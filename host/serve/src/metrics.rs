@@ -55,6 +55,19 @@ struct ResultLabel {
     result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HoldReasonLabel {
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HoldStateLabel {
+    state: &'static str,
+}
+
+/// Most pending holds `riskgate_holds_pending` scans at a scrape.
+pub const PENDING_SCAN: usize = 10_000;
+
 /// The service's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -69,6 +82,12 @@ pub struct Metrics {
     log_failures: Counter,
     log_records: Gauge,
     log_batches: Gauge,
+    holds_pending: Family<HoldReasonLabel, Gauge>,
+    hold_resolutions: Family<HoldStateLabel, Counter>,
+    hold_resolution_seconds: Histogram,
+    resolution_log_failures: Counter,
+    /// One scrape at a time: the pending gauge is set, then encoded.
+    scrape: std::sync::Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -85,6 +104,15 @@ impl Default for Metrics {
         let log_failures = Counter::default();
         let log_records = Gauge::default();
         let log_batches = Gauge::default();
+        let holds_pending = Family::<HoldReasonLabel, Gauge>::default();
+        let hold_resolutions = Family::<HoldStateLabel, Counter>::default();
+        // A minute to about two weeks, and under a minute.
+        let hold_resolution_seconds = Histogram::new(
+            [1.0, 10.0, 30.0]
+                .into_iter()
+                .chain(exponential_buckets(60.0, 3.0, 10)),
+        );
+        let resolution_log_failures = Counter::default();
         let mut registry = Registry::with_prefix("riskgate");
         registry.register(
             "decisions",
@@ -140,6 +168,30 @@ impl Default for Metrics {
             "Group-commit batches written to the decision log since start",
             log_batches.clone(),
         );
+        registry.register(
+            "holds_pending",
+            format!(
+                "Pending holds by reason code, counted when scraped (a hold counts under each of its \
+                 codes; at most the {PENDING_SCAN} oldest pending holds are scanned)"
+            ),
+            holds_pending.clone(),
+        );
+        registry.register(
+            "hold_resolutions",
+            "Review actions that changed a hold, by the state after it (pending: an approval \
+             still short of the approvals required; approved, rejected, expired)",
+            hold_resolutions.clone(),
+        );
+        registry.register(
+            "hold_resolution_seconds",
+            "Time from a hold's requested-at to its approval, rejection or expiry",
+            hold_resolution_seconds.clone(),
+        );
+        registry.register(
+            "hold_resolution_log_failures",
+            "Review actions recorded by the velocity store whose decision-log record could not be written",
+            resolution_log_failures.clone(),
+        );
         Metrics {
             registry,
             decisions,
@@ -153,6 +205,11 @@ impl Default for Metrics {
             log_failures,
             log_records,
             log_batches,
+            holds_pending,
+            hold_resolutions,
+            hold_resolution_seconds,
+            resolution_log_failures,
+            scrape: std::sync::Mutex::new(()),
         }
     }
 }
@@ -222,8 +279,48 @@ impl Metrics {
         self.reloads.get_or_create(&ResultLabel { result }).inc();
     }
 
+    /// A review action that changed `hold` (now in its state after it).
+    pub fn resolved(&self, hold: &riskgate::Hold) {
+        self.hold_resolutions
+            .get_or_create(&HoldStateLabel {
+                state: hold.state.as_str(),
+            })
+            .inc();
+        if hold.state.is_final()
+            && let Some(at) = hold.review().and_then(|r| r.resolved_at)
+        {
+            let ms = at.saturating_sub(hold.requested_at);
+            self.hold_resolution_seconds.observe(ms as f64 / 1e3);
+        }
+    }
+
+    /// A review action whose decision-log record could not be written.
+    pub fn resolution_log_failed(&self) {
+        self.resolution_log_failures.inc();
+    }
+
     /// The text exposition, with the decision log's counters as of now.
     pub fn encode(&self, log: Option<crate::decision_log::LogStats>) -> String {
+        self.encode_with(log, None)
+    }
+
+    /// [`Metrics::encode`], with `riskgate_holds_pending` set from
+    /// `pending` (reason code, count) first (`None`: no count, the
+    /// store cannot list its holds: the gauge is left empty).
+    pub fn encode_with(
+        &self,
+        log: Option<crate::decision_log::LogStats>,
+        pending: Option<&[(String, u64)]>,
+    ) -> String {
+        let _one = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
+        self.holds_pending.clear();
+        for (reason, n) in pending.unwrap_or_default() {
+            self.holds_pending
+                .get_or_create(&HoldReasonLabel {
+                    reason: reason.clone(),
+                })
+                .set(*n as i64);
+        }
         if let Some(stats) = log {
             self.log_records.set(stats.records as i64);
             self.log_batches.set(stats.batches as i64);

@@ -19,6 +19,8 @@ pub struct Problem {
     pub detail: String,
     /// JSON pointer of the offending part of the request, if any.
     pub pointer: Option<String>,
+    /// Extension members (RFC 9457 §3.2), e.g. a hold's `state` on a 409.
+    pub extra: serde_json::Map<String, Value>,
 }
 
 impl Problem {
@@ -28,6 +30,7 @@ impl Problem {
             title,
             detail: detail.into(),
             pointer: None,
+            extra: serde_json::Map::new(),
         }
     }
 
@@ -44,6 +47,13 @@ impl Problem {
         self.pointer = Some(pointer);
         self
     }
+
+    /// With the extension member `name` (never one of the standard ones).
+    pub fn with(mut self, name: &str, value: impl Into<Value>) -> Self {
+        debug_assert!(!["type", "title", "status", "detail", "pointer"].contains(&name));
+        self.extra.insert(name.to_string(), value.into());
+        self
+    }
 }
 
 impl IntoResponse for Problem {
@@ -56,6 +66,9 @@ impl IntoResponse for Problem {
         });
         if let Some(pointer) = self.pointer {
             body["pointer"] = Value::String(pointer);
+        }
+        for (name, value) in self.extra {
+            body[name] = value;
         }
         (
             self.status,

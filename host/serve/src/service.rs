@@ -8,17 +8,20 @@
 //! generation, which is dropped when its last request ends. Every
 //! generation shares the one velocity store.
 
-use super::config::{Config, ConfigError, PolicyMeta};
+use super::config::{Config, ConfigError, PolicyMeta, Reviewers};
 use super::metrics::Metrics;
 use crate::decision_log::{DecisionLog, LogError};
 use crate::record::{
     DecisionRecord, Event, GenerationLimits, GenerationList, GenerationPolicy, GenerationRecord,
-    ListVersion, PolicyRun, RECORD_VERSION,
+    ListVersion, PolicyRun, RECORD_VERSION, ResolutionRecord,
 };
-use riskgate::Explanation;
 use riskgate::gate::{Gate, PolicyOutcome};
 use riskgate::model::{Decision, GateCode, Verdict, Withdrawal};
+use riskgate::model::{HoldState, ReviewAction};
+use riskgate::review::EXPIRY_REVIEWER;
+use riskgate::velocity::HoldQuery;
 use riskgate::velocity::Velocity;
+use riskgate::{Explanation, Hold, Resolution, ResolveError, Resolved};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::path::PathBuf;
@@ -42,10 +45,12 @@ pub struct Generation {
     pub gate: Gate,
     pub policies: Vec<PolicyMeta>,
     pub lists: Vec<ListMeta>,
+    /// Who may approve and reject holds (`[[reviewer]]`).
+    pub reviewers: Reviewers,
 }
 
 impl Generation {
-    fn new(number: u64, built: super::config::Built) -> Self {
+    fn new(number: u64, built: super::config::Built, reviewers: Reviewers) -> Self {
         let lists = built
             .gate
             .screener()
@@ -62,9 +67,33 @@ impl Generation {
             gate: built.gate,
             policies: built.policies,
             lists,
+            reviewers,
         }
     }
 }
+
+/// A review action that failed, or that the store recorded without its
+/// decision-log record.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolutionError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// The velocity store recorded the action; the decision log did not.
+    #[error(
+        "the resolution of hold `{}` is recorded, but its audit record could not be written: {error}",
+        resolved.hold.id
+    )]
+    Unlogged {
+        resolved: Box<Resolved>,
+        error: LogError,
+    },
+    /// The task running it panicked or was cancelled.
+    #[error("the resolution did not finish: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// Most holds expired in one go of [`Service::expire_due`]'s loop.
+pub const EXPIRE_BATCH: usize = 1000;
 
 /// An evaluation that did not finish (its task panicked or was cancelled).
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +173,15 @@ fn generation_record(g: &Generation, error: Option<&str>, timestamp_ms: u64) -> 
     }
 }
 
+/// Whether `hold` was expired at `now` by the action refused on it (the
+/// gate expires a pending hold past its expiry before refusing the action).
+fn expired_by(hold: &Hold, now: u64) -> bool {
+    hold.state == HoldState::Expired
+        && hold.last_entry().is_some_and(|e| {
+            e.action == ReviewAction::Expire && e.reviewer == EXPIRY_REVIEWER && e.at == now
+        })
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -190,9 +228,10 @@ impl Service {
         let mut node = [0u8; 8];
         let _ = getrandom::fill(&mut node);
         let inline = config.velocity.as_deref() == Some("memory");
+        let reviewers = config.reviewers(admin_token.as_deref())?;
         let service = Service {
             inline,
-            current: RwLock::new(Arc::new(Generation::new(1, built))),
+            current: RwLock::new(Arc::new(Generation::new(1, built, reviewers))),
             velocity,
             config: Mutex::new(config),
             config_path,
@@ -239,6 +278,218 @@ impl Service {
 
     pub fn admin_enabled(&self) -> bool {
         self.admin_token.is_some()
+    }
+
+    /// Whether decisions and review actions run on the calling worker (the
+    /// in-memory store: nothing blocks) rather than the blocking pool.
+    pub fn inline(&self) -> bool {
+        self.inline
+    }
+
+    /// Runs `f` on the calling worker when nothing in it blocks (the
+    /// in-memory store), else on the blocking pool.
+    pub async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Service) -> T + Send + 'static,
+    ) -> Result<T, tokio::task::JoinError> {
+        if self.inline {
+            return Ok(f(self));
+        }
+        let service = self.clone();
+        tokio::task::spawn_blocking(move || f(&service)).await
+    }
+
+    /// A new record id: this process's prefix and the counter, 32 hex digits.
+    fn record_id(&self) -> String {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}{seq:016x}", self.node)
+    }
+
+    /// The log lines (each ending in a newline) of the actions that brought
+    /// `holds` where they are, under generation `g`.
+    fn resolution_lines(&self, g: &Generation, holds: &[&Hold]) -> Vec<u8> {
+        let timestamp_ms = now_ms();
+        let mut buf = Vec::with_capacity(512 * holds.len());
+        for hold in holds {
+            if let Some(record) =
+                ResolutionRecord::of(hold, self.record_id(), timestamp_ms, g.number)
+                && serde_json::to_writer(&mut buf, &record).is_ok()
+            {
+                buf.push(b'\n');
+            }
+        }
+        buf
+    }
+
+    /// Writes the resolution records of `holds` (one batch) and counts the
+    /// actions; a failed write is counted too. Blocks on the log.
+    fn record_resolutions(&self, g: &Generation, holds: &[&Hold]) -> Result<(), LogError> {
+        for hold in holds {
+            self.metrics.resolved(hold);
+        }
+        let (Some(log), false) = (&self.log, holds.is_empty()) else {
+            return Ok(());
+        };
+        let lines = self.resolution_lines(g, holds);
+        log.append_many(&lines, holds.len() as u64)
+            .inspect_err(|_| {
+                for _ in holds {
+                    self.metrics.resolution_log_failed();
+                }
+            })
+    }
+
+    /// Approves or rejects hold `id` with generation `g`'s gate, now (the
+    /// gate's clock), and writes the action's resolution record when it
+    /// changed the hold (after the store recorded it, before this returns).
+    /// An action refused because the hold was past its expiry records that
+    /// expiry. Blocks (on the store and the log).
+    pub fn resolve(
+        &self,
+        g: &Generation,
+        id: &str,
+        resolution: &Resolution,
+    ) -> Result<Resolved, ResolutionError> {
+        let (result, changed) = self.act(g, id, resolution);
+        let written = match &changed {
+            None => Ok(()),
+            Some(hold) => self.record_resolutions(g, &[hold]),
+        };
+        self.answer(result, written)
+    }
+
+    /// [`Service::resolve`] from async code: on the calling worker (its log
+    /// batch awaited) with the in-memory store, else on the blocking pool.
+    pub async fn resolve_async(
+        self: &Arc<Self>,
+        g: Arc<Generation>,
+        id: String,
+        resolution: Resolution,
+    ) -> Result<Resolved, ResolutionError> {
+        if !self.inline {
+            let service = self.clone();
+            return tokio::task::spawn_blocking(move || service.resolve(&g, &id, &resolution))
+                .await?;
+        }
+        let (result, changed) = self.act(&g, &id, &resolution);
+        let written = match (&changed, &self.log) {
+            (Some(hold), Some(log)) => {
+                self.metrics.resolved(hold);
+                let lines = self.resolution_lines(&g, &[hold]);
+                let written = log.append_many_async(&lines, 1).await;
+                if written.is_err() {
+                    self.metrics.resolution_log_failed();
+                }
+                written
+            }
+            (Some(hold), None) => {
+                self.metrics.resolved(hold);
+                Ok(())
+            }
+            (None, _) => Ok(()),
+        };
+        self.answer(result, written)
+    }
+
+    /// The gate's answer to an action, and the hold to record when the
+    /// action changed it (or expired it before refusing it).
+    fn act(
+        &self,
+        g: &Generation,
+        id: &str,
+        resolution: &Resolution,
+    ) -> (Result<Resolved, ResolveError>, Option<Hold>) {
+        let now = g.gate.now();
+        let result = g.gate.resolve_at(id, resolution, now);
+        let changed = match &result {
+            Ok(r) if r.changed => Some(r.hold.clone()),
+            Err(ResolveError::Conflict { hold, .. }) if expired_by(hold, now) => {
+                Some((**hold).clone())
+            }
+            _ => None,
+        };
+        (result, changed)
+    }
+
+    /// What a resolution answers once its record is written (or not).
+    fn answer(
+        &self,
+        result: Result<Resolved, ResolveError>,
+        written: Result<(), LogError>,
+    ) -> Result<Resolved, ResolutionError> {
+        match (result, written) {
+            (Ok(resolved), Ok(())) => Ok(resolved),
+            (Ok(resolved), Err(error)) => Err(ResolutionError::Unlogged {
+                resolved: Box::new(resolved),
+                error,
+            }),
+            (Err(e), written) => {
+                if let (ResolveError::Conflict { hold, .. }, Err(w)) = (&e, written) {
+                    tracing::error!("recording the expiry of hold `{}`: {w}", hold.id);
+                }
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Expires every hold pending past the current generation's
+    /// `[review] expire_after_ms`, [`EXPIRE_BATCH`] at a time, writing a
+    /// resolution record for each. Returns how many expired. Blocks.
+    pub fn expire_due(&self) -> Result<usize, ResolveError> {
+        let g = self.current();
+        let mut total = 0;
+        loop {
+            let expired = g.gate.expire_holds(g.gate.now(), EXPIRE_BATCH)?;
+            let holds: Vec<&Hold> = expired.iter().collect();
+            if let Err(e) = self.record_resolutions(&g, &holds) {
+                tracing::error!("recording the expiry of {} hold(s): {e}", holds.len());
+            }
+            total += expired.len();
+            if expired.len() < EXPIRE_BATCH {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// How often [`Service::expire_due`] should run: a quarter of the
+    /// expiry, at most 30 s (none when holds do not expire).
+    pub fn expiry_period(&self) -> Option<std::time::Duration> {
+        let after = self.current().gate.review_policy().expire_after?;
+        Some((after / 4).clamp(
+            std::time::Duration::from_millis(100),
+            std::time::Duration::from_secs(30),
+        ))
+    }
+
+    /// Pending holds by reason code (a hold under each of its codes), over
+    /// at most [`crate::metrics::PENDING_SCAN`] of them; `None` when the
+    /// store cannot list its holds. Blocks.
+    pub fn pending_by_reason(&self) -> Option<Vec<(String, u64)>> {
+        let g = self.current();
+        let holds = g
+            .gate
+            .holds(&HoldQuery {
+                state: Some(HoldState::Pending),
+                reason_prefix: None,
+                requested_before: None,
+                limit: crate::metrics::PENDING_SCAN,
+            })
+            .ok()?;
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
+        for hold in &holds {
+            let mut codes: Vec<&str> = hold
+                .decision
+                .reasons
+                .iter()
+                .map(|r| r.code.as_str())
+                .collect();
+            codes.sort_unstable();
+            codes.dedup();
+            for code in codes {
+                *counts.entry(code.to_string()).or_default() += 1;
+            }
+        }
+        Some(counts.into_iter().collect())
     }
 
     /// Decides `withdrawals` with generation `g`, records every decision in
@@ -378,11 +629,10 @@ impl Service {
         let timestamp_ms = now_ms();
         let mut buf = Vec::with_capacity(1024 * withdrawals.len());
         for ((w, d), trace) in withdrawals.iter().zip(decisions).zip(traces) {
-            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
             let record = DecisionRecord {
                 event: Event::Decision,
                 v: RECORD_VERSION,
-                decision_id: format!("{:016x}{seq:016x}", self.node),
+                decision_id: self.record_id(),
                 timestamp_ms,
                 generation: g.number,
                 withdrawal: Cow::Borrowed(w),
@@ -455,14 +705,15 @@ impl Service {
                 Some(path) => Config::from_file(path)?,
                 None => running.clone(),
             };
+            let reviewers = fresh.reviewers(self.admin_token.as_deref())?;
             let built = fresh.build(self.velocity.clone())?;
-            Ok::<_, ConfigError>((fresh, built))
+            Ok::<_, ConfigError>((fresh, built, reviewers))
         })();
         match attempt {
-            Ok((fresh, built)) => {
+            Ok((fresh, built, reviewers)) => {
                 let restart_required = fresh.restart_required(&running);
                 let warnings = built.warnings.clone();
-                let next = Arc::new(Generation::new(current.number + 1, built));
+                let next = Arc::new(Generation::new(current.number + 1, built, reviewers));
                 // Its record precedes every decision it makes.
                 self.serving(&next, None);
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
