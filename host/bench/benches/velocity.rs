@@ -10,9 +10,9 @@
 //! else a `redis-server` started on a free loopback port; without either
 //! the Redis half is skipped with a message.
 
+mod redis_server;
+
 use std::hint::black_box;
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,47 +29,6 @@ const T0: u64 = 1_795_564_800_000;
 const DAY: u64 = 86_400_000;
 /// Individually timed decisions per store.
 const TIMED: u64 = 4_000;
-
-/// A `redis-server` child, killed on drop.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The Redis URL to use and the server to keep alive, or why there is none.
-fn redis() -> Result<(String, Option<Server>), String> {
-    for var in ["RISKGATE_BENCH_REDIS", "RISKGATE_TEST_REDIS"] {
-        if let Ok(url) = std::env::var(var)
-            && !url.is_empty()
-        {
-            return Ok((url, None));
-        }
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string()])
-        .args(["--save", "", "--appendonly", "no", "--bind", "127.0.0.1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("redis-server not found ({e}); .ci/run installs it"))?;
-    let server = Server(child);
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if started.elapsed() > Duration::from_secs(10) {
-            return Err("redis-server did not start".into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok((format!("redis://127.0.0.1:{port}"), Some(server)))
-}
 
 /// Withdrawal `i`: 5,000 accounts, 500 destinations, one a millisecond, so
 /// the default limits are rarely reached and most decisions are ALLOWs.
@@ -260,7 +219,7 @@ fn velocity(c: &mut Criterion) {
         DurableStore::open(dir.path(), DurableOptions::default()).expect("durable store opens");
     bench_store(c, "durable", Arc::new(durable));
 
-    match redis() {
+    match redis_server::redis() {
         Ok((url, _server)) => {
             let prefix = format!("riskgate-bench:{}:", std::process::id());
             let store = RedisStore::open(&format!("{url}?prefix={prefix}")).expect("redis URL");

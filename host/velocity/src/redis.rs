@@ -16,8 +16,16 @@
 //!   `lock_ttl`) may have let another node decide on the same keys, so
 //!   nothing is recorded and the store reports `Unavailable` (HOLD, never a
 //!   silent overshoot). It then assigns the event uid (`HINCRBY`), adds the
-//!   event to the five keys' sorted sets, stores the decision record, prunes
-//!   what fell out of the retention, and releases the locks, all atomically.
+//!   event to the five keys' sorted sets, stores the decision record (and a
+//!   HOLD's entry in the review queue), prunes what fell out of the
+//!   retention, and releases the locks, all atomically.
+//! * **Holds.** A review's resolution rewrites a HOLD's record under the
+//!   same id ([`Txn::resolve`](super::Txn::resolve)): the commit script
+//!   replaces the record and moves its queue entry to the new state in the
+//!   same script, and the approval that settles it adds its event, scored
+//!   at the approval time, in that script too. [`Store::holds`] reads the
+//!   queue a page at a time (one script per page: the entries and their
+//!   records, from a cursor), oldest requested-at first.
 //! * **Windows** are one script summing over `ZRANGEBYSCORE (t-W +inf`, with
 //!   exact (saturating) u64 sums computed in base-10⁹ limbs, since Lua
 //!   numbers are doubles.
@@ -26,9 +34,10 @@
 //!
 //! | key | type | content |
 //! |---|---|---|
-//! | `P e:<key>` | sorted set | one member per allowed event: `uid:amount:usd_cents:asset`, score = requested-at |
-//! | `P d:<id>` | hash | the decision record: `f` fingerprint (hex), `at` requested-at, `d` decision JSON, `p` key parts JSON, `c` the event member (ALLOW only) |
+//! | `P e:<key>` | sorted set | one member per counted event: `uid:amount:usd_cents:asset`, score = the event's time (requested-at; an approved HOLD's approval time) |
+//! | `P d:<id>` | hash | the decision record: `f` fingerprint (hex), `at` requested-at, `d` decision JSON, `p` key parts JSON, `c` the event member (ALLOW or approved HOLD only), `t` the event's time when it is not `at` (an approval), `h` the hold state (HOLD only) |
 //! | `P ids` | list | `requested-at:id` of each new record, in commit order (pruning) |
+//! | `P h:all`, `P h:<state>` | sorted set | the review queue: one member per recorded HOLD, `requested-at:id` with the time zero-padded to 16 digits, all scores 0, so members sort by time, then id (bytes), as `ZRANGEBYLEX` reads them; in `h:all` and in the set of its state (`pending`, `approved`, `rejected`, `expired`) |
 //! | `P meta` | hash | `newest` requested-at seen, `horizon` (events older may be pruned), `uid` counter |
 //! | `P l:i:<id>`, `P l:k:<key>` | string | lock tokens, with a TTL |
 //!
@@ -36,11 +45,12 @@
 //! store: a commit trims, under the keys it adds to, the events older than
 //! `newest - retention`, and pops the decision records older than that from
 //! the front of the commit-order list (at most [`PRUNE_BATCH`] per commit;
-//! the rest in later ones). Reads do not wait for that: a decision or an
+//! the rest in later ones), with their queue entries. Reads do not wait for that: a decision or an
 //! event older than `newest - retention` counts as pruned (windows never
-//! reach below the horizon; `recorded` and `key_stats` skip them).
-//! Event sets and records also carry a wall-clock TTL of the retention plus
-//! a day, so keys that see no more traffic do not stay forever.
+//! reach below the horizon; `recorded`, `holds` and `key_stats` skip them).
+//! Event sets, records and the queue's sets also carry a wall-clock TTL of
+//! the retention plus a day, so keys that see no more traffic do not stay
+//! forever.
 //!
 //! Every connection has connect, read and write timeouts; a failed
 //! connection is dropped (never reused with a reply in flight), and an I/O
@@ -63,10 +73,10 @@ use std::time::{Duration, Instant};
 use redis::{Connection, IntoConnectionInfo, RedisError, Script, Value};
 
 use super::{
-    Commit, Contribution, Exclusive, KeyParts, KeyStats, Keys, Recorded, Released, Store,
-    VelocityError, WindowStats, check_horizon, check_window_len, lock,
+    Commit, Contribution, Exclusive, HoldQuery, KeyParts, KeyStats, Keys, Recorded, Released,
+    Store, VelocityError, WindowStats, check_horizon, check_window_len, lock,
 };
-use riskgate_model::Decision;
+use riskgate_model::{Decision, HoldState};
 
 /// Decision records pruned at most per commit (the rest in later ones), so
 /// one commit after a long pause does not block the server.
@@ -75,6 +85,10 @@ pub const PRUNE_BATCH: u32 = 4096;
 const MAX_TS: u64 = (1 << 53) - 1;
 /// Extra wall-clock life of event sets and records beyond the retention.
 const TTL_GRACE_MS: u64 = 24 * 3_600_000;
+/// The fields of a decision record `recorded` and `holds` read, in order.
+const RECORD_FIELDS: [&str; 6] = ["f", "at", "d", "p", "c", "t"];
+/// Review-queue entries one `holds` script reads at most.
+const HOLDS_PAGE: usize = 256;
 
 /// Settings of a [`RedisStore`]; every field can be given in the URL's
 /// query (`?prefix=…&timeout_ms=…&lock_ttl_ms=…&lock_wait_ms=…&pool=…&retention_ms=…`).
@@ -151,6 +165,10 @@ enum ReplyError {
     Parts(#[source] serde_json::Error),
     #[error("bad contribution")]
     Contribution,
+    #[error("bad event time")]
+    EventTime,
+    #[error("bad review-queue entry `{0}`")]
+    QueueEntry(String),
 }
 
 impl RedisOptions {
@@ -219,6 +237,7 @@ struct Scripts {
     commit: Script,
     release: Script,
     key_stats: Script,
+    holds: Script,
 }
 
 /// Exact sums of u64 decimal strings in Lua: `hi * 10^9 + lo`, `hi`
@@ -240,6 +259,9 @@ local function add(hi, lo, s)
   return hi, lo
 end
 local function fmt(x) return string.format('%.0f', x) end
+-- A review-queue member: the requested-at (decimal text) zero-padded to
+-- 16 digits, then the id, so members sort by time, then id.
+local function hmember(at, id) return string.rep('0', 16 - #at) .. at .. ':' .. id end
 -- member = uid:amount:usd:asset
 local function fields(m)
   local a = string.find(m, ':', 1, true)
@@ -283,12 +305,27 @@ end
 return {tostring(#members), fmt(shi), fmt(slo), fmt(uhi), fmt(ulo), horizon}
 "#;
 
-/// KEYS: meta, ids, record, 5 event sets, 6 locks.
+/// KEYS: meta, ids, record, 5 event sets, 6 locks, the review queue's 5
+/// sets (all, pending, approved, rejected, expired).
 /// ARGV: token, id, requested-at, retention, ttl, fingerprint, decision,
 /// parts, allowed (1/0), amount, usd, asset, record-key prefix, prune batch,
-/// newest cap (the furthest requested-at moves `newest`, see `newest_cap`).
+/// newest cap (the furthest requested-at moves `newest`, see `newest_cap`),
+/// the event's time (an approval's, else the requested-at), the hold state
+/// ('' unless a HOLD).
 /// Returns {'ok', uid} or {'lost', lock index}.
+///
+/// A record already under the id (a review's resolution of the HOLD, or a
+/// decision aged out but not pruned yet) is replaced, its queue entry with
+/// it; its event, if it had one, stays until pruned (as in the memory
+/// store: only a HOLD's record is ever rewritten, and an approved one is
+/// settled).
 const COMMIT: &str = r#"
+local STATES = {pending = 16, approved = 17, rejected = 18, expired = 19}
+local state = false
+if ARGV[17] ~= '' then
+  state = STATES[ARGV[17]]
+  if not state then return {'state'} end
+end
 for i = 9, 14 do
   if redis.call('GET', KEYS[i]) ~= ARGV[1] then return {'lost', tostring(i - 9)} end
 end
@@ -307,7 +344,7 @@ if ARGV[9] == '1' then
   uid = tostring(redis.call('HINCRBY', KEYS[1], 'uid', 1))
   member = uid .. ':' .. ARGV[10] .. ':' .. ARGV[11] .. ':' .. ARGV[12]
   for i = 4, 8 do
-    redis.call('ZADD', KEYS[i], ARGV[3], member)
+    redis.call('ZADD', KEYS[i], ARGV[16], member)
     if cutoff > 0 then
       redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. fmt(cutoff))
     end
@@ -318,42 +355,102 @@ if cutoff > 0 then
   local horizon = tonumber(redis.call('HGET', KEYS[1], 'horizon') or '0')
   if cutoff > horizon then redis.call('HSET', KEYS[1], 'horizon', fmt(cutoff)) end
 end
-if redis.call('DEL', KEYS[3]) == 0 then
+local old = redis.call('HMGET', KEYS[3], 'at', 'h')
+if old[1] and old[2] then
+  local m = hmember(old[1], ARGV[2])
+  for i = 15, 19 do redis.call('ZREM', KEYS[i], m) end
+end
+redis.call('DEL', KEYS[3])
+-- Listed for pruning at its requested-at (once per time: a resolution
+-- keeps it).
+if old[1] ~= ARGV[3] then
   redis.call('RPUSH', KEYS[2], ARGV[3] .. ':' .. ARGV[2])
 end
 redis.call('HSET', KEYS[3], 'f', ARGV[6], 'at', ARGV[3], 'd', ARGV[7], 'p', ARGV[8])
-if member then redis.call('HSET', KEYS[3], 'c', member) end
+if member then
+  redis.call('HSET', KEYS[3], 'c', member)
+  if ARGV[16] ~= ARGV[3] then redis.call('HSET', KEYS[3], 't', ARGV[16]) end
+end
+if state then
+  redis.call('HSET', KEYS[3], 'h', ARGV[17])
+  local m = hmember(ARGV[3], ARGV[2])
+  for _, i in ipairs({15, state}) do
+    redis.call('ZADD', KEYS[i], 0, m)
+    redis.call('PEXPIRE', KEYS[i], ARGV[5])
+  end
+end
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 if cutoff > 0 then
   for _ = 1, tonumber(ARGV[14]) do
     local first = redis.call('LINDEX', KEYS[2], 0)
     if not first then break end
     local colon = string.find(first, ':', 1, true)
-    if tonumber(string.sub(first, 1, colon - 1)) >= cutoff then break end
+    local listed = string.sub(first, 1, colon - 1)
+    if tonumber(listed) >= cutoff then break end
     redis.call('LPOP', KEYS[2])
-    local record = ARGV[13] .. string.sub(first, colon + 1)
-    local rat = redis.call('HGET', record, 'at')
-    if rat and tonumber(rat) < cutoff then redis.call('DEL', record) end
+    local id = string.sub(first, colon + 1)
+    local record = ARGV[13] .. id
+    local v = redis.call('HMGET', record, 'at', 'h')
+    if not v[1] then
+      -- Released, or expired by its TTL: no queue entry may outlive it.
+      local m = hmember(listed, id)
+      for i = 15, 19 do redis.call('ZREM', KEYS[i], m) end
+    elseif tonumber(v[1]) < cutoff then
+      if v[2] then
+        local m = hmember(v[1], id)
+        for i = 15, 19 do redis.call('ZREM', KEYS[i], m) end
+      end
+      redis.call('DEL', record)
+    end
   end
 end
 for i = 9, 14 do redis.call('DEL', KEYS[i]) end
 return {'ok', uid}
 "#;
 
-/// KEYS: record, 5 event sets. ARGV: expected parts JSON. The commit-order
-/// list keeps the id until pruned, as the memory store's does.
+/// KEYS: record, 5 event sets, the review queue's 5 sets. ARGV: expected
+/// parts JSON, id. The commit-order list keeps the id until pruned, as the
+/// memory store's does.
 /// Returns {'unknown'}, {'moved'} or {'ok', had contribution, requested-at}.
 const RELEASE: &str = r#"
-local v = redis.call('HMGET', KEYS[1], 'p', 'c', 'at')
+local v = redis.call('HMGET', KEYS[1], 'p', 'c', 'at', 'h')
 if not v[1] then return {'unknown'} end
 if v[1] ~= ARGV[1] then return {'moved'} end
 if v[2] then
   for i = 2, 6 do redis.call('ZREM', KEYS[i], v[2]) end
 end
+if v[4] and v[3] then
+  local m = hmember(v[3], ARGV[2])
+  for i = 7, 11 do redis.call('ZREM', KEYS[i], m) end
+end
 redis.call('DEL', KEYS[1])
 local had = '0'
 if v[2] then had = '1' end
 return {'ok', had, v[3]}
+"#;
+
+/// KEYS: one of the review queue's sets, meta. ARGV: retention, cursor (the
+/// last member read, '' at the start), upper bound (a `ZRANGEBYLEX` max),
+/// count, record-key prefix. Entries older than the retention (not pruned
+/// yet) are skipped. Returns, for each of at most `count` entries after the
+/// cursor in order: its member, then its record's `f`, `at`, `d`, `p`, `c`,
+/// `t` (nil where absent).
+const HOLDS: &str = r#"
+local cutoff = tonumber(redis.call('HGET', KEYS[2], 'newest') or '0') - tonumber(ARGV[1])
+if cutoff < 0 then cutoff = 0 end
+local from = '[' .. hmember(fmt(cutoff), '')
+if ARGV[2] ~= '' and tonumber(string.sub(ARGV[2], 1, 16)) >= cutoff then
+  from = '(' .. ARGV[2]
+end
+local members = redis.call('ZRANGEBYLEX', KEYS[1], from, ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {}
+for i = 1, #members do
+  local m = members[i]
+  local v = redis.call('HMGET', ARGV[5] .. string.sub(m, 18), 'f', 'at', 'd', 'p', 'c', 't')
+  out[#out + 1] = m
+  for j = 1, 6 do out[#out + 1] = v[j] end
+end
+return out
 "#;
 
 /// KEYS: events, meta. ARGV: retention. Events older than the retention
@@ -390,6 +487,38 @@ fn strings(v: Value) -> Result<Vec<String>, ReplyError> {
             other => Err(ReplyError::UnexpectedItem(format!("{other:?}"))),
         })
         .collect()
+}
+
+/// A script's array reply as strings, nil items as `None`.
+fn optional_strings(v: Value) -> Result<Vec<Option<String>>, ReplyError> {
+    let Value::Array(items) = v else {
+        return Err(ReplyError::Unexpected(format!("{v:?}")));
+    };
+    items
+        .into_iter()
+        .map(|item| match item {
+            Value::Nil => Ok(None),
+            Value::BulkString(b) => Ok(Some(String::from_utf8(b)?)),
+            Value::SimpleString(s) => Ok(Some(s)),
+            Value::Int(i) => Ok(Some(i.to_string())),
+            other => Err(ReplyError::UnexpectedItem(format!("{other:?}"))),
+        })
+        .collect()
+}
+
+/// The review-queue member of a HOLD requested at `at` (see the layout):
+/// as the scripts' `hmember` writes it.
+fn hold_member(at: u64, id: &str) -> String {
+    format!("{at:016}:{id}")
+}
+
+/// The `ZRANGEBYLEX` max selecting the queue entries requested before `t`.
+fn hold_upper_bound(before: Option<u64>) -> String {
+    match before {
+        // Every member's time is at most MAX_TS (16 digits).
+        Some(t) if t <= MAX_TS => format!("({t:016}"),
+        _ => "+".to_string(),
+    }
 }
 
 fn num(s: Option<&String>) -> Result<u64, ReplyError> {
@@ -482,6 +611,7 @@ impl RedisStore {
                 commit: script(COMMIT),
                 release: script(RELEASE),
                 key_stats: script(KEY_STATS),
+                holds: script(HOLDS),
             },
         })
     }
@@ -545,6 +675,19 @@ impl RedisStore {
 
     fn events(&self, key: &str) -> String {
         self.key("e:", key)
+    }
+
+    /// The review queue's sets: every HOLD, then one per state in
+    /// [`HoldState::ALL`] order (the order the commit script expects).
+    fn hold_sets(&self) -> Vec<String> {
+        std::iter::once(self.key("h:", "all"))
+            .chain(HoldState::ALL.iter().map(|s| self.key("h:", s.as_str())))
+            .collect()
+    }
+
+    /// The review queue's set `query` reads.
+    fn hold_set(&self, state: Option<HoldState>) -> String {
+        self.key("h:", state.map_or("all", HoldState::as_str))
     }
 
     fn locks(&self, id: &str, keys: &Keys) -> Vec<String> {
@@ -643,7 +786,7 @@ impl RedisStore {
         id: &str,
         fields: Vec<Option<String>>,
     ) -> Result<Recorded, ReplyError> {
-        let [f, at, d, p, c]: [Option<String>; 5] =
+        let [f, at, d, p, c, t]: [Option<String>; 6] =
             fields.try_into().map_err(|_| ReplyError::Short)?;
         let (Some(f), Some(at), Some(d), Some(p)) = (f, at, d, p) else {
             return Err(ReplyError::Incomplete);
@@ -656,8 +799,13 @@ impl RedisStore {
         let mut decision: Decision = serde_json::from_str(&d).map_err(ReplyError::Decision)?;
         decision.id = id.to_string();
         let parts: KeyParts = serde_json::from_str(&p).map_err(ReplyError::Parts)?;
+        // The event's time: an approval's when recorded, else requested-at.
+        let ts = match t {
+            Some(t) => t.parse().map_err(|_| ReplyError::EventTime)?,
+            None => requested_at,
+        };
         let contribution = match c {
-            Some(m) => Some(parse_member(&m, requested_at).ok_or(ReplyError::Contribution)?),
+            Some(m) => Some(parse_member(&m, ts).ok_or(ReplyError::Contribution)?),
             None => None,
         };
         Ok(Recorded {
@@ -667,6 +815,26 @@ impl RedisStore {
             contribution,
             parts,
         })
+    }
+}
+
+impl RedisStore {
+    /// The record of review-queue entry `member` (`fields` as
+    /// [`RECORD_FIELDS`]), `None` when the entry is stale: its record gone
+    /// (released or expired) or of another time.
+    fn queued(
+        &self,
+        member: &str,
+        fields: Vec<Option<String>>,
+    ) -> Result<Option<Recorded>, ReplyError> {
+        let (_, id) = member
+            .split_once(':')
+            .ok_or_else(|| ReplyError::QueueEntry(member.to_string()))?;
+        if fields.iter().all(Option::is_none) {
+            return Ok(None);
+        }
+        let r = self.parse_recorded(id, fields)?;
+        Ok((hold_member(r.requested_at, id) == member).then_some(r))
     }
 }
 
@@ -682,8 +850,58 @@ fn glob_escape(s: &str) -> String {
 }
 
 impl Store for RedisStore {
-    fn holds(&self, _query: &crate::HoldQuery) -> Result<Vec<Recorded>, VelocityError> {
-        Err(self.unavailable("holds are not listed by the Redis store yet"))
+    fn holds(&self, query: &HoldQuery) -> Result<Vec<Recorded>, VelocityError> {
+        let set = self.hold_set(query.state);
+        let meta = self.meta();
+        let upper = hold_upper_bound(query.requested_before);
+        let record_prefix = self.record_key("");
+        let mut out = Vec::new();
+        // The last entry read: each page starts after it.
+        let mut cursor = String::new();
+        while out.len() < query.limit {
+            // A page at least as long as what is missing (a filtered query
+            // may skip some), bounded so one script stays short.
+            let page = (query.limit - out.len()).clamp(16, HOLDS_PAGE);
+            let reply = self.run(Retry::Once, |con| {
+                self.scripts
+                    .holds
+                    .key(&set)
+                    .key(&meta)
+                    .arg(self.options.retention_ms)
+                    .arg(&cursor)
+                    .arg(&upper)
+                    .arg(page)
+                    .arg(&record_prefix)
+                    .invoke::<Value>(con)
+            })?;
+            let items = optional_strings(reply)
+                .map_err(|e| self.unavailable(format!("bad holds reply: {e}")))?;
+            let entries = items.len() / 7;
+            if items.len() % 7 != 0 || entries > page {
+                return Err(self.unavailable("bad holds reply: not whole entries"));
+            }
+            for entry in items.chunks_exact(7) {
+                let Some(member) = entry[0].clone() else {
+                    return Err(self.unavailable("bad holds reply: an entry without its member"));
+                };
+                let recorded = self
+                    .queued(&member, entry[1..].to_vec())
+                    .map_err(|e| self.unavailable(format!("bad holds reply: {e}")))?;
+                cursor = member;
+                if let Some(r) = recorded
+                    && query.matches(&r)
+                {
+                    out.push(r);
+                    if out.len() == query.limit {
+                        break;
+                    }
+                }
+            }
+            if entries < page {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     fn describe(&self) -> String {
@@ -753,7 +971,7 @@ impl Store for RedisStore {
                 redis::pipe()
                     .cmd("HMGET")
                     .arg(&key)
-                    .arg(&["f", "at", "d", "p", "c"])
+                    .arg(&RECORD_FIELDS)
                     .cmd("HGET")
                     .arg(&meta)
                     .arg("newest")
@@ -827,6 +1045,9 @@ impl Store for RedisStore {
             return Err(self.unavailable("commit without the keys' locks"));
         };
         check_ts(commit.requested_at)?;
+        let event_ts = commit.event_ts();
+        check_ts(event_ts)?;
+        let hold = commit.hold_state().map_or("", HoldState::as_str);
         let decision = serde_json::to_string(&commit.decision.without_timing())
             .map_err(|e| self.unavailable(format!("cannot encode the decision: {e}")))?;
         let parts = serde_json::to_string(commit.keys.parts())
@@ -838,6 +1059,7 @@ impl Store for RedisStore {
         let mut keys = vec![self.meta(), self.ids(), self.record_key(commit.id)];
         keys.extend(commit.keys.all().map(|k| self.events(k)));
         keys.extend(self.locks(commit.id, commit.keys));
+        keys.extend(self.hold_sets());
         let record_prefix = self.record_key("");
         // Fenced by the lock tokens, so a retry after a lost reply records
         // nothing twice (the locks are gone: "lost").
@@ -861,6 +1083,8 @@ impl Store for RedisStore {
                 .arg(&record_prefix)
                 .arg(PRUNE_BATCH)
                 .arg(super::newest_cap())
+                .arg(event_ts)
+                .arg(hold)
                 .invoke::<Value>(con)
         })?;
         let reply =
@@ -872,6 +1096,7 @@ impl Store for RedisStore {
                 commit.id,
                 self.options.lock_ttl.as_millis()
             ))),
+            Some("state") => Err(self.unavailable(format!("unknown hold state `{hold}`"))),
             _ => Err(self.unavailable(format!("bad commit reply {reply:?}"))),
         }
     }
@@ -888,13 +1113,14 @@ impl Store for RedisStore {
             let keys = Keys::from_parts(recorded.parts);
             let mut redis_keys = vec![self.record_key(id)];
             redis_keys.extend(keys.all().map(|k| self.events(k)));
+            redis_keys.extend(self.hold_sets());
             // Not retried: a second run after a lost reply would say unknown.
             let reply = self.run(Retry::Never, |con| {
                 let mut call = self.scripts.release.prepare_invoke();
                 for k in &redis_keys {
                     call.key(k);
                 }
-                call.arg(&parts).invoke::<Value>(con)
+                call.arg(&parts).arg(id).invoke::<Value>(con)
             })?;
             let reply =
                 strings(reply).map_err(|e| self.unavailable(format!("bad release reply: {e}")))?;

@@ -7,13 +7,13 @@
 //! else a `redis-server` each test starts on a free loopback port; without
 //! `redis-server` the tests print why and pass.
 
-use riskgate::model::Verdict;
+use riskgate::model::{HoldState, Verdict};
 use riskgate::screening::Screener;
 use riskgate::velocity::{
-    Commit, DurableOptions, DurableStore, KeyParts, Keys, MemoryStore, RedisStore, Scope, Store,
-    Velocity, VelocityError,
+    Commit, DurableOptions, DurableStore, HoldQuery, KeyParts, Keys, MemoryStore, RedisStore,
+    Scope, Store, Velocity, VelocityError,
 };
-use riskgate::{Decision, Gate, Withdrawal};
+use riskgate::{Decision, Gate, Resolution, ResolveError, Resolved, ReviewPolicy, Withdrawal};
 use riskgate_tests::*;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -525,6 +525,429 @@ fn replay_conflict_and_release_on_redis() {
         RedisStore::open(&with(&url, &format!("prefix={}", store.options().prefix))).unwrap();
     assert_eq!(node2.recorded("id-3").unwrap(), None);
     assert!(node2.recorded("id-4").unwrap().is_some());
+}
+
+/// Two an account may withdraw per hour; a third is held.
+const TWO_AN_HOUR: &str = r#"{"rules":[{"name":"count_1h","scope":"account","window":"1h","max_count":2}],
+    "new_destination_hours":0,"credential_change_hours":0}"#;
+
+/// A gate over `store` with the velocity policy at [`TWO_AN_HOUR`], the
+/// review policy given and its clock stopped at `now`.
+fn review_gate(store: Arc<dyn Store>, review: ReviewPolicy, now: u64) -> Gate {
+    builder(
+        vec![riskgate_tests::velocity(TWO_AN_HOUR)],
+        Screener::default(),
+    )
+    .velocity(Arc::new(Velocity::new(store)))
+    .review(review)
+    .clock(Arc::new(move || now))
+    .build()
+    .expect("gate builds")
+    .0
+}
+
+fn hold_ids(g: &Gate, q: &HoldQuery) -> Vec<String> {
+    g.holds(q)
+        .expect("holds")
+        .into_iter()
+        .map(|h| h.id)
+        .collect()
+}
+
+fn in_state(state: Option<HoldState>) -> HoldQuery {
+    HoldQuery {
+        state,
+        ..HoldQuery::default()
+    }
+}
+
+/// The account's count over the hour ending at `t`.
+fn account_count(store: &dyn Store, t: u64) -> u64 {
+    let keys = Keys::from_parts(parts("reviewed", "ETH", DESTS[0]));
+    store
+        .window(keys.get(Scope::Account), "ETH", t, HOUR)
+        .expect("window")
+        .count
+}
+
+/// Through a gate over Redis: a withdrawal over the limit is held and
+/// queued; approved (by one reviewer, or by two distinct ones with four
+/// eyes) it counts in the account's windows from the approval time; a
+/// rejected one never counts; another node, on a new connection, sees the
+/// same queue, states and windows; a release takes the approval back.
+#[test]
+fn holds_are_reviewed_through_a_gate_on_redis() {
+    let Some((url, _server)) = redis() else {
+        return;
+    };
+    for four_eyes in [false, true] {
+        let store = open(&url, "review", "");
+        let _cleanup = Cleanup(vec![store.clone()]);
+        let review = ReviewPolicy {
+            approvals_required: if four_eyes {
+                vec![("velocity.".into(), 2)]
+            } else {
+                Vec::new()
+            },
+            expire_after: None,
+        };
+        let now = T0 + 10 * 60_000;
+        let g = review_gate(store.clone(), review.clone(), now);
+        let w = |id: &str, at: u64| withdrawal(id, "reviewed", "ethereum", DESTS[0], 7, at);
+        assert_eq!(g.evaluate(&w("r-1", T0)).verdict, Verdict::Allow);
+        assert_eq!(g.evaluate(&w("r-2", T0 + 1)).verdict, Verdict::Allow);
+        for (id, at) in [("r-3", T0 + 2), ("r-4", T0 + 3)] {
+            let d = g.evaluate(&w(id, at));
+            assert_eq!(d.verdict, Verdict::Hold, "{d:?}");
+            assert_eq!(codes(&d), vec!["velocity.count_1h"]);
+        }
+        assert_eq!(account_count(&*store, now), 2, "a HOLD does not count");
+
+        // Queued, oldest first, with what an approval would count.
+        let pending = g.holds(&HoldQuery::default()).unwrap();
+        assert_eq!(
+            pending.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(),
+            ["r-3", "r-4"]
+        );
+        let review_of = pending[0].review().expect("a review");
+        assert_eq!(review_of.state, HoldState::Pending);
+        assert_eq!((review_of.amount, review_of.usd_cents), (7, 10_000));
+        assert_eq!(review_of.required, if four_eyes { 2 } else { 1 });
+        assert_eq!(pending[0].account, "reviewed");
+
+        // Approve r-3.
+        let first = g.resolve("r-3", &Resolution::approve("alice", "")).unwrap();
+        assert!(first.changed);
+        if four_eyes {
+            assert_eq!(first.hold.state, HoldState::Pending);
+            assert_eq!(account_count(&*store, now), 2, "one approval of two");
+            assert_eq!(hold_ids(&g, &HoldQuery::default()), ["r-3", "r-4"]);
+            // The same reviewer again changes nothing.
+            let again = g.resolve("r-3", &Resolution::approve("alice", "")).unwrap();
+            assert!(!again.changed);
+            assert_eq!(again.hold.state, HoldState::Pending);
+            assert_eq!(account_count(&*store, now), 2);
+            let second = g.resolve("r-3", &Resolution::approve("bob", "ok")).unwrap();
+            assert!(second.changed);
+            assert_eq!(second.hold.state, HoldState::Approved);
+            assert_eq!(second.hold.review().unwrap().approvers(), ["alice", "bob"]);
+        } else {
+            assert_eq!(first.hold.state, HoldState::Approved);
+        }
+        let approved = g.hold("r-3").unwrap();
+        assert_eq!(approved.state, HoldState::Approved);
+        assert_eq!(approved.review().unwrap().counted_at, Some(now));
+        // Counted from the approval time, under every key.
+        assert_eq!(account_count(&*store, now), 3);
+        let contribution = store.recorded("r-3").unwrap().unwrap().contribution;
+        assert_eq!(
+            contribution.map(|c| (c.ts, c.amount, c.usd_cents)),
+            Some((now, 7, 10_000))
+        );
+        let keys = Keys::from_parts(parts("reviewed", "ETH", DESTS[0]));
+        for scope in Scope::ALL {
+            let w = store.window(keys.get(scope), "ETH", now, HOUR).unwrap();
+            assert_eq!(w.count, 3, "{scope:?}");
+        }
+        // An hour after the first two, only the approval is left.
+        assert_eq!(account_count(&*store, T0 + HOUR + 5 * 60_000), 1);
+        let windows = g.account_windows(&approved, now).unwrap();
+        assert_eq!(windows[0].count, 3, "{windows:?}");
+        // Approving it again changes nothing (and counts nothing more).
+        let Resolved { changed, .. } = g.resolve("r-3", &Resolution::approve("carol", "")).unwrap();
+        assert!(!changed);
+        assert_eq!(account_count(&*store, now), 3);
+
+        // Reject r-4: it never counts, nor can it be approved after.
+        let rejected = g
+            .resolve("r-4", &Resolution::reject("carol", "no"))
+            .unwrap();
+        assert_eq!(rejected.hold.state, HoldState::Rejected);
+        assert!(matches!(
+            g.resolve("r-4", &Resolution::approve("dave", "")),
+            Err(ResolveError::Conflict { .. })
+        ));
+        assert_eq!(account_count(&*store, now), 3);
+        assert!(hold_ids(&g, &HoldQuery::default()).is_empty());
+        assert_eq!(hold_ids(&g, &in_state(Some(HoldState::Approved))), ["r-3"]);
+        assert_eq!(hold_ids(&g, &in_state(Some(HoldState::Rejected))), ["r-4"]);
+        assert_eq!(hold_ids(&g, &in_state(None)), ["r-3", "r-4"]);
+
+        // Another node, on its own connections: the same state.
+        let node2: Arc<dyn Store> = Arc::new(
+            RedisStore::open(&with(&url, &format!("prefix={}", store.options().prefix))).unwrap(),
+        );
+        let g2 = review_gate(node2.clone(), review.clone(), now + 1);
+        assert_eq!(hold_ids(&g2, &in_state(None)), ["r-3", "r-4"]);
+        assert_eq!(g2.hold("r-3").unwrap(), approved);
+        assert_eq!(g2.hold("r-4").unwrap().state, HoldState::Rejected);
+        assert_eq!(account_count(&*node2, now), 3);
+        assert_eq!(
+            node2
+                .recorded("r-3")
+                .unwrap()
+                .unwrap()
+                .contribution
+                .map(|c| c.ts),
+            Some(now)
+        );
+        // The approval counts against the next withdrawal there.
+        let next = g2.evaluate(&w("r-5", now + 1));
+        assert_eq!(codes(&next), vec!["velocity.count_1h"]);
+        assert_eq!(hold_ids(&g2, &HoldQuery::default()), ["r-5"]);
+
+        // A release takes back exactly the approval's events.
+        let released = g2.velocity().release("r-3").unwrap();
+        assert!(released.had_contribution);
+        assert_eq!(account_count(&*store, now), 2);
+        assert_eq!(hold_ids(&g, &in_state(None)), ["r-4", "r-5"]);
+        assert!(matches!(
+            g.resolve("r-3", &Resolution::approve("alice", "")),
+            Err(ResolveError::UnknownId(_))
+        ));
+    }
+}
+
+/// A HOLD with a pending review and one reason `code`.
+fn queued_hold(id: &str, code: &str, amount: u64) -> Decision {
+    Decision {
+        id: id.into(),
+        verdict: Verdict::Hold,
+        reasons: vec![riskgate::Reason {
+            code: code.into(),
+            detail: String::new(),
+            policy: None,
+        }],
+        hits: Vec::new(),
+        latency_ns: 0,
+        replayed: false,
+        review: Some(riskgate::model::Review::pending(amount, amount * 3)),
+    }
+}
+
+/// Takes the locks and commits `d` for `id` at `t` (an ALLOW counts).
+fn commit_decision(store: &dyn Store, id: &str, keys: &Keys, t: u64, d: &Decision) {
+    let exclusive = store.exclusive(id, keys).expect("exclusive");
+    let allowed = (d.verdict == Verdict::Allow).then_some((5, 50));
+    store
+        .commit(
+            &Commit {
+                id,
+                keys,
+                fingerprint: [3; 32],
+                requested_at: t,
+                decision: d,
+                allowed,
+                counted_at: None,
+            },
+            exclusive,
+        )
+        .expect("commit");
+}
+
+/// Members of one of the store's sorted sets, read directly.
+fn zcard(url: &str, key: &str) -> u64 {
+    let client = redis::Client::open(url).expect("redis URL");
+    let mut con = client.get_connection().expect("connects");
+    redis::cmd("ZCARD").arg(key).query(&mut con).expect("ZCARD")
+}
+
+/// The review queue of the Redis store lists what the memory store's
+/// lists, for every state, reason prefix, time bound and limit: ties in
+/// requested-at ordered by id (ids with `:` too), limits past one page of
+/// the listing script, holds moved between states by resolutions (an
+/// approval counting), released ones gone, ALLOWs and DENYs never listed.
+#[test]
+fn the_review_queue_lists_like_the_memory_store() {
+    let Some((url, _server)) = redis() else {
+        return;
+    };
+    let redis = open(&url, "queue", "");
+    let _cleanup = Cleanup(vec![redis.clone()]);
+    let memory = MemoryStore::default();
+    let stores: [&dyn Store; 2] = [&memory, &*redis];
+    let mut rng = Rng(0x91);
+    let codes = [
+        "velocity.count_1h",
+        "velocity.sum_1h",
+        "screening.unscreenable",
+    ];
+    let mut holds = Vec::new();
+    for i in 0..700u64 {
+        let id = match i % 5 {
+            0 => format!("q:{i}"),
+            1 => format!("Q{i}"),
+            2 => format!("a-{i}"),
+            3 => format!("z{i}:x"),
+            _ => format!("{i}"),
+        };
+        let keys = Keys::from_parts(parts(&format!("acct{}", i % 7), "ETH", DESTS[0]));
+        // Few distinct times: many ties.
+        let at = T0 + rng.below(40);
+        let d = match rng.below(10) {
+            0 => Decision::allow(&id),
+            1 => Decision {
+                verdict: Verdict::Deny,
+                ..Decision::allow(&id)
+            },
+            _ => {
+                holds.push((id.clone(), keys.clone()));
+                queued_hold(&id, codes[rng.below(3) as usize], 1 + i)
+            }
+        };
+        for store in stores {
+            commit_decision(store, &id, &keys, at, &d);
+        }
+    }
+    // Resolve about half, release some.
+    for (id, keys) in &holds {
+        let (state, counted) = match rng.below(8) {
+            0 => (HoldState::Approved, Some((11, 33, T0 + 100))),
+            1 => (HoldState::Rejected, None),
+            2 => (HoldState::Expired, None),
+            3 => {
+                for store in stores {
+                    store.release(id).expect("released");
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        for store in stores {
+            riskgate::velocity::conformance::resolve(store, id, keys, state, counted);
+        }
+    }
+    let mut listed = 0;
+    for state in std::iter::once(None).chain(HoldState::ALL.map(Some)) {
+        for reason_prefix in [None, Some("velocity."), Some("screening."), Some("nope")] {
+            for requested_before in [None, Some(T0 + 20), Some(T0), Some(u64::MAX)] {
+                for limit in [0, 1, 7, 100, 300, 1000] {
+                    let q = HoldQuery {
+                        state,
+                        reason_prefix: reason_prefix.map(String::from),
+                        requested_before,
+                        limit,
+                    };
+                    let m = memory.holds(&q).unwrap();
+                    assert_eq!(m, redis.holds(&q).unwrap(), "{q:?}");
+                    listed += m.len();
+                }
+            }
+        }
+    }
+    let all = HoldQuery {
+        state: None,
+        limit: 1000,
+        ..HoldQuery::default()
+    };
+    let every = redis.holds(&all).unwrap();
+    assert!(every.len() > 400, "{}", every.len());
+    assert!(
+        every.windows(2).all(
+            |w| (w[0].requested_at, &w[0].decision.id) < (w[1].requested_at, &w[1].decision.id)
+        ),
+        "oldest first, ties by id"
+    );
+    assert!(listed > 10_000, "{listed}");
+    // The approvals count at their time in both.
+    let keys = Keys::from_parts(parts("acct0", "ETH", DESTS[0]));
+    for store in stores {
+        assert_eq!(
+            store
+                .window(keys.get(Scope::Destination), "ETH", T0 + 100, 1)
+                .unwrap(),
+            memory
+                .window(keys.get(Scope::Destination), "ETH", T0 + 100, 1)
+                .unwrap()
+        );
+    }
+    assert!(
+        memory
+            .window(keys.get(Scope::Destination), "ETH", T0 + 100, 1)
+            .unwrap()
+            .count
+            > 20
+    );
+}
+
+/// Holds older than the retention leave the queue with their records, in
+/// every state; their entries are pruned from the queue's sets.
+#[test]
+fn aged_out_holds_leave_the_queue() {
+    let Some((url, _server)) = redis() else {
+        return;
+    };
+    let redis = open(&url, "queue-prune", &format!("retention_ms={HOUR}"));
+    let _cleanup = Cleanup(vec![redis.clone()]);
+    let memory = MemoryStore::new(HOUR);
+    let stores: [&dyn Store; 2] = [&memory, &*redis];
+    let keys = Keys::from_parts(parts("aged", "ETH", DESTS[1]));
+    for store in stores {
+        for i in 0..10 {
+            let id = format!("old-{i}");
+            commit_decision(
+                store,
+                &id,
+                &keys,
+                T0 + i,
+                &queued_hold(&id, "velocity.x", 1),
+            );
+        }
+        riskgate::velocity::conformance::resolve(
+            store,
+            "old-1",
+            &keys,
+            HoldState::Approved,
+            Some((1, 3, T0 + 30 * 60_000)),
+        );
+        riskgate::velocity::conformance::resolve(store, "old-2", &keys, HoldState::Rejected, None);
+    }
+    let prefix = redis.options().prefix.clone();
+    let card = |set: &str| zcard(&url, &format!("{prefix}h:{set}"));
+    assert_eq!(
+        (
+            card("all"),
+            card("pending"),
+            card("approved"),
+            card("rejected")
+        ),
+        (10, 8, 1, 1)
+    );
+    let all = HoldQuery {
+        state: None,
+        ..HoldQuery::default()
+    };
+    assert_eq!(redis.holds(&all).unwrap().len(), 10);
+    // Past the retention: listed by neither store, even before a commit
+    // prunes them.
+    for store in stores {
+        commit_decision(
+            store,
+            "new",
+            &keys,
+            T0 + 2 * HOUR,
+            &queued_hold("new", "velocity.x", 1),
+        );
+    }
+    for q in [all.clone(), HoldQuery::default()] {
+        let m = memory.holds(&q).unwrap();
+        assert_eq!(m, redis.holds(&q).unwrap());
+        assert_eq!(
+            m.iter().map(|r| r.decision.id.as_str()).collect::<Vec<_>>(),
+            ["new"]
+        );
+    }
+    // The commit pruned the old entries from every set.
+    assert_eq!(
+        (
+            card("all"),
+            card("pending"),
+            card("approved"),
+            card("rejected")
+        ),
+        (1, 1, 0, 0)
+    );
+    assert_eq!(redis.recorded("old-1").unwrap(), None);
 }
 
 /// The store conformance suite every store runs
