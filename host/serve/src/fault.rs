@@ -39,7 +39,7 @@ fn after_resolve_fault() -> Option<Fault> {
     *FAULT.get_or_init(|| {
         let fault = read(AFTER_RESOLVE);
         if fault.is_some() {
-            eprintln!("warning: test hook {AFTER_RESOLVE} is set: the first review action aborts the process");
+            eprintln!("warning: test hook {AFTER_RESOLVE} is set: the first review action that changes a hold aborts the process");
         }
         fault
     })

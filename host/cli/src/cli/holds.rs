@@ -346,7 +346,7 @@ mod local {
         };
         Ok(Local {
             velocity: super::super::serve::velocity_of(&config),
-            review: Some(review_of(&config)),
+            review: Some(config.review.policy()),
             log,
         })
     }
@@ -356,11 +356,6 @@ mod local {
             durable: true,
             ..LogOptions::new(dir)
         }
-    }
-
-    /// The `[review]` table of serve's config.
-    fn review_of(_config: &Config) -> ReviewPolicy {
-        ReviewPolicy::default()
     }
 
     fn open(local: &Local) -> Result<Arc<riskgate::velocity::Velocity>, ExitCode> {

@@ -227,14 +227,14 @@ fn flow(setup: &Setup, server: &Server, tag: &str) {
     // Listed, as a table and as JSON.
     let table = remote(server, setup, "alice", &["list"]).ok().out;
     assert!(table.starts_with("ID "), "{table}");
-    for id in [&big_a, &big_b] {
+    for (id, account) in [(&big_a, &a), (&big_b, &b)] {
         let row = table
             .lines()
             .find(|l| l.starts_with(id.as_str()))
             .unwrap_or_else(|| panic!("{id} not listed: {table}"));
         for cell in [
             "pending",
-            a.as_str(),
+            account.as_str(),
             "ETH",
             "$20.00",
             "velocity.usd_1h",
@@ -772,13 +772,16 @@ fn sigkill_with_approvals_in_flight_never_separates_approval_and_count() {
     eprintln!("seed {seed} (RISKGATE_TEST_SEED to repeat)");
     let id = |i: usize| format!("x-{i}");
     let mut server = setup.serve();
-    for i in 0..HOLDS {
-        hold(&server, &id(i), &format!("x-acct-{i}"));
-    }
     // What some answer acknowledged: (hold, reviewer, action).
     let acked: Mutex<Vec<(usize, &str, &str)>> = Mutex::new(Vec::new());
     let mut cut = 0;
     for round in 0..ROUNDS {
+        // Fresh holds each round (one per account), so the kill lands
+        // among actions that change them.
+        let first = round as usize * HOLDS;
+        for i in first..first + HOLDS {
+            hold(&server, &id(i), &format!("x-acct-{i}"));
+        }
         let r = mix(seed ^ round);
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
@@ -790,7 +793,7 @@ fn sigkill_with_approvals_in_flight_never_separates_approval_and_count() {
                 s.spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         let n = next.fetch_add(1, Ordering::Relaxed) as u64;
-                        let i = (mix(r ^ n) % HOLDS as u64) as usize;
+                        let i = first + (mix(r ^ n) % HOLDS as u64) as usize;
                         // Mostly approvals by two reviewers, some rejections.
                         let (reviewer, action) = match mix(r ^ (n << 8)) % 10 {
                             0 => ("carol", "reject"),
@@ -822,8 +825,8 @@ fn sigkill_with_approvals_in_flight_never_separates_approval_and_count() {
                     }
                 });
             }
-            // Kill somewhere between 20 and 300 ms into the round.
-            std::thread::sleep(Duration::from_millis(20 + (r >> 16) % 280));
+            // Kill somewhere between 5 and 150 ms into the round.
+            std::thread::sleep(Duration::from_millis(5 + (r >> 16) % 145));
             // SAFETY: our own child, by its id.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             stop.store(true, Ordering::Relaxed);
@@ -831,19 +834,20 @@ fn sigkill_with_approvals_in_flight_never_separates_approval_and_count() {
         let _ = server.child.wait();
         cut += failed.into_inner();
         server = setup.serve();
-        check_counted(&server, HOLDS, &acked.lock().unwrap(), &id);
+        check_counted(&server, first + HOLDS, &acked.lock().unwrap(), &id);
     }
     assert!(cut > 0, "no kill cut a request");
     let acked = acked.into_inner().unwrap();
-    let settled = (0..HOLDS)
+    let total = ROUNDS as usize * HOLDS;
+    let settled = (0..total)
         .filter(|&i| get_hold(&server, &id(i))["state"] != "pending")
         .count();
     assert!(
-        acked.len() > HOLDS / 2,
+        acked.len() > total / 2,
         "too few actions answered: {}",
         acked.len()
     );
-    assert!(settled > HOLDS / 4, "too few holds settled: {settled}");
+    assert!(settled > total / 4, "too few holds settled: {settled}");
     drop(server);
 
     // The store itself, read by another command: each account counts its
@@ -862,7 +866,7 @@ fn sigkill_with_approvals_in_flight_never_separates_approval_and_count() {
     .ok()
     .json();
     let approved = ids(&listed);
-    for i in 0..HOLDS {
+    for i in 0..total {
         let out = Command::new(BIN)
             .args(["velocity", "--velocity"])
             .arg(&store)
@@ -883,7 +887,7 @@ fn sigkill_with_approvals_in_flight_never_separates_approval_and_count() {
         );
     }
     eprintln!(
-        "{ROUNDS} kills ({cut} requests cut), {} actions answered, {} of {HOLDS} holds approved",
+        "{ROUNDS} kills ({cut} requests cut), {} actions answered, {} of {total} holds approved",
         acked.len(),
         approved.len()
     );
