@@ -42,7 +42,7 @@ pub struct CheckArgs {
 /// What decides the lines: the gate, or the service in front of it that
 /// also writes the decision log.
 enum Decider {
-    Gate(Gate),
+    Gate(Box<Gate>),
     Service(Box<riskgate_serve::service::Service>),
 }
 
@@ -120,7 +120,7 @@ pub(super) fn load_error(what: &str, e: impl std::fmt::Display) -> ExitCode {
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let decider = match &args.decision_log {
         None => match args.gate.build() {
-            Ok(gate) => Decider::Gate(gate),
+            Ok(gate) => Decider::Gate(Box::new(gate)),
             Err(code) => return Ok(code),
         },
         Some(dir) => match args.gate.service(dir) {

@@ -406,10 +406,10 @@ mod local {
                  or --url of the running serve",
             ));
         }
-        if let Some(name) = &t.reviewer {
-            if let Err(e) = riskgate::review::check_reviewer(name) {
-                return Ok(usage(e));
-            }
+        if let Some(name) = &t.reviewer
+            && let Err(e) = riskgate::review::check_reviewer(name)
+        {
+            return Ok(usage(e));
         }
         let velocity = match open(&local) {
             Ok(v) => v,
@@ -892,8 +892,8 @@ mod text {
 
     fn window(ms: u64) -> String {
         match ms {
-            _ if ms % 86_400_000 == 0 => format!("{}d", ms / 86_400_000),
-            _ if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+            _ if ms.is_multiple_of(86_400_000) => format!("{}d", ms / 86_400_000),
+            _ if ms.is_multiple_of(3_600_000) => format!("{}h", ms / 3_600_000),
             _ => span(ms),
         }
     }
