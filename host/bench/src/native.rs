@@ -239,7 +239,7 @@ pub fn recorded(
     let fingerprint = fingerprint(w);
     let txn = match open_txn(velocity, w, &keys, &fingerprint) {
         Ok(txn) => txn,
-        Err(settled) => return settled,
+        Err(settled) => return *settled,
     };
     let d = checks(&txn);
     // Dropping the transaction unlocks without recording.

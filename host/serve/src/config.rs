@@ -1012,6 +1012,141 @@ mod tests {
     }
 
     #[test]
+    fn reviewers_and_review_settings_parse_and_are_checked() {
+        let c = Config::parse(
+            r#"
+            [[reviewer]]
+            name = "alice"
+            token_file = "alice.token"
+            [[reviewer]]
+            name = "bob@example.com"
+            token_file = "/etc/riskgate/bob.token"
+            [review]
+            approvals_required = { "screening." = 2, "velocity.usd" = 3 }
+            expire_after_ms = 86400000
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.reviewers[1].name, "bob@example.com");
+        let policy = c.review.policy();
+        assert_eq!(
+            policy.approvals_required,
+            [
+                ("screening.".to_string(), 2),
+                ("velocity.usd".to_string(), 3)
+            ]
+        );
+        assert_eq!(policy.expire_after, Some(Duration::from_secs(86_400)));
+        assert_eq!(
+            Config::parse("").unwrap().review.policy(),
+            riskgate::ReviewPolicy::default()
+        );
+
+        let reviewer =
+            |name: &str| format!("[[reviewer]]\nname = \"{name}\"\ntoken_file = \"t\"\n");
+        for (bad, says) in [
+            (reviewer("al ice"), "reviewer name"),
+            (reviewer(""), "reviewer name"),
+            (
+                format!("{}{}", reviewer("a"), reviewer("a")),
+                "two reviewers are named `a`",
+            ),
+            ("[[reviewer]]\nname = \"a\"\n".to_string(), "token_file"),
+            (
+                "[[reviewer]]\nname = \"a\"\ntoken_file = \"t\"\ntoken = \"x\"\n".to_string(),
+                "unknown field",
+            ),
+            (
+                "[review]\napprovals_required = { \"screening.\" = 0 }".to_string(),
+                "1 to 16",
+            ),
+            (
+                "[review]\napprovals_required = { \"Screening.\" = 2 }".to_string(),
+                "cannot start a reason code",
+            ),
+            (
+                "[review]\nexpire_after_ms = 0".to_string(),
+                "expire_after_ms",
+            ),
+            ("[review]\nexpire_after = 5".to_string(), "unknown field"),
+        ] {
+            let e = Config::parse(&bad).unwrap_err().to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn reviewer_tokens_are_read_and_refused_when_unusable() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("a.token", "  tok-a\n");
+        write("b.token", "tok-b");
+        let file = dir.path().join("riskgate.toml");
+        let config = |extra: &str| {
+            std::fs::write(
+                &file,
+                format!(
+                    "[[reviewer]]\nname = \"a\"\ntoken_file = \"a.token\"\n\
+                     [[reviewer]]\nname = \"b\"\ntoken_file = \"b.token\"\n{extra}"
+                ),
+            )
+            .unwrap();
+            Config::from_file(&file).unwrap()
+        };
+        let reviewers = config("").reviewers(None).unwrap();
+        assert_eq!(reviewers.names().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(reviewers.who("tok-a"), Some("a"));
+        assert_eq!(reviewers.who("tok-b"), Some("b"));
+        assert_eq!(reviewers.who("tok-"), None);
+        assert_eq!(reviewers.who(""), None);
+        assert!(!format!("{reviewers:?}").contains("digest"));
+        // The running admin token, or the file's own.
+        let e = config("").reviewers(Some("tok-b")).unwrap_err().to_string();
+        assert!(
+            e.contains("reviewer `b`: the token is the admin token"),
+            "{e}"
+        );
+        let e = config("[admin]\ntoken = \"tok-a\"\n")
+            .reviewers(None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("reviewer `a`: the token is the admin token"),
+            "{e}"
+        );
+        write("b.token", "tok-a\n");
+        let e = config("").reviewers(None).unwrap_err().to_string();
+        assert!(e.contains("the token is also reviewer `a`'s"), "{e}");
+        write("b.token", "\n \n");
+        let e = config("").reviewers(None).unwrap_err().to_string();
+        assert!(e.contains("b.token") && e.contains("empty"), "{e}");
+        std::fs::remove_file(dir.path().join("b.token")).unwrap();
+        let e = config("").reviewers(None).unwrap_err().to_string();
+        assert!(e.contains("b.token") && e.contains("reviewer `b`"), "{e}");
+    }
+
+    #[test]
+    fn the_review_policy_reaches_the_gate_and_a_short_team_is_warned_of() {
+        let c = Config::parse(
+            "velocity = \"memory\"\n[[reviewer]]\nname = \"a\"\ntoken_file = \"t\"\n\
+             [review]\napprovals_required = { \"velocity.\" = 2 }\nexpire_after_ms = 1000\n",
+        )
+        .unwrap();
+        let built = c.build(Arc::default()).unwrap();
+        let policy = built.gate.review_policy();
+        assert_eq!(policy.approvals_required, [("velocity.".to_string(), 2)]);
+        assert_eq!(policy.expire_after, Some(Duration::from_secs(1)));
+        assert!(
+            built
+                .warnings
+                .iter()
+                .any(|w| w.contains("need 2 approvals")),
+            "{:?}",
+            built.warnings
+        );
+    }
+
+    #[test]
     fn the_example_in_docs_parses() {
         let c = Config::parse(include_str!("../../../docs/riskgate.example.toml")).unwrap();
         assert_eq!(c.policies.len(), 3);
@@ -1019,6 +1154,11 @@ mod tests {
         assert!(c.require_signature && c.decision_log.unwrap().durable);
         assert_eq!(c.server.shutdown_grace_ms, 10_000);
         assert_eq!(c.server, ServerConfig::default());
+        assert_eq!(c.reviewers.len(), 2);
+        assert_eq!(
+            c.review.policy().expire_after,
+            Some(Duration::from_secs(3 * 86_400))
+        );
     }
 
     #[test]

@@ -34,6 +34,22 @@ pub const MAX_LIMIT: usize = 1000;
 /// Longest `reason` prefix of a listing (a reason code's cap).
 pub const MAX_REASON_PREFIX: usize = 64;
 
+/// A refusal: the problem document answered instead (boxed: a response
+/// is large, and most calls succeed).
+pub(crate) struct Refused(Box<Response>);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Response> for Refused {
+    fn from(r: Response) -> Self {
+        Refused(Box::new(r))
+    }
+}
+
 /// A hold as answered.
 #[derive(Serialize)]
 struct HoldView<'a> {
@@ -54,13 +70,13 @@ fn json_response(g: &Generation, value: &impl Serialize) -> Response {
     }
 }
 
-fn unauthorized(detail: impl Into<String>) -> Response {
+fn unauthorized(detail: impl Into<String>) -> Refused {
     let mut p = Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail).into_response();
     p.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"riskgate-review\""),
     );
-    p
+    p.into()
 }
 
 /// The bearer token of a request, if it carries one.
@@ -77,7 +93,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Reading holds: a reviewer's token or the admin token.
-fn may_read(service: &Service, g: &Generation, headers: &HeaderMap) -> Result<(), Response> {
+fn may_read(service: &Service, g: &Generation, headers: &HeaderMap) -> Result<(), Refused> {
     if g.reviewers.is_empty() && !service.admin_enabled() {
         return Err(unauthorized(
             "no reviewer ([[reviewer]]) and no admin token ([admin]) is configured: holds are not \
@@ -96,7 +112,7 @@ fn may_read(service: &Service, g: &Generation, headers: &HeaderMap) -> Result<()
 }
 
 /// Acting on holds: a reviewer's token; the reviewer's name.
-fn reviewer(service: &Service, g: &Generation, headers: &HeaderMap) -> Result<String, Response> {
+fn reviewer(service: &Service, g: &Generation, headers: &HeaderMap) -> Result<String, Refused> {
     if g.reviewers.is_empty() {
         return Err(unauthorized(
             "no reviewers are configured ([[reviewer]] with a token_file): holds are not approved \
@@ -118,22 +134,24 @@ fn reviewer(service: &Service, g: &Generation, headers: &HeaderMap) -> Result<St
     }
 }
 
-fn bad_request(detail: impl Into<String>) -> Response {
-    Problem::new(StatusCode::BAD_REQUEST, "Bad Request", detail).into_response()
+fn bad_request(detail: impl Into<String>) -> Refused {
+    Problem::new(StatusCode::BAD_REQUEST, "Bad Request", detail)
+        .into_response()
+        .into()
 }
 
 /// A hold id from the path: percent-decoded UTF-8, 1 to 128 bytes, no
 /// control character.
-fn hold_id(id: Result<Path<String>, PathRejection>) -> Result<String, Response> {
+fn hold_id(id: Result<Path<String>, PathRejection>) -> Result<String, Refused> {
     let Path(id) = id.map_err(|e| bad_request(format!("the hold id: {}", e.body_text())))?;
     check_hold_id(&id).map_err(|e| bad_request(e.to_string()))?;
     Ok(id)
 }
 
 /// The problem document of a failed read or action.
-fn problem(e: ResolveError) -> Response {
+fn problem(e: ResolveError) -> Refused {
     let detail = e.to_string();
-    match e {
+    let response = match e {
         ResolveError::UnknownId(id) => Problem::new(StatusCode::NOT_FOUND, "Not Found", detail)
             .with("id", id)
             .into_response(),
@@ -153,25 +171,27 @@ fn problem(e: ResolveError) -> Response {
         ResolveError::NoReview(id) => Problem::new(StatusCode::CONFLICT, "Conflict", detail)
             .with("id", id)
             .into_response(),
-        ResolveError::BadRequest(_) => bad_request(detail),
+        ResolveError::BadRequest(_) => return bad_request(detail),
         ResolveError::NoteTooLong { .. } => {
             Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "Content Too Large", detail).into_response()
         }
-        ResolveError::Velocity(_) => unavailable(detail),
-    }
+        ResolveError::Velocity(_) => return unavailable(detail),
+    };
+    response.into()
 }
 
-fn unavailable(detail: impl Into<String>) -> Response {
+fn unavailable(detail: impl Into<String>) -> Refused {
     Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "Service Unavailable",
         detail,
     )
     .into_response()
+    .into()
 }
 
-fn unfinished(e: impl std::fmt::Display) -> Response {
-    Problem::internal(e).into_response()
+fn unfinished(e: impl std::fmt::Display) -> Refused {
+    Problem::internal(e).into_response().into()
 }
 
 /// `GET /v1/holds`'s query, as given.
@@ -183,7 +203,7 @@ pub(crate) struct ListQuery {
     limit: Option<String>,
 }
 
-fn parse_query(q: ListQuery) -> Result<HoldQuery, Response> {
+fn parse_query(q: ListQuery) -> Result<HoldQuery, Refused> {
     let state = match q.state.as_deref() {
         None | Some("pending") => Some(HoldState::Pending),
         Some("all") => None,
@@ -227,7 +247,7 @@ pub(crate) async fn list(
     State(service): State<Arc<Service>>,
     query: Result<Query<ListQuery>, QueryRejection>,
     headers: HeaderMap,
-) -> Result<Response, Response> {
+) -> Result<Response, Refused> {
     let g = service.current();
     may_read(&service, &g, &headers)?;
     let Query(query) = query.map_err(|e| {
@@ -274,7 +294,7 @@ pub(crate) async fn one(
     State(service): State<Arc<Service>>,
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-) -> Result<Response, Response> {
+) -> Result<Response, Refused> {
     let g = service.current();
     may_read(&service, &g, &headers)?;
     let id = hold_id(id)?;
@@ -306,7 +326,7 @@ struct ActionBody {
     note: Option<String>,
 }
 
-fn parse_action_body(body: &[u8]) -> Result<String, Response> {
+fn parse_action_body(body: &[u8]) -> Result<String, Refused> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(String::new());
     }
@@ -317,7 +337,8 @@ fn parse_action_body(body: &[u8]) -> Result<String, Response> {
             format!("the body repeats a key: {d}"),
         )
         .at(d.pointer)
-        .into_response());
+        .into_response()
+        .into());
     }
     let parsed: ActionBody = serde_json::from_slice(body).map_err(|e| {
         bad_request(format!(
@@ -340,7 +361,7 @@ pub(crate) async fn approve(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, Response> {
+) -> Result<Response, Refused> {
     act(state, timeout, id, headers, body, ReviewAction::Approve).await
 }
 
@@ -350,7 +371,7 @@ pub(crate) async fn reject(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, Response> {
+) -> Result<Response, Refused> {
     act(state, timeout, id, headers, body, ReviewAction::Reject).await
 }
 
@@ -361,7 +382,7 @@ async fn act(
     headers: HeaderMap,
     body: Body,
     action: ReviewAction,
-) -> Result<Response, Response> {
+) -> Result<Response, Refused> {
     let g = service.current();
     let name = reviewer(&service, &g, &headers)?;
     let id = hold_id(id)?;
@@ -386,7 +407,8 @@ async fn act(
             )
             .with("id", resolved.hold.id.clone())
             .with("state", resolved.hold.state.as_str())
-            .into_response());
+            .into_response()
+            .into());
         }
         Err(e @ ResolutionError::Join(_)) => return Err(unfinished(e)),
     };

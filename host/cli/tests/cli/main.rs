@@ -11,6 +11,7 @@ mod load;
 mod policy_authors;
 mod policy_sign;
 mod replay;
+mod review_page;
 mod serve;
 mod serve_config;
 #[allow(dead_code)]

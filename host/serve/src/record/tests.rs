@@ -184,7 +184,8 @@ const HEAD: &str = "velocity = \"memory\"\n[limits]\ndeadline_us = 250000\nmax_c
 
 /// Every kind of record `serve` writes, from real evaluations: a start,
 /// decisions (allow, a shadow policy's hits, bad input, a replay, a deny
-/// with hits), a reload and a reload that failed.
+/// with hits), a reload, resolutions (an approval under four eyes, the one
+/// that settles the hold, a rejection, an expiry) and a reload that failed.
 fn real_log(dir: &Path) -> Vec<Value> {
     let config_path = dir.join("riskgate.toml");
     let write = |policies: &str| {
@@ -221,12 +222,45 @@ fn real_log(dir: &Path) -> Vec<Value> {
     let replay = service.evaluate(&g, &[withdrawal("w-1", "a-1", CLEAN)]);
     assert!(replay[0].replayed, "{replay:?}");
 
-    write("[[policy]]\nbundled = \"sanctions\"\n[[policy]]\nbundled = \"velocity\"\n");
+    write(
+        "[[policy]]\nbundled = \"sanctions\"\n[[policy]]\nbundled = \"velocity\"\n\
+         [review]\napprovals_required = { \"velocity.new\" = 2 }\nexpire_after_ms = 600000\n",
+    );
     assert!(service.reload().ok);
     let g = service.current();
     let denied = service.evaluate(&g, &[withdrawal("w-3", "a-4", LAZARUS)]);
     assert_eq!(denied[0].verdict, Verdict::Deny, "{denied:?}");
     assert!(!denied[0].hits.is_empty());
+    // Holds (new destinations), requested now and 20 minutes ago.
+    let now = g.gate.now();
+    let held: Vec<Withdrawal> = [("h-1", 0), ("h-2", 0), ("h-3", 20 * 60_000)]
+        .iter()
+        .map(|&(id, age)| Withdrawal {
+            requested_at: now - age,
+            ..withdrawal(id, id, CLEAN)
+        })
+        .collect();
+    for d in service.evaluate(&g, &held) {
+        assert_eq!(d.verdict, Verdict::Hold, "{d:?}");
+    }
+    let approve = |id: &str, who: &str| {
+        service.resolve(&g, id, &riskgate::Resolution::approve(who, "checked"))
+    };
+    assert!(approve("h-1", "alice").unwrap().changed);
+    assert!(!approve("h-1", "alice").unwrap().changed);
+    let settled = approve("h-1", "bob").unwrap();
+    assert_eq!(settled.hold.state, riskgate::model::HoldState::Approved);
+    let rejected = service
+        .resolve(&g, "h-2", &riskgate::Resolution::reject("bob", ""))
+        .unwrap();
+    assert!(rejected.changed);
+    // Past its expiry: expired by the action, which is refused.
+    assert!(matches!(
+        approve("h-3", "alice"),
+        Err(crate::service::ResolutionError::Resolve(
+            riskgate::ResolveError::Conflict { .. }
+        ))
+    ));
 
     std::fs::write(&config_path, "[[policy]]\nmode = \"loud\"\n").unwrap();
     assert!(!service.reload().ok);
@@ -257,6 +291,13 @@ fn real_records_match_the_schema_and_read_back() {
             "decision",
             "generation",
             "decision",
+            "decision",
+            "decision",
+            "decision",
+            "resolution",
+            "resolution",
+            "resolution",
+            "resolution",
             "reload_failed"
         ]
     );
@@ -266,17 +307,17 @@ fn real_records_match_the_schema_and_read_back() {
         assert!(errors.is_empty(), "{r}\n{}", errors.join("\n"));
         assert_eq!(r["v"], RECORD_VERSION);
         // What the validator reads as annotations.
-        if r["event"] == "decision" {
+        if r["event"] == "decision" || r["event"] == "resolution" {
             assert!(hex_digits(&r["decision_id"], 32), "{r}");
         }
-        for p in r["policies"].as_array().unwrap() {
+        for p in r["policies"].as_array().into_iter().flatten() {
             assert!(hex_digits(&p["sha256"], 64), "{r}");
         }
         // Reasons anywhere: a `gate.` code is a GateCode.
         let shadow = r["policies"]
             .as_array()
-            .unwrap()
-            .iter()
+            .into_iter()
+            .flatten()
             .flat_map(|p| p["reasons"].as_array().cloned().unwrap_or_default());
         for reason in r["reasons"]
             .as_array()
@@ -309,10 +350,42 @@ fn real_records_match_the_schema_and_read_back() {
         assert_eq!(p["config"], "{}", "{p}");
         assert_eq!(p["fuel"], riskgate::engine::DEFAULT_FUEL, "{p}");
     }
-    assert!(records[7].get("limits").is_none());
+    assert!(records[14].get("limits").is_none());
     assert_eq!(records[4]["replayed"], true);
     assert_eq!(records[6]["verdict"], "deny");
-    assert!(records[7]["error"].is_string());
+    assert!(records[14]["error"].is_string());
+    // The resolutions: four eyes, a rejection, an expiry; none for the
+    // approval that changed nothing.
+    let resolutions: Vec<(&str, &str, &str, &str, u64)> = records[10..14]
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+                r["reviewer"].as_str().unwrap(),
+                r["state"].as_str().unwrap(),
+                r["approvals"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        resolutions,
+        [
+            ("h-1", "approve", "alice", "pending", 1),
+            ("h-1", "approve", "bob", "approved", 2),
+            ("h-2", "reject", "bob", "rejected", 0),
+            ("h-3", "expire", "riskgate", "expired", 0),
+        ]
+    );
+    for r in &records[10..14] {
+        assert_eq!(r["generation"], 2, "{r}");
+        assert_eq!(r["required"], 2, "{r}");
+    }
+    assert_eq!(records[10]["note"], "checked");
+    assert!(records[10].get("counted").is_none());
+    assert_eq!(records[11]["counted"]["amount"], 1000, "{}", records[11]);
+    assert_eq!(records[11]["counted"]["at"], records[11]["at"]);
+    assert_eq!(records[12]["note"], "");
 }
 
 #[test]
@@ -324,7 +397,7 @@ fn a_record_without_a_version_is_version_1() {
         old.as_object_mut().unwrap().remove("v");
         // Nor the fields added later within version 1.
         old.as_object_mut().unwrap().remove("limits");
-        if old["event"] != "decision" {
+        if old["event"] == "generation" || old["event"] == "reload_failed" {
             for p in old["policies"].as_array_mut().unwrap() {
                 p.as_object_mut().unwrap().remove("config");
                 p.as_object_mut().unwrap().remove("fuel");
