@@ -162,7 +162,7 @@ pub enum ResolveError {
     UnknownId(String),
     #[error("withdrawal `{id}` was decided {verdict}: only a HOLD is reviewed")]
     NotAHold { id: String, verdict: Verdict },
-    #[error("hold `{}` is {}: it cannot be {}d now", hold.id, hold.state, action.as_str())]
+    #[error("hold `{}` is {}: it cannot be {} now", hold.id, hold.state, past(*action))]
     Conflict {
         /// The hold as it stands.
         hold: Box<Hold>,
@@ -178,6 +178,15 @@ pub enum ResolveError {
     NoteTooLong { len: usize, max: usize },
     #[error(transparent)]
     Velocity(#[from] VelocityError),
+}
+
+/// `approved`, `rejected`, `expired`.
+fn past(action: ReviewAction) -> &'static str {
+    match action {
+        ReviewAction::Approve => "approved",
+        ReviewAction::Reject => "rejected",
+        ReviewAction::Expire => "expired",
+    }
 }
 
 /// Checks a hold id as given in a request: 1 to `caps::ID` bytes, no

@@ -15,9 +15,12 @@
 //!   review page.
 //! - `server`: the accept loop, connection limit and timeouts, graceful
 //!   shutdown with a grace period.
+//! - `fault`: test hooks that crash the process at named points (crash
+//!   tests only).
 
 pub mod config;
 pub mod decision_log;
+pub mod fault;
 pub mod holds;
 pub mod metrics;
 pub mod problem;

@@ -4,6 +4,7 @@ mod address;
 mod bench;
 mod check;
 mod demo;
+mod holds;
 mod lists;
 mod load;
 mod policy;
@@ -51,6 +52,9 @@ enum Command {
     Load(load::LoadArgs),
     /// Release a withdrawal's contribution, or inspect a key, in a velocity store.
     Velocity(velocity::VelocityCmd),
+    /// List, show, approve and reject held withdrawals (through a running
+    /// serve with --url, or on a velocity store).
+    Holds(holds::HoldsCmd),
     /// Sign and verify policy components (ed25519).
     Policy(policy::PolicyCmd),
     /// Re-decide a decision log through a candidate chain and report what changed.
@@ -114,6 +118,7 @@ pub fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Lists(args) => lists::run(args),
         Command::Velocity(args) => velocity::run(args),
+        Command::Holds(args) => holds::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Policy(args) => policy::run(args),

@@ -45,6 +45,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _in = runtime.enter();
         Signals::install()?
     };
+    // Test hooks (crash tests) read now; unset in production.
+    riskgate_serve::fault::init();
     let mut config = match &args.config {
         Some(path) => {
             if args.gate.any_given() || args.decision_log.is_some() {
@@ -73,17 +75,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
-    // A store directory in a config file is relative to the file.
-    let velocity = VelocityArgs {
-        velocity: config.velocity.as_ref().map(|v| {
-            if v == "memory" || v.contains("://") {
-                v.clone()
-            } else {
-                config.resolve(Path::new(v)).display().to_string()
-            }
-        }),
-    };
-    let velocity = match velocity.open() {
+    let velocity = match velocity_of(&config).open() {
         Ok(v) => v,
         Err(e) => return Ok(load_error("velocity", e)),
     };
@@ -131,6 +123,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     code
+}
+
+/// The velocity store `config` names (a directory relative to the
+/// config file's).
+pub(super) fn velocity_of(config: &Config) -> VelocityArgs {
+    VelocityArgs {
+        velocity: config.velocity.as_ref().map(|v| {
+            if v == "memory" || v.contains("://") {
+                v.clone()
+            } else {
+                config.resolve(Path::new(v)).display().to_string()
+            }
+        }),
+    }
 }
 
 /// The signals `serve` handles, installed before anything else.

@@ -1,7 +1,9 @@
 //! `--velocity` backends and `riskgate velocity release|stats`.
 
 use clap::{Args, Subcommand};
-use riskgate::velocity::{DurableOptions, DurableStore, RedisStore, Store, Velocity, key_text};
+use riskgate::velocity::{
+    DurableError, DurableOptions, DurableStore, RedisStore, Store, Velocity, key_text,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -49,18 +51,24 @@ impl VelocityArgs {
         }
     }
 
-    fn is_memory(&self) -> bool {
+    pub(super) fn is_memory(&self) -> bool {
         self.velocity.as_deref() == Some("memory")
     }
 
     /// Opens the backend; the error is one line for the load-failure exit.
     pub fn open(&self) -> Result<Arc<Velocity>, String> {
+        self.open_store().map_err(|e| e.to_string())
+    }
+
+    /// Opens the backend, telling a durable store's directory held by
+    /// another process (a running `serve`) apart.
+    pub fn open_store(&self) -> Result<Arc<Velocity>, OpenError> {
         if self.is_memory() {
             return Ok(Arc::new(Velocity::default()));
         }
-        let spec = self.spec()?;
+        let spec = self.spec().map_err(OpenError::Other)?;
         if spec.starts_with("redis://") {
-            let store = RedisStore::open(&spec).map_err(|e| e.to_string())?;
+            let store = RedisStore::open(&spec).map_err(|e| OpenError::Other(e.to_string()))?;
             // An unreachable server is not a load failure: every decision
             // holds (gate.velocity_unavailable) until it answers.
             match store.ping() {
@@ -70,13 +78,18 @@ impl VelocityArgs {
             return Ok(Arc::new(Velocity::new(Arc::new(store))));
         }
         if spec.contains("://") {
-            return Err(format!(
+            return Err(OpenError::Other(format!(
                 "velocity store `{spec}`: only redis:// URLs are supported (a directory, redis://HOST:PORT or memory)"
-            ));
+            )));
         }
         let dir = PathBuf::from(&spec);
         let (store, report) =
-            DurableStore::open(&dir, durable_options()?).map_err(|e| e.to_string())?;
+            DurableStore::open(&dir, durable_options().map_err(OpenError::Other)?).map_err(
+                |e| match e {
+                    DurableError::Locked { path } => OpenError::Locked(path),
+                    e => OpenError::Other(e.to_string()),
+                },
+            )?;
         tracing::info!(
             "velocity store {}: {} records in {} segments replayed in {:.1} ms ({} decisions, {} keys)",
             dir.display(),
@@ -97,6 +110,27 @@ impl VelocityArgs {
             );
         }
         Ok(Arc::new(Velocity::new(Arc::new(store))))
+    }
+}
+
+/// Why a velocity store did not open.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The durable store's directory is locked by another process.
+    Locked(PathBuf),
+    Other(String),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Locked(path) => write!(
+                f,
+                "velocity store {} is in use by another process",
+                path.display()
+            ),
+            OpenError::Other(e) => f.write_str(e),
+        }
     }
 }
 

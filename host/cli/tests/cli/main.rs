@@ -5,6 +5,7 @@
 mod commands;
 mod crash;
 mod explain;
+mod holds;
 mod lists_cli;
 mod load;
 mod policy_authors;

@@ -65,11 +65,17 @@ impl Server {
     /// `riskgate serve --listen 127.0.0.1:0 ARGS`; Err(exit status, stderr)
     /// when it exits before listening.
     pub fn spawn(args: &[String]) -> Result<Server, (i32, String)> {
+        Server::spawn_env(args, &[])
+    }
+
+    /// `riskgate serve --listen 127.0.0.1:0 ARGS` with `env` set.
+    pub fn spawn_env(args: &[String], env: &[(&str, &str)]) -> Result<Server, (i32, String)> {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .env_remove("RISKGATE_LOG")
             .env_remove("RISKGATE_NO_CLOCK_CHECK")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
