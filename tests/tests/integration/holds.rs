@@ -92,7 +92,7 @@ enum Op {
     /// `skew_min` minutes from the clock; its other fields (asset, USD
     /// value, account, credential and first-use times) from the testkit.
     Decide {
-        w: Withdrawal,
+        w: Box<Withdrawal>,
         account: usize,
         dest: usize,
         spelling: Index,
@@ -147,7 +147,7 @@ fn op() -> impl Strategy<Value = Op> {
     };
     prop_oneof![
         8 => (
-            strategy::withdrawal_at(placeholder, T0).prop_map(|w| riskgate_tests::scenario::to_model(&w)),
+            strategy::withdrawal_at(placeholder, T0).prop_map(|w| Box::new(riskgate_tests::scenario::to_model(&w))),
             0usize..2,
             0usize..4,
             any::<Index>(),
