@@ -286,7 +286,9 @@ return {tostring(#members), fmt(shi), fmt(slo), fmt(uhi), fmt(ulo), horizon}
 /// KEYS: meta, ids, record, 5 event sets, 6 locks.
 /// ARGV: token, id, requested-at, retention, ttl, fingerprint, decision,
 /// parts, allowed (1/0), amount, usd, asset, record-key prefix, prune batch,
-/// newest cap (the furthest requested-at moves `newest`, see `newest_cap`).
+/// newest cap (the furthest requested-at moves `newest`, see `newest_cap`),
+/// the contribution's time (its requested-at, or an approval's time; kept
+/// in the record as `ct`).
 /// Returns {'ok', uid} or {'lost', lock index}.
 const COMMIT: &str = r#"
 for i = 9, 14 do
@@ -307,7 +309,7 @@ if ARGV[9] == '1' then
   uid = tostring(redis.call('HINCRBY', KEYS[1], 'uid', 1))
   member = uid .. ':' .. ARGV[10] .. ':' .. ARGV[11] .. ':' .. ARGV[12]
   for i = 4, 8 do
-    redis.call('ZADD', KEYS[i], ARGV[3], member)
+    redis.call('ZADD', KEYS[i], ARGV[16], member)
     if cutoff > 0 then
       redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. fmt(cutoff))
     end
@@ -322,7 +324,7 @@ if redis.call('DEL', KEYS[3]) == 0 then
   redis.call('RPUSH', KEYS[2], ARGV[3] .. ':' .. ARGV[2])
 end
 redis.call('HSET', KEYS[3], 'f', ARGV[6], 'at', ARGV[3], 'd', ARGV[7], 'p', ARGV[8])
-if member then redis.call('HSET', KEYS[3], 'c', member) end
+if member then redis.call('HSET', KEYS[3], 'c', member, 'ct', ARGV[16]) end
 redis.call('PEXPIRE', KEYS[3], ARGV[5])
 if cutoff > 0 then
   for _ = 1, tonumber(ARGV[14]) do
@@ -643,7 +645,7 @@ impl RedisStore {
         id: &str,
         fields: Vec<Option<String>>,
     ) -> Result<Recorded, ReplyError> {
-        let [f, at, d, p, c]: [Option<String>; 5] =
+        let [f, at, d, p, c, ct]: [Option<String>; 6] =
             fields.try_into().map_err(|_| ReplyError::Short)?;
         let (Some(f), Some(at), Some(d), Some(p)) = (f, at, d, p) else {
             return Err(ReplyError::Incomplete);
@@ -656,8 +658,14 @@ impl RedisStore {
         let mut decision: Decision = serde_json::from_str(&d).map_err(ReplyError::Decision)?;
         decision.id = id.to_string();
         let parts: KeyParts = serde_json::from_str(&p).map_err(ReplyError::Parts)?;
+        // The contribution counts from `ct` (an approval's time); records
+        // written before it existed count from their requested-at.
+        let ts = match ct {
+            Some(ct) => ct.parse().map_err(|_| ReplyError::Contribution)?,
+            None => requested_at,
+        };
         let contribution = match c {
-            Some(m) => Some(parse_member(&m, requested_at).ok_or(ReplyError::Contribution)?),
+            Some(m) => Some(parse_member(&m, ts).ok_or(ReplyError::Contribution)?),
             None => None,
         };
         Ok(Recorded {
@@ -753,7 +761,7 @@ impl Store for RedisStore {
                 redis::pipe()
                     .cmd("HMGET")
                     .arg(&key)
-                    .arg(&["f", "at", "d", "p", "c"])
+                    .arg(&["f", "at", "d", "p", "c", "ct"])
                     .cmd("HGET")
                     .arg(&meta)
                     .arg("newest")
@@ -827,6 +835,7 @@ impl Store for RedisStore {
             return Err(self.unavailable("commit without the keys' locks"));
         };
         check_ts(commit.requested_at)?;
+        check_ts(commit.event_ts())?;
         let decision = serde_json::to_string(&commit.decision.without_timing())
             .map_err(|e| self.unavailable(format!("cannot encode the decision: {e}")))?;
         let parts = serde_json::to_string(commit.keys.parts())
@@ -861,6 +870,7 @@ impl Store for RedisStore {
                 .arg(&record_prefix)
                 .arg(PRUNE_BATCH)
                 .arg(super::newest_cap())
+                .arg(commit.event_ts())
                 .invoke::<Value>(con)
         })?;
         let reply =
