@@ -68,11 +68,12 @@
 //! A decision **changed** when its verdict, its multiset of (reason code,
 //! policy) or its set of hits differ from the log's; reason details are not
 //! compared. Limits: releases (`POST /v1/release`) are not in the log, so
-//! a released ALLOW or approved HOLD still counts in the replay's windows; concurrent
-//! requests over the same keys may have been logged in another order than
-//! they were decided; and the history runs on across a restart of `serve`
-//! (a new generation 1 in the log), while a serving store held in memory
-//! started empty then (replay such a log per process, or with `--warmup`).
+//! a released ALLOW or approved HOLD still counts in the replay's windows;
+//! concurrent requests over the same keys may have been logged in another
+//! order than they were decided; and the history runs on across a restart
+//! of `serve` (a new generation 1 in the log), while a serving store held
+//! in memory started empty then (replay such a log per process, or with
+//! `--warmup`).
 
 pub mod chain;
 pub mod html;
