@@ -61,7 +61,7 @@ pub fn render(r: &Report) -> String {
          <tr><th class=\"l\">replayed (retries, skipped)</th><td>{}</td></tr>\
          <tr><th class=\"l\">warm-up (history only)</th><td>{}</td></tr>\
          <tr><th class=\"l\">excluded (not reproducible)</th><td>{}</td></tr>\
-         <tr><th class=\"l\">history: decisions / allows</th><td>{} / {}</td></tr>\
+         <tr><th class=\"l\">history: decisions / allows / approved holds</th><td>{} / {} / {}</td></tr>\
          </tbody></table>\n",
         t.compared,
         t.changed,
@@ -71,7 +71,8 @@ pub fn render(r: &Report) -> String {
         t.warmup,
         t.excluded,
         t.history_recorded,
-        t.history_allows
+        t.history_allows,
+        r.resolutions.counted
     );
     for n in &r.notes {
         let _ = writeln!(s, "<p class=\"note\">{}</p>", escape(n));
@@ -126,6 +127,29 @@ pub fn render(r: &Report) -> String {
             );
         }
         s.push_str("</tbody></table>\n");
+    }
+
+    let res = &r.resolutions;
+    if res.records > 0 {
+        let _ = write!(
+            s,
+            "<h2>Holds reviewed in the log</h2>\n<p class=\"note\">{} resolution record(s); \
+             {} approval(s) counted in the history from their approval time.</p>\n",
+            res.records, res.counted
+        );
+        for (title, id, map) in [
+            ("action", "resolution-actions", &res.by_action),
+            ("hold state now", "resolution-states", &res.by_state),
+        ] {
+            let _ = write!(
+                s,
+                "<table id=\"{id}\"><thead><tr><th class=\"l\">{title}</th><th>count</th></tr></thead><tbody>"
+            );
+            for (k, n) in map {
+                let _ = write!(s, "<tr><td class=\"l\">{}</td><td>{n}</td></tr>", escape(k));
+            }
+            s.push_str("</tbody></table>\n");
+        }
     }
 
     if !r.policies.is_empty() {
@@ -228,7 +252,7 @@ fn rows(s: &mut String, id: &str, list: &[Changed]) {
             escape(&c.decision_id),
             escape(&c.withdrawal_id),
             utc(c.requested_at),
-            c.old_verdict.as_str(),
+            escape(&c.old_text()),
             c.new_verdict.as_str(),
             escape(&c.old_reasons.join(", ")),
             escape(&c.new_reasons.join(", "))

@@ -28,7 +28,12 @@
 //!   retry) is written to it, and a logged ALLOW adds to its windows. The
 //!   candidate's own decisions are never recorded, so each decision is
 //!   judged independently against the real history, not against the
-//!   candidate's counterfactual allows. No id is answered from the store:
+//!   candidate's counterfactual allows. A `resolution` record whose
+//!   approval counted (`counted`) adds the withdrawal to the history's
+//!   windows under the keys it names, from the time it counted (the
+//!   approval), as the serving store counted it; the report counts the
+//!   resolutions by action and state, and shows a changed HOLD's review
+//!   beside it. No id is answered from the store:
 //!   every record is decided anew. Records with `replayed: true` (retries
 //!   the serving store answered) are neither re-decided nor history: they
 //!   are counted. `--warmup DURATION`: the records within DURATION of the
@@ -63,11 +68,12 @@
 //! A decision **changed** when its verdict, its multiset of (reason code,
 //! policy) or its set of hits differ from the log's; reason details are not
 //! compared. Limits: releases (`POST /v1/release`) are not in the log, so
-//! a released ALLOW still counts in the replay's windows; concurrent
-//! requests over the same keys may have been logged in another order than
-//! they were decided; and the history runs on across a restart of `serve`
-//! (a new generation 1 in the log), while a serving store held in memory
-//! started empty then (replay such a log per process, or with `--warmup`).
+//! a released ALLOW or approved HOLD still counts in the replay's windows;
+//! concurrent requests over the same keys may have been logged in another
+//! order than they were decided; and the history runs on across a restart
+//! of `serve` (a new generation 1 in the log), while a serving store held
+//! in memory started empty then (replay such a log per process, or with
+//! `--warmup`).
 
 pub mod chain;
 pub mod html;
@@ -80,10 +86,14 @@ pub use report::Report;
 
 use chain::{ChainBuilder, ChainOptions};
 use log::{Code, Decided, Item, LogReader};
-use report::{Changed, PolicyAgreement, Shadow, ShadowCount, Timeline, Totals, index};
+use report::{
+    Changed, LoggedReview, PolicyAgreement, Resolutions, Shadow, ShadowCount, Timeline, Totals,
+    index,
+};
 use riskgate::gate::{Gate, Mode, PolicyOutcome};
 use riskgate::model::{Decision, GateCode, Hit, Reason, Verdict};
-use riskgate_serve::record::GenerationRecord;
+use riskgate::velocity::KeyParts;
+use riskgate_serve::record::{GenerationRecord, ResolutionRecord};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -229,6 +239,13 @@ struct Run {
     shadow_log: BTreeMap<(String, Verdict, Verdict), u64>,
     shadow_replay: BTreeMap<(String, Verdict, Verdict), u64>,
     points: Vec<(u64, u8, u8)>,
+    resolutions: Resolutions,
+    /// The review of each hold reviewed in the log, as its records left it
+    /// (forgotten when its id is decided again, after a release).
+    reviews: HashMap<String, LoggedReview>,
+    /// Changed (`false`) or excluded (`true`) logged HOLDs by withdrawal
+    /// id, with their index there: where a later review is shown.
+    held: HashMap<String, (bool, usize)>,
     /// Time spent building chains (compiling or loading policies).
     build_cpu: std::time::Duration,
     build_wall: std::time::Duration,
@@ -244,6 +261,7 @@ fn changed_entry(d: &Decided<'_>, new: &Decision) -> Changed {
         new_verdict: new.verdict,
         old_reasons: d.reasons.iter().map(|r| r.code.to_string()).collect(),
         new_reasons: new.reasons.iter().map(|r| r.code.clone()).collect(),
+        resolution: None,
     }
 }
 
@@ -291,6 +309,77 @@ impl Run {
         Ok(g)
     }
 
+    /// A decision of `id` was logged (not a retry): a review of an earlier
+    /// decision under the id (released since) is no longer its.
+    fn decided(&mut self, id: &str) {
+        if !self.reviews.is_empty() {
+            self.reviews.remove(id);
+        }
+        if !self.held.is_empty() {
+            self.held.remove(id);
+        }
+    }
+
+    /// A `resolution` record: counted in the figures, an approval that
+    /// counted added to the history from the time it counted, and the
+    /// hold's review shown beside its changed decision.
+    fn resolution(&mut self, r: &ResolutionRecord) {
+        let figures = &mut self.resolutions;
+        figures.records += 1;
+        *figures
+            .by_action
+            .entry(r.action.as_str().to_string())
+            .or_default() += 1;
+        let before = self.reviews.get(&r.id).map(|review| review.state);
+        let review = self
+            .reviews
+            .entry(r.id.clone())
+            .or_insert_with(|| LoggedReview::new(r.required));
+        review.apply(
+            r.action,
+            &r.reviewer,
+            r.state,
+            r.required,
+            r.at,
+            r.counted.map(|c| c.at),
+        );
+        if let Some(state) = before
+            && let Some(n) = figures.by_state.get_mut(state.as_str())
+        {
+            *n -= 1;
+            if *n == 0 {
+                figures.by_state.remove(state.as_str());
+            }
+        }
+        *figures
+            .by_state
+            .entry(r.state.as_str().to_string())
+            .or_default() += 1;
+        if let Some(c) = r.counted {
+            figures.counted += 1;
+            self.history.approved(
+                KeyParts {
+                    account: r.account.clone(),
+                    asset: r.asset.clone(),
+                    chain: r.chain.clone(),
+                    destination: r.destination.clone(),
+                },
+                r.requested_at,
+                c.at,
+                c.amount,
+                c.usd_cents,
+            );
+        }
+        if let Some(&(excluded, i)) = self.held.get(&r.id) {
+            let list = if excluded {
+                &mut self.excluded
+            } else {
+                &mut self.changed
+            };
+            list[i].resolution = Some(review.clone());
+        }
+    }
+
     fn decide(&mut self, d: &Decided<'_>) -> Result<(), ReplayError> {
         let g = self.gate_for(d)?;
         let built = &self.gates[&g];
@@ -306,6 +395,10 @@ impl Run {
             self.totals.excluded += 1;
             *self.excluded_by_code.entry(code.to_string()).or_default() += 1;
             self.excluded.push(changed_entry(d, &new));
+            if d.verdict == Verdict::Hold {
+                let at = self.excluded.len() - 1;
+                self.held.insert(d.withdrawal.id.clone(), (true, at));
+            }
             return Ok(());
         }
         self.totals.compared += 1;
@@ -328,6 +421,10 @@ impl Run {
             diff_codes(new_codes(), old_codes(), &mut self.appeared);
             diff_codes(old_codes(), new_codes(), &mut self.disappeared);
             self.changed.push(changed_entry(d, &new));
+            if d.verdict == Verdict::Hold {
+                let at = self.changed.len() - 1;
+                self.held.insert(d.withdrawal.id.clone(), (false, at));
+            }
         }
         // Per policy, by name, against the log's own verdicts.
         if !self.trace.is_empty() {
@@ -416,6 +513,9 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
         shadow_log: BTreeMap::new(),
         shadow_replay: BTreeMap::new(),
         points: Vec::new(),
+        resolutions: Resolutions::default(),
+        reviews: HashMap::new(),
+        held: HashMap::new(),
         build_cpu: std::time::Duration::ZERO,
         build_wall: std::time::Duration::ZERO,
     };
@@ -441,8 +541,10 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
                 }
                 continue;
             }
-            // TODO(holds): an approval's contribution in the history.
-            Item::Resolution(_) => continue,
+            Item::Resolution(r) => {
+                run.resolution(&r);
+                continue;
+            }
             Item::Decision(d) => d,
         };
         summary.decisions += 1;
@@ -453,6 +555,7 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
             run.totals.replayed_skipped += 1;
             continue;
         }
+        run.decided(&d.withdrawal.id);
         // What the serving gate recorded: every decision without a gate
         // reason, an ALLOW with its contribution; written once the
         // decision is re-decided (by the candidate gate's commit, or after).
@@ -493,8 +596,8 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
     };
     let mut notes = vec![
         "history: a fresh in-memory velocity store holds the log's own recorded decisions \
-         (its ALLOWs in the windows), not the candidate's; each decision is judged \
-         independently against what really happened"
+         (its ALLOWs in the windows, and its approved HOLDs from their approval), not the \
+         candidate's; each decision is judged independently against what really happened"
             .to_string(),
         "clock: each withdrawal's requested_at (no clock-skew hold in replay)".to_string(),
     ];
@@ -536,6 +639,7 @@ pub fn replay(options: &Options) -> Result<Report, ReplayError> {
         changed: run.changed,
         excluded: run.excluded,
         excluded_by_code: run.excluded_by_code,
+        resolutions: run.resolutions,
         policies: run.policies,
         shadow: Shadow {
             log: shadow_counts(run.shadow_log),
@@ -653,8 +757,10 @@ mod tests {
 pub mod testing {
     use riskgate::model::{Decision, Withdrawal};
     use riskgate::velocity::Velocity;
+    use riskgate::{Resolution, ResolveError, Resolved};
     use riskgate_serve::config::Config;
     use riskgate_serve::decision_log::{DecisionLog, LogOptions};
+    use riskgate_serve::record::ResolutionRecord;
     use riskgate_serve::service::Service;
     use std::path::Path;
     use std::sync::Arc;
@@ -669,7 +775,42 @@ pub mod testing {
         log_dir: &Path,
         phases: &[(String, Vec<Vec<Withdrawal>>)],
     ) -> Vec<Decision> {
+        let phases: Vec<(String, Vec<Step>)> = phases
+            .iter()
+            .map(|(text, batches)| {
+                (
+                    text.clone(),
+                    batches.iter().cloned().map(Step::Batch).collect(),
+                )
+            })
+            .collect();
+        write_log_steps(config_path, log_dir, &phases).0
+    }
+
+    /// One step of a served log.
+    #[derive(Debug, Clone)]
+    pub enum Step {
+        /// A batch decided, as `POST /v1/evaluate` decides it.
+        Batch(Vec<Withdrawal>),
+        /// A review action on the hold `id` at `at` (ms): resolved by the
+        /// generation served and, when it changed the hold, logged as a
+        /// `resolution` record, as `serve` records one.
+        Resolve {
+            id: String,
+            resolution: Resolution,
+            at: u64,
+        },
+    }
+
+    /// [`write_log`] with review actions between the batches: the decisions
+    /// and each review action's answer, in order.
+    pub fn write_log_steps(
+        config_path: &Path,
+        log_dir: &Path,
+        phases: &[(String, Vec<Step>)],
+    ) -> (Vec<Decision>, Vec<Result<Resolved, ResolveError>>) {
         let mut out = Vec::new();
+        let mut resolved = Vec::new();
         let mut service: Option<Service> = None;
         for (text, batches) in phases {
             std::fs::write(config_path, text).expect("the config is written");
@@ -697,10 +838,33 @@ pub mod testing {
             }
             let s = service.as_ref().expect("started above");
             let g = s.current();
-            for batch in batches {
-                out.extend(s.evaluate(&g, batch));
+            for step in batches {
+                match step {
+                    Step::Batch(batch) => out.extend(s.evaluate(&g, batch)),
+                    Step::Resolve { id, resolution, at } => {
+                        let r = g.gate.resolve_at(id, resolution, *at);
+                        if let Ok(r) = &r
+                            && r.changed
+                        {
+                            let n = resolved.len() as u64;
+                            let record = ResolutionRecord::of(
+                                &r.hold,
+                                format!("{:016x}{n:016x}", 0x7e57_u64),
+                                *at,
+                                g.number,
+                            )
+                            .expect("a reviewed hold has its last action");
+                            let line = serde_json::to_vec(&record).expect("the record encodes");
+                            s.log()
+                                .expect("the log is open")
+                                .append(&line)
+                                .expect("the record is written");
+                        }
+                        resolved.push(r);
+                    }
+                }
             }
         }
-        out
+        (out, resolved)
     }
 }

@@ -2,7 +2,7 @@
 //! text rendering for the terminal (lists capped).
 
 use crate::chain::GenerationChain;
-use riskgate::model::Verdict;
+use riskgate::model::{HoldState, ReviewAction, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -49,6 +49,8 @@ pub struct Report {
     pub excluded: Vec<Changed>,
     /// Excluded records per logged `gate.*` code.
     pub excluded_by_code: BTreeMap<String, u64>,
+    /// The review actions on HOLDs the log records (`resolution` records).
+    pub resolutions: Resolutions,
     /// Each candidate policy against the log's recorded verdict of the
     /// policy of the same name.
     pub policies: Vec<PolicyAgreement>,
@@ -126,6 +128,117 @@ pub struct Changed {
     pub new_verdict: Verdict,
     pub old_reasons: Vec<String>,
     pub new_reasons: Vec<String>,
+    /// A logged HOLD's review as the log's `resolution` records left it
+    /// (none: never reviewed in the log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<LoggedReview>,
+}
+
+impl Changed {
+    /// The logged verdict, with the review of a HOLD: `hold (approved by
+    /// alice, bob)`.
+    pub fn old_text(&self) -> String {
+        match &self.resolution {
+            Some(r) => format!("{} ({})", self.old_verdict.as_str(), r.describe()),
+            None => self.old_verdict.as_str().to_string(),
+        }
+    }
+}
+
+/// The review actions on HOLDs the log records.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Resolutions {
+    /// `resolution` records read.
+    pub records: u64,
+    /// Records per action (`approve`, `reject`, `expire`).
+    pub by_action: BTreeMap<String, u64>,
+    /// Holds reviewed in the log, by the state their last record left them
+    /// in (`pending`: approved by fewer reviewers than required so far).
+    pub by_state: BTreeMap<String, u64>,
+    /// Approvals that counted in velocity: each added to the replay's
+    /// history under the withdrawal's keys from the time it counted (the
+    /// approval), as the serving store counted it.
+    pub counted: u64,
+}
+
+/// A logged HOLD's review, from the log's `resolution` records of its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedReview {
+    pub state: HoldState,
+    /// The distinct reviewers who approved it, in order.
+    pub approved_by: Vec<String>,
+    /// Who rejected it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected_by: Option<String>,
+    /// Approvals it needs.
+    pub required: u32,
+    /// When its last action took effect.
+    pub at: u64,
+    /// When its approval started counting in velocity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_at: Option<u64>,
+}
+
+impl LoggedReview {
+    /// A review not acted on yet.
+    pub fn new(required: u32) -> Self {
+        LoggedReview {
+            state: HoldState::Pending,
+            approved_by: Vec::new(),
+            rejected_by: None,
+            required,
+            at: 0,
+            counted_at: None,
+        }
+    }
+
+    /// Applies one logged action by `reviewer` at `at`, which left the
+    /// hold in `state`.
+    pub fn apply(
+        &mut self,
+        action: ReviewAction,
+        reviewer: &str,
+        state: HoldState,
+        required: u32,
+        at: u64,
+        counted_at: Option<u64>,
+    ) {
+        match action {
+            ReviewAction::Approve => {
+                if !self.approved_by.iter().any(|r| r == reviewer) {
+                    self.approved_by.push(reviewer.to_string());
+                }
+            }
+            ReviewAction::Reject => self.rejected_by = Some(reviewer.to_string()),
+            ReviewAction::Expire => {}
+        }
+        self.state = state;
+        self.required = required;
+        self.at = at;
+        if counted_at.is_some() {
+            self.counted_at = counted_at;
+        }
+    }
+
+    /// `approved by alice, bob`, `rejected by carol`, `expired`, `pending,
+    /// approved by alice (1 of 2)`.
+    pub fn describe(&self) -> String {
+        let approvers = self.approved_by.join(", ");
+        match self.state {
+            HoldState::Approved => format!("approved by {approvers}"),
+            HoldState::Rejected => match &self.rejected_by {
+                Some(r) => format!("rejected by {r}"),
+                None => "rejected".into(),
+            },
+            HoldState::Expired => "expired".into(),
+            HoldState::Pending if self.approved_by.is_empty() => "pending".into(),
+            HoldState::Pending => format!(
+                "pending, approved by {approvers} ({} of {})",
+                self.approved_by.len(),
+                self.required
+            ),
+        }
+    }
 }
 
 /// One candidate policy against the log's verdicts of the policy of the
@@ -331,9 +444,25 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "history: {} recorded decisions, {} allows in the windows",
-            t.history_recorded, t.history_allows
+            "history: {} recorded decisions, {} allows and {} approved holds in the windows",
+            t.history_recorded, t.history_allows, self.resolutions.counted
         );
+        let r = &self.resolutions;
+        if r.records > 0 {
+            let counts = |map: &BTreeMap<String, u64>| {
+                map.iter()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let _ = writeln!(
+                s,
+                "holds reviewed in the log: {} resolution record(s) ({}); holds now {}",
+                r.records,
+                counts(&r.by_action),
+                counts(&r.by_state)
+            );
+        }
         let _ = writeln!(s, "\ntransitions (rows: logged, columns: replayed)");
         let _ = writeln!(
             s,
@@ -415,7 +544,7 @@ impl Report {
                     c.decision_id,
                     c.withdrawal_id,
                     utc(c.requested_at),
-                    c.old_verdict.as_str(),
+                    c.old_text(),
                     c.new_verdict.as_str(),
                     c.old_reasons.join(", "),
                     c.new_reasons.join(", ")
@@ -458,6 +587,55 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00:00Z");
         assert_eq!(utc(1_793_491_200_000), "2026-11-01 00:00:00Z");
         assert_eq!(utc(951_782_400_000 + 3_723_000), "2000-02-29 01:02:03Z");
+    }
+
+    #[test]
+    fn a_logged_review_reads_as_its_records_left_it() {
+        use ReviewAction::{Approve, Expire, Reject};
+        let mut r = LoggedReview::new(2);
+        assert_eq!(r.describe(), "pending");
+        r.apply(Approve, "alice", HoldState::Pending, 2, 10, None);
+        r.apply(Approve, "alice", HoldState::Pending, 2, 11, None);
+        assert_eq!(r.describe(), "pending, approved by alice (1 of 2)");
+        r.apply(Approve, "bob", HoldState::Approved, 2, 12, Some(12));
+        assert_eq!(r.describe(), "approved by alice, bob");
+        assert_eq!((r.at, r.counted_at), (12, Some(12)));
+        let mut r = LoggedReview::new(1);
+        r.apply(Reject, "carol", HoldState::Rejected, 1, 5, None);
+        assert_eq!(r.describe(), "rejected by carol");
+        let mut r = LoggedReview::new(1);
+        r.apply(Expire, "riskgate", HoldState::Expired, 1, 5, None);
+        assert_eq!(r.describe(), "expired");
+        let changed = Changed {
+            decision_id: "d".into(),
+            withdrawal_id: "w".into(),
+            generation: 1,
+            requested_at: 0,
+            old_verdict: Verdict::Hold,
+            new_verdict: Verdict::Deny,
+            old_reasons: vec!["velocity.count_1h".into()],
+            new_reasons: vec!["sanctions.hit".into()],
+            resolution: Some(LoggedReview {
+                approved_by: vec!["alice".into(), "bob".into()],
+                state: HoldState::Approved,
+                ..LoggedReview::new(2)
+            }),
+        };
+        assert_eq!(changed.old_text(), "hold (approved by alice, bob)");
+        let json = serde_json::to_value(&changed).unwrap();
+        assert_eq!(json["resolution"]["state"], "approved");
+        assert_eq!(json["resolution"]["approved_by"][1], "bob");
+        let unreviewed = Changed {
+            resolution: None,
+            ..changed
+        };
+        assert_eq!(unreviewed.old_text(), "hold");
+        assert!(
+            serde_json::to_value(&unreviewed)
+                .unwrap()
+                .get("resolution")
+                .is_none()
+        );
     }
 
     #[test]

@@ -20,8 +20,8 @@
 use riskgate::address;
 use riskgate::model::{Verdict, Withdrawal};
 use riskgate::velocity::{
-    Commit, DEFAULT_RETENTION_MS, Exclusive, HoldQuery, KeyStats, Keys, Recorded, Released, Scope,
-    Store, Velocity, VelocityError, WindowStats,
+    Commit, DEFAULT_RETENTION_MS, Exclusive, HoldQuery, KeyParts, KeyStats, Keys, Recorded,
+    Released, Scope, Store, Velocity, VelocityError, WindowStats,
 };
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -203,6 +203,15 @@ impl Index {
     /// Records a decision at `requested_at`, an ALLOW (`allowed`: amount
     /// and USD value) under every key.
     fn record(&mut self, keys: &Keys, requested_at: u64, allowed: Option<(u64, u64)>) {
+        self.record_at(keys, requested_at, requested_at, allowed);
+    }
+
+    /// Records a decision of `requested_at` whose contribution (`allowed`)
+    /// counts from `ts`: an ALLOW's own time, or an approved HOLD's
+    /// approval (as the memory store records an approval: its newest
+    /// requested-at moved by the withdrawal's time, the event at the
+    /// approval's).
+    fn record_at(&mut self, keys: &Keys, requested_at: u64, ts: u64, allowed: Option<(u64, u64)>) {
         self.newest = self.newest.max(requested_at.min(self.newest_cap));
         let cutoff = self.newest.saturating_sub(self.retention_ms);
         self.horizon = self.horizon.max(cutoff);
@@ -218,7 +227,7 @@ impl Index {
             }
         };
         let event = Event {
-            ts: requested_at,
+            ts,
             amount,
             usd_cents,
             asset,
@@ -327,6 +336,7 @@ pub struct History {
     velocity: Arc<Velocity>,
     recorded: u64,
     contributions: u64,
+    approvals: u64,
 }
 
 impl Default for History {
@@ -348,6 +358,7 @@ impl History {
             velocity,
             recorded: 0,
             contributions: 0,
+            approvals: 0,
         }
     }
 
@@ -359,6 +370,33 @@ impl History {
     /// Decisions recorded, and of them ALLOWs (window contributions).
     pub fn counts(&self) -> (u64, u64) {
         (self.recorded, self.contributions)
+    }
+
+    /// Approved HOLDs counted (see [`History::approved`]).
+    pub fn approvals(&self) -> u64 {
+        self.approvals
+    }
+
+    /// An approved HOLD's contribution, as the log's resolution record
+    /// gives it: `amount` and `usd_cents` under the keys of `parts` (the
+    /// withdrawal's, as the serving store recorded them), counted from
+    /// `counted_at` (the approval). `requested_at` is the withdrawal's.
+    pub fn approved(
+        &mut self,
+        parts: KeyParts,
+        requested_at: u64,
+        counted_at: u64,
+        amount: u64,
+        usd_cents: u64,
+    ) {
+        let keys = Keys::from_parts(parts);
+        lock(&self.store.index).record_at(
+            &keys,
+            requested_at,
+            counted_at,
+            Some((amount, usd_cents)),
+        );
+        self.approvals += 1;
     }
 
     /// Before `w` is re-decided: what the serving gate recorded for it
@@ -401,11 +439,12 @@ impl History {
 mod tests {
     use super::*;
     use riskgate::model::Decision;
-    use riskgate::velocity::{KeyParts, MemoryStore};
+    use riskgate::velocity::MemoryStore;
 
     /// The index answers every window as the memory store does (the
     /// serving gate's), errors included, over random histories with
-    /// out-of-order times and retention-sized gaps.
+    /// out-of-order times, retention-sized gaps and approvals counted
+    /// after their withdrawal's time.
     #[test]
     fn windows_match_the_memory_store() {
         let retention = 3_600_000;
@@ -439,6 +478,9 @@ mod tests {
             let at = t.saturating_sub(next(4) * next(900_000));
             let k = &keys[next(keys.len() as u64) as usize];
             let allowed = (next(3) > 0).then(|| (next(1_000), next(500)));
+            // Some contributions are approved HOLDs: counted from their
+            // approval, up to twice the retention after the withdrawal.
+            let counted_at = (allowed.is_some() && next(4) == 0).then(|| at + next(2 * retention));
             let id = format!("w{i}");
             memory
                 .commit(
@@ -449,12 +491,12 @@ mod tests {
                         requested_at: at,
                         decision: &decision,
                         allowed,
-                        counted_at: None,
+                        counted_at,
                     },
                     Exclusive::default(),
                 )
                 .unwrap();
-            index.record(k, at, allowed);
+            index.record_at(k, at, counted_at.unwrap_or(at), allowed);
             for _ in 0..3 {
                 let q = &keys[next(keys.len() as u64) as usize];
                 let scope = Scope::ALL[next(5) as usize];

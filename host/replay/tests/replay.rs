@@ -154,6 +154,11 @@ fn the_chain_that_wrote_a_log_reproduces_it_exactly_fuel_faults_included() {
     );
     assert_eq!(t.unchanged, t.compared);
     assert!(report.reasons_appeared.is_empty() && report.reasons_disappeared.is_empty());
+    // No hold was reviewed while it was served.
+    assert_eq!(
+        report.resolutions,
+        riskgate_replay::report::Resolutions::default()
+    );
     // The diagonal of the transition table holds the log's verdicts.
     for (i, verdict) in ["allow", "hold", "deny"].into_iter().enumerate() {
         let logged = count(&log, |r| r["verdict"] == verdict && r["replayed"] != true);
@@ -452,4 +457,282 @@ fn wall_clock_backstop_records_are_reported_apart() {
     );
     assert_eq!(report.excluded[0].decision_id, id);
     assert_eq!(report.excluded[0].old_verdict, Verdict::Hold);
+}
+
+/// Withdrawals of five accounts every ten minutes for two hours (one in
+/// twelve to a designated address), in time order.
+fn paced_stream() -> Vec<Withdrawal> {
+    // On the sample list.
+    let designated = "0x098B716B8Aaf21512996dC57EB0615e2383E2f96".to_string();
+    let start = 1_793_491_200_000; // 2026-11-01T00:00:00Z
+    let mut out = Vec::new();
+    for i in 0..12u64 {
+        for a in 0..5u64 {
+            let at = start + i * 600_000 + a * 1_000;
+            out.push(Withdrawal {
+                id: format!("p-{a}-{i}"),
+                account: format!("acct-{a}"),
+                asset: "ETH".into(),
+                chain: "ethereum".into(),
+                destination: if (i + a) % 12 == 5 {
+                    designated.clone()
+                } else {
+                    "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".into()
+                },
+                amount: 10 + a,
+                decimals: 18,
+                usd_cents: Some(1_000),
+                requested_at: at,
+                account_created_at: Some(at - 400 * DAY),
+                credential_changed_at: None,
+                destination_first_used_at: Some(at - 30 * DAY),
+            });
+        }
+    }
+    out
+}
+
+/// What the test did to each hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reviewed {
+    Approved(u64),
+    Rejected,
+    Untouched,
+}
+
+/// Serves the paced stream one withdrawal at a time under two withdrawals
+/// per account and hour; a minute after each HOLD, the first of every
+/// three is approved by alice (and by her again: unchanged, not logged),
+/// the second rejected by bob, the third left pending.
+fn reviewed_log(dir: &Path) -> (PathBuf, BTreeMap<String, Reviewed>) {
+    use riskgate::Resolution;
+    use riskgate_replay::testing::{Step, write_log_steps};
+    let config = dir.join("riskgate.toml");
+    let log_dir = dir.join("log");
+    let text = format!(
+        "{HEAD}[decision_log]\ndir = \"log\"\n[[policy]]\nbundled = \"sanctions\"\n\
+         [[policy]]\nbundled = \"velocity\"\nconfig = {{ rules = [{{ scope = \"account\", \
+         window = \"1h\", max_count = 2 }}], new_destination_hours = 0, \
+         credential_change_hours = 0 }}\n"
+    );
+    // Which withdrawals the serving chain holds depends on the approvals
+    // before them: the same chain decides and reviews first, then the
+    // steps are served.
+    let mut policies = bundled::policies();
+    policies[1].config = r#"{"rules":[{"scope":"account","window":"1h","max_count":2}],
+        "new_destination_hours":0,"credential_change_hours":0}"#
+        .into();
+    let (gate, _) = policies
+        .into_iter()
+        .fold(Gate::builder(), |b, p| b.policy(p))
+        .screener(bundled::sample_screener())
+        .max_clock_skew(None)
+        .build()
+        .unwrap();
+    let mut steps = Vec::new();
+    let mut expected = Vec::new();
+    let mut reviewed = BTreeMap::new();
+    for w in paced_stream() {
+        steps.push(Step::Batch(vec![w.clone()]));
+        let d = gate.evaluate(&w);
+        expected.push(d.verdict);
+        if d.verdict != Verdict::Hold {
+            continue;
+        }
+        let at = w.requested_at + 60_000;
+        let mut resolve = |resolution: Resolution, at: u64| {
+            gate.resolve_at(&w.id, &resolution, at).unwrap();
+            steps.push(Step::Resolve {
+                id: w.id.clone(),
+                resolution,
+                at,
+            });
+        };
+        let action = match reviewed.len() % 3 {
+            0 => {
+                resolve(Resolution::approve("alice", "known customer"), at);
+                resolve(Resolution::approve("alice", "again"), at + 1);
+                Reviewed::Approved(at)
+            }
+            1 => {
+                resolve(Resolution::reject("bob", "<unusual>"), at);
+                Reviewed::Rejected
+            }
+            _ => Reviewed::Untouched,
+        };
+        reviewed.insert(w.id.clone(), action);
+    }
+    let (decisions, resolved) = write_log_steps(&config, &log_dir, &[(text, steps)]);
+    let served: Vec<Verdict> = decisions.iter().map(|d| d.verdict).collect();
+    assert_eq!(served, expected);
+    let changed: Vec<bool> = resolved
+        .iter()
+        .map(|r| r.as_ref().unwrap().changed)
+        .collect();
+    assert_eq!(
+        changed.iter().filter(|c| **c).count(),
+        reviewed
+            .values()
+            .filter(|r| **r != Reviewed::Untouched)
+            .count()
+    );
+    (log_dir, reviewed)
+}
+
+#[test]
+fn approvals_in_the_log_count_in_the_history_from_their_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log_dir, reviewed) = reviewed_log(dir.path());
+    let approved = reviewed
+        .values()
+        .filter(|r| matches!(r, Reviewed::Approved(_)))
+        .count() as u64;
+    let rejected = reviewed
+        .values()
+        .filter(|r| **r == Reviewed::Rejected)
+        .count() as u64;
+    assert!(approved >= 5 && rejected >= 5, "{reviewed:?}");
+    let log = records(&log_dir);
+    let resolutions: Vec<&Value> = log.iter().filter(|r| r["event"] == "resolution").collect();
+    assert_eq!(resolutions.len() as u64, approved + rejected);
+
+    // The chain that wrote it reproduces it: the approvals counted in the
+    // history as they counted when it was served.
+    let report = replay(&Options::new(vec![log_dir.clone()])).unwrap();
+    assert_eq!(report.totals.excluded, 0);
+    assert_eq!(report.totals.changed, 0, "{:#?}", report.changed);
+    let r = &report.resolutions;
+    assert_eq!(r.records, approved + rejected);
+    assert_eq!(r.counted, approved);
+    assert_eq!(
+        r.by_action,
+        BTreeMap::from([
+            ("approve".to_string(), approved),
+            ("reject".to_string(), rejected)
+        ])
+    );
+    assert_eq!(
+        r.by_state,
+        BTreeMap::from([
+            ("approved".to_string(), approved),
+            ("rejected".to_string(), rejected)
+        ])
+    );
+    for p in &report.policies {
+        assert_eq!(p.agreed, p.compared, "{p:?}");
+    }
+    let text = report.to_text(5);
+    assert!(
+        text.contains(&format!(
+            "holds reviewed in the log: {} resolution record(s) ({approved} approve, {rejected} reject)",
+            approved + rejected
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("and {approved} approved holds in the windows")),
+        "{text}"
+    );
+
+    // Without the resolution records, the history lacks the approvals:
+    // some of what the log held would have been allowed.
+    let stripped = dir.path().join("stripped.jsonl");
+    let lines: String = log
+        .iter()
+        .filter(|r| r["event"] != "resolution")
+        .map(|r| format!("{r}\n"))
+        .collect();
+    std::fs::write(&stripped, lines).unwrap();
+    let without = replay(&Options::new(vec![stripped])).unwrap();
+    assert!(without.totals.changed > 0);
+    assert_eq!(without.resolutions.records, 0);
+    for c in &without.changed {
+        assert_eq!(
+            (c.old_verdict, c.new_verdict),
+            (Verdict::Hold, Verdict::Allow)
+        );
+        assert!(c.resolution.is_none());
+    }
+}
+
+#[test]
+fn a_changed_hold_shows_its_logged_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log_dir, reviewed) = reviewed_log(dir.path());
+    // A candidate without velocity rules allows every logged HOLD.
+    let loose = dir.path().join("loose.json");
+    std::fs::write(
+        &loose,
+        r#"{"rules":[],"new_destination_hours":0,"credential_change_hours":0}"#,
+    )
+    .unwrap();
+    let mut options = Options::new(vec![log_dir]);
+    options.candidate = Candidate::Policies(vec![
+        PolicyArg::parse("bundled:sanctions", riskgate::Mode::Enforce),
+        PolicyArg::parse(
+            &format!("bundled:velocity={}", loose.display()),
+            riskgate::Mode::Enforce,
+        ),
+    ]);
+    let report = replay(&options).unwrap();
+    // (A DENY that velocity also held changes its reasons only.)
+    let held: BTreeMap<&str, &riskgate_replay::report::Changed> = report
+        .changed
+        .iter()
+        .filter(|c| c.old_verdict != Verdict::Deny)
+        .map(|c| {
+            assert_eq!(
+                (c.old_verdict, c.new_verdict),
+                (Verdict::Hold, Verdict::Allow)
+            );
+            (c.withdrawal_id.as_str(), c)
+        })
+        .collect();
+    assert_eq!(held.len(), reviewed.len());
+    for (id, done) in &reviewed {
+        let c = held[id.as_str()];
+        let r = c.resolution.as_ref();
+        match *done {
+            Reviewed::Approved(at) => {
+                let r = r.unwrap();
+                assert_eq!(r.state, riskgate::model::HoldState::Approved);
+                assert_eq!(r.approved_by, ["alice"]);
+                assert_eq!((r.at, r.counted_at), (at, Some(at)));
+                assert_eq!(c.old_text(), "hold (approved by alice)");
+            }
+            Reviewed::Rejected => {
+                let r = r.unwrap();
+                assert_eq!(r.state, riskgate::model::HoldState::Rejected);
+                assert_eq!(r.rejected_by.as_deref(), Some("bob"));
+                assert_eq!(r.counted_at, None);
+                assert_eq!(c.old_text(), "hold (rejected by bob)");
+            }
+            Reviewed::Untouched => {
+                assert!(r.is_none(), "{c:?}");
+                assert_eq!(c.old_text(), "hold");
+            }
+        }
+    }
+    let text = report.to_text(usize::MAX);
+    assert!(text.contains("hold (approved by alice) → allow"), "{text}");
+    assert!(text.contains("hold (rejected by bob) → allow"), "{text}");
+    let page = riskgate_replay::html::render(&report);
+    assert!(page.contains("<td class=\"l\">hold (approved by alice)</td>"));
+    assert!(page.contains("<table id=\"resolution-actions\">"));
+    assert!(page.contains("<table id=\"resolution-states\">"));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json["resolutions"]["by_action"]["approve"],
+        reviewed
+            .values()
+            .filter(|r| matches!(r, Reviewed::Approved(_)))
+            .count()
+    );
+    let first_approved = json["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resolution"]["state"] == "approved")
+        .unwrap();
+    assert_eq!(first_approved["resolution"]["approved_by"][0], "alice");
 }

@@ -46,3 +46,5 @@ pub use review::{Hold, Resolution, ResolveError, Resolved, ReviewPolicy};
 extern crate self as riskgate;
 #[cfg(test)]
 mod tests_example;
+#[cfg(test)]
+mod tests_review;

@@ -363,8 +363,15 @@ impl Store for DurableStore {
         }
         .encode()
         .map_err(VelocityError::from)?;
+        // Aged as the commit it undoes: an approved hold's event counts
+        // from its approval, and its release must outlive the record that
+        // added it (else a replay from the log counts it again).
+        let aged = recorded
+            .contribution
+            .as_ref()
+            .map_or(recorded.requested_at, |c| c.ts.max(recorded.requested_at));
         let in_flight = self.s.shared();
-        let seq = self.s.write(&bytes, recorded.requested_at)?;
+        let seq = self.s.write(&bytes, aged)?;
         let released = self.s.mem.remove(id, Some(seq));
         drop(in_flight);
         self.count_record();

@@ -757,3 +757,52 @@ fn an_approved_hold_and_the_queue_survive_a_reopen() {
         ]
     );
 }
+
+#[test]
+fn a_released_approval_stays_released_when_its_segments_age_out() {
+    // Every record in a segment of its own; ten hours of history.
+    let opts = DurableOptions {
+        retention_ms: 10 * H,
+        segment_bytes: 1,
+        checkpoint_every: 0,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("acct-x", "0xdest");
+    let other = keys("acct-y", "0xother");
+    let approved_at = T0 + 9 * H;
+    let check = |s: &DurableStore, when: &str| {
+        let w = acct(s, &k, T0 + 10 * H, 2 * H);
+        assert_eq!((w.count, w.sum), (0, 0), "{when}");
+        assert!(s.recorded("x").unwrap().is_none(), "{when}");
+    };
+    {
+        let (s, _) = DurableStore::open(dir.path(), opts.clone()).unwrap();
+        let d = Decision {
+            review: Some(riskgate_model::Review::pending(5, 50)),
+            ..decision("x", Verdict::Hold)
+        };
+        s.commit(
+            &Commit {
+                id: "x",
+                keys: &k,
+                fingerprint: [3; 32],
+                requested_at: T0,
+                decision: &d,
+                allowed: None,
+                counted_at: None,
+            },
+            Exclusive::default(),
+        )
+        .unwrap();
+        conformance::resolve(&s, "x", &k, HoldState::Approved, Some((5, 50, approved_at)));
+        assert_eq!(acct(&s, &k, T0 + 10 * H, 2 * H).count, 1);
+        assert!(s.release("x").unwrap().had_contribution);
+        // Later withdrawals age out the hold's requested-at (the segments
+        // of its decision and of its release), not its approval's time.
+        allow(&s, "y1", &other, T0 + 10 * H + 1, 1);
+        allow(&s, "y2", &other, T0 + 10 * H + 2, 1);
+        check(&s, "before the reopen");
+    }
+    let (s, _) = DurableStore::open(dir.path(), opts).unwrap();
+    check(&s, "reopened");
+}

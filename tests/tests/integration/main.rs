@@ -5,6 +5,7 @@
 mod explain;
 mod fuel;
 mod gate;
+mod holds;
 mod hostile;
 mod keys;
 mod ofac_variants;

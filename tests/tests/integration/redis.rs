@@ -1359,3 +1359,55 @@ fn redis_url_options_are_parsed_and_credentials_hidden() {
     assert!(RedisStore::open("redis://127.0.0.1?retention_ms=0").is_err());
     assert!(RedisStore::open("not a url").is_err());
 }
+
+/// An approved hold counts from its approval on Redis too, as on the
+/// memory store, and its recorded contribution says so.
+#[test]
+fn an_approval_on_redis_counts_from_its_time() {
+    let Some((url, _server)) = redis() else {
+        return;
+    };
+    let redis = open(&url, "approval", "");
+    let _cleanup = Cleanup(vec![redis.clone()]);
+    let memory: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    let config = r#"{"rules":[{"name":"count_1h","scope":"account","window":"1h","max_count":1}],
+        "new_destination_hours":0,"credential_change_hours":0}"#;
+    let approved_at = T0 + 2 * HOUR;
+    let mut seen = Vec::new();
+    for store in [redis.clone() as Arc<dyn Store>, memory] {
+        let g = gate_on(store.clone(), config);
+        let w = |id: &str, at| withdrawal(id, "acct-ap", "ethereum", DESTS[0], 7, at);
+        assert_eq!(g.evaluate(&w("ap-1", T0)).verdict, Verdict::Allow);
+        let held = g.evaluate(&w("ap-2", T0 + 1));
+        assert_eq!(codes(&held), ["velocity.count_1h"]);
+        let r = g
+            .resolve_at(
+                "ap-2",
+                &riskgate::Resolution::approve("alice", ""),
+                approved_at,
+            )
+            .unwrap();
+        assert_eq!(r.hold.state, riskgate::model::HoldState::Approved);
+        let key = Keys::from_parts(parts("acct-ap", "ETH", DESTS[0]));
+        let count = |t, w| {
+            store
+                .window(key.get(Scope::Account), "ETH", t, w)
+                .unwrap()
+                .count
+        };
+        // The ALLOW at T0 and the approval at T0 + 2 h, an hour apart.
+        let counts = [
+            count(T0 + HOUR, HOUR),
+            count(approved_at, HOUR),
+            count(approved_at + HOUR - 1, HOUR),
+            count(approved_at + HOUR, HOUR),
+        ];
+        assert_eq!(counts, [1, 1, 1, 0], "{}", store.describe());
+        let c = store.recorded("ap-2").unwrap().unwrap().contribution;
+        assert_eq!(c.map(|c| c.ts), Some(approved_at), "{}", store.describe());
+        seen.push(counts);
+        assert!(g.velocity().release("ap-2").unwrap().had_contribution);
+        assert_eq!(count(approved_at, HOUR), 0);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
