@@ -329,24 +329,28 @@ impl Timeline {
 
 /// `2026-11-01 13:05:00Z` from ms since the Unix epoch.
 pub fn utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+    utc_parts(ms).map_or_else(
+        || format!("{ms} ms"),
+        |(t, _)| format!("{}Z", t.replace('T', " ")),
     )
+}
+
+/// `2026-11-01T13:05:00` and the milliseconds, from ms since the Unix
+/// epoch; `None` past the calendar `time` handles.
+pub fn utc_parts(ms: u64) -> Option<(String, u16)> {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?;
+    Some((
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        t.millisecond(),
+    ))
 }
 
 fn pct(part: u64, whole: u64) -> String {
@@ -587,6 +591,11 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01 00:00:00Z");
         assert_eq!(utc(1_793_491_200_000), "2026-11-01 00:00:00Z");
         assert_eq!(utc(951_782_400_000 + 3_723_000), "2000-02-29 01:02:03Z");
+        assert_eq!(
+            utc_parts(951_782_400_000 + 3_723_042),
+            Some(("2000-02-29T01:02:03".to_string(), 42))
+        );
+        assert_eq!(utc(u64::MAX), format!("{} ms", u64::MAX));
     }
 
     #[test]
