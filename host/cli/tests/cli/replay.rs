@@ -3,7 +3,7 @@
 //! candidate reports exactly the changes the history implies, and the HTML
 //! report renders in a real headless browser (chromium via chromedriver).
 
-use crate::support::{BIN, LAZARUS, Server};
+use crate::support::{BIN, LAZARUS, Server, find_on_path};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -197,43 +197,9 @@ fn replay_of_a_served_log_reproduces_it_and_reports_a_stricter_candidate() {
 /// numbers. Without chromedriver on PATH it is skipped, except in CI
 /// (`CI` set), where `.ci/run` installs it.
 fn browser_check(page: &Path, kept: u64, held: u64, changed: u64) {
-    let Some(driver) = find_on_path("chromedriver") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromedriver is not installed (apt-get install chromium chromium-driver)"
-        );
-        eprintln!("note: chromedriver not found; the browser check of the HTML report is skipped");
-        return;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let result = std::panic::catch_unwind(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(drive(port, page, kept, held, changed))
+    crate::support::with_chromedriver("the browser check of the HTML report", |port| {
+        drive(port, page, kept, held, changed)
     });
-    let _ = child.kill();
-    let _ = child.wait();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }
 
 async fn drive(port: u16, page: &Path, kept: u64, held: u64, changed: u64) {

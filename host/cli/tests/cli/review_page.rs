@@ -5,10 +5,9 @@
 //! holds its resolution record. `RISKGATE_SCREENSHOT=PATH` writes the
 //! page's screenshot there (`docs/review-page.png`).
 
-use crate::support::{CLEAN, Server};
+use crate::support::{CLEAN, Server, find_on_path};
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const ALICE: &str = "alice-3f9c1e7d52b8";
@@ -112,36 +111,10 @@ fn a_reviewer_approves_a_hold_on_the_review_page() {
     assert_eq!(before["state"], "pending");
     assert_eq!(hour_count(&before), 1, "{before}");
 
-    let Some(driver) = find_on_path("chromedriver") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromedriver is not installed (apt-get install chromium chromium-driver)"
-        );
-        eprintln!("note: chromedriver not found; the browser test of the review page is skipped");
+    if !crate::support::with_chromedriver("the browser test of the review page", |port| {
+        drive(port, &server)
+    }) {
         return;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(driver)
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
-    let result = std::panic::catch_unwind(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(drive(port, &server))
-    });
-    let _ = child.kill();
-    let _ = child.wait();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
     }
 
     // The API: approved by alice with the note, counted in the account's
@@ -190,12 +163,6 @@ fn a_reviewer_approves_a_hold_on_the_review_page() {
         detail.starts_with("3 withdrawals per account in 24h"),
         "{detail}"
     );
-}
-
-fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }
 
 /// Polls `check` until it answers `Some`, for at most 15 s.

@@ -232,3 +232,52 @@ pub fn withdrawal_from(id: &str, account: &str, destination: &str) -> Value {
 pub fn withdrawal(id: &str, destination: &str) -> Value {
     withdrawal_from(id, "acct-1", destination)
 }
+
+/// Runs `drive` against a chromedriver on a free port (headless chromium
+/// through fantoccini), then stops it; a panic in `drive` is the test's.
+/// Without chromedriver on PATH answers false (skipped, with a note naming
+/// `what`), except in CI (`CI` set), where `.ci/run` installs it.
+pub fn with_chromedriver<F: std::future::Future<Output = ()>>(
+    what: &str,
+    drive: impl FnOnce(u16) -> F,
+) -> bool {
+    let Some(driver) = find_on_path("chromedriver") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chromedriver is not installed (apt-get install chromium chromium-driver)"
+        );
+        eprintln!("note: chromedriver not found; {what} is skipped");
+        return false;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(driver)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chromedriver starts");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(drive(port))
+    }));
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+    true
+}
+
+/// The first file `name` in a directory of PATH.
+pub fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
