@@ -3,7 +3,7 @@
 //! candidate reports exactly the changes the history implies, and the HTML
 //! report renders in a real headless browser (chromium via chromedriver).
 
-use crate::support::{BIN, LAZARUS, Server, find_on_path};
+use crate::support::{BIN, LAZARUS, Server};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -203,34 +203,8 @@ fn browser_check(page: &Path, kept: u64, held: u64, changed: u64) {
 }
 
 async fn drive(port: u16, page: &Path, kept: u64, held: u64, changed: u64) {
-    use fantoccini::{ClientBuilder, Locator};
-    let mut caps = serde_json::Map::new();
-    let mut options = json!({
-        "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-dev-shm-usage", "--window-size=1280,2400"]
-    });
-    if let Some(chromium) = find_on_path("chromium") {
-        options["binary"] = json!(chromium.display().to_string());
-    }
-    caps.insert("goog:chromeOptions".into(), options);
-    let url = format!("http://127.0.0.1:{port}");
-    // chromedriver takes a moment to listen.
-    let mut tries = 0;
-    let client = loop {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) if tries < 50 => {
-                tries += 1;
-                let _ = e;
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("chromedriver session: {e}"),
-        }
-    };
+    use fantoccini::Locator;
+    let client = crate::support::browser_session(port, &["--window-size=1280,2400"]).await;
     let file = format!("file://{}", page.canonicalize().unwrap().display());
     client.goto(&file).await.unwrap();
     assert_eq!(client.title().await.unwrap(), "riskgate replay");

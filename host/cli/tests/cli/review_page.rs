@@ -5,7 +5,7 @@
 //! holds its resolution record. `RISKGATE_SCREENSHOT=PATH` writes the
 //! page's screenshot there (`docs/review-page.png`).
 
-use crate::support::{CLEAN, Server, find_on_path};
+use crate::support::{CLEAN, Server};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -185,34 +185,12 @@ where
 }
 
 async fn drive(port: u16, server: &Server) {
-    use fantoccini::{Client, ClientBuilder, Locator};
-    let mut caps = serde_json::Map::new();
-    let mut options = json!({
-        "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-dev-shm-usage", "--window-size=1280,900",
-                 "--force-device-scale-factor=1"]
-    });
-    if let Some(chromium) = find_on_path("chromium") {
-        options["binary"] = json!(chromium.display().to_string());
-    }
-    caps.insert("goog:chromeOptions".into(), options);
-    let url = format!("http://127.0.0.1:{port}");
-    let mut tries = 0;
-    let client = loop {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(c) => break c,
-            Err(e) if tries < 50 => {
-                tries += 1;
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("chromedriver session: {e}"),
-        }
-    };
+    use fantoccini::{Client, Locator};
+    let client = crate::support::browser_session(
+        port,
+        &["--window-size=1280,900", "--force-device-scale-factor=1"],
+    )
+    .await;
     let text = |client: &Client, css: String| {
         let client = client.clone();
         async move {

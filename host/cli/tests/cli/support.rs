@@ -281,3 +281,40 @@ pub fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
+
+/// A headless chromium session through the chromedriver on `port` (see
+/// [`with_chromedriver`]), with `args` added to the browser's (the window
+/// size, say); chromedriver takes a moment to listen.
+pub async fn browser_session(port: u16, args: &[&str]) -> fantoccini::Client {
+    let mut all = vec![
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+    ];
+    all.extend_from_slice(args);
+    let mut options = serde_json::json!({ "args": all });
+    if let Some(chromium) = find_on_path("chromium") {
+        options["binary"] = serde_json::json!(chromium.display().to_string());
+    }
+    let mut caps = serde_json::Map::new();
+    caps.insert("goog:chromeOptions".into(), options);
+    let url = format!("http://127.0.0.1:{port}");
+    let mut tries = 0;
+    loop {
+        match fantoccini::ClientBuilder::new(
+            hyper_util::client::legacy::connect::HttpConnector::new(),
+        )
+        .capabilities(caps.clone())
+        .connect(&url)
+        .await
+        {
+            Ok(c) => return c,
+            Err(_) if tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("chromedriver session: {e}"),
+        }
+    }
+}
