@@ -18,9 +18,10 @@ use crate::model::{Decision, GateCode, Hit, Reason, Review, Verdict, Withdrawal}
 use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
 use crate::review::ReviewPolicy;
 use crate::screening::Screener;
-use crate::velocity::{Keys, Prior, Txn, Velocity, VelocityError};
+use crate::velocity::{Keys, Pending, Prior, Txn, Velocity, VelocityError};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -352,9 +353,13 @@ pub struct Gate {
     pub(crate) review: ReviewPolicy,
 }
 
-/// A counting semaphore over the policy runs (std has none).
+/// A counting semaphore over the policy runs (std has none). Taking and
+/// giving back a permit is one atomic operation each while permits are
+/// free; only a caller that must wait takes the lock.
 struct Permits {
-    free: Mutex<usize>,
+    free: AtomicUsize,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
     returned: Condvar,
 }
 
@@ -363,25 +368,42 @@ struct Permit<'a>(&'a Permits);
 impl Permits {
     fn new(n: usize) -> Self {
         Permits {
-            free: Mutex::new(n),
+            free: AtomicUsize::new(n),
+            waiters: AtomicUsize::new(0),
+            lock: Mutex::new(()),
             returned: Condvar::new(),
         }
     }
 
+    fn try_take(&self) -> bool {
+        self.free
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
     fn acquire(&self) -> Permit<'_> {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        while *free == 0 {
-            free = self.returned.wait(free).unwrap_or_else(|p| p.into_inner());
+        if self.try_take() {
+            return Permit(self);
         }
-        *free -= 1;
+        let mut guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        // Counted as waiting before the last try: a permit given back after
+        // it sees the waiter and wakes it under the lock.
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        while !self.try_take() {
+            guard = self.returned.wait(guard).unwrap_or_else(|p| p.into_inner());
+        }
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
         Permit(self)
     }
 }
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.0.returned.notify_one();
+        self.0.free.fetch_add(1, Ordering::SeqCst);
+        if self.0.waiters.load(Ordering::SeqCst) > 0 {
+            let _guard = self.0.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.0.returned.notify_one();
+        }
     }
 }
 
@@ -546,6 +568,7 @@ impl Gate {
             velocity: self.velocity.clone(),
             keys: keys.clone(),
             requested_at: w.requested_at,
+            inflight: txn.token(),
             velocity_fault: velocity_fault.clone(),
             record: explanation.is_some(),
         };
@@ -679,8 +702,13 @@ pub fn open_txn<'a>(
     keys: &'a Keys,
     fingerprint: &[u8; 32],
 ) -> Result<Txn<'a>, Box<Decision>> {
+    let pending = Pending {
+        ts: w.requested_at,
+        amount: w.amount,
+        usd_cents: w.usd_cents.unwrap_or(0),
+    };
     let txn = velocity
-        .begin(&w.id, keys)
+        .begin_pending(&w.id, keys, pending)
         .map_err(|e| Box::new(velocity_hold(&w.id, &e)))?;
     match txn.prior(fingerprint) {
         Ok(Prior::New) => Ok(txn),

@@ -45,6 +45,10 @@ pub struct CallContext {
     pub velocity: Arc<Velocity>,
     pub keys: Arc<Keys>,
     pub requested_at: u64,
+    /// The decision's token in the velocity in-flight registry
+    /// ([`riskgate_velocity::Txn::token`]): an asset-scope window counts
+    /// every other decision in flight.
+    pub inflight: Option<u64>,
     /// Set when the velocity store failed during the call: the gate then
     /// holds with `gate.velocity_unavailable` whatever the policies said.
     pub velocity_fault: Arc<OnceLock<String>>,
@@ -436,13 +440,7 @@ impl HostState {
         };
         let stats = ctx
             .velocity
-            .store()
-            .window(
-                ctx.keys.get(scope),
-                ctx.keys.asset(),
-                ctx.requested_at,
-                window_ms,
-            )
+            .window(&ctx.keys, scope, ctx.requested_at, window_ms, ctx.inflight)
             .map_err(|e| {
                 if e.is_unavailable() {
                     let _ = ctx.velocity_fault.set(e.to_string());

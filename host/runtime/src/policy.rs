@@ -13,8 +13,9 @@ use crate::cache::{AotCache, CacheOutcome};
 use crate::engine::{Runtime, SETUP_FUEL};
 use crate::host::{CallContext, HostCall, HostState};
 use riskgate_model::GateCode;
+use riskgate_velocity::slots::{Padded, StripedU64, thread_slot};
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
@@ -157,16 +158,21 @@ pub struct Called {
     pub calls_dropped: u64,
 }
 
-/// Counters of one policy.
+/// Counters of one policy, each kept per thread (no cache line shared
+/// between cores per call): `load` sums them, `fuel_max.max` is the most.
 #[derive(Debug, Default)]
 pub struct PolicyCounters {
-    pub calls: AtomicU64,
-    pub faults: AtomicU64,
-    pub instances_built: AtomicU64,
+    pub calls: StripedU64,
+    pub faults: StripedU64,
+    pub instances_built: StripedU64,
     /// Fuel burnt by every call, and the most by one call.
-    pub fuel_used: AtomicU64,
-    pub fuel_max: AtomicU64,
+    pub fuel_used: StripedU64,
+    pub fuel_max: StripedU64,
 }
+
+/// Pools of ready instances: one per thread slot, so a call takes and
+/// returns its instance without another core's lock.
+const POOL_SLOTS: usize = 16;
 
 /// A loaded, configured policy.
 pub struct Policy {
@@ -178,7 +184,7 @@ pub struct Policy {
     fuel: u64,
     runtime: Arc<Runtime>,
     pre: GatePolicyPre<HostState>,
-    pool: Mutex<Vec<Instance>>,
+    pool: Box<[Padded<Mutex<Vec<Instance>>>]>,
     counters: PolicyCounters,
 }
 
@@ -238,7 +244,7 @@ impl Policy {
             fuel: source.fuel.unwrap_or(runtime.limits().fuel),
             runtime: runtime.clone(),
             pre,
-            pool: Mutex::new(Vec::new()),
+            pool: (0..POOL_SLOTS).map(|_| Padded::default()).collect(),
             counters: PolicyCounters::default(),
         };
         let mut first = policy.instantiate().map_err(|e| match e {
@@ -265,7 +271,11 @@ impl Policy {
         }
         policy.name = info.name;
         policy.version = info.version.chars().take(64).collect();
-        policy.pool.get_mut().expect("fresh mutex").push(first);
+        policy.pool[thread_slot(POOL_SLOTS)]
+            .0
+            .get_mut()
+            .expect("fresh mutex")
+            .push(first);
         let instantiate = started.elapsed();
         Ok((
             policy,
@@ -363,13 +373,30 @@ impl Policy {
         Ok(Instance { store, bindings })
     }
 
+    /// A ready instance: this thread's slot's, else one another slot has
+    /// spare (a thread that has not called yet takes one built elsewhere).
+    fn take(&self, slot: usize) -> Option<Instance> {
+        let pop = |i: usize| {
+            self.pool[i]
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop()
+        };
+        pop(slot).or_else(|| {
+            (1..POOL_SLOTS)
+                .map(|d| (slot + d) % POOL_SLOTS)
+                .find_map(pop)
+        })
+    }
+
     /// Evaluates one withdrawal with the policy's whole fuel budget. A
     /// fault is `Err` in the result; the instance that faulted has been
     /// dropped.
     pub fn evaluate(&self, withdrawal: &wit::Withdrawal, ctx: CallContext) -> Called {
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
-        let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let mut instance = match pooled {
+        let slot = thread_slot(POOL_SLOTS);
+        let mut instance = match self.take(slot) {
             Some(instance) => instance,
             None => match self.instantiate() {
                 Ok(instance) => instance,
@@ -407,7 +434,8 @@ impl Policy {
         self.counters.fuel_max.fetch_max(fuel, Ordering::Relaxed);
         let result = match result {
             Ok(decision) => {
-                self.pool
+                self.pool[slot]
+                    .0
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .push(instance);

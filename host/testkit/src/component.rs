@@ -244,6 +244,7 @@ impl Harness {
             velocity: Arc::new(Velocity::new(Arc::new(store))),
             keys,
             requested_at: w.requested_at,
+            inflight: None,
             velocity_fault: velocity_fault.clone(),
             record: false,
         };

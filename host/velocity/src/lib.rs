@@ -28,6 +28,7 @@ mod memory;
 mod record;
 #[cfg(feature = "redis")]
 mod redis;
+pub mod slots;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -50,6 +51,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// Default history kept: the longest window a policy may ask for.
 pub const DEFAULT_RETENTION_MS: u64 = 8 * 24 * 3_600_000;
 const LOCK_STRIPES: usize = 1024;
+/// Slots of the registry of decisions in flight: each thread registers in
+/// its own (threads beyond the count share), an asset-scope window reads
+/// them all.
+const INFLIGHT_SLOTS: usize = 16;
+
+pub use slots::{Padded, StripedU64, thread_slot};
 
 /// Which key of a withdrawal a window is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,6 +76,15 @@ impl Scope {
         Scope::Destination,
         Scope::AccountDestination,
         Scope::Asset,
+    ];
+
+    /// The scopes whose keys a decision locks (all but the asset's: see
+    /// [`Velocity`]).
+    pub const LOCKED: [Scope; 4] = [
+        Scope::Account,
+        Scope::AccountAsset,
+        Scope::Destination,
+        Scope::AccountDestination,
     ];
 }
 
@@ -415,16 +431,81 @@ pub trait Store: Send + Sync {
 }
 
 /// The gate's velocity handle: in-process key locks over a [`Store`].
+///
+/// A withdrawal locks its id and its account, account-asset, destination
+/// and account-destination keys for the whole check-and-record, so two
+/// decisions sharing one of them are serialised. It does not lock its
+/// asset key: every withdrawal of an asset shares it, and locking it would
+/// serialise every decision of that asset on every core. Instead each
+/// decision registers what it would add to its asset's windows while it is
+/// in flight ([`Velocity::begin_pending`]), and an asset-scope window
+/// ([`Velocity::window`]) counts, besides what is recorded, every other
+/// decision of that asset in flight as if it were allowed: a decision never
+/// sees less than a serial order would show it (it may see more, so it can
+/// only hold more, never allow more).
 pub struct Velocity {
     store: Arc<dyn Store>,
     stripes: Box<[Mutex<()>]>,
+    /// Decisions in flight, one slot per thread (see
+    /// [`Velocity::begin_pending`]).
+    inflight: Box<[Padded<Mutex<Vec<InFlight>>>]>,
     hasher: std::hash::RandomState,
+}
+
+/// What a decision in flight would add to its asset's windows.
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    token: u64,
+    /// The asset key's hash: two assets sharing one only ever count more.
+    asset: u64,
+    ts: u64,
+    amount: u64,
+    usd_cents: u64,
+}
+
+/// A withdrawal's would-be contribution, registered while it is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    /// Its requested-at.
+    pub ts: u64,
+    pub amount: u64,
+    pub usd_cents: u64,
+}
+
+/// A token for a new registration in `slot`: unique across slots (the slot
+/// in the low bits) and within it (one more than the largest there).
+fn next_token(list: &[InFlight], slot: usize) -> u64 {
+    let seq = list.iter().map(|f| f.token >> 8).max().map_or(0, |m| m + 1);
+    (seq << 8) | slot as u64
+}
+
+/// A registration in the in-flight registry, removed on drop.
+pub(crate) struct InFlightGuard<'a> {
+    velocity: &'a Velocity,
+    stripe: usize,
+    token: u64,
+}
+
+impl InFlightGuard<'_> {
+    pub(crate) fn token(&self) -> u64 {
+        self.token
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut list = lock(&self.velocity.inflight[self.stripe].0);
+        if let Some(i) = list.iter().position(|f| f.token == self.token) {
+            list.swap_remove(i);
+        }
+    }
 }
 
 /// Held while a withdrawal is checked and recorded (a [`Txn`] holds one).
 pub struct KeyLock<'a> {
-    /// The id's and the keys' stripes, each locked once, in stripe order.
-    _guards: [Option<MutexGuard<'a, ()>>; 6],
+    /// The id's and the keys' stripes (all but the asset's), each locked
+    /// once, in stripe order.
+    _guards: [Option<MutexGuard<'a, ()>>; 5],
 }
 
 impl Default for Velocity {
@@ -454,6 +535,7 @@ impl Velocity {
         Velocity {
             store,
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::default()).collect(),
+            inflight: (0..INFLIGHT_SLOTS).map(|_| Padded::default()).collect(),
             hasher: std::hash::RandomState::new(),
         }
     }
@@ -472,22 +554,80 @@ impl Velocity {
         (self.hasher.hash_one(key) % LOCK_STRIPES as u64) as usize
     }
 
-    /// Locks the stripes of `id` and every key, in stripe order (no
-    /// deadlock between concurrent callers).
+    /// Locks the stripes of `id` and every key but the asset's (see
+    /// [`Velocity`]), in stripe order (no deadlock between concurrent
+    /// callers).
     pub fn lock(&self, id: &str, keys: &Keys) -> KeyLock<'_> {
-        let mut stripes = [0usize; 6];
+        let mut stripes = [0usize; 5];
         stripes[0] = self.slot(id);
-        for (slot, key) in stripes[1..].iter_mut().zip(keys.all()) {
-            *slot = self.slot(key);
+        for (slot, scope) in stripes[1..].iter_mut().zip(Scope::LOCKED) {
+            *slot = self.slot(keys.get(scope));
         }
         stripes.sort_unstable();
-        let mut guards: [Option<MutexGuard<'_, ()>>; 6] = Default::default();
+        let mut guards: [Option<MutexGuard<'_, ()>>; 5] = Default::default();
         for (i, &stripe) in stripes.iter().enumerate() {
             if i == 0 || stripe != stripes[i - 1] {
                 guards[i] = Some(lock(&self.stripes[stripe]));
             }
         }
         KeyLock { _guards: guards }
+    }
+
+    /// Registers `pending` as in flight under the asset of `keys` until the
+    /// guard drops.
+    pub(crate) fn register(&self, keys: &Keys, pending: Pending) -> InFlightGuard<'_> {
+        let asset = self.hasher.hash_one(keys.get(Scope::Asset));
+        let stripe = thread_slot(INFLIGHT_SLOTS);
+        // Unique per registration; taken from the slot's own list so no
+        // counter is shared between threads.
+        let mut list = lock(&self.inflight[stripe].0);
+        let token = next_token(&list, stripe);
+        list.push(InFlight {
+            token,
+            asset,
+            ts: pending.ts,
+            amount: pending.amount,
+            usd_cents: pending.usd_cents,
+        });
+        drop(list);
+        InFlightGuard {
+            velocity: self,
+            stripe,
+            token,
+        }
+    }
+
+    /// Statistics of the window of `window_ms` ending at `t` over the key
+    /// of `scope` of `keys` (`sum` in their asset). An asset-scope window
+    /// also counts every decision of the asset in flight but `own` (see
+    /// [`Velocity`]).
+    pub fn window(
+        &self,
+        keys: &Keys,
+        scope: Scope,
+        t: u64,
+        window_ms: u64,
+        own: Option<u64>,
+    ) -> Result<WindowStats, VelocityError> {
+        let mut stats = self
+            .store
+            .window(keys.get(scope), keys.asset(), t, window_ms)?;
+        if scope == Scope::Asset {
+            let asset = self.hasher.hash_one(keys.get(Scope::Asset));
+            for slot in self.inflight.iter() {
+                for f in lock(&slot.0).iter() {
+                    if f.asset == asset
+                        && Some(f.token) != own
+                        && f.ts.saturating_add(window_ms) > t
+                    {
+                        stats.count += 1;
+                        stats.sum = stats.sum.saturating_add(f.amount);
+                        stats.usd_cents = stats.usd_cents.saturating_add(f.usd_cents);
+                    }
+                }
+            }
+        }
+        Ok(stats)
     }
 
     /// Removes the contribution of withdrawal `id` (cancelled, or failed on

@@ -6,7 +6,8 @@
 //! order, so no path leaves a key locked.
 
 use super::{
-    Commit, Exclusive, KeyLock, Keys, Recorded, Scope, Store, Velocity, VelocityError, WindowStats,
+    Commit, Exclusive, InFlightGuard, KeyLock, Keys, Pending, Recorded, Scope, Store, Velocity,
+    VelocityError, WindowStats,
 };
 use riskgate_model::Decision;
 
@@ -17,8 +18,12 @@ pub struct Txn<'a> {
     store: &'a dyn Store,
     id: &'a str,
     keys: &'a Keys,
+    velocity: &'a Velocity,
     /// `None` once given to a commit.
     exclusive: Option<Exclusive>,
+    /// The decision's registration in flight (see [`Velocity::begin_pending`]),
+    /// removed after its commit is applied.
+    inflight: Option<InFlightGuard<'a>>,
     /// Released after the store's exclusivity (fields drop after `drop`).
     _lock: KeyLock<'a>,
 }
@@ -58,9 +63,26 @@ impl Velocity {
             store,
             id,
             keys,
+            velocity: self,
             exclusive: Some(exclusive),
+            inflight: None,
             _lock: lock,
         })
+    }
+
+    /// [`Velocity::begin`] for a decision that may read its asset's
+    /// windows: `pending` (what it would add if allowed) is registered in
+    /// flight until the transaction ends, so every concurrent asset-scope
+    /// window counts it (see [`Velocity`]).
+    pub fn begin_pending<'a>(
+        &'a self,
+        id: &'a str,
+        keys: &'a Keys,
+        pending: Pending,
+    ) -> Result<Txn<'a>, VelocityError> {
+        let mut txn = self.begin(id, keys)?;
+        txn.inflight = Some(self.register(keys, pending));
+        Ok(txn)
     }
 }
 
@@ -103,8 +125,13 @@ impl<'a> Txn<'a> {
         t: u64,
         window_ms: u64,
     ) -> Result<WindowStats, VelocityError> {
-        self.store
-            .window(self.keys.get(scope), self.keys.asset(), t, window_ms)
+        self.velocity
+            .window(self.keys, scope, t, window_ms, self.token())
+    }
+
+    /// This decision's token in the in-flight registry, if registered.
+    pub fn token(&self) -> Option<u64> {
+        self.inflight.as_ref().map(InFlightGuard::token)
     }
 
     /// Records `decision` (and, when `allowed` gives an ALLOW's amount and

@@ -85,7 +85,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     for p in gate.policies() {
         let c = p.counters();
         let calls = c.calls.load(std::sync::atomic::Ordering::Relaxed).max(1);
-        let max = c.fuel_max.load(std::sync::atomic::Ordering::Relaxed);
+        let max = c.fuel_max.max(std::sync::atomic::Ordering::Relaxed);
         writeln!(
             out,
             "fuel per call, {}: mean {} max {} of a budget of {} ({:.0}x margin)",

@@ -295,6 +295,7 @@ impl MemoryStore {
             newest: AtomicU64::new(meta.newest.min(crate::newest_cap())),
             next_uid: AtomicU64::new(meta.next_uid),
             applied: AtomicUsize::new(0),
+            instance: super::store_instance(),
             replay_skip: skip.into_boxed_slice(),
             holds: std::sync::Mutex::default(),
         })

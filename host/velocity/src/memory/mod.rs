@@ -50,6 +50,16 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 
 const DATA_SHARDS: usize = 256;
+/// Contribution uids a thread takes from the store's counter at once, so
+/// concurrent commits do not all write one counter.
+const UID_BLOCK: u64 = 1024;
+
+/// A number for each store made in this process: the key of the per-thread
+/// caches (asset ids, uid blocks), which must not outlive their store.
+fn store_instance() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 /// Commits between two sweeps of one shard: every key is swept once per
 /// `DATA_SHARDS * SWEEP_EVERY` commits.
 const SWEEP_EVERY: usize = 256;
@@ -203,8 +213,10 @@ pub struct MemoryStore {
     horizon: AtomicU64,
     newest: AtomicU64,
     next_uid: AtomicU64,
-    /// Commits applied, to pace the sweep.
+    /// Sweeps started, to pick the next shard.
     applied: AtomicUsize,
+    /// This store's [`store_instance`] number.
+    instance: u64,
     /// Per shard, the records after a checkpoint's cut (numbered from it)
     /// its block already holds: a replay from the cut skips them there.
     replay_skip: Box<[Vec<u64>]>,
@@ -235,6 +247,7 @@ impl MemoryStore {
             newest: AtomicU64::new(0),
             next_uid: AtomicU64::new(1),
             applied: AtomicUsize::new(0),
+            instance: store_instance(),
             replay_skip: Box::default(),
             holds: Mutex::default(),
         }
@@ -256,12 +269,63 @@ impl MemoryStore {
         })
     }
 
+    /// The interned id of `asset`. Ids never change once given, so each
+    /// thread keeps those it has looked up (the shared map's lock is not
+    /// taken per window query).
     fn asset_id(&self, asset: &str) -> Option<u32> {
-        self.assets
+        thread_local! {
+            static CACHE: RefCell<Vec<(u64, Box<str>, u32)>> = const { RefCell::new(Vec::new()) };
+        }
+        let cached = CACHE.with_borrow(|cache| {
+            cache
+                .iter()
+                .find(|(store, name, _)| *store == self.instance && **name == *asset)
+                .map(|(_, _, id)| *id)
+        });
+        if cached.is_some() {
+            return cached;
+        }
+        let id = self
+            .assets
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(asset)
-            .copied()
+            .copied()?;
+        CACHE.with_borrow_mut(|cache| {
+            if cache.len() >= 64 {
+                cache.clear();
+            }
+            cache.push((self.instance, asset.into(), id));
+        });
+        Some(id)
+    }
+
+    /// A fresh contribution uid: from this thread's block, taken from the
+    /// store's counter [`UID_BLOCK`] at a time.
+    fn next_uid(&self) -> u64 {
+        // (store, next, end) per store this thread commits to.
+        thread_local! {
+            static BLOCKS: RefCell<Vec<(u64, u64, u64)>> = const { RefCell::new(Vec::new()) };
+        }
+        BLOCKS.with_borrow_mut(|blocks| {
+            let at = match blocks.iter().position(|b| b.0 == self.instance) {
+                Some(at) => at,
+                None => {
+                    if blocks.len() >= 8 {
+                        blocks.remove(0);
+                    }
+                    blocks.push((self.instance, 0, 0));
+                    blocks.len() - 1
+                }
+            };
+            let block = &mut blocks[at];
+            if block.1 >= block.2 {
+                block.1 = self.next_uid.fetch_add(UID_BLOCK, Ordering::Relaxed);
+                block.2 = block.1 + UID_BLOCK;
+            }
+            block.1 += 1;
+            block.1 - 1
+        })
     }
 
     fn intern(&self, asset: &str) -> u32 {
@@ -286,7 +350,7 @@ impl MemoryStore {
     pub(super) fn encode(&self, c: &Commit<'_>) -> Result<Encoded, VelocityError> {
         let decision = record::decision_json(c.decision).map_err(VelocityError::from)?;
         let contribution = c.allowed.map(|(amount, usd_cents)| Contribution {
-            uid: self.next_uid.fetch_add(1, Ordering::Relaxed),
+            uid: self.next_uid(),
             ts: c.event_ts(),
             amount,
             usd_cents,
@@ -318,13 +382,19 @@ impl MemoryStore {
         encoded: &Encoded,
         lsn: Option<u64>,
     ) -> Result<(), RecordError> {
-        self.newest
-            .fetch_max(c.requested_at.min(newest_cap()), Ordering::AcqRel);
+        // Shared counters are read first and written only when they move,
+        // so concurrent commits do not take turns owning their cache line.
+        let newest = c.requested_at.min(newest_cap());
+        if newest > self.newest.load(Ordering::Acquire) {
+            self.newest.fetch_max(newest, Ordering::AcqRel);
+        }
         let cutoff = self.cutoff();
         let id_hash = self.hasher.hash(c.id.as_bytes());
         let event = encoded.contribution.as_ref().map(|contribution| {
-            self.next_uid
-                .fetch_max(contribution.uid + 1, Ordering::Relaxed);
+            if contribution.uid >= self.next_uid.load(Ordering::Relaxed) {
+                self.next_uid
+                    .fetch_max(contribution.uid + 1, Ordering::Relaxed);
+            }
             Event::of(contribution, self.intern(c.keys.asset()))
         });
         // The keys' hashes only when there are events to add.
@@ -394,10 +464,21 @@ impl MemoryStore {
         if cutoff == 0 {
             return;
         }
-        self.horizon.fetch_max(cutoff, Ordering::AcqRel);
-        let n = self.applied.fetch_add(1, Ordering::Relaxed);
+        if cutoff > self.horizon.load(Ordering::Acquire) {
+            self.horizon.fetch_max(cutoff, Ordering::AcqRel);
+        }
+        // Paced per thread: every SWEEP_EVERY commits of a thread, the next
+        // shard in turn.
+        thread_local! {
+            static COMMITS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        }
+        let n = COMMITS.with(|c| {
+            let n = c.get();
+            c.set(n.wrapping_add(1));
+            n
+        });
         if n.is_multiple_of(SWEEP_EVERY) {
-            let shard = (n / SWEEP_EVERY) % DATA_SHARDS;
+            let shard = self.applied.fetch_add(1, Ordering::Relaxed) % DATA_SHARDS;
             lock(&self.shards[shard]).sweep(cutoff, &self.hasher);
         }
     }
