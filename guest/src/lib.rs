@@ -20,7 +20,7 @@
 //! Build the crate as a `cdylib` for `wasm32-unknown-unknown` and encode it
 //! as a component (`riskgate policy build`, or the `riskgate-guest-build`
 //! crate from a build script). The bindings come from the WIT package
-//! `riskgate:policy@0.1.0` shipped inside this crate (`wit/policy.wit`, the
+//! `riskgate:policy@0.1.1` shipped inside this crate (`wit/policy.wit`, the
 //! repository's single source of truth for the host/guest contract).
 //!
 //! # Testing on the host target
@@ -105,13 +105,13 @@ pub use bindings::riskgate::policy::screening::ScreenError;
 pub use bindings::riskgate::policy::types::{
     Decision, Evidence, PolicyInfo, Reason, Verdict, Withdrawal,
 };
-pub use bindings::riskgate::policy::velocity::{Scope, WindowStats};
+pub use bindings::riskgate::policy::velocity::{Scope, WindowQuery, WindowStats};
 
 /// Everything a policy usually needs.
 pub mod prelude {
     pub use crate::{
-        Decision, Evidence, Level, Policy, Reason, Scope, ScreenError, Verdict, WindowStats,
-        Withdrawal, host,
+        Decision, Evidence, Level, Policy, Reason, Scope, ScreenError, Verdict, WindowQuery,
+        WindowStats, Withdrawal, host,
     };
 }
 
@@ -205,7 +205,7 @@ impl Reason {
 /// they call the thread's [`native::Host`] (see [`native::with_host`]) and
 /// panic, naming the call, when none is installed.
 pub mod host {
-    use super::{Evidence, Level, Scope, ScreenError, WindowStats};
+    use super::{Evidence, Level, Scope, ScreenError, WindowQuery, WindowStats};
 
     /// Screens `address` on `chain` against every designated set the host holds.
     pub fn screen(chain: &str, address: &str) -> Result<Vec<Evidence>, ScreenError> {
@@ -229,6 +229,20 @@ pub mod host {
         #[cfg(not(target_arch = "wasm32"))]
         {
             super::native::call("window", |h| h.window(scope, window_ms))
+        }
+    }
+
+    /// The answers of [`window`] to every query, in order, in one host call
+    /// (contract 0.1.1): a policy with several rules asks once per
+    /// decision, and the host reads each key once for all its windows.
+    pub fn windows(queries: &[WindowQuery]) -> Vec<Result<WindowStats, String>> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            super::bindings::riskgate::policy::velocity::windows(queries)
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            super::native::call("windows", |h| h.windows(queries))
         }
     }
 

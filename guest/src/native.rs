@@ -14,15 +14,16 @@
 
 use crate::__export::Slot;
 use crate::{
-    Decision, Evidence, Level, Policy, PolicyInfo, Scope, ScreenError, WindowStats, Withdrawal,
+    Decision, Evidence, Level, Policy, PolicyInfo, Scope, ScreenError, WindowQuery, WindowStats,
+    Withdrawal,
 };
 use std::cell::Cell;
 use std::ptr::NonNull;
 
 /// What a policy's host imports answer when it runs natively.
 ///
-/// The methods mirror the WIT imports of `riskgate:policy@0.1.0`
-/// (`screening.screen`, `velocity.window`, `log.log`).
+/// The methods mirror the WIT imports of `riskgate:policy@0.1.1`
+/// (`screening.screen`, `velocity.window`, `velocity.windows`, `log.log`).
 pub trait Host {
     /// Canonicalises `address` for `chain` and answers the designated-set
     /// entries holding it (empty when none does).
@@ -30,6 +31,14 @@ pub trait Host {
     /// Statistics of the allowed withdrawals under the current withdrawal's
     /// key for `scope` in the `window_ms` ending at its requested-at.
     fn window(&mut self, scope: Scope, window_ms: u64) -> Result<WindowStats, String>;
+    /// Every query's [`Host::window`] answer, in order (`velocity.windows`,
+    /// one host call). By default, [`Host::window`] for each.
+    fn windows(&mut self, queries: &[WindowQuery]) -> Vec<Result<WindowStats, String>> {
+        queries
+            .iter()
+            .map(|q| self.window(q.scope, q.window_ms))
+            .collect()
+    }
     /// A log line from the policy.
     fn log(&mut self, level: Level, message: &str);
 }

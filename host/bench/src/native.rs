@@ -7,7 +7,7 @@ use riskgate::address;
 use riskgate::gate::{fingerprint, open_txn, velocity_hold};
 use riskgate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 use riskgate::screening::{ScreenError, Screener};
-use riskgate::velocity::{Keys, Scope, Txn, Velocity};
+use riskgate::velocity::{Keys, Scope, Txn, Velocity, VelocityError, WindowStats};
 use std::sync::Arc;
 
 const MINUTE: u64 = 60_000;
@@ -178,7 +178,16 @@ impl Native {
                 format!("credentials changed {} ms ago", now.saturating_sub(changed)),
             );
         }
-        for rule in &RULES {
+        // Every rule's window in one store call, as the gate's host answers
+        // the velocity policy's one `windows` call.
+        let mut queries = [(Scope::Account, 0u64); RULES.len()];
+        for (q, rule) in queries.iter_mut().zip(&RULES) {
+            *q = (rule.scope, rule.window_ms);
+        }
+        let mut answers: [Option<Result<WindowStats, VelocityError>>; RULES.len()] =
+            Default::default();
+        txn.windows(now, &queries, &mut |i, stats| answers[i] = Some(stats));
+        for (rule, answer) in RULES.iter().zip(answers) {
             let this = match rule.metric {
                 Metric::Count => 1,
                 Metric::Usd => match w.usd_cents {
@@ -194,7 +203,9 @@ impl Native {
                     }
                 },
             };
-            let stats = match txn.window(rule.scope, now, rule.window_ms) {
+            let stats = match answer
+                .unwrap_or_else(|| Err(VelocityError::Unavailable("no answer".into())))
+            {
                 Ok(stats) => stats,
                 Err(e) => {
                     hold(

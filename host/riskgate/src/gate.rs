@@ -562,7 +562,8 @@ impl Gate {
         let input = crate::policy::to_wit(w);
         let permit = self.permits.acquire();
         let velocity_fault = Arc::new(OnceLock::new());
-        let ctx = CallContext {
+        // One context per decision, shared by its policy calls.
+        let ctx = Arc::new(CallContext {
             screener: self.screener(),
             destination,
             velocity: self.velocity.clone(),
@@ -571,7 +572,7 @@ impl Gate {
             inflight: txn.token(),
             velocity_fault: velocity_fault.clone(),
             record: explanation.is_some(),
-        };
+        });
         let mut decision = Decision::allow(&w.id);
         for (policy, &mode) in self.policies.iter().zip(&self.modes) {
             // Each policy's own answer first, then (when enforced) folded in.

@@ -175,7 +175,7 @@ pub struct Destination {
 /// The data of one policy instance's store.
 pub struct HostState {
     limits: StoreLimits,
-    ctx: Option<CallContext>,
+    ctx: Option<Arc<CallContext>>,
     logs: Vec<(log::Level, String)>,
     dropped_logs: usize,
     /// When the current `evaluate` call started.
@@ -213,7 +213,7 @@ impl HostState {
         &mut self.limits
     }
 
-    pub fn begin(&mut self, ctx: CallContext) {
+    pub fn begin(&mut self, ctx: Arc<CallContext>) {
         self.recording = ctx.record.then(Recording::default);
         self.panic = None;
         self.ctx = Some(ctx);
@@ -377,6 +377,54 @@ impl HostState {
     }
 }
 
+fn scope_of(scope: velocity::Scope) -> Scope {
+    match scope {
+        velocity::Scope::Account => Scope::Account,
+        velocity::Scope::AccountAsset => Scope::AccountAsset,
+        velocity::Scope::Destination => Scope::Destination,
+        velocity::Scope::AccountDestination => Scope::AccountDestination,
+        velocity::Scope::Asset => Scope::Asset,
+    }
+}
+
+fn window_call(
+    scope: velocity::Scope,
+    window_ms: u64,
+    answer: &Result<velocity::WindowStats, String>,
+) -> HostCall {
+    let (stats, error) = match answer {
+        Ok(s) => (
+            Some(WindowAnswer {
+                count: s.count,
+                sum: s.sum,
+                usd_cents: s.usd_cents,
+            }),
+            None,
+        ),
+        Err(e) => (None, Some(e.clone())),
+    };
+    HostCall::Window {
+        scope: match scope {
+            velocity::Scope::Account => WindowScope::Account,
+            velocity::Scope::AccountAsset => WindowScope::AccountAsset,
+            velocity::Scope::Destination => WindowScope::Destination,
+            velocity::Scope::AccountDestination => WindowScope::AccountDestination,
+            velocity::Scope::Asset => WindowScope::Asset,
+        },
+        window_ms,
+        stats,
+        error,
+    }
+}
+
+fn wit_stats(s: riskgate_velocity::WindowStats) -> velocity::WindowStats {
+    velocity::WindowStats {
+        count: s.count,
+        sum: s.sum,
+        usd_cents: s.usd_cents,
+    }
+}
+
 impl velocity::Host for HostState {
     fn window(
         &mut self,
@@ -385,33 +433,66 @@ impl velocity::Host for HostState {
     ) -> Result<velocity::WindowStats, String> {
         let answer = self.window_answer(scope, window_ms);
         if let Some(recording) = &mut self.recording {
-            recording.push(|| {
-                let (stats, error) = match &answer {
-                    Ok(s) => (
-                        Some(WindowAnswer {
-                            count: s.count,
-                            sum: s.sum,
-                            usd_cents: s.usd_cents,
-                        }),
-                        None,
-                    ),
-                    Err(e) => (None, Some(e.clone())),
-                };
-                HostCall::Window {
-                    scope: match scope {
-                        velocity::Scope::Account => WindowScope::Account,
-                        velocity::Scope::AccountAsset => WindowScope::AccountAsset,
-                        velocity::Scope::Destination => WindowScope::Destination,
-                        velocity::Scope::AccountDestination => WindowScope::AccountDestination,
-                        velocity::Scope::Asset => WindowScope::Asset,
-                    },
-                    window_ms,
-                    stats,
-                    error,
-                }
-            });
+            recording.push(|| window_call(scope, window_ms, &answer));
         }
         answer
+    }
+
+    /// Every query at once (WIT 0.1.1): the store reads each key once for
+    /// all its windows; each query counts against the window budget, and
+    /// the explanation records one `window` call per query.
+    fn windows(
+        &mut self,
+        queries: Vec<velocity::WindowQuery>,
+    ) -> Vec<Result<velocity::WindowStats, String>> {
+        let mut answers: Vec<Result<velocity::WindowStats, String>> =
+            Vec::with_capacity(queries.len());
+        let Some(ctx) = &self.ctx else {
+            answers.resize(
+                queries.len(),
+                Err("velocity is not available outside evaluate".into()),
+            );
+            return answers;
+        };
+        // The queries within the budget are asked (at most the budget's
+        // worth, so they fit on the stack); the rest are refused.
+        let allowed = (WINDOW_BUDGET.saturating_sub(self.windows) as usize).min(queries.len());
+        self.windows = self
+            .windows
+            .saturating_add(u32::try_from(queries.len()).unwrap_or(u32::MAX));
+        let mut asked = [(Scope::Account, 0u64); WINDOW_BUDGET as usize];
+        for (slot, q) in asked.iter_mut().zip(&queries[..allowed]) {
+            *slot = (scope_of(q.scope), q.window_ms);
+        }
+        let started = Instant::now();
+        answers.resize(allowed, Err(String::new()));
+        ctx.velocity.windows(
+            &ctx.keys,
+            ctx.requested_at,
+            &asked[..allowed],
+            ctx.inflight,
+            &mut |i, stats| {
+                answers[i] = stats.map(wit_stats).map_err(|e| {
+                    if e.is_unavailable() {
+                        let _ = ctx.velocity_fault.set(e.to_string());
+                    }
+                    e.to_string()
+                });
+            },
+        );
+        self.host_time += started.elapsed();
+        answers.resize(
+            queries.len(),
+            Err(format!(
+                "more than {WINDOW_BUDGET} window queries in one evaluation"
+            )),
+        );
+        if let Some(recording) = &mut self.recording {
+            for (q, answer) in queries.iter().zip(&answers) {
+                recording.push(|| window_call(q.scope, q.window_ms, answer));
+            }
+        }
+        answers
     }
 }
 
@@ -431,16 +512,15 @@ impl HostState {
             ));
         }
         let asked = Instant::now();
-        let scope = match scope {
-            velocity::Scope::Account => Scope::Account,
-            velocity::Scope::AccountAsset => Scope::AccountAsset,
-            velocity::Scope::Destination => Scope::Destination,
-            velocity::Scope::AccountDestination => Scope::AccountDestination,
-            velocity::Scope::Asset => Scope::Asset,
-        };
         let stats = ctx
             .velocity
-            .window(&ctx.keys, scope, ctx.requested_at, window_ms, ctx.inflight)
+            .window(
+                &ctx.keys,
+                scope_of(scope),
+                ctx.requested_at,
+                window_ms,
+                ctx.inflight,
+            )
             .map_err(|e| {
                 if e.is_unavailable() {
                     let _ = ctx.velocity_fault.set(e.to_string());
@@ -448,12 +528,7 @@ impl HostState {
                 e.to_string()
             });
         self.host_time += asked.elapsed();
-        let stats = stats?;
-        Ok(velocity::WindowStats {
-            count: stats.count,
-            sum: stats.sum,
-            usd_cents: stats.usd_cents,
-        })
+        stats.map(wit_stats)
     }
 }
 

@@ -20,8 +20,28 @@ use wasmtime::component::{Component, HasSelf, Linker};
 /// MiB), low enough that a mistaken file is refused before compiling.
 pub const MAX_COMPONENT_BYTES: usize = 32 << 20;
 
-/// The world every policy implements.
-pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.0";
+/// The world every policy implements, at the contract's version.
+pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.1";
+/// The same world at each version this host serves (see
+/// [`crate::policy::SERVED_VERSIONS`]).
+pub const WORLDS: [&str; 2] = [
+    "riskgate:policy/gate-policy@0.1.0",
+    "riskgate:policy/gate-policy@0.1.1",
+];
+
+/// The world `component` was built against: the version of its `policy`
+/// export (the latest when it cannot tell).
+fn world_of(component: &Component, engine: &wasmtime::Engine) -> &'static str {
+    let ty = component.component_type();
+    for (name, _) in ty.exports(engine) {
+        if let Some(version) = name.strip_prefix("riskgate:policy/policy@")
+            && let Some(world) = WORLDS.iter().find(|w| w.ends_with(&format!("@{version}")))
+        {
+            return world;
+        }
+    }
+    WORLD
+}
 
 /// What a component reports of itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +50,8 @@ pub struct Inspected {
     pub name: String,
     /// Its `info().version` (at most 64 characters kept, as the gate does).
     pub version: String,
-    /// The world it implements ([`WORLD`]).
+    /// The world it implements, at the version it was built against (one
+    /// of [`WORLDS`]).
     pub world: &'static str,
 }
 
@@ -50,6 +71,7 @@ pub fn inspect(runtime: &Arc<Runtime>, bytes: &[u8]) -> Result<Inspected, LoadEr
     let engine = runtime.engine();
     let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile(describe(&e)))?;
     check_imports(&component, engine)?;
+    let world = world_of(&component, engine);
     let mut linker: Linker<HostState> = Linker::new(engine);
     GatePolicy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
         .map_err(|e| LoadError::Instantiate(describe(&e)))?;
@@ -84,6 +106,6 @@ pub fn inspect(runtime: &Arc<Runtime>, bytes: &[u8]) -> Result<Inspected, LoadEr
     Ok(Inspected {
         name: info.name,
         version: info.version.chars().take(64).collect(),
-        world: WORLD,
+        world,
     })
 }

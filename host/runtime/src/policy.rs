@@ -25,13 +25,27 @@ pub use crate::bindings;
 pub use crate::bindings::riskgate::policy::types as wit;
 use crate::bindings::{GatePolicy, GatePolicyPre};
 
-/// The interfaces a policy may import: the gate's, nothing else.
+/// The interfaces a policy may import: the gate's, nothing else (at the
+/// contract's version, `riskgate:policy/velocity@0.1.1`, or any earlier
+/// 0.1.x: see [`allowed_import`]).
 pub const ALLOWED_IMPORTS: [&str; 4] = [
-    "riskgate:policy/types@0.1.0",
-    "riskgate:policy/screening@0.1.0",
-    "riskgate:policy/velocity@0.1.0",
-    "riskgate:policy/log@0.1.0",
+    "riskgate:policy/types",
+    "riskgate:policy/screening",
+    "riskgate:policy/velocity",
+    "riskgate:policy/log",
 ];
+
+/// The contract versions a policy may be built against: every one this
+/// host serves (0.1.x is compatible: a later one only adds).
+pub const SERVED_VERSIONS: [&str; 2] = ["0.1.0", "0.1.1"];
+
+/// Whether `name` (`interface@version`) is one of the gate's interfaces at
+/// a version this host serves.
+pub fn allowed_import(name: &str) -> bool {
+    name.split_once('@').is_some_and(|(interface, version)| {
+        ALLOWED_IMPORTS.contains(&interface) && SERVED_VERSIONS.contains(&version)
+    })
+}
 
 /// Where a policy's bytes come from, and its configuration.
 #[derive(Debug, Clone)]
@@ -393,7 +407,7 @@ impl Policy {
     /// Evaluates one withdrawal with the policy's whole fuel budget. A
     /// fault is `Err` in the result; the instance that faulted has been
     /// dropped.
-    pub fn evaluate(&self, withdrawal: &wit::Withdrawal, ctx: CallContext) -> Called {
+    pub fn evaluate(&self, withdrawal: &wit::Withdrawal, ctx: Arc<CallContext>) -> Called {
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         let slot = thread_slot(POOL_SLOTS);
         let mut instance = match self.take(slot) {
@@ -512,8 +526,8 @@ pub(crate) fn check_imports(
 ) -> Result<(), LoadError> {
     let ty = component.component_type();
     for (name, item) in ty.imports(engine) {
-        let allowed = ALLOWED_IMPORTS.contains(&name)
-            && matches!(item.ty, ComponentItem::ComponentInstance(_));
+        let allowed =
+            allowed_import(name) && matches!(item.ty, ComponentItem::ComponentInstance(_));
         if !allowed && name.starts_with("wasi:") {
             return Err(LoadError::WasiImport(name.to_string()));
         }

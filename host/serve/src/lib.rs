@@ -51,8 +51,8 @@ use riskgate::velocity::VelocityError;
 /// The response header naming the generation that decided a request.
 pub const GENERATION_HEADER: &str = "x-riskgate-generation";
 
-/// The world every policy implements.
-pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.0";
+/// The world the host serves (policies built against an earlier 0.1.x are served too).
+pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.1";
 
 /// How long a request body may take to arrive (`[server]`).
 #[derive(Clone, Copy)]

@@ -234,7 +234,7 @@ impl Harness {
             error: scenario.window_error.clone(),
         };
         let velocity_fault = Arc::new(OnceLock::new());
-        let ctx = CallContext {
+        let ctx = Arc::new(CallContext {
             screener,
             destination: Arc::new(Destination {
                 chain: w.chain.clone(),
@@ -247,7 +247,7 @@ impl Harness {
             inflight: None,
             velocity_fault: velocity_fault.clone(),
             record: false,
-        };
+        });
         let called = policy.evaluate(&riskgate::policy::to_wit(&mock::to_model(w)), ctx);
         let result = match called.result {
             Ok(d) => Ok(from_wit(d)),

@@ -30,6 +30,7 @@ pub fn run(factory: Factory<'_>) {
             "windows_slide_exactly",
             windows_slide_exactly as fn(Factory<'_>),
         ),
+        ("windows_in_one_call", windows_in_one_call),
         ("sums_are_exact_and_saturate", sums_are_exact_and_saturate),
         ("scopes_are_separate_keys", scopes_are_separate_keys),
         ("recorded_is_idempotent", recorded_is_idempotent),
@@ -161,6 +162,51 @@ pub fn windows_slide_exactly(factory: Factory<'_>) {
         s.window(k.get(Scope::Account), "ETH", T0, DEFAULT_RETENTION_MS + 1),
         Err(VelocityError::WindowTooLong { .. })
     ));
+}
+
+/// `Store::windows` and `Velocity::windows` (every window of a decision in
+/// one call) answer each query exactly as `window` does, errors included,
+/// in the queries' order whatever their scopes.
+pub fn windows_in_one_call(factory: Factory<'_>) {
+    let s = factory(DEFAULT_RETENTION_MS);
+    let velocity = crate::Velocity::new(s.clone());
+    let k = keys("batch", "ETH");
+    for (i, dt) in [0, H / 2, H, 3 * H, 20 * H].into_iter().enumerate() {
+        allow(&*s, &format!("b{i}"), &k, T0 + dt, 10 << i);
+    }
+    let t = T0 + 20 * H;
+    let lens = [1, H / 2, H, 4 * H, 24 * H, DEFAULT_RETENTION_MS + 1, 17 * H];
+    let mut got = vec![None; lens.len()];
+    s.windows(k.get(Scope::Account), "ETH", t, &lens, &mut |i, r| {
+        got[i] = Some(r)
+    });
+    for (i, &w) in lens.iter().enumerate() {
+        assert_eq!(
+            got[i],
+            Some(s.window(k.get(Scope::Account), "ETH", t, w)),
+            "window {w}"
+        );
+    }
+    assert!(matches!(
+        got[5],
+        Some(Err(VelocityError::WindowTooLong { .. }))
+    ));
+    // Mixed scopes through the handle: answers land at their query's index.
+    let queries: Vec<(Scope, u64)> = (0..40)
+        .map(|i| (Scope::ALL[i % 5], lens[i % lens.len()]))
+        .collect();
+    let mut got = vec![None; queries.len()];
+    velocity.windows(&k, t, &queries, None, &mut |i, r| {
+        assert!(got[i].is_none(), "query {i} answered twice");
+        got[i] = Some(r)
+    });
+    for (i, &(scope, w)) in queries.iter().enumerate() {
+        assert_eq!(
+            got[i],
+            Some(velocity.window(&k, scope, t, w, None)),
+            "query {i}"
+        );
+    }
 }
 
 /// Sums past 2^53 are exact; sums in one asset beyond `u64` saturate.

@@ -323,6 +323,24 @@ impl Store for DurableStore {
         self.s.mem.window(key, asset, t, window_ms)
     }
 
+    fn windows(
+        &self,
+        key: &str,
+        asset: &str,
+        t: u64,
+        windows_ms: &[u64],
+        answer: &mut dyn FnMut(usize, Result<WindowStats, VelocityError>),
+    ) {
+        match self.s.wal.check().map_err(unavailable) {
+            Ok(()) => self.s.mem.windows(key, asset, t, windows_ms, answer),
+            Err(e) => {
+                for i in 0..windows_ms.len() {
+                    answer(i, Err(e.clone()));
+                }
+            }
+        }
+    }
+
     fn commit(&self, commit: &Commit<'_>, _exclusive: Exclusive) -> Result<(), VelocityError> {
         self.s.wal.check().map_err(unavailable)?;
         let encoded = self.s.mem.encode(commit)?;

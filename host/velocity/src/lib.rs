@@ -417,6 +417,21 @@ pub trait Store: Send + Sync {
         t: u64,
         window_ms: u64,
     ) -> Result<WindowStats, VelocityError>;
+    /// [`window`](Self::window) for each of `windows_ms` over one key, in
+    /// order, each answer given to `answer` with its index (a store reads
+    /// the key once for all of them).
+    fn windows(
+        &self,
+        key: &str,
+        asset: &str,
+        t: u64,
+        windows_ms: &[u64],
+        answer: &mut dyn FnMut(usize, Result<WindowStats, VelocityError>),
+    ) {
+        for (i, &w) in windows_ms.iter().enumerate() {
+            answer(i, self.window(key, asset, t, w));
+        }
+    }
     /// Records the decision and its contribution atomically; on `Ok` the
     /// record survives a crash. Releases the exclusivity.
     fn commit(&self, commit: &Commit<'_>, exclusive: Exclusive) -> Result<(), VelocityError>;
@@ -609,25 +624,83 @@ impl Velocity {
         window_ms: u64,
         own: Option<u64>,
     ) -> Result<WindowStats, VelocityError> {
-        let mut stats = self
+        let stats = self
             .store
             .window(keys.get(scope), keys.asset(), t, window_ms)?;
-        if scope == Scope::Asset {
-            let asset = self.hasher.hash_one(keys.get(Scope::Asset));
-            for slot in self.inflight.iter() {
-                for f in lock(&slot.0).iter() {
-                    if f.asset == asset
-                        && Some(f.token) != own
-                        && f.ts.saturating_add(window_ms) > t
-                    {
-                        stats.count += 1;
-                        stats.sum = stats.sum.saturating_add(f.amount);
-                        stats.usd_cents = stats.usd_cents.saturating_add(f.usd_cents);
-                    }
+        Ok(match scope {
+            Scope::Asset => self.with_inflight(keys, stats, t, window_ms, own),
+            _ => stats,
+        })
+    }
+
+    /// `stats` of the asset window of `keys` plus every decision of the
+    /// asset in flight but `own` whose time is in the window.
+    fn with_inflight(
+        &self,
+        keys: &Keys,
+        mut stats: WindowStats,
+        t: u64,
+        window_ms: u64,
+        own: Option<u64>,
+    ) -> WindowStats {
+        let asset = self.hasher.hash_one(keys.get(Scope::Asset));
+        for slot in self.inflight.iter() {
+            for f in lock(&slot.0).iter() {
+                if f.asset == asset && Some(f.token) != own && f.ts.saturating_add(window_ms) > t {
+                    stats.count += 1;
+                    stats.sum = stats.sum.saturating_add(f.amount);
+                    stats.usd_cents = stats.usd_cents.saturating_add(f.usd_cents);
                 }
             }
         }
-        Ok(stats)
+        stats
+    }
+
+    /// [`Velocity::window`] for every query of `queries` (scope, window
+    /// length) at `t`, each answer given to `answer` with its query's
+    /// index: the store reads each key once for all of its windows, and
+    /// nothing is allocated.
+    pub fn windows(
+        &self,
+        keys: &Keys,
+        t: u64,
+        queries: &[(Scope, u64)],
+        own: Option<u64>,
+        answer: &mut dyn FnMut(usize, Result<WindowStats, VelocityError>),
+    ) {
+        const BATCH: usize = 16;
+        for scope in Scope::ALL {
+            let mut lens = [0u64; BATCH];
+            let mut at = [0usize; BATCH];
+            let mut n = 0;
+            let mut flush = |lens: &[u64], at: &[usize]| {
+                self.store
+                    .windows(keys.get(scope), keys.asset(), t, lens, &mut |i, stats| {
+                        let stats = match (stats, scope) {
+                            (Ok(stats), Scope::Asset) => {
+                                Ok(self.with_inflight(keys, stats, t, lens[i], own))
+                            }
+                            (stats, _) => stats,
+                        };
+                        answer(at[i], stats)
+                    });
+            };
+            for (i, &(s, w)) in queries.iter().enumerate() {
+                if s != scope {
+                    continue;
+                }
+                lens[n] = w;
+                at[n] = i;
+                n += 1;
+                if n == BATCH {
+                    flush(&lens, &at);
+                    n = 0;
+                }
+            }
+            if n > 0 {
+                flush(&lens[..n], &at[..n]);
+            }
+        }
     }
 
     /// Removes the contribution of withdrawal `id` (cancelled, or failed on

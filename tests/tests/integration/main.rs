@@ -2,6 +2,7 @@
 //! real host, gathered into one test binary (one wasmtime link): each
 //! module is one concern.
 
+mod contract;
 mod explain;
 mod fuel;
 mod gate;

@@ -647,6 +647,32 @@ impl Store for MemoryStore {
             .unwrap_or_default())
     }
 
+    fn windows(
+        &self,
+        key: &str,
+        asset: &str,
+        t: u64,
+        windows_ms: &[u64],
+        answer: &mut dyn FnMut(usize, Result<WindowStats, VelocityError>),
+    ) {
+        let horizon = self.horizon.load(Ordering::Acquire);
+        let asset = self.asset_id(asset);
+        let hash = self.hasher.hash(key.as_bytes());
+        // One hash and one hold of the key's shard for every window.
+        let shard = self.shard(hash);
+        let events = shard.keys.get(&hash);
+        for (i, &window_ms) in windows_ms.iter().enumerate() {
+            let stats = check_window_len(window_ms, self.retention_ms)
+                .and_then(|()| check_horizon(t, window_ms, horizon))
+                .map(|()| {
+                    events
+                        .map(|events| events.window(t, window_ms, asset))
+                        .unwrap_or_default()
+                });
+            answer(i, stats);
+        }
+    }
+
     fn commit(
         &self,
         commit: &Commit<'_>,
