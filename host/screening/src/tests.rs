@@ -1077,6 +1077,51 @@ fn format_2_files_open_with_a_rebuilt_filter() {
     assert!(err.to_string().contains("bloom filter"), "{err}");
 }
 
+/// Opening a format 2 file of 10M keys: the cost of rebuilding its filter
+/// (`cargo test --release -p riskgate-screening format_2_open_time --
+/// --ignored --nocapture`).
+#[test]
+#[ignore = "slow: writes and opens a 10M-key format 2 file"]
+fn format_2_open_time_at_ten_million() {
+    let (set, keys) = mixed_set(10_000_000, DEFAULT_FP_RATE);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (v2, v3) = (dir.path().join("v2.rgset"), dir.path().join("v3.rgset"));
+    let mut bloom: Bloom<[u8]> =
+        Bloom::new_for_fp_rate_with_seed(keys.len(), DEFAULT_FP_RATE, &[7; 32]).expect("sizes");
+    for key in &keys {
+        bloom.set(key);
+    }
+    drop(keys);
+    let header = compiled::Header {
+        name: "big".into(),
+        source: "generated".into(),
+        version: "1".into(),
+        entries: set.len() as u64,
+        duplicates: 0,
+        fp_rate: set.fp_rate(),
+    };
+    compiled::write_as(
+        &v2,
+        &header,
+        compiled::FilterSection::Legacy(&bloom),
+        &set.exact,
+    )
+    .expect("writes");
+    drop(bloom);
+    set.write_compiled(&v3).expect("writes");
+    for (name, path) in [("format 2", &v2), ("format 3", &v3), ("format 2", &v2)] {
+        for verify in [Verify::Full, Verify::Structure] {
+            let start = std::time::Instant::now();
+            let opened = DesignatedSet::open_compiled_with(path, verify).expect("opens");
+            println!(
+                "{name} {verify:?}: open {:.0} ms",
+                start.elapsed().as_secs_f64() * 1e3
+            );
+            assert_eq!(opened.filter.as_slice(), set.filter.as_slice());
+        }
+    }
+}
+
 /// The blocked filter's fields are checked at open, each refusal naming
 /// the field (structure-only verification, so the checksum does not catch
 /// them first).
