@@ -95,8 +95,9 @@ pub enum Verify {
     #[default]
     Full,
     /// Structure only: sizes, counts, offsets in range, bucket tables,
-    /// sortedness of a sample. Faster on huge sets; a flipped bit inside a
-    /// key or label goes undetected.
+    /// sortedness of a sample, a sample of the keys passing the Bloom
+    /// filter. Faster on huge sets; a flipped bit inside a key or label, or
+    /// a cleared bit of the filter outside the sample, goes undetected.
     Structure,
 }
 
