@@ -1,17 +1,27 @@
 //! Designated-set benchmark: build, lookup, memory and compiled files at 1M
 //! and 10M synthetic addresses.
 //!
-//! `cargo bench -p riskgate-bench --bench sets` (about 3 minutes on 2 cores).
-//! Besides criterion's mean/median, prints per-lookup p50/p99 (each lookup
-//! timed individually, timer overhead included), build times, VmRSS/VmHWM
-//! and compiled write/open times. `RISKGATE_BENCH_SIZES=1000000` limits the
-//! sizes.
+//! `cargo bench --profile release -p riskgate-bench --bench sets` (about 4
+//! minutes on 2 cores; `--workspace` in place of `-p riskgate-bench` reuses
+//! a `cargo build --release --workspace --all-targets`, whose dependency
+//! features differ). Besides criterion's mean/median, prints per-lookup
+//! p50/p99 (each lookup timed individually, timer overhead included),
+//! build times, VmRSS/VmHWM and compiled write/open times.
+//! `RISKGATE_BENCH_SIZES=1000000` limits the sizes.
+//!
+//! Old and new filter side by side: the set's blocked Bloom filter (one
+//! 64-byte block a key, [`DesignatedSet::filter_may_contain`]) next to the
+//! classic filter of the `bloomfilter` crate the sets used before (sized
+//! as they sized it: four hash functions, 38 bits a key at 1e-4, built
+//! here over the same keys), each probed alone on the same listed and
+//! clean keys; then the full `DesignatedSet` lookups.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 mod common;
 
+use bloomfilter::Bloom;
 use criterion::{Criterion, criterion_group, criterion_main};
 use riskgate::address::{Canonical, canonicalize_any, eip55_checksum};
 use riskgate::screening::{DEFAULT_FP_RATE, DesignatedSet, Entry, SetBuilder, Verify};
@@ -90,16 +100,97 @@ fn probes(n: u64, stream: u64, count: u64) -> Vec<Vec<u8>> {
 
 /// p50/p99 of individually timed lookups (ns).
 fn percentiles(set: &DesignatedSet, keys: &[Vec<u8>], expect: bool) -> (u64, u64, u64) {
+    let (p50, p99, p999, found) = timed(keys, |k| set.contains_key(k));
+    assert_eq!(found, if expect { keys.len() } else { 0 });
+    (p50, p99, p999)
+}
+
+/// p50/p99/p99.9 of `probe` on each key, timed one by one (ns), and how
+/// many it answered `true`.
+fn timed(keys: &[Vec<u8>], probe: impl Fn(&[u8]) -> bool) -> (u64, u64, u64, usize) {
     let mut times = Vec::with_capacity(keys.len());
+    let mut found = 0usize;
     for k in keys {
         let t = Instant::now();
-        let found = black_box(set.contains_key(black_box(k)));
+        let hit = black_box(probe(black_box(k)));
         times.push(t.elapsed().as_nanos() as u64);
-        assert_eq!(found, expect);
+        found += usize::from(hit);
     }
     times.sort_unstable();
     let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-    (at(0.5), at(0.99), at(0.999))
+    (at(0.5), at(0.99), at(0.999), found)
+}
+
+/// The classic filter's seed as the sets had it: SHA-256 of
+/// `riskgate/designated-set/bloom-seed/v1`. (Its two halves key the
+/// crate's two SipHashes: equal halves would make them one hash.)
+const CLASSIC_SEED: [u8; 32] = [
+    0x49, 0x53, 0x5a, 0x29, 0xe7, 0x6b, 0x36, 0x28, 0xa1, 0x5f, 0xb8, 0x96, 0x49, 0x6a, 0x04, 0x84,
+    0x41, 0x4d, 0xac, 0x9c, 0x7a, 0x61, 0x26, 0xd2, 0x31, 0x01, 0xb3, 0x95, 0x70, 0x9f, 0xe1, 0x2a,
+];
+
+/// The classic filter the sets used before the blocked one: `bloomfilter`
+/// sized for `fp_rate` with four hash functions (38 bits a key at 1e-4),
+/// over the same keys as the set. Returns it and its build time.
+fn classic_filter(set: &DesignatedSet, fp_rate: f64) -> (Bloom<[u8]>, Duration) {
+    let start = Instant::now();
+    let n = set.len().max(1) as f64;
+    let k = 4.0f64;
+    // fp = (1 - e^{-k n / m})^k  =>  m = -k n / ln(1 - fp^{1/k})
+    let bits = -k * n / (-fp_rate.powf(1.0 / k)).ln_1p();
+    let bytes = (bits / 8.0).ceil() as usize;
+    // The crate picks k = round(m / items * ln 2): the item count for k = 4.
+    let items = ((bytes as f64 * 8.0 * std::f64::consts::LN_2 / k).floor() as usize).max(set.len());
+    let mut bloom = Bloom::new_with_seed(bytes, items, &CLASSIC_SEED).expect("sizes");
+    assert_eq!(bloom.number_of_hash_functions(), 4);
+    for key in set.keys() {
+        bloom.set(key);
+    }
+    (bloom, start.elapsed())
+}
+
+/// The filters alone, old and new, on the same keys.
+fn report_filters(label: &str, set: &DesignatedSet, n: u64) -> Bloom<[u8]> {
+    let (classic, classic_build) = classic_filter(set, DEFAULT_FP_RATE);
+    let listed = probes(n, 0, 1_000_000);
+    let clean = probes(u64::MAX, 1, 1_000_000);
+    println!(
+        "{label}: filters: classic (bloomfilter, {} hashes) {:.1} MB, {:.1} bits a key, \
+         built in {:.2} s (one thread); blocked (one 64-byte block a key) {:.1} MB, \
+         {:.1} bits a key",
+        classic.number_of_hash_functions(),
+        classic.as_slice().len() as f64 / 1e6,
+        classic.len() as f64 / set.len() as f64,
+        classic_build.as_secs_f64(),
+        set.filter_size_bytes() as f64 / 1e6,
+        set.filter_size_bytes() as f64 * 8.0 / set.len() as f64,
+    );
+    // Warm up.
+    timed(&listed[..100_000], |k| classic.check(k));
+    timed(&listed[..100_000], |k| set.filter_may_contain(k));
+    for (name, keys) in [("listed", &listed), ("clean ", &clean)] {
+        let (p50, p99, p999, old_pass) = timed(keys, |k| classic.check(k));
+        println!(
+            "{label}: classic filter {name} probe p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns \
+             ({old_pass} passed)"
+        );
+        let (p50, p99, p999, new_pass) = timed(keys, |k| set.filter_may_contain(k));
+        println!(
+            "{label}: blocked filter {name} probe p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns \
+             ({new_pass} passed)"
+        );
+    }
+    // False-positive rates on the clean keys.
+    let old_fp = clean.iter().filter(|k| classic.check(k)).count();
+    let new_fp = clean.iter().filter(|k| set.filter_may_contain(k)).count();
+    println!(
+        "{label}: false positives on {} clean keys: classic {old_fp} ({:.2e}), blocked \
+         {new_fp} ({:.2e}); target {DEFAULT_FP_RATE:e}",
+        clean.len(),
+        old_fp as f64 / clean.len() as f64,
+        new_fp as f64 / clean.len() as f64
+    );
+    classic
 }
 
 fn report_lookups(label: &str, set: &DesignatedSet, n: u64) {
@@ -113,7 +204,13 @@ fn report_lookups(label: &str, set: &DesignatedSet, n: u64) {
     println!("{label}: clean  lookup p50 {p50} ns, p99 {p99} ns, p99.9 {p999} ns");
 }
 
-fn bench_lookups(c: &mut Criterion, label: &str, set: &DesignatedSet, n: u64) {
+fn bench_lookups(
+    c: &mut Criterion,
+    label: &str,
+    set: &DesignatedSet,
+    classic: &Bloom<[u8]>,
+    n: u64,
+) {
     let listed = probes(n, 0, 100_000);
     let clean = probes(u64::MAX, 1, 100_000);
     let mut group = c.benchmark_group(format!("lookup/{label}"));
@@ -122,6 +219,18 @@ fn bench_lookups(c: &mut Criterion, label: &str, set: &DesignatedSet, n: u64) {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
     let mut i = 0usize;
+    group.bench_function("classic-filter-clean", |b| {
+        b.iter(|| {
+            i = (i + 1) % clean.len();
+            classic.check(black_box(&clean[i]))
+        })
+    });
+    group.bench_function("blocked-filter-clean", |b| {
+        b.iter(|| {
+            i = (i + 1) % clean.len();
+            set.filter_may_contain(black_box(&clean[i]))
+        })
+    });
     group.bench_function("listed", |b| {
         b.iter(|| {
             i = (i + 1) % listed.len();
@@ -220,15 +329,20 @@ fn sets(c: &mut Criterion) {
         let before = mem();
         let (set, took) = build(n);
         println!(
-            "{label}: build {:.2} s ({} keys, {} duplicates, {} MB in the set); before: {before}; after: {}",
+            "{label}: build {:.2} s ({} keys, {} duplicates, {} MB in the set, {:.1} bytes a \
+             key, filter {} MB); before: {before}; after: {}",
             took.as_secs_f64(),
             set.len(),
             set.duplicates(),
             set.size_bytes() / 1_000_000,
+            set.size_bytes() as f64 / set.len() as f64,
+            set.filter_size_bytes() / 1_000_000,
             mem()
         );
+        let classic = report_filters(&label, &set, n);
         report_lookups(&label, &set, n);
-        bench_lookups(c, &label, &set, n);
+        bench_lookups(c, &label, &set, &classic, n);
+        drop(classic);
         compiled(&label, set, n);
     }
 

@@ -6,18 +6,25 @@
 //! whatever the filter's size or hashing. The Bloom seed is fixed, so the
 //! filter (and the counters below) are reproducible run to run as well.
 //!
+//! The filter is a blocked (split-block) Bloom filter (`bloom.rs`): a key
+//! is hashed once and all its bits are in one 64-byte, cache-line aligned
+//! block, so a clean lookup reads one line of the filter. At the default
+//! rate ([`DEFAULT_FP_RATE`], 1e-4) it takes 23.6 bits per key.
+//!
 //! Keys are the byte keys of [`Canonical::key`]: at most
 //! [`MAX_KEY_LEN`](riskgate_address::MAX_KEY_LEN) bytes, of any length. The
 //! exact store keeps one sorted array of fixed-width keys per key length,
 //! with a bucket index on the key prefix in front of a binary search; labels
 //! are deduplicated into a string arena and an entry's original text is
 //! stored only when it is neither the canonical text nor its lowercase form.
-//! About 30 bytes per 20-byte-payload entry, Bloom filter included.
+//! About 31 bytes per 20-byte-payload entry, Bloom filter included (3 of
+//! them; the classic filter used before took 4.7).
 //!
 //! A set can be written as a compiled file ([`DesignatedSet::write_compiled`])
 //! and opened memory-mapped ([`DesignatedSet::open_compiled`]): lookups are
 //! then served straight from the map, nothing is parsed per entry.
 
+mod bloom;
 mod compiled;
 mod open;
 mod store;
@@ -25,17 +32,15 @@ mod store;
 mod tests;
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bloomfilter::Bloom;
-use bloomfilter::reexports::siphasher::sip::SipHasher13;
 use sha2::{Digest, Sha256};
 
 use riskgate_address::{self as address, AddressError, Canonical};
 
+use bloom::BlockedBloom;
 pub use compiled::{FORMAT_VERSION, MAGIC, Verify, is_compiled_set};
 pub use open::{is_compiled_file, looks_compiled, open_compiled_as};
 pub use store::EntryRef;
@@ -43,9 +48,6 @@ use store::{Builder, Store};
 
 /// Default Bloom false-positive rate.
 pub const DEFAULT_FP_RATE: f64 = 1e-4;
-
-/// Fixed seed for the Bloom hash functions (determinism across runs).
-const BLOOM_SEED_DOMAIN: &[u8] = b"riskgate/designated-set/bloom-seed/v1";
 
 /// One designated address.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -138,9 +140,8 @@ pub struct DesignatedSet {
     version: String,
     source: String,
     fp_rate: f64,
-    bloom: Bloom<[u8]>,
-    /// The Bloom filter's bit positions of a key, for prefetching them.
-    probes: BloomProbes,
+    /// The blocked Bloom filter: one cache line per lookup.
+    filter: BlockedBloom,
     exact: Store,
     duplicates: usize,
     mapped: bool,
@@ -161,7 +162,7 @@ impl fmt::Debug for DesignatedSet {
             .field("source", &self.source)
             .field("len", &self.len())
             .field("duplicates", &self.duplicates)
-            .field("bloom_bits", &self.bloom.len())
+            .field("bloom_blocks", &self.filter.blocks())
             .field("mapped", &self.mapped)
             .field("stats", &self.stats())
             .finish()
@@ -224,14 +225,13 @@ impl SetBuilder {
         source: &str,
     ) -> Result<DesignatedSet, SetError> {
         let (exact, duplicates) = self.inner.finish()?;
-        let bloom = build_bloom(name, &exact, self.fp_rate)?;
+        let filter = build_filter(&exact, self.fp_rate)?;
         Ok(DesignatedSet {
             name: name.to_string(),
             version: version.to_string(),
             source: source.to_string(),
             fp_rate: self.fp_rate,
-            probes: BloomProbes::new(&bloom),
-            bloom,
+            filter,
             exact,
             duplicates,
             mapped: false,
@@ -242,171 +242,13 @@ impl SetBuilder {
     }
 }
 
-/// Most Bloom hash functions used when that costs at most 50% more bits
-/// than the optimal filter for the same false-positive rate: each function
-/// is a probe (a cache miss on large sets) on every listed lookup.
-const MAX_BLOOM_HASHES: u32 = 4;
-
-/// Bitmap bytes and `items_count` to give `Bloom::new_with_seed` so that the
-/// filter meets `fp_rate` with at most [`MAX_BLOOM_HASHES`] hash functions
-/// when that is cheap, else the optimal filter.
-fn bloom_sizing(items: usize, fp_rate: f64) -> (usize, usize) {
-    let ln2 = std::f64::consts::LN_2;
-    let n = items as f64;
-    let optimal_bits = n * -fp_rate.ln() / (ln2 * ln2);
-    let k = f64::from(MAX_BLOOM_HASHES);
-    // fp = (1 - e^{-k n / m})^k  =>  m = -k n / ln(1 - fp^{1/k})
-    let capped_bits = -k * n / (-fp_rate.powf(1.0 / k)).ln_1p();
-    let to_bytes = |bits: f64| {
-        let bytes = (bits / 8.0).ceil();
-        if bytes.is_finite() && bytes >= 1.0 {
-            bytes as usize
-        } else {
-            1
-        }
-    };
-    if capped_bits.is_finite() && capped_bits <= 2.0 * optimal_bits {
-        let bytes = to_bytes(capped_bits);
-        // The crate picks k = round(m / items * ln 2): pass the item count
-        // that makes it pick MAX_BLOOM_HASHES.
-        let m = bytes as f64 * 8.0;
-        let pseudo_items = ((m * ln2 / k).floor() as usize).max(items);
-        (bytes, pseudo_items)
-    } else {
-        (to_bytes(optimal_bits), items)
-    }
-}
-
-fn build_bloom(name: &str, exact: &Store, fp_rate: f64) -> Result<Bloom<[u8]>, SetError> {
-    let (bitmap_bytes, items) = bloom_sizing(exact.len.max(1), fp_rate);
-    let seed: [u8; 32] = Sha256::digest(BLOOM_SEED_DOMAIN).into();
-    let bloom_error = |reason: String| SetError::Bloom {
-        name: name.to_string(),
-        reason,
-    };
-    let advised = |bloom: Bloom<[u8]>| {
-        let bits = bloom.as_slice();
-        store::advise_huge(bits.as_ptr(), bits.len());
-        bloom
-    };
-    let new_bloom = || -> Result<Bloom<[u8]>, SetError> {
-        Bloom::new_with_seed(bitmap_bytes, items, &seed)
-            .map(advised)
-            .map_err(|reason| bloom_error(reason.to_string()))
-    };
-    let keys = || {
-        exact
-            .groups
-            .iter()
-            .flat_map(|g| (0..g.count).filter_map(move |i| g.key_at(i)))
-    };
-    // Setting bits is one cache miss per hash function: on big sets, fill
-    // one filter per thread over a share of the keys and OR them (same
-    // seed and size, so the union is the filter of all the keys).
-    let threads = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .min(4);
-    if threads < 2 || exact.len < 200_000 {
-        let mut bloom = new_bloom()?;
-        for key in keys() {
-            bloom.set(key);
-        }
-        return Ok(bloom);
-    }
-    let share = exact.len.div_ceil(threads);
-    let parts: Vec<Result<Vec<u8>, SetError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let new_bloom = &new_bloom;
-                let keys = &keys;
-                scope.spawn(move || {
-                    let mut bloom = new_bloom()?;
-                    for key in keys().skip(t * share).take(share) {
-                        bloom.set(key);
-                    }
-                    Ok(bloom.into_bytes())
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(bloom_error("a Bloom builder thread panicked".to_string()))
-                })
-            })
-            .collect()
-    });
-    let mut union: Option<Vec<u8>> = None;
-    for part in parts {
-        let part = part?;
-        match union.as_mut() {
-            None => union = Some(part),
-            Some(acc) => acc.iter_mut().zip(&part).for_each(|(a, b)| *a |= b),
-        }
-    }
-    Bloom::from_bytes(union.unwrap_or_default())
-        .map(advised)
-        .map_err(|reason| bloom_error(reason.to_string()))
-}
-
-/// The bit positions [`Bloom::check`] tests for a key, computed the way
-/// bloomfilter 3 does (two SipHash-1-3 hashes under the filter's seed, then
-/// `h0 + i * h1` modulo the largest 64-bit prime for the others), so that
-/// their cache lines can be prefetched before `check` runs. Only a hint:
-/// `check` alone decides, so a mismatch (another crate version) would cost
-/// speed, never correctness; a unit test checks that they agree.
-struct BloomProbes {
-    sips: [SipHasher13; 2],
-    k: u32,
-    bits: u64,
-    /// Offset of the bitmap in [`Bloom::as_slice`] (after the crate's header).
-    header_len: usize,
-}
-
-impl BloomProbes {
-    fn new(bloom: &Bloom<[u8]>) -> Self {
-        let seed = bloom.seed();
-        let key = |half: &[u8]| {
-            let mut k = [0u8; 16];
-            k.copy_from_slice(half);
-            SipHasher13::new_with_key(&k)
-        };
-        let bits = bloom.len();
-        let bitmap_bytes = usize::try_from(bits / 8).unwrap_or(usize::MAX);
-        BloomProbes {
-            sips: [key(&seed[..16]), key(&seed[16..])],
-            k: bloom.number_of_hash_functions(),
-            bits,
-            header_len: bloom.as_slice().len().saturating_sub(bitmap_bytes),
-        }
-    }
-
-    /// Bit positions of `key`, in `check`'s order.
-    #[inline]
-    fn positions(&self, key: &[u8]) -> impl Iterator<Item = u64> + use<> {
-        let hash = |sip: &SipHasher13| {
-            let mut sip = *sip;
-            key.hash(&mut sip);
-            sip.finish()
-        };
-        let (h0, h1) = (hash(&self.sips[0]), hash(&self.sips[1]));
-        let bits = self.bits.max(1);
-        (0..self.k).map(move |i| match i {
-            0 => h0 % bits,
-            1 => h1 % bits,
-            _ => h0.wrapping_add(u64::from(i).wrapping_mul(h1)) % 0xFFFF_FFFF_FFFF_FFC5 % bits,
-        })
-    }
-
-    #[inline]
-    fn prefetch(&self, bloom: &Bloom<[u8]>, key: &[u8]) {
-        let base = bloom.as_slice().as_ptr().wrapping_add(self.header_len);
-        for bit in self.positions(key) {
-            store::prefetch(base.wrapping_add((bit / 8) as usize));
-        }
-    }
+/// The blocked Bloom filter of every key of `exact`.
+pub(crate) fn build_filter(exact: &Store, fp_rate: f64) -> Result<BlockedBloom, SetError> {
+    let keys = exact
+        .groups
+        .iter()
+        .flat_map(|g| (0..g.count).filter_map(move |i| g.key_at(i)));
+    BlockedBloom::build(keys, exact.len, fp_rate)
 }
 
 impl DesignatedSet {
@@ -477,7 +319,7 @@ impl DesignatedSet {
             duplicates: self.duplicates as u64,
             fp_rate: self.fp_rate,
         };
-        compiled::write(path, &header, &self.bloom, &self.exact)
+        compiled::write(path, &header, &self.filter, &self.exact)
     }
 
     /// Open a compiled file with full verification ([`Verify::Full`]: SHA-256
@@ -489,14 +331,13 @@ impl DesignatedSet {
 
     /// Open a compiled file, choosing how much to verify.
     pub fn open_compiled_with(path: &Path, verify: Verify) -> Result<Self, SetError> {
-        let (header, bloom, exact) = compiled::open(path, verify)?;
+        let (header, filter, exact) = compiled::open(path, verify)?;
         Ok(DesignatedSet {
             name: header.name,
             version: header.version,
             source: header.source,
             fp_rate: header.fp_rate,
-            probes: BloomProbes::new(&bloom),
-            bloom,
+            filter,
             exact,
             duplicates: usize::try_from(header.duplicates).unwrap_or(usize::MAX),
             mapped: true,
@@ -521,25 +362,26 @@ impl DesignatedSet {
     /// borrowed, the original text is rebuilt only if asked for.
     #[inline]
     pub fn lookup_ref(&self, key: &[u8]) -> Option<EntryRef<'_>> {
+        // The filter's one line first, then the bucket entry of the exact
+        // store (a listed lookup needs both: their misses overlap). Only
+        // prefetches: a real load of the bucket would make every clean
+        // lookup wait for it too.
+        //
+        // A listed lookup still waits for two rounds of misses (the filter
+        // line with the bucket entry, then the key and meta lines). Issuing
+        // the key's line here as well needs a layout where its position
+        // follows from the key (tried: ordered linear-probing slot tables);
+        // on the 2-core benchmark VM that took about 300 ns off listed
+        // lookups at 10M but cost every clean lookup one more DRAM miss,
+        // 70..120 ns at p50 and over 1 us at p99.
+        let probe = self.filter.probe(key);
+        self.filter.prefetch(probe);
         // No array of this key length and family/kind: cannot be listed.
         let group = self.exact.group_for(key);
         if let Some(group) = group {
             group.prefetch(key);
         }
-        // The Bloom bits' cache misses, issued together: `check` computes
-        // each bit position after testing the previous one, and on a big
-        // filter its misses would otherwise overlap only in part.
-        //
-        // A listed lookup still waits for two rounds of misses (the Bloom
-        // bits with the bucket entry, then the key and meta lines). Issuing
-        // the key's line here as well needs a layout where its position
-        // follows from the key (tried: ordered linear-probing slot tables);
-        // on the 2-core benchmark VM that took about 300 ns off listed
-        // lookups at 10M but cost every clean lookup one more DRAM miss,
-        // 70..120 ns at p50 and over 1 us at p99. Even a useless extra
-        // prefetch of one random line costs clean lookups 40..70 ns (p50).
-        self.probes.prefetch(&self.bloom, key);
-        if !self.bloom.check(key) {
+        if !self.filter.check(probe) {
             self.bloom_rejected.fetch_add(1, Ordering::Relaxed);
             return None;
         }
@@ -554,6 +396,19 @@ impl DesignatedSet {
         }
         .fetch_add(1, Ordering::Relaxed);
         entry
+    }
+
+    /// The Bloom filter alone: `false` means `key` is not designated,
+    /// `true` only that the exact store would be asked. Counts nothing; for
+    /// benchmarks and diagnostics.
+    #[inline]
+    pub fn filter_may_contain(&self, key: &[u8]) -> bool {
+        self.filter.contains(key)
+    }
+
+    /// Bytes of the Bloom filter (its blocks, heap or mapped).
+    pub fn filter_size_bytes(&self) -> usize {
+        self.filter.as_slice().len()
     }
 
     /// Is `key` designated (Bloom, then exact confirmation)?
@@ -598,7 +453,7 @@ impl DesignatedSet {
             + s.exp_pos.as_slice().len()
             + s.exp_off.as_slice().len()
             + s.exp_arena.as_slice().len()
-            + self.bloom.as_slice().len()
+            + self.filter.as_slice().len()
     }
 
     /// Number of distinct designated keys.
