@@ -333,7 +333,7 @@ fn a_failed_write_makes_the_store_unavailable_and_records_nothing() {
             .unwrap_err();
         assert!(err.is_unavailable(), "{err}");
         assert!(err.to_string().contains("No space left"), "{err}");
-        // Not applied, and everything after fails too.
+        // Nothing recorded can be read: every call after the failure fails.
         assert!(s.recorded("2").is_err());
         assert!(s.window(k.get(Scope::Account), "ETH", T0, H).is_err());
         assert!(s.release("1").is_err());
