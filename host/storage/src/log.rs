@@ -598,4 +598,50 @@ mod tests {
         assert_eq!(log.append(1, |_, _| {}).err(), Some("closed".into()));
         assert_eq!(&written.lock().unwrap()[..], b"x\ny\nz\nw\n");
     }
+
+    #[test]
+    fn an_on_demand_writer_flushes_once_waited_for_and_a_barrier_covers_all() {
+        let log = Arc::new(GroupCommit::<u64, String>::new(
+            OnFailure::Poison,
+            0,
+            "closed".into(),
+        ));
+        let flushes = Arc::new(AtomicU64::new(0));
+        let fail = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (log, flushes, fail) = (log.clone(), flushes.clone(), fail.clone());
+            std::thread::spawn(move || {
+                log.run_on_demand(|_, _| {
+                    flushes.fetch_add(1, Ordering::SeqCst);
+                    if fail.load(Ordering::SeqCst) {
+                        Err("full".into())
+                    } else {
+                        Ok(())
+                    }
+                })
+            })
+        };
+        // Nothing in flight: a barrier is settled at once.
+        assert_eq!(log.barrier().result(), Some(Ok(())));
+        let tickets: Vec<_> = (0..20).map(|i| append(&log, "r", i)).collect();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(flushes.load(Ordering::SeqCst), 0, "no one waited yet");
+        let barrier = log.barrier();
+        assert_eq!(barrier.seq(), 20);
+        log.demand(&tickets[19]);
+        assert_eq!(tickets[0].wait(), Ok(()));
+        assert!(tickets.iter().all(|t| t.result() == Some(Ok(()))));
+        assert_eq!(barrier.result(), Some(Ok(())));
+        assert_eq!(flushes.load(Ordering::SeqCst), 1, "one flush for twenty");
+        // A failed flush fails its batch and every later one, unflushed.
+        fail.store(true, Ordering::SeqCst);
+        let a = append(&log, "a", 1);
+        log.demand(&a);
+        assert_eq!(a.wait(), Err("full".into()));
+        assert_eq!(log.barrier().result(), Some(Err("full".into())));
+        assert!(log.append(1, |_, _| {}).is_err());
+        assert_eq!(flushes.load(Ordering::SeqCst), 2);
+        log.close();
+        writer.join().unwrap();
+    }
 }
