@@ -261,42 +261,45 @@ fn sigkill_of_serve_loses_no_decision_a_client_received() {
 
     // Sends every batch once, `CLIENTS` at a time; the decisions received
     // (id, verdict, replayed), until `stop` or the server dies.
-    let drive = |server: &Server, stop: &AtomicBool| -> Vec<(String, String, bool)> {
-        let next = AtomicUsize::new(0);
-        let got = Mutex::new(Vec::new());
-        std::thread::scope(|s| {
-            for _ in 0..CLIENTS {
-                s.spawn(|| {
-                    while !stop.load(Ordering::Acquire) {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(body) = batches.get(i) else { break };
-                        let Ok(r) = server.try_request(
-                            "POST",
-                            "/v1/evaluate",
-                            &[("Content-Type", "application/json")],
-                            body.as_bytes(),
-                        ) else {
-                            break;
-                        };
-                        // A response cut short by the kill is not received.
-                        let Ok(v) = serde_json::from_str::<serde_json::Value>(&r.body) else {
-                            break;
-                        };
-                        assert_eq!(r.status, 200, "{}", r.body);
-                        let mut got = got.lock().unwrap();
-                        for d in v["decisions"].as_array().expect("decisions") {
-                            got.push((
-                                d["id"].as_str().unwrap().to_string(),
-                                d["verdict"].as_str().unwrap().to_string(),
-                                d["replayed"].as_bool().unwrap_or(false),
-                            ));
+    let drive =
+        |server: &Server, stop: &AtomicBool, count: &AtomicUsize| -> Vec<(String, String, bool)> {
+            let next = AtomicUsize::new(0);
+            let got = Mutex::new(Vec::new());
+            std::thread::scope(|s| {
+                for _ in 0..CLIENTS {
+                    s.spawn(|| {
+                        while !stop.load(Ordering::Acquire) {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(body) = batches.get(i) else { break };
+                            let Ok(r) = server.try_request(
+                                "POST",
+                                "/v1/evaluate",
+                                &[("Content-Type", "application/json")],
+                                body.as_bytes(),
+                            ) else {
+                                break;
+                            };
+                            // A response cut short by the kill is not received.
+                            let Ok(v) = serde_json::from_str::<serde_json::Value>(&r.body) else {
+                                break;
+                            };
+                            assert_eq!(r.status, 200, "{}", r.body);
+                            let mut got = got.lock().unwrap();
+                            let decisions = v["decisions"].as_array().expect("decisions");
+                            count.fetch_add(decisions.len(), Ordering::AcqRel);
+                            for d in decisions {
+                                got.push((
+                                    d["id"].as_str().unwrap().to_string(),
+                                    d["verdict"].as_str().unwrap().to_string(),
+                                    d["replayed"].as_bool().unwrap_or(false),
+                                ));
+                            }
                         }
-                    }
-                });
-            }
-        });
-        got.into_inner().unwrap()
-    };
+                    });
+                }
+            });
+            got.into_inner().unwrap()
+        };
 
     let mut received: HashMap<String, String> = HashMap::new();
     let check = |received: &mut HashMap<String, String>, got: &[(String, String, bool)]| {
@@ -308,34 +311,54 @@ fn sigkill_of_serve_loses_no_decision_a_client_received() {
             received.insert(id.clone(), verdict.clone());
         }
     };
+    let mut killed_mid_run = 0;
     for k in 0..RUNS {
         let server = Server::spawn_env(&args, ENV).expect("serve starts");
         let stop = Arc::new(AtomicBool::new(false));
+        let count = Arc::new(AtomicUsize::new(0));
         let pid = server.child.id();
-        // Kill after a pseudo-random delay, while batches are in flight.
-        let delay = Duration::from_millis(100 + mix(k) % 400);
+        // Kill once this run has received a pseudo-random share of the
+        // stream (the ids decided before are answered again first), half
+        // the kills a few milliseconds later: batches are in flight.
+        let r = mix(k);
+        let target = (total as u64 * (k + 1) / (RUNS + 1) + r % (total as u64 / 8)) as usize;
         let killer = {
-            let stop = stop.clone();
+            let (stop, count) = (stop.clone(), count.clone());
             std::thread::spawn(move || {
-                std::thread::sleep(delay);
+                while count.load(Ordering::Acquire) < target && !stop.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                if k % 2 == 1 {
+                    std::thread::sleep(Duration::from_micros((r >> 20) % 5_000));
+                }
                 // SIGKILL: no destructor, no flush, no chance to finish a write.
                 let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
                 stop.store(true, Ordering::Release);
             })
         };
-        let got = drive(&server, &stop);
+        let got = drive(&server, &stop, &count);
+        // Every batch answered before the kill landed: stop the killer.
+        stop.store(true, Ordering::Release);
         killer.join().unwrap();
+        if got.len() < total {
+            killed_mid_run += 1;
+        }
         check(&mut received, &got);
         drop(server);
     }
+    assert!(
+        killed_mid_run >= RUNS / 2,
+        "only {killed_mid_run} kills landed mid-run"
+    );
     assert!(
         !received.is_empty(),
         "no decision was received before a kill"
     );
 
+    let before_last = received.len();
     // A last run to completion answers every id.
     let server = Server::spawn_env(&args, ENV).expect("serve starts");
-    let got = drive(&server, &AtomicBool::new(false));
+    let got = drive(&server, &AtomicBool::new(false), &AtomicUsize::new(0));
     assert_eq!(got.len(), total);
     check(&mut received, &got);
     let mut server = server;
@@ -374,7 +397,7 @@ fn sigkill_of_serve_loses_no_decision_a_client_received() {
         );
     }
     eprintln!(
-        "serve crash test: {RUNS} SIGKILLs, {} decisions received before a kill all answered identically after restart",
-        received.len()
+        "serve crash test: {RUNS} SIGKILLs ({killed_mid_run} mid-run), {} decisions received before a kill all answered identically after restart",
+        before_last
     );
 }
