@@ -18,7 +18,9 @@ use crate::model::{Decision, GateCode, Hit, Reason, Review, Verdict, Withdrawal}
 use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
 use crate::review::ReviewPolicy;
 use crate::screening::Screener;
-use crate::velocity::{Keys, Pending, Prior, Txn, Velocity, VelocityError};
+use crate::velocity::{
+    Durable, Keys, Pending as PendingContribution, Prior, Txn, Velocity, VelocityError,
+};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -470,6 +472,32 @@ impl Gate {
         self.run(w, trace, None)
     }
 
+    /// [`Gate::evaluate_traced`] that returns as soon as the decision is
+    /// recorded, before its record is on disk: the keys are unlocked, the
+    /// record is visible to later decisions, and the [`Pending`] gives the
+    /// decision once it is durable (a failed sync turns it into HOLD
+    /// `gate.velocity_unavailable`, as a failed commit does). A caller
+    /// deciding many withdrawals waits once, after the last, so they share
+    /// one sync of a durable store. `latency_ns` is the decision's own
+    /// time, without that wait.
+    pub fn evaluate_deferred(&self, w: &Withdrawal, trace: &mut Vec<PolicyOutcome>) -> Pending {
+        trace.clear();
+        self.timed(w, trace, None)
+    }
+
+    /// [`Gate::evaluate_deferred`] that also fills `explanation` (see
+    /// [`Gate::evaluate_explained`]).
+    pub fn evaluate_explained_deferred(
+        &self,
+        w: &Withdrawal,
+        trace: &mut Vec<PolicyOutcome>,
+        explanation: &mut Explanation,
+    ) -> Pending {
+        trace.clear();
+        explanation.policies.clear();
+        self.timed(w, trace, Some(explanation))
+    }
+
     /// [`Gate::evaluate`] with an [`Explanation`]: each policy's own
     /// answer, fuel, wall time and every host call it made with the host's
     /// answer. The decision is the one [`Gate::evaluate`] returns (and is
@@ -500,16 +528,44 @@ impl Gate {
     ) -> Decision {
         let started = Instant::now();
         trace.clear();
-        let mut decision = self.decide(w, trace, explanation);
+        let (decision, durable) = self.decide(w, trace, explanation);
+        let mut decision = settle(decision, durable.wait());
         decision.latency_ns = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
         decision
     }
 
+    /// The decision, timed, and when its record is on disk.
+    fn timed(
+        &self,
+        w: &Withdrawal,
+        trace: &mut Vec<PolicyOutcome>,
+        explanation: Option<&mut Explanation>,
+    ) -> Pending {
+        let started = Instant::now();
+        let (mut decision, durable) = self.decide(w, trace, explanation);
+        decision.latency_ns = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        Pending { decision, durable }
+    }
+
+    /// The decision and when its record is on disk (settled for one not
+    /// recorded).
     fn decide(
         &self,
         w: &Withdrawal,
         trace: &mut Vec<PolicyOutcome>,
+        explanation: Option<&mut Explanation>,
+    ) -> (Decision, Durable) {
+        let mut durable = Durable::settled_now();
+        let decision = self.decide_into(w, trace, explanation, &mut durable);
+        (decision, durable)
+    }
+
+    fn decide_into(
+        &self,
+        w: &Withdrawal,
+        trace: &mut Vec<PolicyOutcome>,
         mut explanation: Option<&mut Explanation>,
+        durable: &mut Durable,
     ) -> Decision {
         if let Err(e) = w.validate() {
             let id: String = w.id.chars().take(crate::model::caps::ID).collect();
@@ -679,14 +735,57 @@ impl Gate {
             }
         });
         let recorded = held.as_ref().unwrap_or(&decision);
-        if let Err(e) = txn.commit(fingerprint, w.requested_at, recorded, allowed) {
-            let mut held = velocity_hold(&w.id, &e);
+        // Recorded and unlocked; returned once on disk (`settle`).
+        match txn.commit_deferred(fingerprint, w.requested_at, recorded, allowed) {
+            Ok(d) => *durable = d,
+            Err(e) => return settle(decision, Err(e)),
+        }
+        decision
+    }
+}
+
+/// A decision recorded but maybe not yet on disk (see
+/// [`Gate::evaluate_deferred`]): the decision is given only by waiting.
+#[must_use = "a pending decision is given out only once its record is on disk"]
+#[derive(Debug)]
+pub struct Pending {
+    decision: Decision,
+    durable: Durable,
+}
+
+impl Pending {
+    /// Whether its record is known to be on disk already.
+    pub fn is_settled(&self) -> bool {
+        self.durable.is_settled()
+    }
+
+    /// The decision, once its record is on disk (blocks).
+    pub fn wait(self) -> Decision {
+        let result = self.durable.wait();
+        settle(self.decision, result)
+    }
+
+    /// [`wait`](Self::wait) without blocking a thread.
+    pub async fn settled(self) -> Decision {
+        let result = self.durable.settled().await;
+        settle(self.decision, result)
+    }
+}
+
+/// The decision to return once its commit is known: itself, or when the
+/// commit failed HOLD `gate.velocity_unavailable` with the decision's
+/// reasons and hits (a DENY stays DENY; never an ALLOW).
+fn settle(decision: Decision, committed: Result<(), VelocityError>) -> Decision {
+    match committed {
+        Ok(()) => decision,
+        Err(e) => {
+            let mut held = velocity_hold(&decision.id, &e);
             held.verdict = held.verdict.max(decision.verdict);
             held.hits = decision.hits;
             held.reasons.extend(decision.reasons);
-            return held;
+            held.latency_ns = decision.latency_ns;
+            held
         }
-        decision
     }
 }
 
@@ -703,7 +802,7 @@ pub fn open_txn<'a>(
     keys: &'a Keys,
     fingerprint: &[u8; 32],
 ) -> Result<Txn<'a>, Box<Decision>> {
-    let pending = Pending {
+    let pending = PendingContribution {
         ts: w.requested_at,
         amount: w.amount,
         usd_cents: w.usd_cents.unwrap_or(0),

@@ -45,6 +45,8 @@ pub use review::{Hold, Resolution, ResolveError, Resolved, ReviewPolicy};
 #[cfg(test)]
 extern crate self as riskgate;
 #[cfg(test)]
+mod tests_deferred;
+#[cfg(test)]
 mod tests_example;
 #[cfg(test)]
 mod tests_review;

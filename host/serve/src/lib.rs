@@ -1,9 +1,11 @@
 //! `riskgate serve`: the gate as an HTTP JSON service (axum routes on
 //! hyper's HTTP/1 and tokio, behind the bounded edge of `server`).
 //!
-//! Every evaluation runs [`Gate::evaluate_traced`](riskgate::Gate), the path
-//! `riskgate check` runs, on tokio's blocking pool (a durable velocity
-//! store and a durable decision log sync before a decision returns). The
+//! Every evaluation runs [`Gate::evaluate_deferred`](riskgate::Gate), the
+//! path of `riskgate check` without its wait: on the async worker that read
+//! the request with the in-memory or the durable velocity store (the
+//! durable store's one sync for the request awaited, then the decision
+//! log's batch), on tokio's blocking pool with Redis. The
 //! API is described by `docs/openapi.json`.
 //!
 //! - `config`: the TOML configuration and building a gate from it.
@@ -205,9 +207,12 @@ async fn evaluate(
     State(service): State<Arc<Service>>,
     Extension(BodyReadTimeout(timeout)): Extension<BodyReadTimeout>,
     query: Result<Query<EvaluateQuery>, QueryRejection>,
-    headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Result<Response, Response> {
+    // The head's headers as they are (the `HeaderMap` extractor would
+    // clone them).
+    let (parts, body) = request.into_parts();
+    let headers = parts.headers;
     let Query(query) = query.map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -246,30 +251,42 @@ async fn evaluate(
     struct Decisions<T> {
         decisions: Vec<T>,
     }
-    let body = match (&explanations, batch) {
-        (None, true) => serde_json::to_string(&Decisions {
-            decisions: decisions.iter().collect(),
-        }),
-        (None, false) => serde_json::to_string(&decisions[0]),
+    // Serialised straight into the body's buffer, sized for the decisions.
+    let mut body = Vec::with_capacity(512 * decisions.len());
+    match (&explanations, batch) {
+        (None, true) => serde_json::to_writer(
+            &mut body,
+            &Decisions {
+                decisions: decisions.iter().collect(),
+            },
+        ),
+        (None, false) => serde_json::to_writer(&mut body, &decisions[0]),
         (Some(explanations), batch) => {
             let mut explained = decisions
                 .iter()
                 .zip(explanations)
                 .map(|(decision, explain)| Explained { decision, explain });
             if batch {
-                serde_json::to_string(&Decisions {
-                    decisions: explained.collect(),
-                })
+                serde_json::to_writer(
+                    &mut body,
+                    &Decisions {
+                        decisions: explained.collect(),
+                    },
+                )
             } else {
-                serde_json::to_string(&explained.next())
+                serde_json::to_writer(&mut body, &explained.next())
             }
         }
     }
     .map_err(|e| Problem::internal(e).into_response())?;
-    Ok(with_generation(
-        ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        number,
-    ))
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(GENERATION_HEADER, HeaderValue::from(number));
+    Ok(response)
 }
 
 async fn release(

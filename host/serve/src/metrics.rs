@@ -8,7 +8,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use riskgate::gate::PolicyOutcome;
-use riskgate::model::{Decision, GateCode};
+use riskgate::model::{Decision, GateCode, Verdict};
 
 /// Content type of [`Metrics::encode`].
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -71,7 +71,6 @@ pub const PENDING_SCAN: usize = 10_000;
 /// The service's metrics.
 pub struct Metrics {
     registry: Registry,
-    decisions: Family<VerdictLabel, Counter>,
     reasons: Family<ReasonLabel, Counter>,
     latency: Histogram,
     faults: Family<FaultLabel, Counter>,
@@ -88,6 +87,12 @@ pub struct Metrics {
     resolution_log_failures: Counter,
     /// One scrape at a time: the pending gauge is set, then encoded.
     scrape: std::sync::Mutex<()>,
+    /// `decisions`' counter of each verdict (allow, hold, deny), resolved
+    /// once: a decision counts without a label lookup.
+    by_verdict: [Counter; 3],
+    /// `reasons`' counter of each code seen, by code: a reason counts
+    /// without allocating its label (a read lock and a lookup by `&str`).
+    by_reason: std::sync::RwLock<std::collections::HashMap<String, Counter>>,
 }
 
 impl Default for Metrics {
@@ -192,9 +197,17 @@ impl Default for Metrics {
             "Review actions recorded by the velocity store whose decision-log record could not be written",
             resolution_log_failures.clone(),
         );
+        let by_verdict = [Verdict::Allow, Verdict::Hold, Verdict::Deny].map(|v| {
+            decisions
+                .get_or_create(&VerdictLabel {
+                    verdict: v.as_str(),
+                })
+                .clone()
+        });
         Metrics {
             registry,
-            decisions,
+            by_verdict,
+            by_reason: Default::default(),
             reasons,
             latency,
             faults,
@@ -218,17 +231,14 @@ impl Metrics {
     /// Counts a returned decision, the policy faults behind it and the
     /// shadow policies that disagreed with it.
     pub fn decided(&self, d: &Decision, trace: &[PolicyOutcome], names: &[&str]) {
-        self.decisions
-            .get_or_create(&VerdictLabel {
-                verdict: d.verdict.as_str(),
-            })
-            .inc();
+        self.by_verdict[match d.verdict {
+            Verdict::Allow => 0,
+            Verdict::Hold => 1,
+            Verdict::Deny => 2,
+        }]
+        .inc();
         for r in &d.reasons {
-            self.reasons
-                .get_or_create(&ReasonLabel {
-                    code: r.code.clone(),
-                })
-                .inc();
+            self.count_reason(&r.code);
         }
         self.latency.observe(d.latency_ns as f64 * 1e-9);
         for (outcome, name) in trace.iter().zip(names) {
@@ -253,6 +263,31 @@ impl Metrics {
                     .inc();
             }
         }
+    }
+
+    /// Counts a reason with code `code` (its counter created at its first
+    /// use).
+    fn count_reason(&self, code: &str) {
+        if let Some(c) = self
+            .by_reason
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(code)
+        {
+            c.inc();
+            return;
+        }
+        let counter = self
+            .reasons
+            .get_or_create(&ReasonLabel {
+                code: code.to_string(),
+            })
+            .clone();
+        counter.inc();
+        self.by_reason
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(code.to_string(), counter);
     }
 
     /// A decision held for want of its record.

@@ -80,20 +80,21 @@ impl Watch {
         }
     }
 
+    /// A request is being answered. The connection's loop is not woken:
+    /// its deadline only moves later (none while busy), and its timer,
+    /// when it fires, reads the deadline again.
     fn begin(&self) {
         let mut a = self.lock();
         a.busy += 1;
         a.head_started = None;
-        drop(a);
-        self.wake.notify_one();
     }
 
+    /// An answer is out: the idle deadline starts, later than any the
+    /// loop may be waiting for (see [`Watch::wake_at`]), so it is not woken.
     fn end(&self) {
         let mut a = self.lock();
         a.busy = a.busy.saturating_sub(1);
         a.since = Instant::now();
-        drop(a);
-        self.wake.notify_one();
     }
 
     /// When the connection is cut off unless something happens first
@@ -104,6 +105,15 @@ impl Watch {
             Some(t) => t + cfg.header_read_timeout(),
             None => a.since + cfg.idle_timeout(),
         })
+    }
+
+    /// When the connection's loop looks again: the deadline, or while a
+    /// request is answered the idle timeout from now (no earlier than the
+    /// idle deadline its end starts, since [`end`](Self::end) does not
+    /// wake the loop).
+    fn wake_at(&self, cfg: &ServerConfig) -> Instant {
+        self.deadline(cfg)
+            .unwrap_or_else(|| Instant::now() + cfg.idle_timeout())
     }
 
     /// Part of a head read, no request being answered.
@@ -248,13 +258,6 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// One connection, until it ends, times out, or shutdown cuts it.
 async fn connection(
     stream: TcpStream,
@@ -277,12 +280,19 @@ async fn connection(
     let http = builder.serve_connection(io, service);
     tokio::pin!(http);
     let mut stopping = false;
+    // One timer, moved only when the deadline moves: a request wakes this
+    // loop once (when its head starts), not at its start and end.
+    let timer = tokio::time::sleep_until(watch.wake_at(&cfg));
+    tokio::pin!(timer);
     loop {
-        let deadline = watch.deadline(&cfg);
+        let at = watch.wake_at(&cfg);
+        if at != timer.deadline() {
+            timer.as_mut().reset(at);
+        }
         tokio::select! {
             _ = http.as_mut() => return,
             () = watch.wake.notified() => {}
-            () = sleep_until(deadline) => {
+            () = timer.as_mut() => {
                 if watch.deadline(&cfg).is_some_and(|d| d <= Instant::now()) {
                     // Idle, or a head too slow: dropped (nothing in flight).
                     return;

@@ -15,7 +15,7 @@ use crate::record::{
     DecisionRecord, Event, GenerationLimits, GenerationList, GenerationPolicy, GenerationRecord,
     ListVersion, PolicyRun, RECORD_VERSION, ResolutionRecord,
 };
-use riskgate::gate::{Gate, PolicyOutcome};
+use riskgate::gate::{Gate, Pending, PolicyOutcome};
 use riskgate::model::{Decision, GateCode, Verdict, Withdrawal};
 use riskgate::model::{HoldState, ReviewAction};
 use riskgate::review::EXPIRY_REVIEWER;
@@ -188,9 +188,9 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Decisions and their traces, before they are recorded.
-struct Decided {
-    decisions: Vec<Decision>,
+/// Decisions and their traces, before they are in the decision log.
+struct Decided<D = Decision> {
+    decisions: Vec<D>,
     traces: Vec<Vec<PolicyOutcome>>,
     /// One per decision when explaining (`?explain=true`).
     explanations: Option<Vec<Explanation>>,
@@ -208,8 +208,13 @@ pub struct Service {
     log: Option<DecisionLog>,
     metrics: Metrics,
     admin_token: Option<String>,
-    /// Decisions never block (in-memory velocity): evaluate on the caller.
+    /// Nothing blocks (in-memory velocity): decisions and review actions
+    /// run on the caller.
     inline: bool,
+    /// Decisions block (a Redis store's round trips): evaluate on the
+    /// blocking pool. Otherwise (memory, the durable store) they run on
+    /// the caller, a durable store's log sync awaited.
+    blocking: bool,
     /// This process's prefix of decision ids, and the counter after it.
     node: u64,
     seq: AtomicU64,
@@ -228,9 +233,14 @@ impl Service {
         let mut node = [0u8; 8];
         let _ = getrandom::fill(&mut node);
         let inline = config.velocity.as_deref() == Some("memory");
+        let blocking = config
+            .velocity
+            .as_deref()
+            .is_some_and(|v| v.starts_with("redis://"));
         let reviewers = config.reviewers(admin_token.as_deref())?;
         let service = Service {
             inline,
+            blocking,
             current: RwLock::new(Arc::new(Generation::new(1, built, reviewers))),
             velocity,
             config: Mutex::new(config),
@@ -496,10 +506,13 @@ impl Service {
     }
 
     /// Decides `withdrawals` with generation `g`, records every decision in
-    /// the log (one batch) and counts them. A decision whose record cannot
-    /// be written is returned as HOLD `gate.log_unavailable` (a DENY stays
-    /// DENY): none is returned as final without its record. Blocks (on the
-    /// velocity store and the log).
+    /// the log (one batch) and counts them. The velocity records of the
+    /// whole request are waited for once, after the last decision (one
+    /// sync of a durable store for the request, shared with concurrent
+    /// ones), before the log records are written. A decision whose record
+    /// cannot be written is returned as HOLD `gate.log_unavailable` (a DENY
+    /// stays DENY): none is returned as final without its record. Blocks
+    /// (on the velocity store and the log).
     pub fn evaluate(&self, g: &Generation, withdrawals: &[Withdrawal]) -> Vec<Decision> {
         self.evaluate_explained(g, withdrawals, false).0
     }
@@ -513,7 +526,12 @@ impl Service {
         withdrawals: &[Withdrawal],
         explain: bool,
     ) -> (Vec<Decision>, Option<Vec<Explanation>>) {
-        let decided = self.decide(g, withdrawals, explain);
+        let pending = self.decide(g, withdrawals, explain);
+        let decided = Decided {
+            decisions: pending.decisions.into_iter().map(Pending::wait).collect(),
+            traces: pending.traces,
+            explanations: pending.explanations,
+        };
         let written = match &self.log {
             None => Ok(()),
             Some(log) => self
@@ -523,11 +541,13 @@ impl Service {
         self.finish(g, decided, written)
     }
 
-    /// [`Service::evaluate`] from async code. With the in-memory velocity
-    /// store nothing in a decision blocks, so it runs right on the calling
-    /// worker (no hand-off to another thread) and awaits its log batch;
-    /// otherwise (a log sync or a network round trip inside the decision)
-    /// it runs on the blocking pool.
+    /// [`Service::evaluate`] from async code. With the in-memory or the
+    /// durable velocity store nothing in a decision blocks (a durable
+    /// store's sync is awaited after the request's last decision), so it
+    /// runs right on the calling worker (no hand-off to another thread)
+    /// and awaits the velocity sync, then its log batch; with Redis (a
+    /// network round trip inside the decision) it runs on the blocking
+    /// pool.
     pub async fn evaluate_async(
         self: &Arc<Self>,
         g: Arc<Generation>,
@@ -547,14 +567,25 @@ impl Service {
         withdrawals: Vec<Withdrawal>,
         explain: bool,
     ) -> Result<(Vec<Decision>, Option<Vec<Explanation>>), EvaluateError> {
-        if !self.inline {
+        if self.blocking {
             let service = self.clone();
             return Ok(tokio::task::spawn_blocking(move || {
                 service.evaluate_explained(&g, &withdrawals, explain)
             })
             .await?);
         }
-        let decided = self.decide(&g, &withdrawals, explain);
+        let pending = self.decide(&g, &withdrawals, explain);
+        let mut decisions = Vec::with_capacity(pending.decisions.len());
+        for p in pending.decisions {
+            // The first wait covers the request's records (one batch of the
+            // log, or the ones before it); the rest are settled by then.
+            decisions.push(p.settled().await);
+        }
+        let decided = Decided {
+            decisions,
+            traces: pending.traces,
+            explanations: pending.explanations,
+        };
         let written = match &self.log {
             None => Ok(()),
             Some(log) => match self.encode(log, &g, &withdrawals, &decided) {
@@ -565,17 +596,24 @@ impl Service {
         Ok(self.finish(&g, decided, written))
     }
 
-    fn decide(&self, g: &Generation, withdrawals: &[Withdrawal], explain: bool) -> Decided {
+    /// Decides each withdrawal in turn, none waiting for its velocity
+    /// record to be on disk (see [`Gate::evaluate_deferred`]).
+    fn decide(
+        &self,
+        g: &Generation,
+        withdrawals: &[Withdrawal],
+        explain: bool,
+    ) -> Decided<Pending> {
         let mut decisions = Vec::with_capacity(withdrawals.len());
         let mut traces = Vec::with_capacity(withdrawals.len());
         let mut explanations = explain.then(|| Vec::with_capacity(withdrawals.len()));
         for w in withdrawals {
             let mut trace = Vec::with_capacity(g.policies.len());
             match &mut explanations {
-                None => decisions.push(g.gate.evaluate_traced(w, &mut trace)),
+                None => decisions.push(g.gate.evaluate_deferred(w, &mut trace)),
                 Some(explanations) => {
                     let mut explanation = Explanation::default();
-                    decisions.push(g.gate.evaluate_explained_traced(
+                    decisions.push(g.gate.evaluate_explained_deferred(
                         w,
                         &mut trace,
                         &mut explanation,
@@ -760,3 +798,6 @@ impl Service {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

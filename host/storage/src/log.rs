@@ -10,11 +10,15 @@
 //! without its bytes on disk.
 //!
 //! The flush is made either by an appender itself ([`GroupCommit::wait_or_lead`]:
-//! the first waiter leads, writing for all who wait meanwhile; the velocity
-//! log, whose commits block anyway) or by a background writer
-//! ([`GroupCommit::run`] on a thread of its own, appenders waiting with
-//! [`GroupCommit::wait`] or, from async code, [`Ticket::committed`]; the
-//! decision log).
+//! the first waiter leads, writing for all who wait meanwhile) or by a
+//! background writer ([`GroupCommit::run`] on a thread of its own,
+//! appenders waiting with [`GroupCommit::wait`] or [`Ticket::wait`] or,
+//! from async code, [`Ticket::committed`]; the velocity log and the
+//! decision log). Batches are flushed one at a time, in append order, so a
+//! batch written means every batch before it was flushed too (and, under
+//! [`OnFailure::Poison`], written: after a failure no later batch reaches
+//! the log's `flush`). [`GroupCommit::barrier`] gives a ticket for
+//! everything appended so far.
 //!
 //! After a failed flush the log either refuses every later append
 //! ([`OnFailure::Poison`]: a write-ahead log whose file may now hold a torn
@@ -60,6 +64,8 @@ pub enum NotIdle<E> {
 /// The result of one batch, told to its appenders.
 struct Slot<E> {
     state: Mutex<SlotState<E>>,
+    /// Blocking waiters of [`Ticket::wait`] wait here.
+    set: Condvar,
 }
 
 struct SlotState<E> {
@@ -75,7 +81,26 @@ impl<E: Clone> Slot<E> {
                 result: None,
                 wakers: Vec::new(),
             }),
+            set: Condvar::new(),
         })
+    }
+
+    /// A slot whose result is already known.
+    fn settled(result: Result<(), E>) -> Arc<Self> {
+        let slot = Self::new();
+        lock(&slot.state).result = Some(result);
+        slot
+    }
+
+    /// Blocks until the result is set.
+    fn wait(&self) -> Result<(), E> {
+        let mut s = lock(&self.state);
+        loop {
+            if let Some(result) = &s.result {
+                return result.clone();
+            }
+            s = self.set.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     fn result(&self) -> Option<Result<(), E>> {
@@ -91,6 +116,7 @@ impl<E: Clone> Slot<E> {
             s.result = Some(result);
             std::mem::take(&mut s.wakers)
         };
+        self.set.notify_all();
         for w in wakers {
             w.wake();
         }
@@ -114,6 +140,17 @@ impl<E: Clone> Ticket<E> {
     /// log written by a background writer).
     pub fn committed(self) -> Committed<E> {
         Committed { slot: self.slot }
+    }
+
+    /// Blocks until the batch is flushed, and its result (for a log written
+    /// by a background writer: nothing here flushes it).
+    pub fn wait(&self) -> Result<(), E> {
+        self.slot.wait()
+    }
+
+    /// The batch's result, if it is flushed.
+    pub fn result(&self) -> Option<Result<(), E>> {
+        self.slot.result()
     }
 }
 
@@ -149,7 +186,11 @@ struct State<M, E> {
     appended: u64,
     /// The batch being filled.
     batch: Arc<Slot<E>>,
+    /// The batch being flushed, while `flushing`.
+    in_flight: Option<Arc<Slot<E>>>,
     flushing: bool,
+    /// Someone waits for the batch being filled ([`GroupCommit::demand`]).
+    demanded: bool,
     closing: bool,
     failed: Option<E>,
     stats: BatchStats,
@@ -185,7 +226,10 @@ impl<M, E: Clone> Drop for Unfinished<'_, M, E> {
     fn drop(&mut self) {
         if let Some(slot) = self.slot.take() {
             slot.set(Err(self.log.closed.clone()));
-            lock(&self.log.state).flushing = false;
+            let mut s = lock(&self.log.state);
+            s.flushing = false;
+            s.in_flight = None;
+            drop(s);
             self.log.done.notify_all();
         }
     }
@@ -203,7 +247,9 @@ impl<M: Default, E: Clone> GroupCommit<M, E> {
                 records: 0,
                 appended: 0,
                 batch: Slot::new(),
+                in_flight: None,
                 flushing: false,
+                demanded: false,
                 closing: false,
                 failed: None,
                 stats: BatchStats::default(),
@@ -241,6 +287,29 @@ impl<M: Default, E: Clone> GroupCommit<M, E> {
             seq,
             slot: s.batch.clone(),
         })
+    }
+
+    /// A ticket for every record appended so far: its batch is the one
+    /// being filled when it holds records, else the one being flushed, else
+    /// (nothing in flight) it is already settled (with the poisoning error
+    /// of a failed log). Since batches are flushed in order, once it is
+    /// settled `Ok` so is every append made before it.
+    pub fn barrier(&self) -> Ticket<E> {
+        let s = lock(&self.state);
+        let slot = if s.records > 0 || !s.buf.is_empty() {
+            s.batch.clone()
+        } else if let Some(slot) = &s.in_flight {
+            slot.clone()
+        } else {
+            Slot::settled(match &s.failed {
+                Some(e) => Err(e.clone()),
+                None => Ok(()),
+            })
+        };
+        Ticket {
+            seq: s.appended,
+            slot,
+        }
     }
 
     /// Waits for `ticket`'s batch, flushing it (and whatever else is
@@ -294,6 +363,37 @@ impl<M: Default, E: Clone> GroupCommit<M, E> {
         }
     }
 
+    /// [`run`](Self::run), but a batch is flushed only once someone waits
+    /// for it ([`demand`](Self::demand)), or at close: appenders that wait
+    /// once after many appends (a request's decisions) get one flush for
+    /// all of them, however fast the flush is.
+    pub fn run_on_demand(&self, mut flush: impl FnMut(&[u8], M) -> Result<(), E>) {
+        let mut s = lock(&self.state);
+        loop {
+            loop {
+                let buffered = s.records > 0 || !s.buf.is_empty();
+                if s.closing && !buffered {
+                    return;
+                }
+                if buffered && (s.demanded || s.closing) {
+                    break;
+                }
+                s = self.work.wait(s).unwrap_or_else(|p| p.into_inner());
+            }
+            s = self.flush(s, &mut flush);
+        }
+    }
+
+    /// Asks the writer of [`run_on_demand`](Self::run_on_demand) to flush
+    /// `ticket`'s batch (no effect once it is being flushed or done).
+    pub fn demand(&self, ticket: &Ticket<E>) {
+        let mut s = lock(&self.state);
+        if !s.demanded && Arc::ptr_eq(&ticket.slot, &s.batch) {
+            s.demanded = true;
+            self.work.notify_one();
+        }
+    }
+
     /// Refuses appends from now on; a background writer flushes what is
     /// buffered and returns.
     pub fn close(&self) {
@@ -313,15 +413,24 @@ impl<M: Default, E: Clone> GroupCommit<M, E> {
         let meta = std::mem::take(&mut s.meta);
         let records = std::mem::take(&mut s.records);
         let slot = std::mem::replace(&mut s.batch, Slot::new());
+        s.demanded = false;
+        // A poisoned log writes nothing more: a batch appended before the
+        // failure was known fails with it.
+        let poisoned = s.failed.clone();
+        s.in_flight = Some(slot.clone());
         drop(s);
         let mut unfinished = Unfinished {
             log: self,
             slot: Some(slot),
         };
-        let result = flush(&buf, meta);
+        let result = match poisoned {
+            Some(e) => Err(e),
+            None => flush(&buf, meta),
+        };
         let slot = unfinished.slot.take().expect("the batch's slot");
         let mut s = lock(&self.state);
         s.flushing = false;
+        s.in_flight = None;
         s.stats.batches += 1;
         match &result {
             Ok(()) => {
@@ -488,5 +597,51 @@ mod tests {
         assert_eq!(queued.slot.result(), Some(Ok(())));
         assert_eq!(log.append(1, |_, _| {}).err(), Some("closed".into()));
         assert_eq!(&written.lock().unwrap()[..], b"x\ny\nz\nw\n");
+    }
+
+    #[test]
+    fn an_on_demand_writer_flushes_once_waited_for_and_a_barrier_covers_all() {
+        let log = Arc::new(GroupCommit::<u64, String>::new(
+            OnFailure::Poison,
+            0,
+            "closed".into(),
+        ));
+        let flushes = Arc::new(AtomicU64::new(0));
+        let fail = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let (log, flushes, fail) = (log.clone(), flushes.clone(), fail.clone());
+            std::thread::spawn(move || {
+                log.run_on_demand(|_, _| {
+                    flushes.fetch_add(1, Ordering::SeqCst);
+                    if fail.load(Ordering::SeqCst) {
+                        Err("full".into())
+                    } else {
+                        Ok(())
+                    }
+                })
+            })
+        };
+        // Nothing in flight: a barrier is settled at once.
+        assert_eq!(log.barrier().result(), Some(Ok(())));
+        let tickets: Vec<_> = (0..20).map(|i| append(&log, "r", i)).collect();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(flushes.load(Ordering::SeqCst), 0, "no one waited yet");
+        let barrier = log.barrier();
+        assert_eq!(barrier.seq(), 20);
+        log.demand(&tickets[19]);
+        assert_eq!(tickets[0].wait(), Ok(()));
+        assert!(tickets.iter().all(|t| t.result() == Some(Ok(()))));
+        assert_eq!(barrier.result(), Some(Ok(())));
+        assert_eq!(flushes.load(Ordering::SeqCst), 1, "one flush for twenty");
+        // A failed flush fails its batch and every later one, unflushed.
+        fail.store(true, Ordering::SeqCst);
+        let a = append(&log, "a", 1);
+        log.demand(&a);
+        assert_eq!(a.wait(), Err("full".into()));
+        assert_eq!(log.barrier().result(), Some(Err("full".into())));
+        assert!(log.append(1, |_, _| {}).is_err());
+        assert_eq!(flushes.load(Ordering::SeqCst), 2);
+        log.close();
+        writer.join().unwrap();
     }
 }

@@ -74,6 +74,10 @@ fn frame(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
 /// `segment`, whose first record has sequence number `cut_lsn`. Shards are
 /// written one at a time, each under its own lock only: commits go on.
 /// Gives up (leaving the previous checkpoint) once `stop` is set.
+/// `ready` runs once every shard is copied, before the file is put in
+/// place (the durable store syncs its log there: a shard may hold records
+/// not yet on disk); its error leaves the previous checkpoint.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn write(
     dir: &Path,
     segment: u64,
@@ -82,6 +86,7 @@ pub(super) fn write(
     mem: &MemoryStore,
     shards: usize,
     stop: &AtomicBool,
+    ready: &dyn Fn() -> Result<(), WalError>,
 ) -> Result<CheckpointReport, WalError> {
     let started = Instant::now();
     let path = dir.join(FILE);
@@ -114,6 +119,7 @@ pub(super) fn write(
             block.extend_from_slice(&max_ts.to_le_bytes());
         }
         frame(out, &block)?;
+        ready().map_err(std::io::Error::other)?;
         out.write_all(END)
     })
     .map_err(|e| WalError::Io {

@@ -2,10 +2,23 @@
 //! rebuilt at start from a write-ahead log ([`super::wal`]) that every
 //! commit and release is written to, and synced, before it is applied.
 //!
-//! A commit returns only once its record is on disk (group commit shares
-//! one `fdatasync` between concurrent commits), so no returned decision is
-//! lost by a crash at any point. A failed write poisons the store: every
-//! later call fails with [`VelocityError::Unavailable`] and the gate holds.
+//! A commit appends its record to the log and applies it to the index at
+//! once, under its keys' locks; its [`Durable`] says when the record is on
+//! disk (a writer thread syncs the log, one `fdatasync` for every record
+//! appended meanwhile: concurrent decisions and the decisions of one
+//! request share it). [`Store::commit`] waits for it; the gate's deferred
+//! path ([`Store::commit_deferred`]) unlocks first and waits before the
+//! decision is returned, so no returned decision is lost by a crash at
+//! any point.
+//!
+//! What a later decision sees before an earlier record is on disk is safe:
+//! it can only see more history (the earlier contribution), and its own
+//! record comes after the earlier one in the log, so it is never on disk
+//! without it. A decision found recorded (a retry, a review) is handed out
+//! only once the log is synced past it ([`DurableStore::recorded`] waits).
+//! A failed write poisons the store: every record not yet on disk fails
+//! (the gate turns its ALLOW into HOLD `gate.velocity_unavailable`), and
+//! every later call fails with [`VelocityError::Unavailable`].
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,8 +36,61 @@ use super::{
     Commit, Exclusive, HoldQuery, KeyStats, MemoryStore, Recorded, Released, Store, VelocityError,
     WindowStats,
 };
+use riskgate_storage::log::Ticket;
 
 pub use super::wal::WalError as DurableError;
+
+/// When a change a store recorded is on disk. The change is visible at
+/// once (later reads count it); whatever was decided on it must not be
+/// handed out before [`wait`](Self::wait) or [`settled`](Self::settled)
+/// says `Ok`. An error means the record may not be on disk: what it
+/// recorded must not be taken as recorded.
+#[must_use = "a deferred record must be waited for before its decision is given out"]
+pub struct Durable(Option<(Ticket<String>, Arc<Shared>)>);
+
+impl std::fmt::Debug for Durable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Durable")
+            .field(&self.0.as_ref().map(|(t, _)| t.seq()))
+            .finish()
+    }
+}
+
+impl Durable {
+    /// Already on disk (a store whose commits are durable on return).
+    pub fn settled_now() -> Self {
+        Durable(None)
+    }
+
+    /// Whether it is known to be on disk already, without waiting.
+    pub fn is_settled(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_none_or(|(t, _)| matches!(t.result(), Some(Ok(()))))
+    }
+
+    /// Blocks until the record is on disk, or the log failed.
+    pub fn wait(&self) -> Result<(), VelocityError> {
+        match &self.0 {
+            None => Ok(()),
+            Some((ticket, s)) => s.wal.wait(ticket).map_err(unavailable),
+        }
+    }
+
+    /// [`wait`](Self::wait) without blocking a thread.
+    pub fn settled(self) -> impl std::future::Future<Output = Result<(), VelocityError>> {
+        let committed = self.0.map(|(ticket, s)| {
+            s.wal.demand(&ticket);
+            ticket.committed()
+        });
+        async move {
+            match committed {
+                None => Ok(()),
+                Some(c) => c.await.map_err(|why| unavailable(WalError::Poisoned(why))),
+            }
+        }
+    }
+}
 
 /// Settings of a [`DurableStore`].
 #[derive(Debug, Clone)]
@@ -73,6 +139,8 @@ pub struct RecoveryReport {
 /// The durable velocity store of one directory.
 pub struct DurableStore {
     s: Arc<Shared>,
+    /// The log's writer thread ([`Wal::run`]).
+    writer: Option<JoinHandle<()>>,
     /// The automatic checkpoint running in the background, if any.
     worker: Mutex<Option<JoinHandle<()>>>,
     checkpoint_every: u64,
@@ -169,16 +237,28 @@ impl DurableStore {
                 dir.display()
             );
         }
+        let s = Arc::new(Shared {
+            dir: dir.to_path_buf(),
+            mem,
+            wal,
+            in_flight: RwLock::new(()),
+            checkpointing: Mutex::new(()),
+            closing: AtomicBool::new(false),
+        });
+        let writer = {
+            let s = Arc::clone(&s);
+            std::thread::Builder::new()
+                .name("velocity-log".into())
+                .spawn(move || s.wal.run())
+                .map_err(|source| WalError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })?
+        };
         Ok((
             DurableStore {
-                s: Arc::new(Shared {
-                    dir: dir.to_path_buf(),
-                    mem,
-                    wal,
-                    in_flight: RwLock::new(()),
-                    checkpointing: Mutex::new(()),
-                    closing: AtomicBool::new(false),
-                }),
+                s,
+                writer: Some(writer),
                 worker: Mutex::new(None),
                 checkpoint_every: options.checkpoint_every,
                 since: AtomicU64::new(0),
@@ -197,10 +277,15 @@ impl DurableStore {
         self.s.wal.segment_count()
     }
 
-    /// Log syncs since open: with concurrent commits, fewer than commits
-    /// (group commit).
+    /// Log syncs since open: with concurrent or deferred commits, fewer
+    /// than commits (group commit).
     pub fn syncs(&self) -> u64 {
         self.s.wal.syncs()
+    }
+
+    /// When every record appended so far is on disk.
+    pub fn barrier(&self) -> Durable {
+        Durable(Some((self.s.wal.barrier(), Arc::clone(&self.s))))
     }
 
     /// Makes the next log write fail as a full disk would; the store is then
@@ -253,6 +338,11 @@ impl Drop for DurableStore {
         if let Some(worker) = super::lock(&self.worker).take() {
             let _ = worker.join();
         }
+        // What is appended is flushed, then the writer returns.
+        self.s.wal.close();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
     }
 }
 
@@ -265,6 +355,11 @@ impl Shared {
         Ok(ticket.seq())
     }
 
+    /// Waits until every record appended so far is on disk.
+    fn sync_all(&self) -> Result<(), WalError> {
+        self.wal.wait(&self.wal.barrier())
+    }
+
     /// Writes a checkpoint of the index: the next open loads it and
     /// replays only the log after it (the log before it stays until it
     /// ages out). Commits go on while it is written (each shard is held
@@ -274,6 +369,9 @@ impl Shared {
         let cut = {
             let _quiet = self.in_flight.write().unwrap_or_else(|p| p.into_inner());
             self.wal.check()?;
+            // Every record appended is applied (none is between its append
+            // and its application); on disk too before the cut.
+            self.sync_all()?;
             let cut = self.wal.cut()?;
             self.mem.begin_cut();
             cut
@@ -286,6 +384,9 @@ impl Shared {
             &self.mem,
             self.mem.shard_count(),
             &self.closing,
+            // The shards copied may hold records applied after the cut and
+            // not yet on disk: the checkpoint stands only once they are.
+            &|| self.sync_all(),
         );
         self.mem.end_cut();
         let report = written?;
@@ -307,9 +408,16 @@ impl Store for DurableStore {
         self.s.mem.retention_ms()
     }
 
+    /// The recorded decision, once its record is on disk: one committed
+    /// deferred may be visible before (a retry, a review or a release
+    /// finding it waits for the log to be synced past it).
     fn recorded(&self, id: &str) -> Result<Option<Recorded>, VelocityError> {
         self.s.wal.check().map_err(unavailable)?;
-        self.s.mem.recorded(id)
+        let recorded = self.s.mem.recorded(id)?;
+        if recorded.is_some() {
+            self.s.sync_all().map_err(unavailable)?;
+        }
+        Ok(recorded)
     }
 
     fn window(
@@ -341,19 +449,32 @@ impl Store for DurableStore {
         }
     }
 
-    fn commit(&self, commit: &Commit<'_>, _exclusive: Exclusive) -> Result<(), VelocityError> {
+    fn commit(&self, commit: &Commit<'_>, exclusive: Exclusive) -> Result<(), VelocityError> {
+        self.commit_deferred(commit, exclusive)?.wait()
+    }
+
+    /// Appends the record and applies it at once (visible to every later
+    /// read); the record is on disk once the returned [`Durable`] says so.
+    fn commit_deferred(
+        &self,
+        commit: &Commit<'_>,
+        _exclusive: Exclusive,
+    ) -> Result<Durable, VelocityError> {
         self.s.wal.check().map_err(unavailable)?;
         let encoded = self.s.mem.encode(commit)?;
         let in_flight = self.s.shared();
         // Aged by the later of its times: an approval's event counts from
         // the approval, so its segment must outlive that.
-        let seq = self
+        let ticket = self
             .s
-            .write(&encoded.bytes, commit.event_ts().max(commit.requested_at))?;
-        // On disk: now visible.
+            .wal
+            .append(&encoded.bytes, commit.event_ts().max(commit.requested_at))
+            .map_err(unavailable)?;
+        // Appended (so any record that sees it comes after it in the log):
+        // now visible.
         self.s
             .mem
-            .apply_commit(commit, &encoded, Some(seq))
+            .apply_commit(commit, &encoded, Some(ticket.seq()))
             .map_err(VelocityError::from)?;
         self.s.wal.set_cutoff(
             self.s
@@ -363,7 +484,7 @@ impl Store for DurableStore {
         );
         drop(in_flight);
         self.count_record();
-        Ok(())
+        Ok(Durable(Some((ticket, Arc::clone(&self.s)))))
     }
 
     fn release(&self, id: &str) -> Result<Released, VelocityError> {
@@ -403,8 +524,14 @@ impl Store for DurableStore {
         self.s.mem.key_stats(key)
     }
 
+    /// The holds, once every record listed is on disk (see
+    /// [`recorded`](Self::recorded)).
     fn holds(&self, query: &HoldQuery) -> Result<Vec<Recorded>, VelocityError> {
         self.s.wal.check().map_err(unavailable)?;
-        self.s.mem.holds(query)
+        let holds = self.s.mem.holds(query)?;
+        if !holds.is_empty() {
+            self.s.sync_all().map_err(unavailable)?;
+        }
+        Ok(holds)
     }
 }

@@ -37,7 +37,7 @@ mod txn;
 mod wal;
 
 pub use checkpoint::CheckpointReport;
-pub use durable::{DurableError, DurableOptions, DurableStore, RecoveryReport};
+pub use durable::{Durable, DurableError, DurableOptions, DurableStore, RecoveryReport};
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::{RedisStore, RedisUrlError};
@@ -435,6 +435,18 @@ pub trait Store: Send + Sync {
     /// Records the decision and its contribution atomically; on `Ok` the
     /// record survives a crash. Releases the exclusivity.
     fn commit(&self, commit: &Commit<'_>, exclusive: Exclusive) -> Result<(), VelocityError>;
+    /// [`commit`](Self::commit) that may return before the record is on
+    /// disk: it is visible at once, and the [`Durable`] says when it is on
+    /// disk (nothing decided on it may be handed out before). By default
+    /// the commit itself, settled on return.
+    fn commit_deferred(
+        &self,
+        commit: &Commit<'_>,
+        exclusive: Exclusive,
+    ) -> Result<Durable, VelocityError> {
+        self.commit(commit, exclusive)
+            .map(|()| Durable::settled_now())
+    }
     /// Removes the recorded decision of `id` and its contribution (the
     /// caller holds the locks of `id` and of the recorded keys).
     fn release(&self, id: &str) -> Result<Released, VelocityError>;

@@ -333,7 +333,7 @@ fn a_failed_write_makes_the_store_unavailable_and_records_nothing() {
             .unwrap_err();
         assert!(err.is_unavailable(), "{err}");
         assert!(err.to_string().contains("No space left"), "{err}");
-        // Not applied, and everything after fails too.
+        // Nothing recorded can be read: every call after the failure fails.
         assert!(s.recorded("2").is_err());
         assert!(s.window(k.get(Scope::Account), "ETH", T0, H).is_err());
         assert!(s.release("1").is_err());
@@ -402,6 +402,50 @@ fn concurrent_commits_share_syncs_and_all_survive() {
     let (s, report) = open(dir.path());
     assert_eq!(report.decisions, 800);
     assert_eq!(acct(&s, &k, T0, H).count, 800);
+}
+
+#[test]
+fn deferred_commits_are_visible_at_once_and_share_one_sync_once_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let k = keys("a", "d");
+    {
+        let (s, _) = open(dir.path());
+        let d = decision("x", Verdict::Allow);
+        let ids: Vec<String> = (0..100).map(|i| format!("d-{i}")).collect();
+        let durables: Vec<_> = ids
+            .iter()
+            .map(|id| {
+                s.commit_deferred(
+                    &Commit {
+                        id,
+                        keys: &k,
+                        fingerprint: [7; 32],
+                        requested_at: T0,
+                        decision: &d,
+                        allowed: Some((1, 0)),
+                        counted_at: None,
+                    },
+                    Exclusive::default(),
+                )
+                .unwrap()
+            })
+            .collect();
+        // Counted at once, none synced yet.
+        assert_eq!(acct(&s, &k, T0, H).count, 100);
+        assert_eq!(s.syncs(), 0);
+        assert!(!durables[0].is_settled());
+        // A decision found recorded is handed out only once on disk.
+        assert!(s.recorded("d-5").unwrap().is_some());
+        assert_eq!(s.syncs(), 1);
+        assert!(durables.iter().all(|d| d.is_settled()));
+        for d in &durables {
+            d.wait().unwrap();
+        }
+        assert_eq!(s.syncs(), 1, "one sync for a hundred deferred commits");
+    }
+    let (s, report) = open(dir.path());
+    assert_eq!(report.decisions, 100);
+    assert_eq!(acct(&s, &k, T0, H).count, 100);
 }
 
 /// A stream of withdrawals committed to `durable` and to `live` alike:

@@ -6,8 +6,8 @@
 //! order, so no path leaves a key locked.
 
 use super::{
-    Commit, Exclusive, InFlightGuard, KeyLock, Keys, Pending, Recorded, Scope, Store, Velocity,
-    VelocityError, WindowStats,
+    Commit, Durable, Exclusive, InFlightGuard, KeyLock, Keys, Pending, Recorded, Scope, Store,
+    Velocity, VelocityError, WindowStats,
 };
 use riskgate_model::Decision;
 
@@ -148,18 +148,33 @@ impl<'a> Txn<'a> {
     }
 
     /// Records `decision` (and, when `allowed` gives an ALLOW's amount and
-    /// USD value, its contribution under every key) atomically, then
-    /// unlocks. On `Ok` the record survives a crash; on an error nothing
-    /// may be taken as recorded.
+    /// USD value, its contribution under every key) atomically, unlocks,
+    /// then waits until the record is on disk. On `Ok` the record survives
+    /// a crash; on an error nothing may be taken as recorded.
     pub fn commit(
-        mut self,
+        self,
         fingerprint: [u8; 32],
         requested_at: u64,
         decision: &Decision,
         allowed: Option<(u64, u64)>,
     ) -> Result<(), VelocityError> {
+        self.commit_deferred(fingerprint, requested_at, decision, allowed)?
+            .wait()
+    }
+
+    /// [`commit`](Self::commit) without the wait: records and unlocks; the
+    /// record is visible at once and on disk once the [`Durable`] says so.
+    /// The decision must not be handed out before; on its error nothing
+    /// may be taken as recorded.
+    pub fn commit_deferred(
+        mut self,
+        fingerprint: [u8; 32],
+        requested_at: u64,
+        decision: &Decision,
+        allowed: Option<(u64, u64)>,
+    ) -> Result<Durable, VelocityError> {
         let exclusive = self.exclusive.take().unwrap_or_default();
-        self.store.commit(
+        self.store.commit_deferred(
             &Commit {
                 id: self.id,
                 keys: self.keys,

@@ -6,10 +6,14 @@
 //! without the header (written before segments had one) is read as frames
 //! from its first byte: the magic read as a frame length is over
 //! [`MAX_FRAME`], so no such segment starts with it.
-//! Appends go to a shared buffer ([`GroupCommit`]); the first waiter becomes
-//! the leader, writes everything buffered so far and `fdatasync`s it once,
-//! then wakes every waiter it covered (group commit): concurrent commits
-//! share one sync.
+//! Appends go to a shared buffer ([`GroupCommit`]); once someone waits for
+//! a record, a writer thread ([`Wal::run`]) writes everything buffered so
+//! far and `fdatasync`s it once, then wakes every waiter of that batch
+//! (group commit): whatever was appended before the wait or while the
+//! previous batch was syncing (concurrent commits, the decisions of one
+//! request) shares one sync. Batches reach the file
+//! in append order, so a record on disk means every record appended
+//! before it is too.
 //!
 //! A write or sync error poisons the log: every later append fails, so no
 //! decision is ever returned on a record that may not be on disk.
@@ -382,17 +386,39 @@ impl Wal {
     }
 
     /// Returns once the record of `ticket` is on disk (or the log has
-    /// failed): the first waiter writes and syncs everything appended so
-    /// far, for every waiter.
+    /// failed); the writer thread ([`run`](Self::run)) flushes it.
     pub(super) fn wait(&self, ticket: &Ticket<String>) -> Result<(), WalError> {
-        self.pending
-            .wait_or_lead(ticket, |buf, max_ts| {
-                self.write_and_sync(buf, max_ts).map_err(|e| {
-                    tracing::error!("velocity log write failed: {e}");
-                    e.to_string()
-                })
+        self.demand(ticket);
+        ticket.wait().map_err(WalError::Poisoned)
+    }
+
+    /// Asks the writer to flush `ticket`'s batch now (a waiter is coming).
+    pub(super) fn demand(&self, ticket: &Ticket<String>) {
+        self.pending.demand(ticket);
+    }
+
+    /// A ticket for every record appended so far (see
+    /// [`GroupCommit::barrier`]).
+    pub(super) fn barrier(&self) -> Ticket<String> {
+        self.pending.barrier()
+    }
+
+    /// The writer: writes and syncs each batch once it is waited for,
+    /// until [`close`](Self::close)d and everything appended is flushed.
+    /// Run on a thread of its own.
+    pub(super) fn run(&self) {
+        self.pending.run_on_demand(|buf, max_ts| {
+            self.write_and_sync(buf, max_ts).map_err(|e| {
+                tracing::error!("velocity log write failed: {e}");
+                e.to_string()
             })
-            .map_err(WalError::Poisoned)
+        });
+    }
+
+    /// Refuses appends from now on; the writer flushes what is buffered
+    /// and returns.
+    pub(super) fn close(&self) {
+        self.pending.close();
     }
 
     fn write_and_sync(&self, buf: &[u8], max_ts: u64) -> Result<(), WalError> {

@@ -84,6 +84,24 @@ pub struct LoadArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// The server's process id, when it runs on this machine: its CPU time
+    /// over the measured seconds (from /proc) is reported per request, and
+    /// beside it the service overhead measured in the server: that CPU
+    /// time per request minus the gate's own time deciding the request's
+    /// withdrawals (their `latency_ns`).
+    #[arg(long, value_name = "PID")]
+    server_pid: Option<u32>,
+}
+
+/// CPU time (user + system) of process `pid` so far, from /proc.
+fn process_cpu(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which is in parentheses.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| Duration::from_secs_f64(ticks as f64 / hz as f64))
 }
 
 fn seconds(s: &str) -> Result<f64, String> {
@@ -276,6 +294,9 @@ struct DecisionView<'a> {
     reasons: Vec<ReasonView<'a>>,
     #[serde(default)]
     replayed: bool,
+    /// The gate's own time for the decision, ns.
+    #[serde(default)]
+    latency_ns: u64,
 }
 
 #[derive(Deserialize)]
@@ -345,6 +366,9 @@ struct Counts {
     faults: u64,
     fault_codes: BTreeMap<String, u64>,
     replayed: u64,
+    /// The gate's own time deciding the answered withdrawals (the sum of
+    /// their `latency_ns`).
+    decided_ns: u64,
     errors: Errors,
 }
 
@@ -360,6 +384,7 @@ impl Counts {
             *self.fault_codes.entry(code.clone()).or_default() += n;
         }
         self.replayed += o.replayed;
+        self.decided_ns += o.decided_ns;
         self.errors.merge(&o.errors);
     }
 
@@ -386,6 +411,10 @@ struct Stats {
     measured: Counts,
     /// Latency of the measured successful requests, ns.
     latency: Histogram<u64>,
+    /// Of each measured request's latency, what is not the gate deciding
+    /// its withdrawals (the sum of their `latency_ns`): HTTP, scheduling,
+    /// parsing and encoding, the syncs, on both ends; ns.
+    overhead: Histogram<u64>,
     /// Open loop: how late the generator sent a request its idle connection
     /// was scheduled to send, ns.
     lag: Histogram<u64>,
@@ -404,6 +433,7 @@ impl Stats {
             warmup: Counts::default(),
             measured: Counts::default(),
             latency: histogram(),
+            overhead: histogram(),
             lag: histogram(),
             unsent: 0,
             first_error: None,
@@ -426,6 +456,7 @@ impl Stats {
         self.warmup.merge(&o.warmup);
         self.measured.merge(&o.measured);
         self.latency.add(&o.latency).expect("same bounds");
+        self.overhead.add(&o.overhead).expect("same bounds");
         self.lag.add(&o.lag).expect("same bounds");
         self.unsent += o.unsent;
         if self.first_error.is_none() {
@@ -493,8 +524,9 @@ async fn exchange(sender: &mut Sender, req: Request<Full<Bytes>>) -> Result<Byte
     Ok(body)
 }
 
-/// Checks an answer and counts its decisions.
-fn tally(run: &Run, seq: u64, body: &[u8], counts: &mut Counts) -> Result<(), RequestError> {
+/// Checks an answer and counts its decisions; the sum of their
+/// `latency_ns` (the gate's own time deciding them).
+fn tally(run: &Run, seq: u64, body: &[u8], counts: &mut Counts) -> Result<u64, RequestError> {
     let bad = |what: String| RequestError::BadBody(what);
     let decisions: Vec<DecisionView<'_>> = if run.batch > 1 {
         serde_json::from_slice::<BatchView<'_>>(body)
@@ -522,7 +554,9 @@ fn tally(run: &Run, seq: u64, body: &[u8], counts: &mut Counts) -> Result<(), Re
     for d in &decisions {
         counts.decision(d);
     }
-    Ok(())
+    let decided = decisions.iter().map(|d| d.latency_ns).sum();
+    counts.decided_ns += decided;
+    Ok(decided)
 }
 
 /// One connection's loop until the end of the run.
@@ -612,10 +646,14 @@ async fn drive(run: Arc<Run>, index: u32, mut sender: Option<Sender>) -> Stats {
             }
         };
         match result {
-            Ok(()) if measured => stats
-                .latency
-                .saturating_record((done - from).as_nanos() as u64),
-            Ok(()) => {}
+            Ok(decided_ns) if measured => {
+                let latency = (done - from).as_nanos() as u64;
+                stats.latency.saturating_record(latency);
+                stats
+                    .overhead
+                    .saturating_record(latency.saturating_sub(decided_ns));
+            }
+            Ok(_) => {}
             Err(e) => {
                 if matches!(e, RequestError::Timeout | RequestError::Transport(_)) {
                     sender = None;
@@ -666,7 +704,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
             .enable_all()
             .build()?
     };
-    let (stats, cpu) = runtime.block_on(async {
+    let (stats, cpu, server_cpu) = runtime.block_on(async {
         // Connect first, so the run starts with every connection open.
         let mut senders = Vec::new();
         let mut early = Stats::new();
@@ -700,13 +738,19 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
             .collect();
         sleep_until(warm_end.into()).await;
         let cpu0 = cpu_time();
+        let server0 = args.server_pid.and_then(process_cpu);
         sleep_until(end.into()).await;
         let cpu = cpu_time().saturating_sub(cpu0);
+        let server_cpu = args
+            .server_pid
+            .and_then(process_cpu)
+            .zip(server0)
+            .map(|(b, a)| b.saturating_sub(a));
         let mut stats = early;
         for task in tasks {
             stats.merge(&task.await.context("a connection task panicked")?);
         }
-        anyhow::Ok((stats, cpu))
+        anyhow::Ok((stats, cpu, server_cpu))
     })?;
 
     let report = Report {
@@ -714,6 +758,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
         run_id: &run_id,
         stats: &stats,
         cpu,
+        server_cpu,
         pool_time,
     };
     if args.json {
@@ -737,6 +782,8 @@ struct Report<'a> {
     run_id: &'a str,
     stats: &'a Stats,
     cpu: Duration,
+    /// The server's CPU time over the measured seconds (`--server-pid`).
+    server_cpu: Option<Duration>,
     pool_time: Duration,
 }
 
@@ -762,6 +809,15 @@ impl Report<'_> {
             ("max", h.max() as f64 / 1e3),
             ("mean", h.mean() / 1e3),
         ]
+    }
+
+    /// Server CPU per measured request, and what of it is not the gate
+    /// deciding (minus the mean of the requests' summed `latency_ns`), µs.
+    fn server_per_request_us(&self) -> Option<(f64, f64)> {
+        let m = &self.stats.measured;
+        let cpu = self.server_cpu?.as_secs_f64() * 1e6 / m.requests.max(1) as f64;
+        let decided = m.decided_ns as f64 / 1e3 / m.requests.max(1) as f64;
+        Some((cpu, cpu - decided))
     }
 
     /// Generator CPU per measured request, µs.
@@ -809,6 +865,7 @@ impl Report<'_> {
             "fault_codes": m.fault_codes,
             "replayed": m.replayed,
             "latency_us": pct(&s.latency),
+            "overhead_us": pct(&s.overhead),
             "send_lag_us": a.rate.map(|_| pct(&s.lag)),
             "unsent": s.unsent,
             "warmup": {
@@ -818,6 +875,9 @@ impl Report<'_> {
             },
             "generator_cpu_cores": self.cpu.as_secs_f64() / a.duration,
             "generator_cpu_us_per_request": self.cpu_per_request_us(),
+            "decision_us_per_request": m.decided_ns as f64 / 1e3 / m.requests.max(1) as f64,
+            "server_cpu_us_per_request": self.server_per_request_us().map(|(c, _)| c),
+            "server_overhead_us_per_request": self.server_per_request_us().map(|(_, o)| o),
         })
     }
 
@@ -907,6 +967,7 @@ impl Report<'_> {
             writeln!(out, "{what:<13} {}   (ms)", cells.join("  "))
         };
         line(out, "latency", &s.latency)?;
+        line(out, "overhead", &s.overhead)?;
         if a.rate.is_some() {
             line(out, "send lag", &s.lag)?;
             if s.unsent > 0 {
@@ -923,6 +984,19 @@ impl Report<'_> {
             self.cpu.as_secs_f64() / a.duration,
             self.cpu_per_request_us()
         )?;
+        let m = &self.stats.measured;
+        writeln!(
+            out,
+            "gate's own time (latency_ns): {:.1} µs per request; overhead: latency minus it",
+            m.decided_ns as f64 / 1e3 / m.requests.max(1) as f64
+        )?;
+        if let Some((cpu, overhead)) = self.server_per_request_us() {
+            writeln!(
+                out,
+                "server CPU: {:.2} cores, {cpu:.1} µs per request, of which {overhead:.1} µs beyond the gate's own time",
+                self.server_cpu.unwrap_or_default().as_secs_f64() / a.duration,
+            )?;
+        }
         Ok(())
     }
 }
