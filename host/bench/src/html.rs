@@ -52,7 +52,7 @@ pub fn render(r: &Report) -> String {
         s,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>riskgate bench</title><style>{STYLE}</style></head><body>\n\
-         <h1>riskgate bench</h1>\n<p>{} on {} core(s){}, riskgate {}{}. {} withdrawals ({}), \
+         <h1>riskgate bench</h1>\n<p>{} on {} core(s){}{}, riskgate {}{}. {} withdrawals ({}), \
          designated set of {} addresses, in-memory velocity store; latency over {} interleaved rounds \
          ({} measured per contender); throughput the median of {} runs on 1 and on {} threads.{}</p>\n",
         escape(&m.timestamp),
@@ -61,6 +61,7 @@ pub fn render(r: &Report) -> String {
             .as_deref()
             .map(|c| format!(" ({})", escape(c)))
             .unwrap_or_default(),
+        escape(&m.load_text()),
         escape(&m.riskgate_version),
         m.rustc
             .as_deref()

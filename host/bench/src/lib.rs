@@ -267,6 +267,7 @@ fn throughput(
 /// Runs the benchmark.
 pub fn run(config: &BenchConfig) -> Result<Report, BenchError> {
     let (timestamp, timestamp_ms) = now();
+    let load_average_start = load_average();
     let workload = Workload::new(config.set_size, config.withdrawals, config.seed)?;
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = if config.threads == 0 {
@@ -467,6 +468,8 @@ pub fn run(config: &BenchConfig) -> Result<Report, BenchError> {
             riskgate_version: env!("CARGO_PKG_VERSION").into(),
             timestamp,
             timestamp_ms,
+            load_average_start,
+            load_average_end: load_average(),
             reference,
         },
         contenders,
@@ -506,4 +509,11 @@ fn cpu_model() -> Option<String> {
         .and_then(|l| l.split_once(':'))
         .map(|(_, m)| m.trim().to_string())
         .filter(|m| !m.is_empty())
+}
+
+/// `/proc/loadavg`'s 1, 5 and 15 minute averages (Linux).
+fn load_average() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut f = text.split_whitespace().map(str::parse::<f64>);
+    Some([f.next()?.ok()?, f.next()?.ok()?, f.next()?.ok()?])
 }

@@ -96,6 +96,10 @@ pub struct Machine {
     /// Start of the run, `2026-12-03T17:05:00Z`.
     pub timestamp: String,
     pub timestamp_ms: u64,
+    /// `/proc/loadavg` (1, 5, 15 minutes) when the run started and when
+    /// it ended: other work on the machine skews the scaling.
+    pub load_average_start: Option<[f64; 3]>,
+    pub load_average_end: Option<[f64; 3]>,
     /// The reference loops' scaling: the machine's ceiling.
     pub reference: Vec<ReferenceLoop>,
 }
@@ -406,6 +410,18 @@ fn us(ns: u64) -> f64 {
     ns as f64 / 1e3
 }
 
+impl Machine {
+    /// `; load average 0.12 at start, 1.40 at end` (1 minute), or nothing.
+    pub fn load_text(&self) -> String {
+        match (self.load_average_start, self.load_average_end) {
+            (Some(a), Some(b)) => {
+                format!("; load average {:.2} at start, {:.2} at end", a[0], b[0])
+            }
+            _ => String::new(),
+        }
+    }
+}
+
 impl Report {
     pub fn contender(&self, kind: ContenderKind) -> Option<&ContenderReport> {
         self.contenders.iter().find(|c| c.name == kind)
@@ -460,13 +476,14 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "machine ceiling ({} cores{}):",
+            "machine ceiling ({} cores{}{}):",
             self.machine.cores,
             self.machine
                 .cpu
                 .as_deref()
                 .map(|c| format!(", {c}"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            self.machine.load_text()
         );
         for l in &self.machine.reference {
             let t = &l.throughput;
