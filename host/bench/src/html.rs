@@ -198,6 +198,18 @@ pub fn render(r: &Report) -> String {
     s
 }
 
+/// A subject's label under its bars.
+fn short(name: &str) -> &'static str {
+    match name {
+        "native" => "native Rust",
+        "riskgate" => "riskgate",
+        "extism" => "Extism",
+        "alu" => "machine: ALU loop",
+        "pointer_chase" => "machine: pointer chase",
+        _ => "",
+    }
+}
+
 fn contender_name(k: ContenderKind) -> &'static str {
     match k {
         ContenderKind::Native => "native",
@@ -393,7 +405,7 @@ fn scaling_chart(s: &mut String, r: &Report) {
             "<text x=\"{:.2}\" y=\"{:.2}\" text-anchor=\"middle\">{}</text><text x=\"{:.2}\" y=\"{:.2}\" text-anchor=\"middle\">1 vs {} threads</text>",
             left + i as f64 * slot + slot / 2.0,
             height - 24.0,
-            escape(label),
+            short(name),
             left + i as f64 * slot + slot / 2.0,
             height - 10.0,
             t.threads
