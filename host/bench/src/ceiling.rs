@@ -4,8 +4,8 @@
 //! lines) from the hardware's (cores that are SMT siblings, a shared memory
 //! bus).
 //!
-//! - `alu`: four independent integer chains in registers, no memory: bound
-//!   by the core's ALU ports, which SMT siblings share (scales about 1.3x on
+//! - `alu`: twelve independent integer chains in registers, no memory:
+//!   bound by the core's ALU ports, which SMT siblings share (scales about 1.3x on
 //!   two siblings, N x on N real cores).
 //! - `pointer_chase`: one dependent load after another through a random
 //!   cycle over a 64 MB array, each a cache and TLB miss: bound by memory
@@ -60,17 +60,25 @@ pub struct Ceiling {
     chase_steps: u64,
 }
 
-/// `iters` rounds of four independent multiply-add/xor-shift chains.
+/// Independent chains of the ALU loop: many more than the core's integer
+/// ports can advance at once, so it is bound by the ports' throughput (which
+/// SMT siblings share), not by any one chain's latency.
+const LANES: usize = 12;
+
+/// `iters` rounds of [`LANES`] independent shift-xor-add chains.
 fn alu(iters: u64, seed: u64) -> u64 {
-    let (mut a, mut b, mut c, mut d) = (seed | 1, seed ^ 0x9e37, seed.rotate_left(17), !seed);
-    for _ in 0..iters {
-        a = a.wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(0x632b);
-        b ^= b << 13;
-        b ^= b >> 7;
-        c = c.rotate_left(11).wrapping_add(0x2545_f491);
-        d = d.wrapping_mul(0xd6e8_feb8_6659_fd93) ^ (d >> 29);
+    let mut l = [0u64; LANES];
+    for (i, x) in l.iter_mut().enumerate() {
+        *x = seed.wrapping_mul(i as u64 + 1) | 1;
     }
-    black_box(a ^ b ^ c ^ d)
+    let mut l = black_box(l);
+    let k: [u64; LANES] = std::array::from_fn(|i| 0x9e37_79b9_u64.wrapping_mul(i as u64 + 1));
+    for _ in 0..iters {
+        for (x, k) in l.iter_mut().zip(k) {
+            *x = (*x ^ (*x >> 3)).wrapping_add(k);
+        }
+    }
+    black_box(l.iter().fold(0, |a, x| a ^ x))
 }
 
 impl Ceiling {
