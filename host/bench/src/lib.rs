@@ -6,29 +6,42 @@
 //! - `native.rs`: the floor, the bundled policies' checks as plain Rust.
 //! - `peer.rs`: the Extism peer (`bench/extism/`), a child process driven
 //!   round by round.
+//! - `ceiling.rs`: the machine's reference loops (ALU, pointer chase).
+//! - `report.rs`: the results (serde, `--json`) and the text table;
+//!   `html.rs`: the self-contained HTML page (`--html`).
 //!
 //! Every contender gets its own velocity store (in memory) and decides the
 //! same stream, round by round, in a rotating order: latency of each
-//! decision (p50/p99/p999), single-thread throughput, then throughput with
-//! every core busy on a fresh store. Their verdicts must agree. Each
-//! withdrawal is cloned just before it is decided (outside the timing), so
-//! it is in cache as a request a service has just parsed would be.
+//! decision (p50/p99/p999). Their verdicts must agree. Each withdrawal is
+//! cloned just before it is decided (outside the timing), so it is in cache
+//! as a request a service has just parsed would be. Then throughput: one
+//! harness for every contender, run on 1 thread and on N (a fresh store
+//! each run, the stream split by account, each thread in stream order),
+//! repeated with the contenders and the reference loops interleaved; the
+//! median of the runs is reported.
 
+pub mod ceiling;
 pub mod demo;
+pub mod html;
 mod native;
 pub mod peer;
+pub mod report;
 mod workload;
 
 pub use native::{Native, recorded};
+pub use report::{ContenderKind, Report};
 pub use workload::Workload;
 
-use crate::demo::percentile;
+use crate::ceiling::{Ceiling, Loop};
+use crate::report::{
+    ContenderReport, FuelRow, Machine, Ratios, ReferenceLoop, RunConfig, Throughput, WarmStart,
+    curve, nearest_rank,
+};
 use riskgate::engine::Limits;
 use riskgate::gate::{Gate, GateError};
 use riskgate::model::{Verdict, Withdrawal};
 use riskgate::velocity::{DEFAULT_RETENTION_MS, Velocity};
 use riskgate::{bundled, model::Decision};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,8 +65,12 @@ pub struct BenchConfig {
     pub withdrawals: usize,
     /// Rounds the stream is cut into; the first is a warm-up, not measured.
     pub rounds: usize,
-    /// Threads of the throughput run (0: one per core).
+    /// Threads of the N-thread throughput runs (0: one per core).
     pub threads: usize,
+    /// Throughput runs of each contender (the median is reported).
+    pub runs: usize,
+    /// A smoke run: the reference loops run briefly.
+    pub quick: bool,
     pub seed: u64,
     pub limits: Limits,
     /// AOT cache of the gate's policies.
@@ -69,6 +86,8 @@ impl Default for BenchConfig {
             withdrawals: 200_000,
             rounds: 40,
             threads: 0,
+            runs: 3,
+            quick: false,
             seed: 2025,
             limits: Limits::default(),
             cache_dir: None,
@@ -138,27 +157,6 @@ impl Contender for Native {
     }
 }
 
-/// Which contender.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContenderKind {
-    Native,
-    Riskgate,
-    Extism,
-}
-
-impl ContenderKind {
-    /// The contenders that run in this process.
-    pub const IN_PROCESS: [ContenderKind; 2] = [ContenderKind::Native, ContenderKind::Riskgate];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ContenderKind::Native => "native Rust (floor)",
-            ContenderKind::Riskgate => "riskgate (wasm policies)",
-            ContenderKind::Extism => "Extism (JSON plug-in)",
-        }
-    }
-}
-
 fn contender(
     kind: ContenderKind,
     workload: &Workload,
@@ -192,50 +190,6 @@ fn gate(
         .max_clock_skew(None)
         .build()?;
     Ok((gate, started.elapsed()))
-}
-
-/// Figures of one contender.
-#[derive(Debug, Clone, Default)]
-pub struct Row {
-    pub p50_ns: u64,
-    pub p99_ns: u64,
-    pub p999_ns: u64,
-    /// Decisions per second, one thread.
-    pub single: f64,
-    /// Decisions per second, every thread busy.
-    pub parallel: f64,
-}
-
-/// Fuel one bundled policy burnt per decision over the latency run.
-#[derive(Debug, Clone)]
-pub struct FuelRow {
-    pub policy: String,
-    /// Its budget per call.
-    pub budget: u64,
-    pub p50: u64,
-    pub p99: u64,
-    pub max: u64,
-}
-
-/// The run's results.
-#[derive(Debug, Clone)]
-pub struct Report {
-    pub config: BenchConfig,
-    pub threads: usize,
-    pub set_len: usize,
-    pub set_build: Duration,
-    pub mix: String,
-    pub measured: usize,
-    pub rows: Vec<(ContenderKind, Row)>,
-    /// Decisions whose verdict differs between contenders.
-    pub disagreements: usize,
-    /// riskgate's policy calls that faulted in the latency run (a call
-    /// descheduled past the deadline is held: a disagreement, fail-safe).
-    pub faults: u64,
-    /// riskgate's fuel per decision, per policy.
-    pub fuel: Vec<FuelRow>,
-    /// Gate build with a warm AOT cache, then its first decision.
-    pub warm_start: Option<(Duration, Duration)>,
 }
 
 /// Decides `part` one withdrawal at a time: latency (ns) and verdict of
@@ -277,17 +231,54 @@ pub fn partition<'a>(stream: &[&'a Withdrawal], threads: usize) -> Vec<Vec<&'a W
     parts
 }
 
+/// What a throughput run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    Contender(ContenderKind),
+    Loop(Loop),
+}
+
+/// Decisions per second of a fresh in-process contender over the stream
+/// split by account over `threads` threads (one thread: the whole stream in
+/// order), the contender shared.
+fn throughput(
+    kind: ContenderKind,
+    workload: &Workload,
+    config: &BenchConfig,
+    stream: &[&Withdrawal],
+    threads: usize,
+) -> Result<f64, GateError> {
+    let c = contender(kind, workload, config)?;
+    let c = c.as_ref();
+    let parts = partition(stream, threads);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for part in &parts {
+            s.spawn(move || {
+                for w in part {
+                    std::hint::black_box(c.decide(&(*w).clone()));
+                }
+            });
+        }
+    });
+    Ok(stream.len() as f64 / started.elapsed().as_secs_f64())
+}
+
 /// Runs the benchmark.
 pub fn run(config: &BenchConfig) -> Result<Report, BenchError> {
+    let (timestamp, timestamp_ms) = now();
+    let load_average_start = load_average();
     let workload = Workload::new(config.set_size, config.withdrawals, config.seed)?;
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = if config.threads == 0 {
-        std::thread::available_parallelism().map_or(1, usize::from)
+        cores
     } else {
         config.threads
     };
+    let runs = config.runs.max(1);
     let stream: Vec<&Withdrawal> = workload.stream.iter().map(|g| &g.withdrawal).collect();
 
-    // Latency and single-thread throughput, interleaved round by round.
+    // Latency, interleaved round by round.
     let contenders: Vec<Box<dyn Contender>> = ContenderKind::IN_PROCESS
         .iter()
         .map(|&k| contender(k, &workload, config))
@@ -349,8 +340,8 @@ pub fn run(config: &BenchConfig) -> Result<Report, BenchError> {
                     FuelRow {
                         policy,
                         budget,
-                        p50: percentile(&f, 0.5),
-                        p99: percentile(&f, 0.99),
+                        p50: nearest_rank(&f, 0.5),
+                        p99: nearest_rank(&f, 0.99),
                         max: f.last().copied().unwrap_or(0),
                     }
                 })
@@ -359,48 +350,69 @@ pub fn run(config: &BenchConfig) -> Result<Report, BenchError> {
     drop(contenders);
     let disagreements = (0..stream.len())
         .filter(|&i| verdicts.iter().any(|v| v.get(i) != verdicts[0].get(i)))
-        .count();
+        .count() as u64;
 
-    // Throughput with every core busy: fresh stores, the stream split by
-    // account (each thread keeps its accounts' order), one shared contender.
-    let parts = partition(&stream, threads);
-    let mut parallel = Vec::new();
-    for &kind in &ContenderKind::IN_PROCESS {
-        let c = contender(kind, &workload, config)?;
-        let c = c.as_ref();
-        let started = Instant::now();
-        std::thread::scope(|s| {
-            for part in &parts {
-                s.spawn(move || {
-                    for w in part {
-                        std::hint::black_box(c.decide(&(*w).clone()));
-                    }
-                });
+    // Throughput: the same harness on 1 and on N threads for every
+    // contender and reference loop, `runs` times, in a rotating order.
+    let ceiling = Ceiling::new(
+        Duration::from_millis(if config.quick { 30 } else { 300 }),
+        config.seed,
+    );
+    let subjects: Vec<Subject> = kinds
+        .iter()
+        .map(|&k| Subject::Contender(k))
+        .chain(Loop::ALL.iter().map(|&l| Subject::Loop(l)))
+        .collect();
+    let mut rates: Vec<[Vec<f64>; 2]> = vec![[Vec::new(), Vec::new()]; subjects.len()];
+    for run in 0..runs {
+        for i in 0..subjects.len() {
+            let k = (run + i) % subjects.len();
+            for (slot, t) in [(0, 1), (1, threads)] {
+                let rate = match subjects[k] {
+                    Subject::Contender(ContenderKind::Extism) => peer
+                        .as_mut()
+                        .expect("the Extism peer runs")
+                        .parallel(t)
+                        .map_err(BenchError::Peer)?,
+                    Subject::Contender(kind) => throughput(kind, &workload, config, &stream, t)?,
+                    Subject::Loop(l) => ceiling.rate(l, t),
+                };
+                rates[k][slot].push(rate);
             }
-        });
-        parallel.push(stream.len() as f64 / started.elapsed().as_secs_f64());
-    }
-    if let Some(peer) = peer.as_mut() {
-        parallel.push(peer.parallel(threads).map_err(BenchError::Peer)?);
+        }
     }
     drop(peer);
+    drop(ceiling);
+    let mut rates = rates
+        .into_iter()
+        .map(|[one, many]| Throughput::of(threads, one, many));
 
-    let rows = kinds
+    let contenders: Vec<ContenderReport> = kinds
         .iter()
-        .enumerate()
-        .map(|(i, &kind)| {
-            let mut l = std::mem::take(&mut latencies[i]);
+        .zip(&mut latencies)
+        .map(|(&kind, l)| {
+            let mut l = std::mem::take(l);
             l.sort_unstable();
-            (
-                kind,
-                Row {
-                    p50_ns: percentile(&l, 0.5),
-                    p99_ns: percentile(&l, 0.99),
-                    p999_ns: percentile(&l, 0.999),
-                    single: l.len() as f64 * 1e9 / (l.iter().sum::<u64>() as f64).max(1.0),
-                    parallel: parallel[i],
-                },
-            )
+            ContenderReport {
+                name: kind,
+                label: kind.label().into(),
+                p50_ns: nearest_rank(&l, 0.5),
+                p99_ns: nearest_rank(&l, 0.99),
+                p999_ns: nearest_rank(&l, 0.999),
+                max_ns: l.last().copied().unwrap_or(0),
+                samples: l.len(),
+                latency_curve: curve(&l),
+                throughput: rates.next().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let reference: Vec<ReferenceLoop> = Loop::ALL
+        .iter()
+        .zip(&mut rates)
+        .map(|(l, throughput)| ReferenceLoop {
+            name: l.name().into(),
+            label: l.label().into(),
+            throughput,
         })
         .collect();
 
@@ -420,150 +432,88 @@ pub fn run(config: &BenchConfig) -> Result<Report, BenchError> {
             )?;
             let t = Instant::now();
             std::hint::black_box(g.evaluate(stream[0]));
-            Some((build, t.elapsed()))
+            let first = t.elapsed();
+            Some(WarmStart {
+                build_ms: build.as_secs_f64() * 1e3,
+                first_decision_ms: first.as_secs_f64() * 1e3,
+                total_ms: (build + first).as_secs_f64() * 1e3,
+            })
         }
         None => None,
     };
 
+    let ratios = Ratios::of(&contenders);
+    let targets = report::targets(&contenders, &ratios, faults, disagreements);
     Ok(Report {
-        config: config.clone(),
-        threads,
-        set_len: workload.set_len,
-        set_build: workload.set_build,
-        mix: workload.mix(),
-        measured,
-        rows,
+        format: report::FORMAT,
+        config: RunConfig {
+            set_size: config.set_size,
+            set_len: workload.set_len,
+            set_build_ms: workload.set_build.as_secs_f64() * 1e3,
+            withdrawals: stream.len(),
+            mix: workload.mix(),
+            rounds: config.rounds,
+            measured,
+            threads,
+            runs,
+            seed: config.seed,
+            fuel: config.limits.fuel,
+            deadline_us: config.limits.deadline.as_micros() as u64,
+            quick: config.quick,
+        },
+        machine: Machine {
+            cores,
+            cpu: cpu_model(),
+            rustc: option_env!("RISKGATE_BENCH_RUSTC").map(str::to_string),
+            riskgate_version: env!("CARGO_PKG_VERSION").into(),
+            timestamp,
+            timestamp_ms,
+            load_average_start,
+            load_average_end: load_average(),
+            reference,
+        },
+        contenders,
+        ratios,
+        targets,
         disagreements,
         faults,
         fuel,
         warm_start,
+        process_start_ms: None,
     })
 }
 
-fn us(ns: u64) -> f64 {
-    ns as f64 / 1e3
+/// `2026-12-03T17:05:00Z` and ms since the Unix epoch, now.
+fn now() -> (String, u64) {
+    let t = time::OffsetDateTime::now_utc();
+    let ms = (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+    (
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        ),
+        ms,
+    )
 }
 
-impl Report {
-    fn row(&self, kind: ContenderKind) -> Option<&Row> {
-        self.rows.iter().find(|(k, _)| *k == kind).map(|(_, r)| r)
-    }
+/// The CPU's model name from `/proc/cpuinfo` (Linux).
+fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, m)| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+}
 
-    /// The table and the ratios, as printed by `riskgate bench`.
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "riskgate bench: {} withdrawals ({}), designated set of {} addresses (built in {:.2} s), \
-             in-memory velocity store, {} interleaved rounds (the first a warm-up), {} measured per contender",
-            self.config.withdrawals,
-            self.mix,
-            self.set_len,
-            self.set_build.as_secs_f64(),
-            self.config.rounds,
-            self.measured,
-        );
-        let _ = writeln!(s);
-        let _ = writeln!(
-            s,
-            "{:<26} {:>9} {:>9} {:>9} {:>14} {:>16}",
-            "contender",
-            "p50 µs",
-            "p99 µs",
-            "p999 µs",
-            "1 thread /s",
-            format!("{} threads /s", self.threads)
-        );
-        for (kind, r) in &self.rows {
-            let _ = writeln!(
-                s,
-                "{:<26} {:>9.2} {:>9.2} {:>9.2} {:>14.0} {:>16.0}",
-                kind.label(),
-                us(r.p50_ns),
-                us(r.p99_ns),
-                us(r.p999_ns),
-                r.single,
-                r.parallel
-            );
-        }
-        let _ = writeln!(s);
-        if let (Some(n), Some(g)) = (
-            self.row(ContenderKind::Native),
-            self.row(ContenderKind::Riskgate),
-        ) {
-            let ratio = |a: u64, b: u64| a as f64 / (b as f64).max(1.0);
-            let _ = writeln!(
-                s,
-                "riskgate / native: p50 {:.1}x, p99 {:.1}x, p999 {:.1}x, 1-thread throughput {:.1}x lower",
-                ratio(g.p50_ns, n.p50_ns),
-                ratio(g.p99_ns, n.p99_ns),
-                ratio(g.p999_ns, n.p999_ns),
-                n.single / g.single.max(1e-9),
-            );
-            let check = |ok: bool| if ok { "met" } else { "MISSED" };
-            match self.row(ContenderKind::Extism) {
-                Some(e) => {
-                    let _ = writeln!(
-                        s,
-                        "Extism / riskgate: p50 {:.1}x, p99 {:.1}x, p999 {:.1}x, 1-thread throughput {:.1}x lower; \
-                         at least 5x faster than Extism {}",
-                        ratio(e.p50_ns, g.p50_ns),
-                        ratio(e.p99_ns, g.p99_ns),
-                        ratio(e.p999_ns, g.p999_ns),
-                        g.single / e.single.max(1e-9),
-                        check(ratio(e.p50_ns, g.p50_ns) >= 5.0),
-                    );
-                }
-                None => {
-                    let _ = writeln!(s, "Extism / riskgate: not run (the peer was left out)");
-                }
-            }
-            let _ = writeln!(
-                s,
-                "targets: p50 <= 1.5 µs {} ({:.2}); p99 <= 5 µs {} ({:.2}); within 5x of native {} ({:.1}x); \
-                 >= 1M decisions/s on {} threads {} ({:.0})",
-                check(g.p50_ns <= 1_500),
-                us(g.p50_ns),
-                check(g.p99_ns <= 5_000),
-                us(g.p99_ns),
-                check(ratio(g.p50_ns, n.p50_ns) <= 5.0),
-                ratio(g.p50_ns, n.p50_ns),
-                self.threads,
-                check(g.parallel >= 1e6),
-                g.parallel
-            );
-        }
-        let _ = writeln!(
-            s,
-            "verdicts: the contenders disagree on {} of {} withdrawals; riskgate policy faults {} \
-             (fuel is the budget; wall-clock backstop {} µs)",
-            self.disagreements,
-            self.config.withdrawals,
-            self.faults,
-            self.config.limits.deadline.as_micros()
-        );
-        for f in &self.fuel {
-            let _ = writeln!(
-                s,
-                "fuel per decision, {}: p50 {} p99 {} max {} of a budget of {} (max is {:.1}% of it, {:.0}x margin)",
-                f.policy,
-                f.p50,
-                f.p99,
-                f.max,
-                f.budget,
-                100.0 * f.max as f64 / f.budget.max(1) as f64,
-                f.budget as f64 / f.max.max(1) as f64,
-            );
-        }
-        if let Some((build, first)) = self.warm_start {
-            let _ = writeln!(
-                s,
-                "warm start (AOT cache hit): gate build {:.2} ms + first decision {:.3} ms = {:.2} ms",
-                build.as_secs_f64() * 1e3,
-                first.as_secs_f64() * 1e3,
-                (build + first).as_secs_f64() * 1e3
-            );
-        }
-        s
-    }
+/// `/proc/loadavg`'s 1, 5 and 15 minute averages (Linux).
+fn load_average() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let mut f = text.split_whitespace().map(str::parse::<f64>);
+    Some([f.next()?.ok()?, f.next()?.ok()?, f.next()?.ok()?])
 }

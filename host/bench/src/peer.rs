@@ -149,7 +149,8 @@ impl Peer {
         Ok((latencies, verdicts))
     }
 
-    /// Decisions per second over the whole stream on `threads`.
+    /// Decisions per second over the whole stream on `threads` (one: the
+    /// same harness on one thread), on a fresh store, one plug-in a thread.
     pub fn parallel(&mut self, threads: usize) -> Result<f64, PeerError> {
         self.ask(&format!("parallel {threads}"))?;
         let line = self.line()?;

@@ -17,7 +17,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use extism::{PTR, Plugin, PluginBuilder, UserData, Wasm, host_fn};
 use riskgate::address::{self, Canonical};
 use riskgate_bench::{Workload, chunk_len, partition, recorded};
-use riskgate::model::{Decision, Hit, Reason, Verdict, Withdrawal};
+use riskgate::model::{Decision, GateCode, Hit, Reason, Verdict, Withdrawal};
 use riskgate::screening::{ScreenError, Screener};
 use riskgate::velocity::{DEFAULT_RETENTION_MS, Keys, Scope, Velocity};
 use serde::{Deserialize, Serialize};
@@ -183,7 +183,7 @@ impl Peer {
     /// The gate's steps around the two plug-in calls.
     fn decide(&mut self, w: &Withdrawal) -> Decision {
         if let Err(e) = w.validate() {
-            return Decision::gate_hold(&w.id, "gate.bad_input", e.to_string());
+            return Decision::gate_hold(&w.id, GateCode::BadInput, e.to_string());
         }
         let canonical = address::canonicalize(&w.chain, &w.destination);
         let destination = match &canonical {
@@ -212,7 +212,7 @@ impl Peer {
         let mut d = Decision::allow(&w.id);
         let input = match serde_json::to_string(w) {
             Ok(s) => s,
-            Err(e) => return Decision::gate_hold(&w.id, "gate.bad_input", e.to_string()),
+            Err(e) => return Decision::gate_hold(&w.id, GateCode::BadInput, e.to_string()),
         };
         for policy in ["sanctions", "velocity"] {
             let out = self
@@ -242,7 +242,7 @@ impl Peer {
                 Err(why) => {
                     d.verdict = d.verdict.max(Verdict::Hold);
                     d.reasons.push(Reason {
-                        code: "gate.policy_fault".into(),
+                        code: GateCode::PolicyFault.as_str().into(),
                         detail: format!("policy `{policy}` faulted: {why}"),
                         policy: Some(policy.into()),
                     });

@@ -1,9 +1,11 @@
 //! `riskgate bench`: decision latency and throughput against native Rust.
 
 use super::EngineArgs;
+use anyhow::Context as _;
 use clap::Args;
 use riskgate_bench::{self as bench, BenchConfig};
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,9 +20,13 @@ pub struct BenchArgs {
     /// Interleaved rounds (the first is a warm-up).
     #[arg(long, default_value_t = 40)]
     rounds: usize,
-    /// Threads of the throughput run (default: one per core).
+    /// Threads of the N-thread throughput runs (default: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Throughput runs of each contender on 1 and on N threads,
+    /// interleaved; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
     /// Seed of the stream and the set.
     #[arg(long, default_value_t = 2025)]
     seed: u64,
@@ -32,6 +38,13 @@ pub struct BenchArgs {
     /// leaves it out; anything else is the path of a built peer binary.
     #[arg(long, default_value = "auto", value_name = "auto|on|off|PATH")]
     extism: String,
+    /// Write the report as one JSON document to FILE (`-`: stdout, instead
+    /// of the table).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the report as a self-contained HTML page (charts inline) to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -42,6 +55,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         withdrawals: args.withdrawals,
         rounds: args.rounds,
         threads: args.threads,
+        runs: args.runs,
+        quick: args.quick,
         seed: args.seed,
         limits: args.engine.limits(),
         cache_dir: args.engine.cache_dir(),
@@ -70,18 +85,28 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         path => Some(path.into()),
     };
-    let report = bench::run(&config)?;
-    let mut out = std::io::stdout().lock();
-    write!(out, "{}", report.render())?;
-    if let Some(process) = process_start(&args.engine, if args.quick { 1 } else { 7 })? {
-        writeln!(
-            out,
-            "process start to first decision (`riskgate check`, one withdrawal, AOT cache hit): median {:.1} ms",
-            process.as_secs_f64() * 1e3
-        )?;
+    let mut report = bench::run(&config)?;
+    report.process_start_ms =
+        process_start(&args.engine, if args.quick { 1 } else { 7 })?.map(|d| d.as_secs_f64() * 1e3);
+    if let Some(path) = &args.html {
+        std::fs::write(path, bench::html::render(&report))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let json_to_stdout = args.json.as_deref() == Some(std::path::Path::new("-"));
+    match &args.json {
+        Some(_) if json_to_stdout => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", report.to_json())?;
+        }
+        Some(path) => std::fs::write(path, report.to_json() + "\n")
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => {}
+    }
+    if !json_to_stdout {
+        write!(std::io::stdout().lock(), "{}", report.render())?;
     }
     // A fault is held, so it disagrees; only an unexplained disagreement fails.
-    Ok(if report.disagreements as u64 <= report.faults {
+    Ok(if report.disagreements <= report.faults {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -1801,23 +1801,31 @@ fn demo_runs_and_summarises() {
     assert!(cols[2] > 0, "{designated}");
 }
 
-/// Fails at the time of writing: the `println!`s of host/cli/src/cli/demo.rs
-/// panic on a stdout write error (also `riskgate demo | head -1`: EPIPE).
 #[test]
 fn bench_quick_prints_the_table_and_the_contenders_agree() {
-    // Smoke mode: figures are meaningless, the table and the verdict
-    // agreement of native Rust and the wasm policies are not. A generous
-    // deadline, so a descheduled call does not fault into a disagreement.
-    let cache = TempDir::new().expect("tempdir");
+    // Smoke mode: figures are meaningless, the table, the reports and the
+    // verdict agreement of native Rust and the wasm policies are not. A
+    // generous deadline, so a descheduled call does not fault into a
+    // disagreement. One run writes the JSON and the HTML report too.
+    let dir = TempDir::new().expect("tempdir");
+    let cache = dir.path().join("cache");
+    let json = dir.path().join("bench.json");
+    let html = dir.path().join("bench.html");
     let r = exec_alone(&[
         "bench",
         "--quick",
         "--extism",
         "off",
+        "--runs",
+        "1",
         "--deadline-us",
         "250000",
         "--cache-dir",
-        path_str(cache.path()),
+        path_str(&cache),
+        "--json",
+        path_str(&json),
+        "--html",
+        path_str(&html),
     ]);
     assert_eq!(
         r.code(),
@@ -1830,9 +1838,17 @@ fn bench_quick_prints_the_table_and_the_contenders_agree() {
         "native Rust (floor)",
         "riskgate (wasm policies)",
         "p50 µs",
+        "1 thread /s",
+        "scaling",
+        "machine ceiling",
+        "ALU loop",
+        "pointer chase (64 MB)",
         "riskgate / native: p50",
         "Extism / riskgate: not run",
-        "targets: p50 <= 1.5 µs",
+        "targets: riskgate p50 / native p50 <= 1.25x",
+        "riskgate scaling (N threads / 1 thread) >= 1.7x",
+        "Extism p50 / riskgate p50 >= 8x not run",
+        "verdict disagreements <= 0 met (0)",
         "the contenders disagree on 0 of 4000 withdrawals",
         "warm start (AOT cache hit)",
         "process start to first decision",
@@ -1843,8 +1859,74 @@ fn bench_quick_prints_the_table_and_the_contenders_agree() {
             r.stdout
         );
     }
+
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json written"))
+            .expect("one JSON document");
+    assert_eq!(doc["format"], 1);
+    assert_eq!(doc["config"]["withdrawals"], 4000);
+    assert_eq!(doc["config"]["quick"], true);
+    assert!(doc["machine"]["cores"].as_u64().unwrap_or(0) >= 1);
+    let names: Vec<&str> = doc["machine"]["reference"]
+        .as_array()
+        .expect("reference loops")
+        .iter()
+        .map(|l| l["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["alu", "pointer_chase"]);
+    let contenders = doc["contenders"].as_array().expect("contenders");
+    let names: Vec<&str> = contenders
+        .iter()
+        .map(|c| c["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["native", "riskgate"]);
+    for c in contenders {
+        assert!(c["p50_ns"].as_u64().unwrap_or(0) > 0, "{c}");
+        assert_eq!(c["latency_curve"].as_array().map(Vec::len), Some(41));
+        let t = &c["throughput"];
+        assert!(t["one_thread_per_s"].as_f64().unwrap_or(0.0) > 0.0, "{t}");
+        assert!(t["n_threads_per_s"].as_f64().unwrap_or(0.0) > 0.0, "{t}");
+        assert!(t["scaling"].as_f64().unwrap_or(0.0) > 0.0, "{t}");
+    }
+    assert!(doc["ratios"]["riskgate_vs_native"]["p50"].is_number());
+    assert!(doc["ratios"]["extism_vs_riskgate"].is_null());
+    let targets = doc["targets"].as_array().expect("targets");
+    let target = |name: &str| {
+        targets
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap_or_else(|| panic!("no target {name}"))
+    };
+    assert_eq!(target("disagreements")["met"], true);
+    assert_eq!(target("riskgate_p50_vs_native")["limit"], 1.25);
+    assert!(target("extism_p50_vs_riskgate")["met"].is_null());
+    assert!(target("riskgate_scaling")["value"].is_number());
+    assert_eq!(doc["disagreements"], 0);
+    assert_eq!(doc["fuel"].as_array().map(Vec::len), Some(2));
+    assert!(doc["warm_start"]["total_ms"].is_number());
+    assert!(doc["process_start_ms"].is_number());
+
+    let page = std::fs::read_to_string(&html).expect("html written");
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.trim_end().ends_with("</html>"), "{page}");
+    for needle in [
+        "<svg id=\"latency-chart\"",
+        "<svg id=\"scaling-chart\"",
+        "<polyline data-contender=\"native\"",
+        "<polyline data-contender=\"riskgate\"",
+        "data-subject=\"pointer_chase\"",
+        "native Rust (floor)",
+        "riskgate (wasm policies)",
+        "id=\"targets\"",
+    ] {
+        assert!(page.contains(needle), "missing `{needle}` in the page");
+    }
+    assert_eq!(page.matches("<svg").count(), page.matches("</svg>").count());
+    assert!(!page.contains("<script"), "self-contained, no script");
 }
 
+/// Fails at the time of writing: the `println!`s of host/cli/src/cli/demo.rs
+/// panic on a stdout write error (also `riskgate demo | head -1`: EPIPE).
 #[test]
 fn demo_stdout_write_failure_does_not_panic() {
     let Ok(full) = File::options().write(true).open("/dev/full") else {
