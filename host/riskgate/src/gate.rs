@@ -19,11 +19,12 @@ use crate::policy::{Fault, LoadError, LoadReport, Policy, PolicySource, wit};
 use crate::review::ReviewPolicy;
 use crate::screening::Screener;
 use crate::velocity::{
-    Durable, Keys, Pending as PendingContribution, Prior, Txn, Velocity, VelocityError,
+    Durable, Keys, Padded, Pending as PendingContribution, Prior, Txn, Velocity, VelocityError,
+    thread_slot,
 };
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -323,6 +324,8 @@ impl GateBuilder {
                 modes,
                 signed_by: admitted.into_iter().map(|a| a.signed_by).collect(),
                 screener: RwLock::new(self.screener),
+                screener_generation: AtomicU64::new(0),
+                contexts: (0..CONTEXT_SLOTS).map(|_| Padded::default()).collect(),
                 velocity: self.velocity.unwrap_or_default(),
                 max_clock_skew_ms: self
                     .max_clock_skew
@@ -348,6 +351,12 @@ pub struct Gate {
     /// At least one policy is enforced.
     enforced: bool,
     screener: RwLock<Screener>,
+    /// Bumped after every [`Gate::set_screener`]: a thread's cached call
+    /// context of an older generation is rebuilt.
+    screener_generation: AtomicU64,
+    /// Per thread slot, the call context the slot's last decision used,
+    /// refilled by its next (see [`Gate::context`]).
+    contexts: Box<[Padded<Mutex<Option<ContextLease>>>]>,
     velocity: Arc<Velocity>,
     max_clock_skew_ms: Option<u64>,
     clock: Clock,
@@ -409,10 +418,79 @@ impl Drop for Permit<'_> {
     }
 }
 
+/// A call context on loan to one decision.
+struct ContextLease {
+    ctx: Arc<CallContext>,
+    /// The screener generation read before the context's screener was.
+    generation: u64,
+}
+
+/// Slots of [`Gate::contexts`] (threads beyond it share slots: still
+/// correct, a context is then built more often).
+const CONTEXT_SLOTS: usize = 64;
+
 impl Gate {
     /// A builder.
     pub fn builder() -> GateBuilder {
         GateBuilder::default()
+    }
+
+    /// The call context of one decision: the one this thread's slot kept,
+    /// with the decision's parts put in, else a new one. Refilling it, a
+    /// decision clones neither the screener nor the velocity handle, whose
+    /// reference counts every thread would otherwise write on every decision
+    /// (one cache line the cores take turns owning). The gate owns the
+    /// contexts: dropping it releases the sets and the store.
+    fn context(
+        &self,
+        destination: Destination,
+        keys: Arc<Keys>,
+        requested_at: u64,
+        inflight: Option<u64>,
+        record: bool,
+    ) -> ContextLease {
+        let generation = self.screener_generation.load(Ordering::Acquire);
+        let kept = self.contexts[thread_slot(CONTEXT_SLOTS)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut lease) = kept
+            && lease.generation == generation
+            && let Some(c) = Arc::get_mut(&mut lease.ctx)
+        {
+            c.destination = Arc::new(destination);
+            c.keys = keys;
+            c.requested_at = requested_at;
+            c.inflight = inflight;
+            c.record = record;
+            match Arc::get_mut(&mut c.velocity_fault) {
+                Some(fault) => {
+                    fault.take();
+                }
+                None => c.velocity_fault = Arc::new(OnceLock::new()),
+            }
+            return lease;
+        }
+        ContextLease {
+            ctx: Arc::new(CallContext {
+                screener: self.screener(),
+                destination: Arc::new(destination),
+                velocity: self.velocity.clone(),
+                keys,
+                requested_at,
+                inflight,
+                velocity_fault: Arc::new(OnceLock::new()),
+                record,
+            }),
+            generation,
+        }
+    }
+
+    /// Gives a decision's context back to this thread's slot.
+    fn keep_context(&self, lease: ContextLease) {
+        *self.contexts[thread_slot(CONTEXT_SLOTS)]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(lease);
     }
 
     /// The policies, in chain order.
@@ -448,6 +526,7 @@ impl Gate {
     /// either the old sets or the new ones, never a mix.
     pub fn set_screener(&self, screener: Screener) {
         *self.screener.write().unwrap_or_else(|p| p.into_inner()) = screener;
+        self.screener_generation.fetch_add(1, Ordering::Release);
     }
 
     /// The velocity state.
@@ -601,11 +680,11 @@ impl Gate {
                 Err(_) => w.destination.trim(),
             },
         ));
-        let destination = Arc::new(Destination {
+        let destination = Destination {
             chain: w.chain.clone(),
             address: w.destination.clone(),
             canonical,
-        });
+        };
         let fingerprint = fingerprint(w);
 
         // The id's and keys' locks until the decision is recorded; every
@@ -617,18 +696,15 @@ impl Gate {
 
         let input = crate::policy::to_wit(w);
         let permit = self.permits.acquire();
-        let velocity_fault = Arc::new(OnceLock::new());
         // One context per decision, shared by its policy calls.
-        let ctx = Arc::new(CallContext {
-            screener: self.screener(),
+        let lease = self.context(
             destination,
-            velocity: self.velocity.clone(),
-            keys: keys.clone(),
-            requested_at: w.requested_at,
-            inflight: txn.token(),
-            velocity_fault: velocity_fault.clone(),
-            record: explanation.is_some(),
-        });
+            keys.clone(),
+            w.requested_at,
+            txn.token(),
+            explanation.is_some(),
+        );
+        let ctx = &lease.ctx;
         let mut decision = Decision::allow(&w.id);
         for (policy, &mode) in self.policies.iter().zip(&self.modes) {
             // Each policy's own answer first, then (when enforced) folded in.
@@ -705,9 +781,10 @@ impl Gate {
                 }),
             }
         }
-        drop(ctx);
+        let velocity_fault = lease.ctx.velocity_fault.get().cloned();
+        self.keep_context(lease);
         drop(permit);
-        if let Some(why) = velocity_fault.get() {
+        if let Some(why) = velocity_fault {
             decision.verdict = decision.verdict.max(Verdict::Hold);
             decision
                 .reasons

@@ -31,10 +31,11 @@ mod store;
 #[cfg(test)]
 mod tests;
 
+use riskgate_storage::slots::StripedU64;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use sha2::{Digest, Sha256};
 
@@ -149,9 +150,11 @@ pub struct DesignatedSet {
     /// at its end: a locked read-modify-write is a full fence on x86, and
     /// one issued before or between the Bloom probes and the exact store's
     /// reads would keep their cache misses from overlapping.
-    bloom_rejected: AtomicU64,
-    unconfirmed: AtomicU64,
-    confirmed: AtomicU64,
+    // Striped: every lookup of every thread counts, and one shared line
+    // would make the threads take turns.
+    bloom_rejected: StripedU64,
+    unconfirmed: StripedU64,
+    confirmed: StripedU64,
 }
 
 impl fmt::Debug for DesignatedSet {
@@ -235,9 +238,9 @@ impl SetBuilder {
             exact,
             duplicates,
             mapped: false,
-            bloom_rejected: AtomicU64::new(0),
-            unconfirmed: AtomicU64::new(0),
-            confirmed: AtomicU64::new(0),
+            bloom_rejected: StripedU64::default(),
+            unconfirmed: StripedU64::default(),
+            confirmed: StripedU64::default(),
         })
     }
 }
@@ -341,9 +344,9 @@ impl DesignatedSet {
             exact,
             duplicates: usize::try_from(header.duplicates).unwrap_or(usize::MAX),
             mapped: true,
-            bloom_rejected: AtomicU64::new(0),
-            unconfirmed: AtomicU64::new(0),
-            confirmed: AtomicU64::new(0),
+            bloom_rejected: StripedU64::default(),
+            unconfirmed: StripedU64::default(),
+            confirmed: StripedU64::default(),
         })
     }
 

@@ -10,12 +10,16 @@
 //! - [`header`]: the format header (magic, version) of every binary file.
 //! - [`log`]: group commit, batching concurrent appends to a log so that
 //!   one write and one sync cover them.
+//! - [`slots`]: per-thread slots (striped counters, padded registries) for
+//!   state every thread updates on every decision, so two cores never take
+//!   turns owning one cache line.
 
 pub mod atomic;
 pub mod bytes;
 pub mod header;
 pub mod lock;
 pub mod log;
+pub mod slots;
 
 pub use atomic::{WriteError, WriteOptions, sync_dir, write_atomic, write_atomic_with};
 pub use bytes::{ByteReader, ReadError};

@@ -28,7 +28,7 @@ mod memory;
 mod record;
 #[cfg(feature = "redis")]
 mod redis;
-pub mod slots;
+pub use riskgate_storage::slots;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -472,7 +472,8 @@ pub trait Store: Send + Sync {
 /// only hold more, never allow more).
 pub struct Velocity {
     store: Arc<dyn Store>,
-    stripes: Box<[Mutex<()>]>,
+    /// Padded: two threads locking neighbouring stripes do not share a line.
+    stripes: Box<[Padded<Mutex<()>>]>,
     /// Decisions in flight, one slot per thread (see
     /// [`Velocity::begin_pending`]).
     inflight: Box<[Padded<Mutex<Vec<InFlight>>>]>,
@@ -561,7 +562,7 @@ impl Velocity {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Velocity {
             store,
-            stripes: (0..LOCK_STRIPES).map(|_| Mutex::default()).collect(),
+            stripes: (0..LOCK_STRIPES).map(|_| Padded::default()).collect(),
             inflight: (0..INFLIGHT_SLOTS).map(|_| Padded::default()).collect(),
             hasher: std::hash::RandomState::new(),
         }

@@ -14,6 +14,7 @@ use super::decisions::DecisionLog;
 use super::events::{Event, Events};
 use super::{DATA_SHARDS, HashMapOf, IndexHasher, MemoryStore, Shard, replay};
 use crate::lock;
+use crate::slots::Padded;
 use riskgate_storage::bytes::{ByteReader, ReadError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -270,7 +271,7 @@ impl MemoryStore {
         let mut skip = Vec::with_capacity(DATA_SHARDS);
         for part in decoded {
             for (shard, since) in part? {
-                shards.push(Mutex::new(shard));
+                shards.push(Padded(Mutex::new(shard)));
                 skip.push(since);
             }
         }

@@ -37,6 +37,7 @@ use super::{
     Commit, Contribution, HoldQuery, KeyStats, Recorded, Released, Scope, Store, VelocityError,
     WindowStats, check_horizon, check_window_len, lock, newest_cap, write_key,
 };
+use crate::slots::Padded;
 use decisions::DecisionLog;
 use events::{Event, Events};
 use riskgate_model::HoldState;
@@ -206,7 +207,9 @@ pub(super) struct Encoded {
 /// In-memory velocity state.
 pub struct MemoryStore {
     retention_ms: u64,
-    shards: Box<[Mutex<Shard>]>,
+    /// Padded: two threads working in neighbouring shards do not share a
+    /// cache line.
+    shards: Box<[Padded<Mutex<Shard>>]>,
     assets: RwLock<HashMap<Box<str>, u32>>,
     hasher: IndexHasher,
     /// Events with `ts` below this may have been pruned.
@@ -240,7 +243,7 @@ impl MemoryStore {
     pub fn new(retention_ms: u64) -> Self {
         MemoryStore {
             retention_ms,
-            shards: (0..DATA_SHARDS).map(|_| Mutex::default()).collect(),
+            shards: (0..DATA_SHARDS).map(|_| Padded::default()).collect(),
             assets: RwLock::default(),
             hasher: IndexHasher::random(),
             horizon: AtomicU64::new(0),

@@ -11,6 +11,19 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 #[repr(align(128))]
 pub struct Padded<T>(pub T);
 
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::ops::DerefMut for Padded<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
 /// This thread's slot among `n` (assigned round-robin on the thread's first
 /// use; threads beyond `n` share slots, which stays correct, only slower).
 pub fn thread_slot(n: usize) -> usize {
