@@ -189,18 +189,7 @@ fn crash_test(checkpoint_every: &str) {
     // The store counts exactly the allowed withdrawals of each account.
     for a in 0..ACCOUNTS {
         let account = format!("acct-{a}");
-        let out = Command::new(BIN)
-            .args(["velocity", "--velocity"])
-            .arg(&dir)
-            .args(["stats", "account", &account])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = account_stats(&dir, &account);
         let events = v["stats"]["events"].as_u64().unwrap();
         assert_eq!(
             events,
@@ -378,18 +367,7 @@ fn sigkill_of_serve_loses_no_decision_a_client_received() {
     }
     for a in 0..ACCOUNTS {
         let account = format!("acct-{a}");
-        let out = Command::new(BIN)
-            .args(["velocity", "--velocity"])
-            .arg(&dir)
-            .args(["stats", "account", &account])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = account_stats(&dir, &account);
         assert_eq!(
             v["stats"]["events"].as_u64().unwrap(),
             allowed_per_account.get(&account).copied().unwrap_or(0),
@@ -400,4 +378,20 @@ fn sigkill_of_serve_loses_no_decision_a_client_received() {
         "serve crash test: {RUNS} SIGKILLs ({killed_mid_run} mid-run), {} decisions received before a kill all answered identically after restart",
         before_last
     );
+}
+
+/// `riskgate velocity --velocity DIR stats account ACCOUNT`, parsed.
+fn account_stats(dir: &Path, account: &str) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .args(["velocity", "--velocity"])
+        .arg(dir)
+        .args(["stats", "account", account])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
