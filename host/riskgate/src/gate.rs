@@ -423,6 +423,8 @@ struct ContextLease {
     ctx: Arc<CallContext>,
     /// The screener generation read before the context's screener was.
     generation: u64,
+    /// The withdrawal as the policies see it, refilled in place.
+    input: crate::policy::wit::Withdrawal,
 }
 
 /// Slots of [`Gate::contexts`] (threads beyond it share slots: still
@@ -443,9 +445,9 @@ impl Gate {
     /// contexts: dropping it releases the sets and the store.
     fn context(
         &self,
-        destination: Destination,
+        w: &Withdrawal,
+        canonical: Result<address::Canonical, address::AddressError>,
         keys: Arc<Keys>,
-        requested_at: u64,
         inflight: Option<u64>,
         record: bool,
     ) -> ContextLease {
@@ -454,11 +456,27 @@ impl Gate {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
+        let requested_at = w.requested_at;
         if let Some(mut lease) = kept
             && lease.generation == generation
             && let Some(c) = Arc::get_mut(&mut lease.ctx)
         {
-            c.destination = Arc::new(destination);
+            // The strings' buffers of the last decision are reused.
+            match Arc::get_mut(&mut c.destination) {
+                Some(d) => {
+                    d.chain.clone_from(&w.chain);
+                    d.address.clone_from(&w.destination);
+                    d.canonical = canonical;
+                }
+                None => {
+                    c.destination = Arc::new(Destination {
+                        chain: w.chain.clone(),
+                        address: w.destination.clone(),
+                        canonical,
+                    })
+                }
+            }
+            crate::policy::fill_wit(&mut lease.input, w);
             c.keys = keys;
             c.requested_at = requested_at;
             c.inflight = inflight;
@@ -472,9 +490,14 @@ impl Gate {
             return lease;
         }
         ContextLease {
+            input: crate::policy::to_wit(w),
             ctx: Arc::new(CallContext {
                 screener: self.screener(),
-                destination: Arc::new(destination),
+                destination: Arc::new(Destination {
+                    chain: w.chain.clone(),
+                    address: w.destination.clone(),
+                    canonical,
+                }),
                 velocity: self.velocity.clone(),
                 keys,
                 requested_at,
@@ -680,11 +703,6 @@ impl Gate {
                 Err(_) => w.destination.trim(),
             },
         ));
-        let destination = Destination {
-            chain: w.chain.clone(),
-            address: w.destination.clone(),
-            canonical,
-        };
         let fingerprint = fingerprint(w);
 
         // The id's and keys' locks until the decision is recorded; every
@@ -694,23 +712,22 @@ impl Gate {
             Err(settled) => return *settled,
         };
 
-        let input = crate::policy::to_wit(w);
         let permit = self.permits.acquire();
         // One context per decision, shared by its policy calls.
         let lease = self.context(
-            destination,
+            w,
+            canonical,
             keys.clone(),
-            w.requested_at,
             txn.token(),
             explanation.is_some(),
         );
-        let ctx = &lease.ctx;
+        let (ctx, input) = (&lease.ctx, &lease.input);
         let mut decision = Decision::allow(&w.id);
         for (policy, &mode) in self.policies.iter().zip(&self.modes) {
             // Each policy's own answer first, then (when enforced) folded in.
             let mut own = Decision::allow("");
             let call_started = explanation.is_some().then(Instant::now);
-            let called = policy.evaluate(&input, ctx.clone());
+            let called = policy.evaluate(input, ctx.clone());
             let wall_ns = call_started.map_or(0, |t| {
                 t.elapsed().as_nanos().min(u128::from(u64::MAX)) as u64
             });

@@ -586,6 +586,23 @@ pub fn to_wit(w: &riskgate_model::Withdrawal) -> wit::Withdrawal {
     }
 }
 
+/// [`to_wit`] into `out`, reusing its strings' buffers (a caller deciding
+/// many withdrawals keeps one record and allocates nothing per decision).
+pub fn fill_wit(out: &mut wit::Withdrawal, w: &riskgate_model::Withdrawal) {
+    out.id.clone_from(&w.id);
+    out.account.clone_from(&w.account);
+    out.asset.clone_from(&w.asset);
+    out.chain.clone_from(&w.chain);
+    out.destination.clone_from(&w.destination);
+    out.amount = w.amount;
+    out.decimals = w.decimals;
+    out.usd_cents = w.usd_cents;
+    out.requested_at = w.requested_at;
+    out.account_created_at = w.account_created_at;
+    out.credential_changed_at = w.credential_changed_at;
+    out.destination_first_used_at = w.destination_first_used_at;
+}
+
 /// One line, bounded: errors end up in reasons and one-line CLI messages.
 pub(crate) fn describe(e: &wasmtime::Error) -> String {
     one_line(&format!("{e:#}"), 512)
