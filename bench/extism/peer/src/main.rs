@@ -25,6 +25,10 @@ use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+/// The `riskgate` binary's allocator, so the contenders compare alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const GUEST: &[u8] = include_bytes!(env!("RISKGATE_EXTISM_GUEST"));
 
 /// What the host functions answer for: the withdrawal being decided.
