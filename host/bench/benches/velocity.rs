@@ -8,7 +8,10 @@
 //! six windows, commit, without the policy), then runs criterion groups of
 //! both. Redis is `$RISKGATE_BENCH_REDIS` or `$RISKGATE_TEST_REDIS` when set,
 //! else a `redis-server` started on a free loopback port; without either
-//! the Redis half is skipped with a message.
+//! the Redis half is skipped with a message. `velocity/hot-key` times the
+//! windows of one key holding 1k, 10k and 100k events in the last day (a
+//! busy exchange deposit address, or an asset-wide rule) on the in-memory
+//! store: the running totals make it a binary search, not a scan.
 
 mod redis_server;
 
@@ -20,7 +23,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use riskgate::model::{Decision, Verdict};
 use riskgate::screening::Screener;
 use riskgate::velocity::{
-    Commit, DurableOptions, DurableStore, KeyParts, Keys, RedisStore, Scope, Store, Velocity,
+    Commit, DEFAULT_RETENTION_MS, DurableOptions, DurableStore, KeyParts, Keys, MemoryStore,
+    RedisStore, Scope, Store, Velocity,
 };
 use riskgate::{Gate, Limits, PolicySource, Withdrawal, bundled};
 
@@ -80,6 +84,11 @@ fn gate_with(store: Arc<dyn Store>, deadline: Duration) -> Gate {
 /// The store work of one decision without the policy: lock, the six windows
 /// of the default rules, commit.
 fn store_decision(store: &dyn Store, w: &Withdrawal, keys: &Keys) {
+    store_windows(store, w, keys, true);
+}
+
+/// [`store_decision`], with or without the six windows.
+fn store_windows(store: &dyn Store, w: &Withdrawal, keys: &Keys, windows: bool) {
     let exclusive = store.exclusive(&w.id, keys).expect("locks");
     assert!(store.recorded(&w.id).expect("recorded").is_none());
     for (scope, window) in [
@@ -89,7 +98,10 @@ fn store_decision(store: &dyn Store, w: &Withdrawal, keys: &Keys) {
         (Scope::Account, DAY),
         (Scope::Destination, 3_600_000),
         (Scope::Destination, DAY),
-    ] {
+    ]
+    .into_iter()
+    .filter(|_| windows)
+    {
         black_box(
             store
                 .window(keys.get(scope), keys.asset(), w.requested_at, window)
@@ -235,5 +247,42 @@ fn velocity(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, velocity);
+/// The 1-hour and 24-hour windows of a destination that `events` allowed
+/// withdrawals of other accounts went to over the last 23 hours.
+fn hot_key(c: &mut Criterion) {
+    let mut group = c.benchmark_group("velocity/hot-key");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2));
+    let now = T0 + DAY;
+    for events in [1_000u64, 10_000, 100_000] {
+        let store = MemoryStore::new(DEFAULT_RETENTION_MS);
+        let step = 23 * 3_600_000 / events;
+        let mut hot = None;
+        for i in 0..events {
+            let mut w = withdrawal("hot", i);
+            w.requested_at = now - 23 * 3_600_000 + i * step;
+            w.account = format!("acct-{i}");
+            w.destination = format!("0x{:040x}", 0xbeefu64);
+            let keys = keys_of(&w);
+            store_windows(&store, &w, &keys, false);
+            hot = Some(keys);
+        }
+        let keys = hot.expect("at least one event");
+        let key = keys.get(Scope::Destination);
+        group.bench_function(format!("{events}-events"), |b| {
+            b.iter(|| {
+                let mut stats = [None, None];
+                store.windows(key, "ETH", now, &[3_600_000, DAY], &mut |i, s| {
+                    stats[i] = Some(s.expect("window"));
+                });
+                black_box(stats)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, hot_key, velocity);
 criterion_main!(benches);

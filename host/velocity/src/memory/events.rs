@@ -28,63 +28,256 @@ impl Event {
     }
 }
 
-/// Where an event at `ts` goes: after every event not later than it.
-/// Events arrive nearly in time order, so the place is searched from the
-/// back, in steps doubling from 16 (a binary search over a long history
-/// would be a cache miss per step, and most events go last).
-fn insertion_point(events: &VecDeque<Event>, ts: u64) -> usize {
-    let len = events.len();
-    if events.back().is_none_or(|e| e.ts <= ts) {
-        return len;
-    }
-    // events[hi] is later than `ts`; find lo with events[lo] not later.
-    let mut hi = len - 1;
-    let mut step = 16;
-    let mut lo = loop {
-        let lo = hi.saturating_sub(step);
-        if lo == 0 || events[lo].ts <= ts {
-            break lo;
-        }
-        hi = lo;
-        step *= 2;
-    };
-    // The first in lo..=hi later than `ts`.
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        if events[mid].ts <= ts {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
+/// One event of a [`Series`] and the running totals up to it.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    event: Event,
+    /// Sums (wrapping) of `usd_cents` and of `amount` over the series'
+    /// entries from its first up to and including this one.
+    usd: u64,
+    amount: u64,
 }
 
-fn insert_sorted(events: &mut VecDeque<Event>, event: Event) {
-    let at = insertion_point(events, event.ts);
-    events.insert(at, event);
+/// Which assets a series' events are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Mix {
+    #[default]
+    Empty,
+    /// Every event is in this asset.
+    One(u32),
+    /// Two events differ (the series never goes back to `One`).
+    Many,
 }
 
-/// Merges `run` (in time order) into `events`: the events later than the
-/// run's first are taken off the back and merged with it, so a run that
-/// overlaps the end of a long history costs the overlap, not an insert
-/// into the middle per event.
-fn merge_sorted(events: &mut VecDeque<Event>, run: &[Event]) {
-    let Some(first) = run.first() else {
-        return;
-    };
-    let at = insertion_point(events, first.ts);
-    events.reserve(run.len());
-    let tail: Vec<Event> = events.drain(at..).collect();
-    let (mut a, mut b) = (tail.iter().peekable(), run.iter().peekable());
-    loop {
-        let next = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) if x.ts <= y.ts => a.next(),
-            (_, Some(_)) => b.next(),
-            (Some(_), None) => a.next(),
-            (None, None) => break,
+impl Mix {
+    fn add(&mut self, asset: u32) {
+        *self = match *self {
+            Mix::Empty => Mix::One(asset),
+            Mix::One(a) if a == asset => Mix::One(a),
+            _ => Mix::Many,
         };
-        events.extend(next.copied());
+    }
+}
+
+/// The events of a key with several, in time order, each with the running
+/// totals up to it: a window's count and sums are one binary search and two
+/// subtractions, however many events it holds (a hot destination or an
+/// asset-wide key may hold hundreds of thousands in a day). Two cases are
+/// summed over the window instead, as before: the amounts of a key whose
+/// events are in several assets (`sum` counts one asset's), and a sum
+/// whose key's total passes `u64::MAX` (the window saturates; the running
+/// totals wrap).
+#[derive(Debug, Default)]
+pub(super) struct Series {
+    entries: VecDeque<Entry>,
+    /// Exact totals of every entry's `usd_cents` and `amount`.
+    total_usd: u128,
+    total_amount: u128,
+    mix: Mix,
+}
+
+impl Series {
+    fn from_sorted(run: &[Event]) -> Self {
+        let mut s = Series {
+            entries: VecDeque::with_capacity(run.len()),
+            ..Series::default()
+        };
+        for &event in run {
+            s.count_in(&event);
+            s.entries.push_back(Entry {
+                event,
+                usd: 0,
+                amount: 0,
+            });
+        }
+        s.refresh_from(0);
+        s
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn count_in(&mut self, e: &Event) {
+        self.total_usd += u128::from(e.usd_cents);
+        self.total_amount += u128::from(e.amount);
+        self.mix.add(e.asset);
+    }
+
+    fn count_out(&mut self, e: &Event) {
+        self.total_usd -= u128::from(e.usd_cents);
+        self.total_amount -= u128::from(e.amount);
+    }
+
+    /// The running totals before entry `i`.
+    fn before(&self, i: usize) -> (u64, u64) {
+        match i.checked_sub(1) {
+            Some(j) => (self.entries[j].usd, self.entries[j].amount),
+            None => self.entries.front().map_or((0, 0), |f| {
+                (
+                    f.usd.wrapping_sub(f.event.usd_cents),
+                    f.amount.wrapping_sub(f.event.amount),
+                )
+            }),
+        }
+    }
+
+    /// Recomputes the running totals of the entries from `i` on (after an
+    /// insert or removal there).
+    fn refresh_from(&mut self, i: usize) {
+        let (mut usd, mut amount) = match i.checked_sub(1) {
+            Some(j) => (self.entries[j].usd, self.entries[j].amount),
+            None => (0, 0),
+        };
+        for entry in self.entries.range_mut(i..) {
+            usd = usd.wrapping_add(entry.event.usd_cents);
+            amount = amount.wrapping_add(entry.event.amount);
+            entry.usd = usd;
+            entry.amount = amount;
+        }
+    }
+
+    /// Where an event at `ts` goes: after every event not later than it.
+    /// Events arrive nearly in time order, so the place is searched from
+    /// the back, in steps doubling from 16 (a binary search over a long
+    /// history would be a cache miss per step, and most events go last).
+    fn insertion_point(&self, ts: u64) -> usize {
+        let events = &self.entries;
+        let len = events.len();
+        if events.back().is_none_or(|e| e.event.ts <= ts) {
+            return len;
+        }
+        // events[hi] is later than `ts`; find lo with events[lo] not later.
+        let mut hi = len - 1;
+        let mut step = 16;
+        let mut lo = loop {
+            let lo = hi.saturating_sub(step);
+            if lo == 0 || events[lo].event.ts <= ts {
+                break lo;
+            }
+            hi = lo;
+            step *= 2;
+        };
+        // The first in lo..=hi later than `ts`.
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if events[mid].event.ts <= ts {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    fn insert(&mut self, event: Event) {
+        let at = self.insertion_point(event.ts);
+        self.count_in(&event);
+        let (usd, amount) = self.before(at);
+        self.entries.insert(
+            at,
+            Entry {
+                event,
+                usd: usd.wrapping_add(event.usd_cents),
+                amount: amount.wrapping_add(event.amount),
+            },
+        );
+        if at + 1 < self.entries.len() {
+            self.refresh_from(at + 1);
+        }
+    }
+
+    /// Merges `run` (in time order): the events later than the run's first
+    /// are taken off the back and merged with it, so a run that overlaps
+    /// the end of a long history costs the overlap, not an insert into the
+    /// middle per event.
+    fn merge_sorted(&mut self, run: &[Event]) {
+        let Some(first) = run.first() else {
+            return;
+        };
+        let at = self.insertion_point(first.ts);
+        for e in run {
+            self.count_in(e);
+        }
+        self.entries.reserve(run.len());
+        let tail: Vec<Event> = self.entries.drain(at..).map(|e| e.event).collect();
+        let (mut a, mut b) = (tail.iter().peekable(), run.iter().peekable());
+        loop {
+            let next = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) if x.ts <= y.ts => a.next(),
+                (_, Some(_)) => b.next(),
+                (Some(_), None) => a.next(),
+                (None, None) => break,
+            };
+            if let Some(&event) = next {
+                self.entries.push_back(Entry {
+                    event,
+                    usd: 0,
+                    amount: 0,
+                });
+            }
+        }
+        self.refresh_from(at);
+    }
+
+    fn pop_front_before(&mut self, cutoff: u64) {
+        while let Some(front) = self.entries.front().copied()
+            && front.event.ts < cutoff
+        {
+            self.entries.pop_front();
+            self.count_out(&front.event);
+        }
+    }
+
+    fn remove(&mut self, event: &Event) -> bool {
+        let from = self.entries.partition_point(|e| e.event.ts < event.ts);
+        let Some(offset) = self.entries.range(from..).position(|e| e.event == *event) else {
+            return false;
+        };
+        let at = from + offset;
+        self.entries.remove(at);
+        self.count_out(event);
+        if at < self.entries.len() {
+            self.refresh_from(at);
+        }
+        true
+    }
+
+    fn window(&self, t: u64, window_ms: u64, asset: Option<u32>) -> WindowStats {
+        let start = self
+            .entries
+            .partition_point(|e| e.event.ts.saturating_add(window_ms) <= t);
+        let Some(last) = self.entries.back().filter(|_| start < self.entries.len()) else {
+            return WindowStats::default();
+        };
+        let (usd_before, amount_before) = self.before(start);
+        let scan = || self.entries.range(start..).map(|e| &e.event);
+        let usd_cents = if self.total_usd <= u128::from(u64::MAX) {
+            last.usd.wrapping_sub(usd_before)
+        } else {
+            scan().fold(0u64, |s, e| s.saturating_add(e.usd_cents))
+        };
+        let scan_sum = |a: u32| {
+            scan()
+                .filter(|e| e.asset == a)
+                .fold(0u64, |s, e| s.saturating_add(e.amount))
+        };
+        let sum = match (asset, self.mix) {
+            (Some(a), Mix::One(b)) if a == b => {
+                if self.total_amount <= u128::from(u64::MAX) {
+                    last.amount.wrapping_sub(amount_before)
+                } else {
+                    scan_sum(a)
+                }
+            }
+            (Some(a), Mix::Many) => scan_sum(a),
+            _ => 0,
+        };
+        WindowStats {
+            count: (self.entries.len() - start) as u64,
+            sum,
+            usd_cents,
+        }
     }
 }
 
@@ -92,21 +285,14 @@ fn merge_sorted(events: &mut VecDeque<Event>, run: &[Event]) {
 #[derive(Debug)]
 pub(super) enum Events {
     One(Event),
-    Many(VecDeque<Event>),
+    Many(Series),
 }
 
 impl Events {
-    fn as_slices(&self) -> (&[Event], &[Event]) {
-        match self {
-            Events::One(e) => (std::slice::from_ref(e), &[]),
-            Events::Many(d) => d.as_slices(),
-        }
-    }
-
     pub fn len(&self) -> usize {
         match self {
             Events::One(_) => 1,
-            Events::Many(d) => d.len(),
+            Events::Many(s) => s.len(),
         }
     }
 
@@ -115,15 +301,18 @@ impl Events {
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Event> {
-        let (a, b) = self.as_slices();
-        a.iter().chain(b)
+        let (one, many) = match self {
+            Events::One(e) => (Some(e), None),
+            Events::Many(s) => (None, Some(s.entries.iter().map(|e| &e.event))),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
     }
 
     /// The events of `run`, in time order (at least one).
     pub fn from_sorted(run: &[Event]) -> Self {
         match run {
             [e] => Events::One(*e),
-            _ => Events::Many(run.iter().copied().collect()),
+            _ => Events::Many(Series::from_sorted(run)),
         }
     }
 
@@ -131,12 +320,11 @@ impl Events {
     pub fn extend_sorted(&mut self, run: &[Event]) {
         match self {
             Events::One(e) => {
-                let mut d = VecDeque::with_capacity(1 + run.len());
-                d.push_back(*e);
-                merge_sorted(&mut d, run);
-                *self = Events::Many(d);
+                let mut s = Series::from_sorted(std::slice::from_ref(e));
+                s.merge_sorted(run);
+                *self = Events::Many(s);
             }
-            Events::Many(d) => merge_sorted(d, run),
+            Events::Many(s) => s.merge_sorted(run),
         }
         self.compact();
     }
@@ -144,25 +332,22 @@ impl Events {
     pub fn insert(&mut self, event: Event) {
         match self {
             Events::One(first) => {
-                let mut d = VecDeque::with_capacity(2);
-                d.push_back(*first);
-                insert_sorted(&mut d, event);
-                *self = Events::Many(d);
+                let mut s = Series::from_sorted(std::slice::from_ref(first));
+                s.insert(event);
+                *self = Events::Many(s);
             }
-            Events::Many(d) if d.is_empty() => *self = Events::One(event),
-            Events::Many(d) => insert_sorted(d, event),
+            Events::Many(s) if s.len() == 0 => *self = Events::One(event),
+            Events::Many(s) => s.insert(event),
         }
     }
 
     /// Drops the events before `cutoff`.
     pub fn prune(&mut self, cutoff: u64) {
         match self {
-            Events::One(e) if e.ts < cutoff => *self = Events::Many(VecDeque::new()),
+            Events::One(e) if e.ts < cutoff => *self = Events::Many(Series::default()),
             Events::One(_) => {}
-            Events::Many(d) => {
-                while d.front().is_some_and(|e| e.ts < cutoff) {
-                    d.pop_front();
-                }
+            Events::Many(s) => {
+                s.pop_front_before(cutoff);
                 self.compact();
             }
         }
@@ -174,17 +359,11 @@ impl Events {
             Events::One(e) => {
                 let found = e == event;
                 if found {
-                    *self = Events::Many(VecDeque::new());
+                    *self = Events::Many(Series::default());
                 }
                 found
             }
-            Events::Many(d) => {
-                let from = d.partition_point(|e| e.ts < event.ts);
-                match d.range(from..).position(|e| e == event) {
-                    Some(offset) => d.remove(from + offset).is_some(),
-                    None => false,
-                }
-            }
+            Events::Many(s) => s.remove(event),
         };
         self.compact();
         removed
@@ -193,9 +372,10 @@ impl Events {
     /// Back to inline storage at one event; gives back most of a buffer
     /// that emptied.
     fn compact(&mut self) {
-        if let Events::Many(d) = self {
+        if let Events::Many(s) = self {
+            let d = &mut s.entries;
             if d.len() == 1 {
-                *self = Events::One(d[0]);
+                *self = Events::One(d[0].event);
             } else if d.capacity() > 8 && d.len() < d.capacity() / 4 {
                 d.shrink_to(d.len() * 2);
             }
@@ -205,19 +385,15 @@ impl Events {
     /// Count and sums of the events with `ts > t - window_ms` (`sum` over
     /// the events in `asset` only).
     pub fn window(&self, t: u64, window_ms: u64, asset: Option<u32>) -> WindowStats {
-        let mut stats = WindowStats::default();
-        let (a, b) = self.as_slices();
-        for part in [a, b] {
-            let start = part.partition_point(|e| e.ts.saturating_add(window_ms) <= t);
-            for e in &part[start..] {
-                stats.count += 1;
-                stats.usd_cents = stats.usd_cents.saturating_add(e.usd_cents);
-                if Some(e.asset) == asset {
-                    stats.sum = stats.sum.saturating_add(e.amount);
-                }
-            }
+        match self {
+            Events::One(e) if e.ts.saturating_add(window_ms) > t => WindowStats {
+                count: 1,
+                sum: if Some(e.asset) == asset { e.amount } else { 0 },
+                usd_cents: e.usd_cents,
+            },
+            Events::One(_) => WindowStats::default(),
+            Events::Many(s) => s.window(t, window_ms, asset),
         }
-        stats
     }
 }
 
@@ -252,6 +428,7 @@ mod tests {
             cutoff in 0u64..2_000,
         ) {
             let mut e = Events::One(ev(ts[0], 0));
+            prop_assert_eq!(e.window(t, w, Some(0)).count, u64::from(ts[0] + w > t));
             let mut model = vec![ev(ts[0], 0)];
             for (i, &t) in ts.iter().enumerate().skip(1) {
                 e.insert(ev(t, i as u64));
@@ -281,6 +458,109 @@ mod tests {
             e.prune(cutoff);
             model.retain(|x| x.ts >= cutoff);
             prop_assert_eq!(times(&e), model.iter().map(|e| e.ts).collect::<Vec<_>>());
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(Event),
+        Run(Vec<Event>),
+        Remove(prop::sample::Index),
+        Prune(u64),
+    }
+
+    /// Events of one asset or of three, amounts small or near `u64::MAX`
+    /// (a key's totals then pass it and the windows saturate).
+    fn event(assets: u32, huge: bool) -> impl Strategy<Value = Event> {
+        let value = if huge {
+            prop_oneof![0u64..1_000, (u64::MAX / 4)..=u64::MAX].boxed()
+        } else {
+            (0u64..1_000_000).boxed()
+        };
+        (0u64..10_000, value.clone(), value, 0..assets).prop_map(
+            |(ts, amount, usd_cents, asset)| Event {
+                ts,
+                amount,
+                usd_cents,
+                asset,
+            },
+        )
+    }
+
+    fn ops() -> impl Strategy<Value = Vec<Op>> {
+        (1u32..=3, any::<bool>()).prop_flat_map(|(assets, huge)| {
+            let op = prop_oneof![
+                6 => event(assets, huge).prop_map(Op::Insert),
+                1 => proptest::collection::vec(event(assets, huge), 0..30).prop_map(|mut run| {
+                    run.sort_by_key(|e| e.ts);
+                    Op::Run(run)
+                }),
+                2 => any::<prop::sample::Index>().prop_map(Op::Remove),
+                1 => (0u64..6_000).prop_map(Op::Prune),
+            ];
+            proptest::collection::vec(op, 1..200)
+        })
+    }
+
+    proptest! {
+        /// After any sequence of inserts, merged runs, removals and prunes,
+        /// every window (of several lengths, ending before, inside and
+        /// after the events, for each asset and none) is the saturating
+        /// scan of a plain list: the running totals and their fallbacks
+        /// agree with the definition.
+        #[test]
+        fn windows_from_running_totals_match_a_scan(ops in ops(), probes in proptest::collection::vec((0u64..12_000, 1u64..12_000), 8)) {
+            let mut e: Option<Events> = None;
+            let mut model: Vec<Event> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Insert(x) => {
+                        match &mut e {
+                            Some(e) => e.insert(x),
+                            None => e = Some(Events::One(x)),
+                        }
+                        model.push(x);
+                    }
+                    Op::Run(run) if !run.is_empty() => {
+                        match &mut e {
+                            Some(e) => e.extend_sorted(&run),
+                            None => e = Some(Events::from_sorted(&run)),
+                        }
+                        model.extend(run);
+                    }
+                    Op::Run(_) => {}
+                    Op::Remove(i) if !model.is_empty() => {
+                        let victim = model.remove(i.index(model.len()));
+                        prop_assert!(e.as_mut().unwrap().remove(&victim));
+                    }
+                    Op::Remove(_) => {}
+                    Op::Prune(cutoff) => {
+                        if let Some(e) = &mut e {
+                            e.prune(cutoff);
+                        }
+                        model.retain(|x| x.ts >= cutoff);
+                    }
+                }
+                model.sort_by_key(|x| x.ts);
+                let Some(e) = &e else { continue };
+                prop_assert_eq!(e.len(), model.len());
+                for &(t, w) in &probes {
+                    for asset in [None, Some(0), Some(1), Some(2)] {
+                        let scan = model.iter().filter(|x| x.ts.saturating_add(w) > t).fold(
+                            WindowStats::default(),
+                            |mut s, x| {
+                                s.count += 1;
+                                s.usd_cents = s.usd_cents.saturating_add(x.usd_cents);
+                                if Some(x.asset) == asset {
+                                    s.sum = s.sum.saturating_add(x.amount);
+                                }
+                                s
+                            },
+                        );
+                        prop_assert_eq!(e.window(t, w, asset), scan, "t {} w {} asset {:?}", t, w, asset);
+                    }
+                }
+            }
         }
     }
 
