@@ -92,11 +92,19 @@ pub mod bindings {
 #[doc(hidden)]
 pub use wit_bindgen;
 
+pub mod alloc;
 pub mod native;
 mod panic;
 pub mod policy_info;
 
 pub use panic::{PANIC_LOG_MAX, PANIC_LOG_PREFIX, panic_log_line};
+
+/// The policy's global allocator on wasm32 (default feature `allocator`):
+/// see [`alloc`].
+#[cfg(all(target_arch = "wasm32", feature = "allocator"))]
+#[global_allocator]
+static ALLOCATOR: alloc::SizeClasses<std::alloc::System> =
+    alloc::SizeClasses::new(std::alloc::System);
 
 #[doc(hidden)]
 pub use bindings::exports::riskgate::policy::policy::Guest as __Guest;
