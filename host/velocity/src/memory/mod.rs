@@ -645,7 +645,7 @@ impl Store for MemoryStore {
         Ok(self
             .shard(hash)
             .keys
-            .get(&hash)
+            .get_mut(&hash)
             .map(|events| events.window(t, window_ms, asset))
             .unwrap_or_default())
     }
@@ -662,13 +662,14 @@ impl Store for MemoryStore {
         let asset = self.asset_id(asset);
         let hash = self.hasher.hash(key.as_bytes());
         // One hash and one hold of the key's shard for every window.
-        let shard = self.shard(hash);
-        let events = shard.keys.get(&hash);
+        let mut shard = self.shard(hash);
+        let mut events = shard.keys.get_mut(&hash);
         for (i, &window_ms) in windows_ms.iter().enumerate() {
             let stats = check_window_len(window_ms, self.retention_ms)
                 .and_then(|()| check_horizon(t, window_ms, horizon))
                 .map(|()| {
                     events
+                        .as_deref_mut()
                         .map(|events| events.window(t, window_ms, asset))
                         .unwrap_or_default()
                 });
