@@ -4,6 +4,7 @@
 //! again as recorded (replayed, same verdict), and at the end the store
 //! counts exactly the allowed withdrawals: none lost, none twice.
 
+use crate::support::account_stats;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -378,20 +379,4 @@ fn sigkill_of_serve_loses_no_decision_a_client_received() {
         "serve crash test: {RUNS} SIGKILLs ({killed_mid_run} mid-run), {} decisions received before a kill all answered identically after restart",
         before_last
     );
-}
-
-/// `riskgate velocity --velocity DIR stats account ACCOUNT`, parsed.
-fn account_stats(dir: &Path, account: &str) -> serde_json::Value {
-    let out = Command::new(BIN)
-        .args(["velocity", "--velocity"])
-        .arg(dir)
-        .args(["stats", "account", account])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
 }

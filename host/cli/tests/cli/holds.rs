@@ -6,7 +6,7 @@
 //! moments with many approvals in flight: a hold is approved exactly when
 //! its contribution is in its account's windows.
 
-use crate::support::{BIN, CLEAN, Server};
+use crate::support::{BIN, CLEAN, Server, account_stats};
 
 use riskgate_serve::decision_log;
 use serde_json::{Value, json};
@@ -869,18 +869,7 @@ fn sigkill_with_approvals_in_flight_never_separates_approval_and_count() {
     .json();
     let approved = ids(&listed);
     for i in 0..total {
-        let out = Command::new(BIN)
-            .args(["velocity", "--velocity"])
-            .arg(&store)
-            .args(["stats", "account", &format!("x-acct-{i}")])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = account_stats(&store, &format!("x-acct-{i}"));
         let events = v["stats"]["events"].as_u64().unwrap();
         assert_eq!(
             events,

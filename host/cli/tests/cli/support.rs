@@ -318,3 +318,19 @@ pub async fn browser_session(port: u16, args: &[&str]) -> fantoccini::Client {
         }
     }
 }
+
+/// `riskgate velocity --velocity DIR stats account ACCOUNT`, parsed.
+pub fn account_stats(dir: &Path, account: &str) -> Value {
+    let out = Command::new(BIN)
+        .args(["velocity", "--velocity"])
+        .arg(dir)
+        .args(["stats", "account", account])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
