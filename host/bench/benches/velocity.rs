@@ -23,8 +23,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use riskgate::model::{Decision, Verdict};
 use riskgate::screening::Screener;
 use riskgate::velocity::{
-    Commit, DEFAULT_RETENTION_MS, DurableOptions, DurableStore, KeyParts, Keys, MemoryStore,
-    RedisStore, Scope, Store, Velocity,
+    Commit, DEFAULT_RETENTION_MS, DurableOptions, DurableStore, Exclusive, KeyParts, Keys,
+    MemoryStore, RedisStore, Scope, Store, Velocity,
 };
 use riskgate::{Gate, Limits, PolicySource, Withdrawal, bundled};
 
@@ -84,11 +84,6 @@ fn gate_with(store: Arc<dyn Store>, deadline: Duration) -> Gate {
 /// The store work of one decision without the policy: lock, the six windows
 /// of the default rules, commit.
 fn store_decision(store: &dyn Store, w: &Withdrawal, keys: &Keys) {
-    store_windows(store, w, keys, true);
-}
-
-/// [`store_decision`], with or without the six windows.
-fn store_windows(store: &dyn Store, w: &Withdrawal, keys: &Keys, windows: bool) {
     let exclusive = store.exclusive(&w.id, keys).expect("locks");
     assert!(store.recorded(&w.id).expect("recorded").is_none());
     for (scope, window) in [
@@ -98,16 +93,18 @@ fn store_windows(store: &dyn Store, w: &Withdrawal, keys: &Keys, windows: bool) 
         (Scope::Account, DAY),
         (Scope::Destination, 3_600_000),
         (Scope::Destination, DAY),
-    ]
-    .into_iter()
-    .filter(|_| windows)
-    {
+    ] {
         black_box(
             store
                 .window(keys.get(scope), keys.asset(), w.requested_at, window)
                 .expect("window"),
         );
     }
+    record_allowed(store, w, keys, exclusive);
+}
+
+/// Commits `w` as an ALLOW under the lock `exclusive`.
+fn record_allowed(store: &dyn Store, w: &Withdrawal, keys: &Keys, exclusive: Exclusive) {
     let decision = Decision::allow(&w.id);
     store
         .commit(
@@ -266,7 +263,8 @@ fn hot_key(c: &mut Criterion) {
             w.account = format!("acct-{i}");
             w.destination = format!("0x{:040x}", 0xbeefu64);
             let keys = keys_of(&w);
-            store_windows(&store, &w, &keys, false);
+            let exclusive = store.exclusive(&w.id, &keys).expect("locks");
+            record_allowed(&store, &w, &keys, exclusive);
             hot = Some(keys);
         }
         let keys = hot.expect("at least one event");

@@ -427,6 +427,18 @@ struct ContextLease {
     input: crate::policy::wit::Withdrawal,
 }
 
+/// The destination of `w` as the screening import sees it.
+fn destination_of(
+    w: &Withdrawal,
+    canonical: Result<address::Canonical, address::AddressError>,
+) -> Destination {
+    Destination {
+        chain: w.chain.clone(),
+        address: w.destination.clone(),
+        canonical,
+    }
+}
+
 /// Slots of [`Gate::contexts`] (threads beyond it share slots: still
 /// correct, a context is then built more often).
 const CONTEXT_SLOTS: usize = 64;
@@ -468,13 +480,7 @@ impl Gate {
                     d.address.clone_from(&w.destination);
                     d.canonical = canonical;
                 }
-                None => {
-                    c.destination = Arc::new(Destination {
-                        chain: w.chain.clone(),
-                        address: w.destination.clone(),
-                        canonical,
-                    })
-                }
+                None => c.destination = Arc::new(destination_of(w, canonical)),
             }
             crate::policy::fill_wit(&mut lease.input, w);
             c.keys = keys;
@@ -493,11 +499,7 @@ impl Gate {
             input: crate::policy::to_wit(w),
             ctx: Arc::new(CallContext {
                 screener: self.screener(),
-                destination: Arc::new(Destination {
-                    chain: w.chain.clone(),
-                    address: w.destination.clone(),
-                    canonical,
-                }),
+                destination: Arc::new(destination_of(w, canonical)),
                 velocity: self.velocity.clone(),
                 keys,
                 requested_at,

@@ -589,18 +589,33 @@ pub fn to_wit(w: &riskgate_model::Withdrawal) -> wit::Withdrawal {
 /// [`to_wit`] into `out`, reusing its strings' buffers (a caller deciding
 /// many withdrawals keeps one record and allocates nothing per decision).
 pub fn fill_wit(out: &mut wit::Withdrawal, w: &riskgate_model::Withdrawal) {
-    out.id.clone_from(&w.id);
-    out.account.clone_from(&w.account);
-    out.asset.clone_from(&w.asset);
-    out.chain.clone_from(&w.chain);
-    out.destination.clone_from(&w.destination);
-    out.amount = w.amount;
-    out.decimals = w.decimals;
-    out.usd_cents = w.usd_cents;
-    out.requested_at = w.requested_at;
-    out.account_created_at = w.account_created_at;
-    out.credential_changed_at = w.credential_changed_at;
-    out.destination_first_used_at = w.destination_first_used_at;
+    // Every field named: one the contract adds cannot be left stale.
+    let wit::Withdrawal {
+        id,
+        account,
+        asset,
+        chain,
+        destination,
+        amount,
+        decimals,
+        usd_cents,
+        requested_at,
+        account_created_at,
+        credential_changed_at,
+        destination_first_used_at,
+    } = out;
+    id.clone_from(&w.id);
+    account.clone_from(&w.account);
+    asset.clone_from(&w.asset);
+    chain.clone_from(&w.chain);
+    destination.clone_from(&w.destination);
+    *amount = w.amount;
+    *decimals = w.decimals;
+    *usd_cents = w.usd_cents;
+    *requested_at = w.requested_at;
+    *account_created_at = w.account_created_at;
+    *credential_changed_at = w.credential_changed_at;
+    *destination_first_used_at = w.destination_first_used_at;
 }
 
 /// One line, bounded: errors end up in reasons and one-line CLI messages.
