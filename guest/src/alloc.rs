@@ -1,9 +1,10 @@
 //! The policy's allocator on wasm32: small blocks from per-size free lists.
 //!
-//! Every policy call allocates: the host places each string of the
-//! withdrawal (and the parameters' record) in a fresh guest allocation
-//! through `cabi_realloc`, the bindings free them after the call, and a
-//! decision's reasons are allocated strings. Rust's default allocator on
+//! Every policy call allocates: the host places the withdrawal's packed
+//! text (contract 0.1.2; each string and the parameters' record under
+//! `evaluate`) in a fresh guest allocation through `cabi_realloc`, the
+//! bindings free it after the call, and a decision's reasons are allocated
+//! strings. Rust's default allocator on
 //! `wasm32-unknown-unknown` (dlmalloc) spends about a hundred instructions
 //! on each, which is fuel and time on every decision: the bundled sanctions
 //! policy burns 2223 fuel per clean decision with it, 1400 with this one

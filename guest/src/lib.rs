@@ -20,7 +20,7 @@
 //! Build the crate as a `cdylib` for `wasm32-unknown-unknown` and encode it
 //! as a component (`riskgate policy build`, or the `riskgate-guest-build`
 //! crate from a build script). The bindings come from the WIT package
-//! `riskgate:policy@0.1.1` shipped inside this crate (`wit/policy.wit`, the
+//! `riskgate:policy@0.1.2` shipped inside this crate (`wit/policy.wit`, the
 //! repository's single source of truth for the host/guest contract).
 //!
 //! # Testing on the host target
@@ -111,7 +111,7 @@ pub use bindings::exports::riskgate::policy::policy::Guest as __Guest;
 pub use bindings::riskgate::policy::log::Level;
 pub use bindings::riskgate::policy::screening::ScreenError;
 pub use bindings::riskgate::policy::types::{
-    Decision, Evidence, PolicyInfo, Reason, Verdict, Withdrawal,
+    Decision, Evidence, PackedWithdrawal, PolicyInfo, Reason, Verdict, Withdrawal,
 };
 pub use bindings::riskgate::policy::velocity::{Scope, WindowQuery, WindowStats};
 
@@ -215,11 +215,15 @@ impl Reason {
 pub mod host {
     use super::{Evidence, Level, Scope, ScreenError, WindowQuery, WindowStats};
 
-    /// Screens `address` on `chain` against every designated set the host holds.
+    /// Screens `address` on `chain` against every designated set the host
+    /// holds; an empty list when none holds it.
     pub fn screen(chain: &str, address: &str) -> Result<Vec<Evidence>, ScreenError> {
         #[cfg(target_arch = "wasm32")]
         {
-            super::bindings::riskgate::policy::screening::screen(chain, address)
+            // `screen-hits` (0.1.2): a clean answer crosses without an
+            // allocation in this instance.
+            super::bindings::riskgate::policy::screening::screen_hits(chain, address)
+                .map(Option::unwrap_or_default)
         }
         #[cfg(not(target_arch = "wasm32"))]
         {
@@ -271,15 +275,33 @@ pub mod host {
 /// component's exports and for [`native::Instance`].
 #[doc(hidden)]
 pub mod __export {
-    use super::{Decision, Policy, PolicyInfo, Withdrawal};
+    use super::{Decision, PackedWithdrawal, Policy, PolicyInfo, Withdrawal};
     use std::cell::RefCell;
 
-    /// The configured policy of one instance.
-    pub struct Slot<P>(RefCell<Option<P>>);
+    /// The configured policy of one instance, and the withdrawal that
+    /// `evaluate-packed` unpacks into (its strings' buffers reused from
+    /// call to call).
+    pub struct Slot<P>(RefCell<Option<P>>, RefCell<Withdrawal>);
 
     impl<P: Policy> Slot<P> {
         pub const fn new() -> Self {
-            Slot(RefCell::new(None))
+            Slot(
+                RefCell::new(None),
+                RefCell::new(Withdrawal {
+                    id: String::new(),
+                    account: String::new(),
+                    asset: String::new(),
+                    chain: String::new(),
+                    destination: String::new(),
+                    amount: 0,
+                    decimals: 0,
+                    usd_cents: None,
+                    requested_at: 0,
+                    account_created_at: None,
+                    credential_changed_at: None,
+                    destination_first_used_at: None,
+                }),
+            )
         }
 
         /// `info`: the policy's name and version.
@@ -291,9 +313,19 @@ pub mod __export {
         }
 
         /// `configure`: parses the configuration and keeps the policy.
+        /// The unpacking buffer gets its capacity here, so that no call
+        /// grows it: a call burns the same fuel on a fresh instance as on
+        /// a reused one.
         pub fn configure(&self, config: &str) -> Result<(), String> {
             let policy = P::configure(config)?;
             *self.0.borrow_mut() = Some(policy);
+            let mut w = self.1.borrow_mut();
+            let [id, account, asset, chain, destination] = FIELD_CAPACITY;
+            w.id.reserve(id);
+            w.account.reserve(account);
+            w.asset.reserve(asset);
+            w.chain.reserve(chain);
+            w.destination.reserve(destination);
             Ok(())
         }
 
@@ -306,6 +338,71 @@ pub mod __export {
                 None => Decision::hold("gate.not_configured", "policy evaluated before configure"),
             }
         }
+
+        /// `evaluate-packed` (0.1.2): unpacks the withdrawal and decides
+        /// as `evaluate` would. Lengths that do not cut the text into five
+        /// strings (the host never sends them) are held.
+        pub fn evaluate_packed(&self, packed: &PackedWithdrawal) -> Decision {
+            let mut w = self.1.borrow_mut();
+            if !unpack(packed, &mut w) {
+                return Decision::hold(
+                    format!("{}.malformed_input", P::NAME),
+                    "the packed withdrawal's lengths do not cut its text into five strings",
+                );
+            }
+            self.evaluate(&w)
+        }
+    }
+
+    /// The most bytes the host sends in id, account, asset, chain and
+    /// destination (`riskgate_model::caps`; it refuses a longer field).
+    pub const FIELD_CAPACITY: [usize; 5] = [128, 128, 32, 32, 256];
+
+    /// Fills `out` from `packed`: its text cut by its lengths into id,
+    /// account, asset, chain and destination. False, with `out`
+    /// unspecified, when a cut falls outside the text or inside a
+    /// character.
+    pub fn unpack(packed: &PackedWithdrawal, out: &mut Withdrawal) -> bool {
+        // Every field named: one the contract adds cannot be left stale.
+        let PackedWithdrawal {
+            text,
+            lengths,
+            amount,
+            decimals,
+            usd_cents,
+            requested_at,
+            account_created_at,
+            credential_changed_at,
+            destination_first_used_at,
+        } = packed;
+        let mut rest = text.as_str();
+        for (i, field) in [
+            &mut out.id,
+            &mut out.account,
+            &mut out.asset,
+            &mut out.chain,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let len = usize::from((lengths >> (16 * i)) as u16);
+            let Some((part, after)) = rest.split_at_checked(len) else {
+                return false;
+            };
+            field.clear();
+            field.push_str(part);
+            rest = after;
+        }
+        out.destination.clear();
+        out.destination.push_str(rest);
+        out.amount = *amount;
+        out.decimals = *decimals;
+        out.usd_cents = *usd_cents;
+        out.requested_at = *requested_at;
+        out.account_created_at = *account_created_at;
+        out.credential_changed_at = *credential_changed_at;
+        out.destination_first_used_at = *destination_first_used_at;
+        true
     }
 
     impl<P: Policy> Default for Slot<P> {
@@ -323,7 +420,9 @@ pub mod __export {
 /// riskgate_guest::export_policy!(MyPolicy);
 /// ```
 ///
-/// On `wasm32` it exports `info`, `configure` and `evaluate`; `configure`
+/// On `wasm32` it exports `info`, `configure`, `evaluate` and (contract
+/// 0.1.2) `evaluate-packed`, which unpacks the withdrawal into a buffer the
+/// instance keeps and decides through the same `evaluate`; `configure`
 /// first installs (once) a panic hook that logs the panic's message to the
 /// host at [`Level::Warn`], prefixed with [`PANIC_LOG_PREFIX`], so the host
 /// can tell why the call trapped. It also emits the custom section
@@ -373,6 +472,10 @@ macro_rules! export_policy {
 
                 fn evaluate(withdrawal: $crate::Withdrawal) -> $crate::Decision {
                     __RISKGATE_POLICY.with(|slot| slot.evaluate(&withdrawal))
+                }
+
+                fn evaluate_packed(withdrawal: $crate::PackedWithdrawal) -> $crate::Decision {
+                    __RISKGATE_POLICY.with(|slot| slot.evaluate_packed(&withdrawal))
                 }
             }
 

@@ -14,16 +14,17 @@
 
 use crate::__export::Slot;
 use crate::{
-    Decision, Evidence, Level, Policy, PolicyInfo, Scope, ScreenError, WindowQuery, WindowStats,
-    Withdrawal,
+    Decision, Evidence, Level, PackedWithdrawal, Policy, PolicyInfo, Scope, ScreenError,
+    WindowQuery, WindowStats, Withdrawal,
 };
 use std::cell::Cell;
 use std::ptr::NonNull;
 
 /// What a policy's host imports answer when it runs natively.
 ///
-/// The methods mirror the WIT imports of `riskgate:policy@0.1.1`
-/// (`screening.screen`, `velocity.window`, `velocity.windows`, `log.log`).
+/// The methods mirror the WIT imports of `riskgate:policy@0.1.2`
+/// (`screening.screen`, whose answer `screening.screen-hits` also gives,
+/// `velocity.window`, `velocity.windows`, `log.log`).
 pub trait Host {
     /// Canonicalises `address` for `chain` and answers the designated-set
     /// entries holding it (empty when none does).
@@ -135,6 +136,12 @@ impl<P: Policy> Instance<P> {
     /// Decides `withdrawal`, calling the installed [`Host`].
     pub fn evaluate(&self, withdrawal: &Withdrawal) -> Decision {
         self.slot.evaluate(withdrawal)
+    }
+
+    /// Decides a packed withdrawal (contract 0.1.2's `evaluate-packed`,
+    /// the entry the host calls), calling the installed [`Host`].
+    pub fn evaluate_packed(&self, withdrawal: &PackedWithdrawal) -> Decision {
+        self.slot.evaluate_packed(withdrawal)
     }
 }
 
@@ -303,5 +310,101 @@ mod tests {
         assert_eq!(d.reasons[0].code, "echo.held");
         assert_eq!(d.reasons[0].detail, "w-1");
         assert_eq!(r.calls, ["log Level::Info {\"x\":1}"]);
+    }
+
+    /// The host's packing of a withdrawal (`PolicyInput::fill` in
+    /// riskgate-runtime), written again here.
+    fn pack(w: &Withdrawal) -> PackedWithdrawal {
+        let strings = [&w.id, &w.account, &w.asset, &w.chain];
+        PackedWithdrawal {
+            text: strings.iter().map(|s| s.as_str()).collect::<String>() + &w.destination,
+            lengths: strings
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.len() as u64) << (16 * i))
+                .sum(),
+            amount: w.amount,
+            decimals: w.decimals,
+            usd_cents: w.usd_cents,
+            requested_at: w.requested_at,
+            account_created_at: w.account_created_at,
+            credential_changed_at: w.credential_changed_at,
+            destination_first_used_at: w.destination_first_used_at,
+        }
+    }
+
+    struct Mirror;
+
+    impl Policy for Mirror {
+        const NAME: &'static str = "mirror";
+        const VERSION: &'static str = "1.0.0";
+        fn configure(_: &str) -> Result<Self, String> {
+            Ok(Mirror)
+        }
+        fn evaluate(&self, w: &Withdrawal) -> Decision {
+            Decision::hold("mirror.seen", format!("{w:?}"))
+        }
+    }
+
+    fn arb_text() -> impl proptest::strategy::Strategy<Value = String> {
+        // Any text, multi-byte characters, whitespace and NULs included.
+        proptest::string::string_regex("(?s:.{0,40})").unwrap()
+    }
+
+    proptest::proptest! {
+        /// Whatever the strings and numbers, the packed entry decides on
+        /// exactly the withdrawal `evaluate` gets, call after call on one
+        /// instance (its buffers reused).
+        #[test]
+        fn the_packed_entry_sees_the_same_withdrawal(
+            calls in proptest::collection::vec(
+                (
+                    [arb_text(), arb_text(), arb_text(), arb_text(), arb_text()],
+                    proptest::prelude::any::<(u64, u8, Option<u64>, u64)>(),
+                    proptest::prelude::any::<(Option<u64>, Option<u64>, Option<u64>)>(),
+                ),
+                1..6,
+            )
+        ) {
+            let policy = Instance::<Mirror>::configure("{}").unwrap();
+            for ([id, account, asset, chain, destination], (amount, decimals, usd_cents, requested_at), (created, changed, first)) in calls {
+                let w = Withdrawal {
+                    id, account, asset, chain, destination, amount, decimals, usd_cents,
+                    requested_at, account_created_at: created,
+                    credential_changed_at: changed, destination_first_used_at: first,
+                };
+                proptest::prop_assert_eq!(policy.evaluate_packed(&pack(&w)), policy.evaluate(&w));
+            }
+        }
+    }
+
+    #[test]
+    fn lengths_that_do_not_cut_the_text_are_held() {
+        let policy = Instance::<Mirror>::configure("{}").unwrap();
+        let good = pack(&withdrawal());
+        let held = |packed: PackedWithdrawal| {
+            let d = policy.evaluate_packed(&packed);
+            assert_eq!(d.verdict, crate::Verdict::Hold);
+            assert_eq!(d.reasons[0].code, "mirror.malformed_input", "{packed:?}");
+        };
+        // Past the end of the text.
+        held(PackedWithdrawal {
+            text: "w-1aETHethereu".into(),
+            ..good.clone()
+        });
+        // Inside a character: `é` is two bytes, the id's length cuts it.
+        held(PackedWithdrawal {
+            text: "\u{e9}aETHethereum0x00".into(),
+            lengths: good.lengths - 2,
+            ..good.clone()
+        });
+        // Exactly the lengths: the destination may be empty (the host
+        // refuses an empty field; the SDK passes it on).
+        let d = policy.evaluate_packed(&PackedWithdrawal {
+            text: "w-1aETHethereum".into(),
+            ..good
+        });
+        assert_eq!(d.reasons[0].code, "mirror.seen");
+        assert!(d.reasons[0].detail.contains(r#"destination: """#), "{d:?}");
     }
 }

@@ -424,7 +424,7 @@ struct ContextLease {
     /// The screener generation read before the context's screener was.
     generation: u64,
     /// The withdrawal as the policies see it, refilled in place.
-    input: crate::policy::wit::Withdrawal,
+    input: crate::policy::PolicyInput,
 }
 
 /// The destination of `w` as the screening import sees it.
@@ -482,7 +482,7 @@ impl Gate {
                 }
                 None => c.destination = Arc::new(destination_of(w, canonical)),
             }
-            crate::policy::fill_wit(&mut lease.input, w);
+            lease.input.fill(w);
             c.keys = keys;
             c.requested_at = requested_at;
             c.inflight = inflight;
@@ -496,7 +496,7 @@ impl Gate {
             return lease;
         }
         ContextLease {
-            input: crate::policy::to_wit(w),
+            input: crate::policy::PolicyInput::new(w),
             ctx: Arc::new(CallContext {
                 screener: self.screener(),
                 destination: Arc::new(destination_of(w, canonical)),

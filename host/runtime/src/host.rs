@@ -281,7 +281,28 @@ impl screening::Host for HostState {
         chain: String,
         address: String,
     ) -> Result<Vec<types::Evidence>, screening::ScreenError> {
-        let answer = self.screen_answer(&chain, &address);
+        self.screen_recorded(&chain, &address)
+    }
+
+    /// `screen` with none for no hit (0.1.2): recorded as the same call.
+    fn screen_hits(
+        &mut self,
+        chain: String,
+        address: String,
+    ) -> Result<Option<Vec<types::Evidence>>, screening::ScreenError> {
+        self.screen_recorded(&chain, &address)
+            .map(|hits| (!hits.is_empty()).then_some(hits))
+    }
+}
+
+impl HostState {
+    /// The answer of `screen`, recorded when the context asks.
+    fn screen_recorded(
+        &mut self,
+        chain: &str,
+        address: &str,
+    ) -> Result<Vec<types::Evidence>, screening::ScreenError> {
+        let answer = self.screen_answer(chain, address);
         if let Some(recording) = &mut self.recording {
             recording.push(|| {
                 let (hits, error) = match &answer {
@@ -294,8 +315,8 @@ impl screening::Host for HostState {
                     }
                 };
                 HostCall::Screen {
-                    chain: bounded(&chain, RECORDED_TEXT_MAX),
-                    address: bounded(&address, RECORDED_TEXT_MAX),
+                    chain: bounded(chain, RECORDED_TEXT_MAX),
+                    address: bounded(address, RECORDED_TEXT_MAX),
                     hits,
                     error,
                 }

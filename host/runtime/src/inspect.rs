@@ -7,13 +7,13 @@
 //! `gate-policy` world — then instantiates the component once (setup fuel,
 //! memory cap) and calls its `info` export. `configure` is never called.
 
-use crate::bindings::{GatePolicy, GatePolicyPre};
 use crate::engine::{Runtime, SETUP_FUEL};
+use crate::exports::Bound;
 use crate::host::HostState;
 use crate::policy::{LoadError, check_imports, check_magic, describe, store_limits, valid_name};
 use std::sync::Arc;
 use wasmtime::Store;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::Component;
 
 /// The largest component a policy may be: far above any policy (the
 /// bundled ones are about 100-200 KiB, an unoptimised debug build a few
@@ -21,12 +21,13 @@ use wasmtime::component::{Component, HasSelf, Linker};
 pub const MAX_COMPONENT_BYTES: usize = 32 << 20;
 
 /// The world every policy implements, at the contract's version.
-pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.1";
+pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.2";
 /// The same world at each version this host serves (see
 /// [`crate::policy::SERVED_VERSIONS`]).
-pub const WORLDS: [&str; 2] = [
+pub const WORLDS: [&str; 3] = [
     "riskgate:policy/gate-policy@0.1.0",
     "riskgate:policy/gate-policy@0.1.1",
+    "riskgate:policy/gate-policy@0.1.2",
 ];
 
 /// The world `component` was built against: the version of its `policy`
@@ -72,13 +73,7 @@ pub fn inspect(runtime: &Arc<Runtime>, bytes: &[u8]) -> Result<Inspected, LoadEr
     let component = Component::new(engine, bytes).map_err(|e| LoadError::Compile(describe(&e)))?;
     check_imports(&component, engine)?;
     let world = world_of(&component, engine);
-    let mut linker: Linker<HostState> = Linker::new(engine);
-    GatePolicy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-        .map_err(|e| LoadError::Instantiate(describe(&e)))?;
-    let instance_pre = linker
-        .instantiate_pre(&component)
-        .map_err(|e| LoadError::WrongWorld(describe(&e)))?;
-    let pre = GatePolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(describe(&e)))?;
+    let (pre, exports) = crate::exports::prepare(engine, &component)?;
 
     let mut store = Store::new(engine, HostState::new(store_limits(runtime)));
     store.limiter(|s| s.limits_mut());
@@ -89,13 +84,14 @@ pub fn inspect(runtime: &Arc<Runtime>, bytes: &[u8]) -> Result<Inspected, LoadEr
             .map_err(|e| LoadError::Instantiate(describe(&e)))
     };
     setup(&mut store)?;
-    let bindings = pre
+    let instance = pre
         .instantiate(&mut store)
         .map_err(|e| LoadError::Instantiate(describe(&e)))?;
+    let bound =
+        Bound::bind(&instance, &mut store, &exports).map_err(|e| LoadError::WrongWorld(e.0))?;
     setup(&mut store)?;
-    let info = bindings
-        .riskgate_policy_policy()
-        .call_info(&mut store)
+    let info = bound
+        .info(&mut store)
         .map_err(|e| LoadError::Instantiate(format!("info(): {}", describe(&e))))?;
     if !valid_name(&info.name) || info.name == "gate" {
         return Err(LoadError::WrongWorld(format!(

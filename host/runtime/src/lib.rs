@@ -8,9 +8,10 @@
 pub mod bindings;
 pub mod cache;
 pub mod engine;
+mod exports;
 pub mod host;
 pub mod inspect;
 pub mod policy;
 
 pub use engine::Limits;
-pub use policy::{LoadError, Policy, PolicySource};
+pub use policy::{LoadError, Policy, PolicyInput, PolicySource};

@@ -18,15 +18,15 @@ use sha2::{Digest, Sha256};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, HasSelf, Linker, types::ComponentItem};
+use wasmtime::component::{Component, InstancePre, types::ComponentItem};
 use wasmtime::{Store, StoreLimitsBuilder, Trap, UpdateDeadline};
 
 pub use crate::bindings;
 pub use crate::bindings::riskgate::policy::types as wit;
-use crate::bindings::{GatePolicy, GatePolicyPre};
+use crate::exports::{Bound, PolicyExports};
 
 /// The interfaces a policy may import: the gate's, nothing else (at the
-/// contract's version, `riskgate:policy/velocity@0.1.1`, or any earlier
+/// contract's version, `riskgate:policy/velocity@0.1.2`, or any earlier
 /// 0.1.x: see [`allowed_import`]).
 pub const ALLOWED_IMPORTS: [&str; 4] = [
     "riskgate:policy/types",
@@ -37,7 +37,7 @@ pub const ALLOWED_IMPORTS: [&str; 4] = [
 
 /// The contract versions a policy may be built against: every one this
 /// host serves (0.1.x is compatible: a later one only adds).
-pub const SERVED_VERSIONS: [&str; 2] = ["0.1.0", "0.1.1"];
+pub const SERVED_VERSIONS: [&str; 3] = ["0.1.0", "0.1.1", "0.1.2"];
 
 /// Whether `name` (`interface@version`) is one of the gate's interfaces at
 /// a version this host serves.
@@ -154,7 +154,7 @@ impl Fault {
 
 struct Instance {
     store: Store<HostState>,
-    bindings: GatePolicy,
+    exports: Bound,
 }
 
 /// What one call did: its result, the fuel it burnt, and the designated
@@ -197,7 +197,8 @@ pub struct Policy {
     config: String,
     fuel: u64,
     runtime: Arc<Runtime>,
-    pre: GatePolicyPre<HostState>,
+    pre: InstancePre<HostState>,
+    exports: PolicyExports,
     pool: Box<[Padded<Mutex<Vec<Instance>>>]>,
     counters: PolicyCounters,
 }
@@ -240,14 +241,7 @@ impl Policy {
 
         let started = Instant::now();
         check_imports(&component, engine)?;
-        let mut linker: Linker<HostState> = Linker::new(engine);
-        GatePolicy::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(|e| LoadError::Instantiate(describe(&e)))?;
-        let instance_pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::WrongWorld(describe(&e)))?;
-        let pre =
-            GatePolicyPre::new(instance_pre).map_err(|e| LoadError::WrongWorld(describe(&e)))?;
+        let (pre, exports) = crate::exports::prepare(engine, &component)?;
 
         let mut policy = Policy {
             name: String::new(),
@@ -258,11 +252,13 @@ impl Policy {
             fuel: source.fuel.unwrap_or(runtime.limits().fuel),
             runtime: runtime.clone(),
             pre,
+            exports,
             pool: (0..POOL_SLOTS).map(|_| Padded::default()).collect(),
             counters: PolicyCounters::default(),
         };
         let mut first = policy.instantiate().map_err(|e| match e {
             InstantiateError::Config(msg) => LoadError::Config(msg),
+            InstantiateError::WrongWorld(msg) => LoadError::WrongWorld(msg),
             InstantiateError::Other(msg) => LoadError::Instantiate(msg),
         })?;
         first
@@ -273,9 +269,8 @@ impl Policy {
             .set_fuel(policy.setup_fuel())
             .map_err(|e| LoadError::Instantiate(describe(&e)))?;
         let info = first
-            .bindings
-            .riskgate_policy_policy()
-            .call_info(&mut first.store)
+            .exports
+            .info(&mut first.store)
             .map_err(|e| LoadError::Instantiate(format!("info(): {}", describe(&e))))?;
         if !valid_name(&info.name) || info.name == "gate" {
             return Err(LoadError::WrongWorld(format!(
@@ -363,28 +358,27 @@ impl Policy {
                 .map_err(|e| InstantiateError::Other(describe(&e)))
         };
         setup(&mut store)?;
-        let bindings = self
+        let instance = self
             .pre
             .instantiate(&mut store)
             .map_err(|e| InstantiateError::Other(describe(&e)))?;
+        let exports = Bound::bind(&instance, &mut store, &self.exports)
+            .map_err(|e| InstantiateError::WrongWorld(e.0))?;
         setup(&mut store)?;
-        let configured = bindings
-            .riskgate_policy_policy()
-            .call_configure(&mut store, &self.config)
-            .map_err(|e| {
-                // A panic hook's message, when the guest sent one.
-                let panic = store
-                    .data_mut()
-                    .take_panic()
-                    .map(|p| format!(": {p}"))
-                    .unwrap_or_default();
-                InstantiateError::Other(format!("configure(): {}{panic}", describe(&e)))
-            })?;
+        let configured = exports.configure(&mut store, &self.config).map_err(|e| {
+            // A panic hook's message, when the guest sent one.
+            let panic = store
+                .data_mut()
+                .take_panic()
+                .map(|p| format!(": {p}"))
+                .unwrap_or_default();
+            InstantiateError::Other(format!("configure(): {}{panic}", describe(&e)))
+        })?;
         configured.map_err(|m| InstantiateError::Config(one_line(&m, 512)))?;
         self.counters
             .instances_built
             .fetch_add(1, Ordering::Relaxed);
-        Ok(Instance { store, bindings })
+        Ok(Instance { store, exports })
     }
 
     /// A ready instance: this thread's slot's, else one another slot has
@@ -404,10 +398,17 @@ impl Policy {
         })
     }
 
-    /// Evaluates one withdrawal with the policy's whole fuel budget. A
-    /// fault is `Err` in the result; the instance that faulted has been
-    /// dropped.
-    pub fn evaluate(&self, withdrawal: &wit::Withdrawal, ctx: Arc<CallContext>) -> Called {
+    /// Whether the policy exports `evaluate-packed` (built against contract
+    /// 0.1.2 or later), which [`Policy::evaluate`] then calls.
+    pub fn packed(&self) -> bool {
+        self.exports.packed()
+    }
+
+    /// Evaluates one withdrawal with the policy's whole fuel budget:
+    /// through `evaluate-packed` when the policy exports it (and the input
+    /// packs), else `evaluate`. A fault is `Err` in the result; the
+    /// instance that faulted has been dropped.
+    pub fn evaluate(&self, input: &PolicyInput, ctx: Arc<CallContext>) -> Called {
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         let slot = thread_slot(POOL_SLOTS);
         let mut instance = match self.take(slot) {
@@ -418,7 +419,9 @@ impl Policy {
                     self.counters.faults.fetch_add(1, Ordering::Relaxed);
                     return Called {
                         result: Err(Fault::Instantiate(match e {
-                            InstantiateError::Config(m) | InstantiateError::Other(m) => m,
+                            InstantiateError::Config(m)
+                            | InstantiateError::WrongWorld(m)
+                            | InstantiateError::Other(m) => m,
                         })),
                         fuel: 0,
                         screened: Vec::new(),
@@ -434,10 +437,13 @@ impl Policy {
             .set_epoch_deadline(self.runtime.deadline_ticks());
         // The whole budget for every call, whatever the instance ran before.
         let result = match instance.store.set_fuel(self.fuel) {
-            Ok(()) => instance
-                .bindings
-                .riskgate_policy_policy()
-                .call_evaluate(&mut instance.store, withdrawal),
+            Ok(()) => {
+                let Instance { store, exports } = &mut instance;
+                let packed = input
+                    .packed()
+                    .and_then(|packed| exports.evaluate_packed(&mut *store, packed));
+                packed.unwrap_or_else(|| exports.evaluate(store, input.record()))
+            }
             Err(e) => Err(e),
         };
         let fuel = self
@@ -477,6 +483,8 @@ impl Policy {
 
 enum InstantiateError {
     Config(String),
+    /// An export's type is not the contract's.
+    WrongWorld(String),
     Other(String),
 }
 
@@ -568,54 +576,126 @@ pub(crate) fn store_limits(runtime: &Runtime) -> wasmtime::StoreLimits {
         .build()
 }
 
-/// A withdrawal as the policy sees it (the WIT record).
-pub fn to_wit(w: &riskgate_model::Withdrawal) -> wit::Withdrawal {
-    wit::Withdrawal {
-        id: w.id.clone(),
-        account: w.account.clone(),
-        asset: w.asset.clone(),
-        chain: w.chain.clone(),
-        destination: w.destination.clone(),
-        amount: w.amount,
-        decimals: w.decimals,
-        usd_cents: w.usd_cents,
-        requested_at: w.requested_at,
-        account_created_at: w.account_created_at,
-        credential_changed_at: w.credential_changed_at,
-        destination_first_used_at: w.destination_first_used_at,
-    }
+/// A withdrawal as the policies see it, in both of the contract's forms:
+/// the `withdrawal` record `evaluate` takes and the `packed-withdrawal`
+/// `evaluate-packed` takes (0.1.2). A caller deciding many withdrawals
+/// keeps one and refills it ([`PolicyInput::fill`]), reusing its buffers.
+#[derive(Debug, Clone)]
+pub struct PolicyInput {
+    record: wit::Withdrawal,
+    packed: wit::PackedWithdrawal,
+    /// Whether `packed` holds the withdrawal: each length fits in its 16
+    /// bits (a validated withdrawal's always do).
+    packable: bool,
 }
 
-/// [`to_wit`] into `out`, reusing its strings' buffers (a caller deciding
-/// many withdrawals keeps one record and allocates nothing per decision).
-pub fn fill_wit(out: &mut wit::Withdrawal, w: &riskgate_model::Withdrawal) {
-    // Every field named: one the contract adds cannot be left stale.
-    let wit::Withdrawal {
-        id,
-        account,
-        asset,
-        chain,
-        destination,
-        amount,
-        decimals,
-        usd_cents,
-        requested_at,
-        account_created_at,
-        credential_changed_at,
-        destination_first_used_at,
-    } = out;
-    id.clone_from(&w.id);
-    account.clone_from(&w.account);
-    asset.clone_from(&w.asset);
-    chain.clone_from(&w.chain);
-    destination.clone_from(&w.destination);
-    *amount = w.amount;
-    *decimals = w.decimals;
-    *usd_cents = w.usd_cents;
-    *requested_at = w.requested_at;
-    *account_created_at = w.account_created_at;
-    *credential_changed_at = w.credential_changed_at;
-    *destination_first_used_at = w.destination_first_used_at;
+impl PolicyInput {
+    /// The policies' input for `w`.
+    pub fn new(w: &riskgate_model::Withdrawal) -> Self {
+        let mut input = PolicyInput {
+            record: wit::Withdrawal {
+                id: String::new(),
+                account: String::new(),
+                asset: String::new(),
+                chain: String::new(),
+                destination: String::new(),
+                amount: 0,
+                decimals: 0,
+                usd_cents: None,
+                requested_at: 0,
+                account_created_at: None,
+                credential_changed_at: None,
+                destination_first_used_at: None,
+            },
+            packed: wit::PackedWithdrawal {
+                text: String::new(),
+                lengths: 0,
+                amount: 0,
+                decimals: 0,
+                usd_cents: None,
+                requested_at: 0,
+                account_created_at: None,
+                credential_changed_at: None,
+                destination_first_used_at: None,
+            },
+            packable: false,
+        };
+        input.fill(w);
+        input
+    }
+
+    /// Refills this input with `w`, reusing its strings' buffers.
+    pub fn fill(&mut self, w: &riskgate_model::Withdrawal) {
+        // Every field named: one the contract adds cannot be left stale.
+        let wit::Withdrawal {
+            id,
+            account,
+            asset,
+            chain,
+            destination,
+            amount,
+            decimals,
+            usd_cents,
+            requested_at,
+            account_created_at,
+            credential_changed_at,
+            destination_first_used_at,
+        } = &mut self.record;
+        id.clone_from(&w.id);
+        account.clone_from(&w.account);
+        asset.clone_from(&w.asset);
+        chain.clone_from(&w.chain);
+        destination.clone_from(&w.destination);
+        *amount = w.amount;
+        *decimals = w.decimals;
+        *usd_cents = w.usd_cents;
+        *requested_at = w.requested_at;
+        *account_created_at = w.account_created_at;
+        *credential_changed_at = w.credential_changed_at;
+        *destination_first_used_at = w.destination_first_used_at;
+
+        let wit::PackedWithdrawal {
+            text,
+            lengths,
+            amount,
+            decimals,
+            usd_cents,
+            requested_at,
+            account_created_at,
+            credential_changed_at,
+            destination_first_used_at,
+        } = &mut self.packed;
+        text.clear();
+        *lengths = 0;
+        self.packable = true;
+        for (i, s) in [&w.id, &w.account, &w.asset, &w.chain].iter().enumerate() {
+            text.push_str(s);
+            match u16::try_from(s.len()) {
+                Ok(len) => *lengths |= u64::from(len) << (16 * i),
+                Err(_) => self.packable = false,
+            }
+        }
+        text.push_str(&w.destination);
+        *amount = w.amount;
+        *decimals = w.decimals;
+        *usd_cents = w.usd_cents;
+        *requested_at = w.requested_at;
+        *account_created_at = w.account_created_at;
+        *credential_changed_at = w.credential_changed_at;
+        *destination_first_used_at = w.destination_first_used_at;
+    }
+
+    /// The `withdrawal` record.
+    pub fn record(&self) -> &wit::Withdrawal {
+        &self.record
+    }
+
+    /// The `packed-withdrawal`, when its strings can be packed (each of
+    /// the first four is shorter than 64 KiB); else a policy is called with
+    /// the record.
+    pub fn packed(&self) -> Option<&wit::PackedWithdrawal> {
+        self.packable.then_some(&self.packed)
+    }
 }
 
 /// One line, bounded: errors end up in reasons and one-line CLI messages.

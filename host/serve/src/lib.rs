@@ -54,7 +54,7 @@ use riskgate::velocity::VelocityError;
 pub const GENERATION_HEADER: &str = "x-riskgate-generation";
 
 /// The world the host serves (policies built against an earlier 0.1.x are served too).
-pub const WORLD: &str = "riskgate:policy/gate-policy@0.1.1";
+pub const WORLD: &str = riskgate::inspect::WORLD;
 
 /// How long a request body may take to arrive (`[server]`).
 #[derive(Clone, Copy)]

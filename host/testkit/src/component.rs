@@ -248,7 +248,7 @@ impl Harness {
             velocity_fault: velocity_fault.clone(),
             record: false,
         });
-        let called = policy.evaluate(&riskgate::policy::to_wit(&mock::to_model(w)), ctx);
+        let called = policy.evaluate(&riskgate::policy::PolicyInput::new(&mock::to_model(w)), ctx);
         let result = match called.result {
             Ok(d) => Ok(from_wit(d)),
             Err(fault) => Err((fault_code(&fault), fault.to_string())),
