@@ -250,7 +250,21 @@ pub mod host {
     pub fn windows(queries: &[WindowQuery]) -> Vec<Result<WindowStats, String>> {
         #[cfg(target_arch = "wasm32")]
         {
-            super::bindings::riskgate::policy::velocity::windows(queries)
+            // `windows-flat` (0.1.2): the common answer, every query
+            // answered, crosses as one list of numbers.
+            match super::bindings::riskgate::policy::velocity::windows_flat(queries) {
+                Ok(flat) => flat
+                    .chunks_exact(3)
+                    .map(|n| {
+                        Ok(WindowStats {
+                            count: n[0],
+                            sum: n[1],
+                            usd_cents: n[2],
+                        })
+                    })
+                    .collect(),
+                Err(answers) => answers,
+            }
         }
         #[cfg(not(target_arch = "wasm32"))]
         {

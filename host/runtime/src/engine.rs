@@ -21,8 +21,8 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(50);
 /// Default fuel of one policy call. The bundled policies' worst case with
 /// their default configurations over the demo stream and
 /// adversarial-but-legal inputs (maximum-length strings, every window over
-/// its limit, a hit on three lists) is 34.1k, 1/59 of it; a 60-rule
-/// velocity configuration with every rule over its limit takes 270k. See
+/// its limit, a hit on three lists) is 33.9k, 1/59 of it; a 60-rule
+/// velocity configuration with every rule over its limit takes 268k. See
 /// `tests/tests/fuel.rs`, which keeps at least a 10x margin, and the README.
 pub const DEFAULT_FUEL: u64 = 2_000_000;
 /// Fuel of instantiation and `configure` (once per instance), at least the

@@ -459,6 +459,24 @@ impl velocity::Host for HostState {
         answer
     }
 
+    /// `windows`, flat when every query succeeded (0.1.2): the numbers are
+    /// written into the guest's memory as one copy, where the list of
+    /// results is written field by field.
+    fn windows_flat(
+        &mut self,
+        queries: Vec<velocity::WindowQuery>,
+    ) -> Result<Vec<u64>, Vec<Result<velocity::WindowStats, String>>> {
+        let answers = self.windows(queries);
+        if answers.iter().any(Result::is_err) {
+            return Err(answers);
+        }
+        Ok(answers
+            .iter()
+            .flatten()
+            .flat_map(|s| [s.count, s.sum, s.usd_cents])
+            .collect())
+    }
+
     /// Every query at once (WIT 0.1.1): the store reads each key once for
     /// all its windows; each query counts against the window budget, and
     /// the explanation records one `window` call per query.
