@@ -566,7 +566,17 @@ impl Gate {
 
     /// Decides one withdrawal. Never panics on input; never allows on error.
     pub fn evaluate(&self, w: &Withdrawal) -> Decision {
-        self.evaluate_traced(w, &mut Vec::new())
+        // The outcomes nobody asked for, in a buffer each thread keeps.
+        thread_local! {
+            static TRACE: std::cell::RefCell<Vec<PolicyOutcome>> = const {
+                std::cell::RefCell::new(Vec::new())
+            };
+        }
+        TRACE.with(|trace| match trace.try_borrow_mut() {
+            Ok(mut trace) => self.evaluate_traced(w, &mut trace),
+            // A gate deciding inside another's policy call, say.
+            Err(_) => self.evaluate_traced(w, &mut Vec::new()),
+        })
     }
 
     /// [`Gate::evaluate`], also filling `trace` with each policy's outcome

@@ -191,6 +191,9 @@ pub struct HostState {
     recording: Option<Recording>,
     /// The current call's panic message (see [`Ended::panic`]).
     panic: Option<String>,
+    /// `windows-flat`'s answers before they are flattened, kept between
+    /// calls so that no call allocates them.
+    answers: Vec<Result<velocity::WindowStats, String>>,
 }
 
 impl HostState {
@@ -205,6 +208,7 @@ impl HostState {
             windows: 0,
             screened: Vec::new(),
             recording: None,
+            answers: Vec::new(),
             panic: None,
         }
     }
@@ -466,15 +470,18 @@ impl velocity::Host for HostState {
         &mut self,
         queries: Vec<velocity::WindowQuery>,
     ) -> Result<Vec<u64>, Vec<Result<velocity::WindowStats, String>>> {
-        let answers = self.windows(queries);
+        let mut answers = std::mem::take(&mut self.answers);
+        self.answer_windows(&queries, &mut answers);
         if answers.iter().any(Result::is_err) {
             return Err(answers);
         }
-        Ok(answers
+        let flat = answers
             .iter()
             .flatten()
             .flat_map(|s| [s.count, s.sum, s.usd_cents])
-            .collect())
+            .collect();
+        self.answers = answers;
+        Ok(flat)
     }
 
     /// Every query at once (WIT 0.1.1): the store reads each key once for
@@ -484,14 +491,27 @@ impl velocity::Host for HostState {
         &mut self,
         queries: Vec<velocity::WindowQuery>,
     ) -> Vec<Result<velocity::WindowStats, String>> {
-        let mut answers: Vec<Result<velocity::WindowStats, String>> =
-            Vec::with_capacity(queries.len());
+        let mut answers = Vec::with_capacity(queries.len());
+        self.answer_windows(&queries, &mut answers);
+        answers
+    }
+}
+
+impl HostState {
+    /// The answers of `windows` to `queries`, into `answers` (cleared
+    /// first).
+    fn answer_windows(
+        &mut self,
+        queries: &[velocity::WindowQuery],
+        answers: &mut Vec<Result<velocity::WindowStats, String>>,
+    ) {
+        answers.clear();
         let Some(ctx) = &self.ctx else {
             answers.resize(
                 queries.len(),
                 Err("velocity is not available outside evaluate".into()),
             );
-            return answers;
+            return;
         };
         // The queries within the budget are asked (at most the budget's
         // worth, so they fit on the stack); the rest are refused.
@@ -520,18 +540,19 @@ impl velocity::Host for HostState {
             },
         );
         self.host_time += started.elapsed();
-        answers.resize(
-            queries.len(),
-            Err(format!(
-                "more than {WINDOW_BUDGET} window queries in one evaluation"
-            )),
-        );
+        if answers.len() < queries.len() {
+            answers.resize(
+                queries.len(),
+                Err(format!(
+                    "more than {WINDOW_BUDGET} window queries in one evaluation"
+                )),
+            );
+        }
         if let Some(recording) = &mut self.recording {
-            for (q, answer) in queries.iter().zip(&answers) {
+            for (q, answer) in queries.iter().zip(answers.iter()) {
                 recording.push(|| window_call(q.scope, q.window_ms, answer));
             }
         }
-        answers
     }
 }
 
