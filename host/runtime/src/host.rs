@@ -475,11 +475,12 @@ impl velocity::Host for HostState {
         if answers.iter().any(Result::is_err) {
             return Err(answers);
         }
-        let flat = answers
-            .iter()
-            .flatten()
-            .flat_map(|s| [s.count, s.sum, s.usd_cents])
-            .collect();
+        // Sized up front: the flattening iterator's size is unknown, and
+        // growing the list as it goes was a third of this call's cost.
+        let mut flat = Vec::with_capacity(3 * answers.len());
+        for s in answers.iter().flatten() {
+            flat.extend_from_slice(&[s.count, s.sum, s.usd_cents]);
+        }
         self.answers = answers;
         Ok(flat)
     }
