@@ -11,12 +11,8 @@
 //!
 //! Built only with the `prof` feature (one wasmtime-linked binary fewer in
 //! `cargo test`).
-use riskgate::bundled;
-use riskgate::gate::Gate;
 use riskgate::model::Withdrawal;
-use riskgate::velocity::{DEFAULT_RETENTION_MS, Velocity};
-use riskgate_bench::{Native, Workload};
-use std::sync::Arc;
+use riskgate_bench::{BenchConfig, ContenderKind, Workload, contender};
 use std::time::Instant;
 
 fn main() {
@@ -30,29 +26,19 @@ fn main() {
         .unwrap_or(1_000_000);
     let w = Workload::new(set, n, 2025).unwrap();
     let stream: Vec<_> = w.stream.iter().map(|g| g.withdrawal.clone()).collect();
+    let kind = match mode.as_str() {
+        "native" => ContenderKind::Native,
+        "gate" => ContenderKind::Riskgate,
+        other => panic!("mode is gate or native, not {other}"),
+    };
+    let config = BenchConfig::default();
     for pass in 0..passes {
-        let velocity = Arc::new(Velocity::memory(DEFAULT_RETENTION_MS));
+        // A fresh contender (and store) each pass: the stream's ids would
+        // be replays on the last pass's store.
+        let c = contender(kind, &w, &config).expect("the bundled policies load");
         let mut lat = Vec::with_capacity(stream.len());
-        let started;
-        if mode == "native" {
-            let c = Native {
-                screener: w.screener.clone(),
-                velocity,
-            };
-            started = Instant::now();
-            measured(|x| c.evaluate(x), &stream, &mut lat);
-        } else {
-            let (g, _) = bundled::policies()
-                .into_iter()
-                .fold(Gate::builder(), |b, p| b.policy(p))
-                .screener(w.screener.clone())
-                .velocity(velocity)
-                .max_clock_skew(None)
-                .build()
-                .unwrap();
-            started = Instant::now();
-            measured(|x| g.evaluate(x), &stream, &mut lat);
-        }
+        let started = Instant::now();
+        measured(|x| c.decide(x), &stream, &mut lat);
         let secs = started.elapsed().as_secs_f64();
         lat.sort_unstable();
         println!(

@@ -157,7 +157,11 @@ impl Contender for Native {
     }
 }
 
-fn contender(
+/// A fresh in-process contender of `kind` (native or riskgate) over
+/// `workload`'s designated set and its own in-memory velocity store, as
+/// every latency and throughput run of the bench gets it (the profiling
+/// harness, `examples/prof.rs`, too).
+pub fn contender(
     kind: ContenderKind,
     workload: &Workload,
     config: &BenchConfig,
