@@ -22,7 +22,7 @@ pub struct BuildArgs {
     /// the current directory).
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
-    /// Build the release profile (size-optimised, LTO, abort on panic):
+    /// Build the release profile (opt-level 3, LTO, abort on panic):
     /// what to ship.
     #[arg(long)]
     pub release: bool,
