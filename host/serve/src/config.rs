@@ -40,9 +40,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Address `serve` listens on.
+    /// Where `serve` listens: `ADDR:PORT`, or `unix:PATH` for a Unix
+    /// domain socket (a relative path from the file's directory).
     #[serde(default = "default_listen")]
-    pub listen: SocketAddr,
+    pub listen: ListenAddr,
     #[serde(default)]
     pub admin: AdminConfig,
     /// The reviewers of holds (none: holds are not approved or rejected
@@ -95,10 +96,56 @@ pub struct Config {
     pub base: PathBuf,
 }
 
-fn default_listen() -> SocketAddr {
+fn default_listen() -> ListenAddr {
     DEFAULT_LISTEN
         .parse()
         .expect("the default listen address parses")
+}
+
+/// Where `serve` listens: a TCP address, or a Unix domain socket for a
+/// client on the same machine (a sidecar: no TCP stack between the two,
+/// and the socket file's permissions say who may connect).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ListenAddr {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+/// The prefix of a Unix domain socket's path in a listen address.
+pub const UNIX_PREFIX: &str = "unix:";
+
+impl std::str::FromStr for ListenAddr {
+    type Err = String;
+
+    /// `ADDR:PORT`, or `unix:PATH`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some(path) = s.strip_prefix(UNIX_PREFIX) {
+            if path.is_empty() {
+                return Err(format!("`{s}`: no socket path after `{UNIX_PREFIX}`"));
+            }
+            return Ok(ListenAddr::Unix(PathBuf::from(path)));
+        }
+        s.parse()
+            .map(ListenAddr::Tcp)
+            .map_err(|e| format!("`{s}` is neither ADDR:PORT nor {UNIX_PREFIX}PATH ({e})"))
+    }
+}
+
+impl TryFrom<String> for ListenAddr {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl std::fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListenAddr::Tcp(a) => write!(f, "{a}"),
+            ListenAddr::Unix(p) => write!(f, "{UNIX_PREFIX}{}", p.display()),
+        }
+    }
 }
 
 /// `[admin]`: the bearer token of the admin endpoints (none: they are off).
@@ -538,7 +585,8 @@ pub struct Built {
 }
 
 impl Config {
-    /// Reads and checks a TOML file.
+    /// Reads and checks a TOML file (a `unix:` listen path made relative
+    /// to the file's directory, as every other path in it).
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| fail(&shown, e))?;
@@ -547,6 +595,9 @@ impl Config {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        if let ListenAddr::Unix(socket) = &config.listen {
+            config.listen = ListenAddr::Unix(config.resolve(socket));
+        }
         Ok(config)
     }
 
@@ -978,7 +1029,7 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.listen, ListenAddr::Tcp("127.0.0.1:9000".parse().unwrap()));
         assert_eq!(c.policies[1].mode, Mode::Shadow);
         assert_eq!(c.limits.memory_mib, 16);
         assert!(c.decision_log.as_ref().unwrap().durable);
@@ -999,6 +1050,7 @@ mod tests {
             ),
             ("require_signature = true", "trusted_keys"),
             ("listen = \"nowhere\"", "listen"),
+            ("listen = \"unix:\"", "no socket path"),
             ("colour = \"red\"", "unknown field"),
             ("[server]\nidle_timeout_ms = 0", "idle_timeout_ms"),
             ("[server]\nmax_connections = 0", "max_connections"),
@@ -1123,6 +1175,33 @@ mod tests {
         std::fs::remove_file(dir.path().join("b.token")).unwrap();
         let e = config("").reviewers(None).unwrap_err().to_string();
         assert!(e.contains("b.token") && e.contains("reviewer `b`"), "{e}");
+    }
+
+    #[test]
+    fn a_unix_socket_listen_address_parses_and_resolves_against_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gate.toml");
+        std::fs::write(&file, "listen = \"unix:run/gate.sock\"\n").unwrap();
+        let c = Config::from_file(&file).unwrap();
+        assert_eq!(c.listen, ListenAddr::Unix(dir.path().join("run/gate.sock")));
+        assert_eq!(
+            c.listen.to_string(),
+            format!("unix:{}", dir.path().join("run/gate.sock").display())
+        );
+        std::fs::write(&file, "listen = \"unix:/run/riskgate/gate.sock\"\n").unwrap();
+        let c = Config::from_file(&file).unwrap();
+        assert_eq!(c.listen, ListenAddr::Unix("/run/riskgate/gate.sock".into()));
+        // A reload of the same file asks for no restart.
+        assert!(
+            Config::from_file(&file)
+                .unwrap()
+                .restart_required(&c)
+                .is_empty()
+        );
+        assert_eq!(
+            "[::1]:8080".parse::<ListenAddr>().unwrap(),
+            ListenAddr::Tcp("[::1]:8080".parse().unwrap())
+        );
     }
 
     #[test]

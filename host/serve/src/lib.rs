@@ -96,8 +96,8 @@ pub fn router(service: Arc<Service>, server: &config::ServerConfig) -> Router {
 /// Serves `router(service)` on `listener` with the limits of `server`
 /// until `shutdown` completes; then the requests in flight get the grace
 /// period (see [`server`]).
-pub async fn run(
-    listener: tokio::net::TcpListener,
+pub async fn run<L: server::Accept>(
+    listener: L,
     service: Arc<Service>,
     server: config::ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,

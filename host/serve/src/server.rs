@@ -31,7 +31,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -123,13 +123,43 @@ impl Watch {
     }
 }
 
+/// A listening socket `serve` accepts connections from: TCP, or a Unix
+/// domain socket.
+pub trait Accept: Send + 'static {
+    /// One accepted connection.
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// The next connection, ready to serve.
+    fn accept(&self) -> impl Future<Output = std::io::Result<Self::Io>> + Send;
+}
+
+impl Accept for TcpListener {
+    type Io = tokio::net::TcpStream;
+
+    async fn accept(&self) -> std::io::Result<Self::Io> {
+        let (stream, _) = TcpListener::accept(self).await?;
+        // Answers are written whole; waiting for an ACK only adds latency.
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+}
+
+impl Accept for UnixListener {
+    type Io = tokio::net::UnixStream;
+
+    async fn accept(&self) -> std::io::Result<Self::Io> {
+        let (stream, _) = UnixListener::accept(self).await?;
+        Ok(stream)
+    }
+}
+
 /// The socket, telling its [`Watch`] when bytes arrive.
-struct Watched {
-    io: TcpStream,
+struct Watched<S> {
+    io: S,
     watch: Arc<Watch>,
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -144,7 +174,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -259,8 +289,8 @@ impl hyper::service::Service<Request<Incoming>> for Tracked {
 }
 
 /// One connection, until it ends, times out, or shutdown cuts it.
-async fn connection(
-    stream: TcpStream,
+async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
     routes: Router,
     builder: Arc<http1::Builder>,
     cfg: Arc<ServerConfig>,
@@ -312,8 +342,8 @@ async fn connection(
 
 /// Serves `routes` on `listener` until `shutdown` completes, with the
 /// limits of `cfg`; then what is in flight gets the grace period.
-pub async fn serve(
-    listener: TcpListener,
+pub async fn serve<L: Accept>(
+    listener: L,
     routes: Router,
     cfg: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -341,7 +371,7 @@ pub async fn serve(
         let stream = tokio::select! {
             () = &mut shutdown => break,
             r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
+                Ok(stream) => stream,
                 Err(e) => {
                     if !matches!(
                         e.kind(),
@@ -358,7 +388,6 @@ pub async fn serve(
             },
         };
         while connections.try_join_next().is_some() {}
-        let _ = stream.set_nodelay(true);
         connections.spawn(connection(
             stream,
             routes.clone(),
@@ -383,4 +412,62 @@ pub async fn serve(
         connections.abort_all();
     }
     Ok(())
+}
+
+/// A Unix domain socket's file, removed when dropped if it is still the
+/// one [`bind_unix`] made (not a file another server bound since).
+#[derive(Debug)]
+pub struct SocketFile {
+    path: std::path::PathBuf,
+    id: (u64, u64),
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        use std::os::unix::fs::MetadataExt;
+        if std::fs::symlink_metadata(&self.path).is_ok_and(|m| (m.dev(), m.ino()) == self.id) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Binds a Unix domain socket at `path` (in a tokio runtime).
+///
+/// A socket file left there by a server that is gone (nothing accepts on
+/// it) is replaced; one a running server accepts on is not (the error is
+/// `AddrInUse`), nor is any other kind of file. Who may connect is the
+/// socket file's permissions (the process's umask) and its directory's.
+pub fn bind_unix(path: &std::path::Path) -> std::io::Result<(UnixListener, SocketFile)> {
+    use std::io::{Error, ErrorKind};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_socket() => {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ));
+        }
+        Ok(_) => match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(Error::new(
+                    ErrorKind::AddrInUse,
+                    format!("a server already listens on {}", path.display()),
+                ));
+            }
+            // A socket nothing listens on: a stopped server's.
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => std::fs::remove_file(path)?,
+            Err(e) => return Err(e),
+        },
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    let m = std::fs::symlink_metadata(path)?;
+    Ok((
+        listener,
+        SocketFile {
+            path: path.to_path_buf(),
+            id: (m.dev(), m.ino()),
+        },
+    ))
 }

@@ -760,7 +760,7 @@ impl Service {
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) = next.clone();
                 // Settings that need a restart keep their running values.
                 let mut kept = fresh;
-                kept.listen = running.listen;
+                kept.listen = running.listen.clone();
                 kept.velocity = running.velocity.clone();
                 kept.decision_log = running.decision_log.clone();
                 kept.admin = running.admin.clone();

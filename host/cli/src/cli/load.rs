@@ -49,7 +49,8 @@ const RECONNECT_PAUSE: Duration = Duration::from_millis(20);
 
 #[derive(Args)]
 pub struct LoadArgs {
-    /// Base URL of the server; requests go to {URL}/v1/evaluate.
+    /// Base URL of the server; requests go to {URL}/v1/evaluate. A server
+    /// on a Unix domain socket (`serve --listen unix:PATH`): `unix:PATH`.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
     /// Keep-alive HTTP/1.1 connections, each with one request in flight.
@@ -130,9 +131,15 @@ enum RequestError {
     BadBody(String),
 }
 
+/// The server's socket.
+enum Endpoint {
+    Tcp(SocketAddr),
+    Unix(std::path::PathBuf),
+}
+
 /// Where the requests go.
 struct Target {
-    addr: SocketAddr,
+    endpoint: Endpoint,
     /// `Host` header.
     authority: String,
     /// `/…/v1/evaluate`.
@@ -141,6 +148,16 @@ struct Target {
 
 impl Target {
     fn parse(url: &str) -> anyhow::Result<Target> {
+        if let Some(path) = url.strip_prefix(riskgate_serve::config::UNIX_PREFIX) {
+            if path.is_empty() {
+                bail!("--url {url}: no socket path after `unix:`");
+            }
+            return Ok(Target {
+                endpoint: Endpoint::Unix(path.into()),
+                authority: "localhost".into(),
+                uri: Uri::from_static("/v1/evaluate"),
+            });
+        }
         let uri: Uri = url.parse().with_context(|| format!("--url {url}"))?;
         if uri.scheme_str() != Some("http") {
             bail!("--url {url}: only http:// is supported");
@@ -162,7 +179,7 @@ impl Target {
         let base = uri.path().trim_end_matches('/');
         let uri: Uri = format!("{base}/v1/evaluate").parse()?;
         Ok(Target {
-            addr,
+            endpoint: Endpoint::Tcp(addr),
             authority: authority.to_string(),
             uri,
         })
@@ -483,10 +500,29 @@ struct Run {
 type Sender = SendRequest<Full<Bytes>>;
 
 async fn connect(target: &Target) -> Result<Sender, RequestError> {
-    let stream = tokio::net::TcpStream::connect(target.addr)
-        .await
-        .map_err(RequestError::Connect)?;
-    stream.set_nodelay(true).map_err(RequestError::Connect)?;
+    match &target.endpoint {
+        Endpoint::Tcp(addr) => {
+            let stream = tokio::net::TcpStream::connect(addr)
+                .await
+                .map_err(RequestError::Connect)?;
+            stream.set_nodelay(true).map_err(RequestError::Connect)?;
+            handshake(stream).await
+        }
+        Endpoint::Unix(path) => {
+            handshake(
+                tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(RequestError::Connect)?,
+            )
+            .await
+        }
+    }
+}
+
+async fn handshake<S>(stream: S) -> Result<Sender, RequestError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (sender, conn) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(RequestError::Handshake)?;

@@ -5,9 +5,8 @@ use super::check::{GateArgs, build_reported, load_error};
 use super::velocity::VelocityArgs;
 use clap::Args;
 use riskgate_serve::Service;
-use riskgate_serve::config::{Config, DecisionLogConfig};
+use riskgate_serve::config::{Config, DecisionLogConfig, ListenAddr};
 use riskgate_serve::decision_log::{DecisionLog, LogOptions};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -23,9 +22,11 @@ pub struct ServeArgs {
     #[command(flatten)]
     gate: GateArgs,
     /// Address to listen on (port 0 picks a free one; the bound address is
-    /// printed on stderr). Default: the config's, else 127.0.0.1:8080.
-    #[arg(long, value_name = "ADDR:PORT")]
-    listen: Option<SocketAddr>,
+    /// printed on stderr), or `unix:PATH` for a Unix domain socket (for a
+    /// client on the same machine; a stale socket file is replaced, the
+    /// file is removed at exit). Default: the config's, else 127.0.0.1:8080.
+    #[arg(long, value_name = "ADDR:PORT|unix:PATH")]
+    listen: Option<ListenAddr>,
     /// Write the decision log in DIR (without a config).
     #[arg(long, value_name = "DIR")]
     decision_log: Option<PathBuf>,
@@ -98,7 +99,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let listen = config.listen;
+    let listen = config.listen.clone();
     let server = config.server.clone();
     let service = match Service::new(config, args.config.clone(), built, velocity, log) {
         Ok(s) => Arc::new(s),
@@ -106,16 +107,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let Signals { stop, hangup } = signals;
     let code = runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(listen).await {
-            Ok(l) => l,
-            Err(e) => return Ok(load_error(&format!("listen {listen}"), e)),
-        };
-        tokio::spawn(reload_on_hangup(service.clone(), hangup));
-        eprintln!(
-            "riskgate serve: listening on http://{}",
-            listener.local_addr()?
-        );
-        riskgate_serve::run(listener, service, server, stop).await?;
+        match &listen {
+            ListenAddr::Tcp(addr) => {
+                let listener = match tokio::net::TcpListener::bind(addr).await {
+                    Ok(l) => l,
+                    Err(e) => return Ok(load_error(&format!("listen {listen}"), e)),
+                };
+                tokio::spawn(reload_on_hangup(service.clone(), hangup));
+                eprintln!(
+                    "riskgate serve: listening on http://{}",
+                    listener.local_addr()?
+                );
+                riskgate_serve::run(listener, service, server, stop).await?;
+            }
+            ListenAddr::Unix(path) => {
+                let (listener, file) = match riskgate_serve::server::bind_unix(path) {
+                    Ok(l) => l,
+                    Err(e) => return Ok(load_error(&format!("listen {listen}"), e)),
+                };
+                tokio::spawn(reload_on_hangup(service.clone(), hangup));
+                eprintln!("riskgate serve: listening on {listen}");
+                riskgate_serve::run(listener, service, server, stop).await?;
+                drop(file);
+            }
+        }
         eprintln!("riskgate serve: stopped");
         anyhow::Ok(ExitCode::SUCCESS)
     });

@@ -38,22 +38,28 @@ impl Loaded {
 
     /// `riskgate load --json` against this server with `extra` options.
     fn load(&self, extra: &[&str]) -> Value {
-        let out = Command::new(BIN)
-            .args(["load", "--url", &self.url])
-            .args(["--duration", "2", "--warmup", "0", "--connections", "4"])
-            .args(["--pool", "5000", "--json"])
-            .args(extra)
-            .output()
-            .expect("run riskgate load");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{}\n{stdout}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+        load_json(&self.url, "2", extra)
     }
+}
+
+/// `riskgate load --json` against `url` for `secs` seconds (4 connections,
+/// no warm-up) with `extra` options; its report.
+fn load_json(url: &str, secs: &str, extra: &[&str]) -> Value {
+    let out = Command::new(BIN)
+        .args(["load", "--url", url])
+        .args(["--duration", secs, "--warmup", "0", "--connections", "4"])
+        .args(["--pool", "5000", "--json"])
+        .args(extra)
+        .output()
+        .expect("run riskgate load");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
 fn n(v: &Value, pointer: &str) -> f64 {
@@ -116,4 +122,147 @@ fn load_fails_when_nothing_listens() {
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(n(&r, "/errors/connect") > 0.0, "{r}");
     assert_eq!(n(&r, "/requests"), 0.0, "{r}");
+}
+
+/// A server the test started, killed if the test ends first.
+#[derive(Debug)]
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `riskgate serve --listen unix:PATH ARGS`, once it listens; Err(its
+/// stderr) when it exits first.
+fn serve_unix(socket: &std::path::Path, cache: &std::path::Path) -> Result<Child, String> {
+    use std::io::BufRead;
+    let mut child = Child(
+        Command::new(BIN)
+            .args(["serve", "--listen", &format!("unix:{}", socket.display())])
+            .args([
+                "--velocity",
+                "memory",
+                "--no-clock-check",
+                "--deadline-us",
+                "250000",
+            ])
+            .arg("--cache-dir")
+            .arg(cache)
+            .env_remove("RISKGATE_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn riskgate serve"),
+    );
+    let mut err = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            child.0.wait().unwrap();
+            return Err(seen);
+        }
+        seen.push_str(&line);
+        if line.contains("listening on unix:") {
+            assert!(line.contains(&socket.display().to_string()), "{line}");
+            // Keep draining stderr so the server never blocks on it.
+            std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+            return Ok(child);
+        }
+    }
+}
+
+/// One HTTP/1.1 request over the socket; the status line and the body.
+fn post_unix(socket: &std::path::Path, body: &Value) -> (String, Value) {
+    use std::io::{Read, Write};
+    let body = body.to_string();
+    let mut s = std::os::unix::net::UnixStream::connect(socket).expect("connect");
+    write!(
+        s,
+        "POST /v1/evaluate HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a response head");
+    let status = head.lines().next().unwrap().to_string();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}")),
+    )
+}
+
+fn terminate(child: &mut Child) {
+    // SAFETY: a plain signal to a child this test spawned.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
+}
+
+#[test]
+fn serve_and_load_over_a_unix_socket_and_the_socket_file_lifecycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("gate.sock");
+    let cache = dir.path().join("cache");
+
+    let mut first = serve_unix(&socket, &cache).expect("serve starts on a unix socket");
+    let (status, decision) = post_unix(&socket, &support::withdrawal("w-uds-1", support::LAZARUS));
+    assert!(status.contains(" 200 "), "{status}: {decision}");
+    assert_eq!(
+        decision["verdict"], "deny",
+        "a designated address: {decision}"
+    );
+
+    let r = load_json(&format!("unix:{}", socket.display()), "1", &[]);
+    // The generator sends the current time; this server does not check it.
+    assert!(n(&r, "/evaluations") > 0.0, "{r}");
+    assert_eq!(n(&r, "/errors/total"), 0.0, "{r}");
+    assert_eq!(n(&r, "/faults"), 0.0, "{r}");
+
+    // A second server does not take a socket a live one accepts on.
+    let refused = serve_unix(&socket, &cache).expect_err("a second server on a live socket fails");
+    assert!(refused.contains("already listens"), "{refused}");
+    let (status, _) = post_unix(&socket, &support::withdrawal("w-uds-2", support::CLEAN));
+    assert!(
+        status.contains(" 200 "),
+        "the first server still answers: {status}"
+    );
+
+    // A clean stop removes the socket file.
+    terminate(&mut first);
+    assert!(!socket.exists(), "the socket file is removed at exit");
+
+    // A killed server leaves it behind; the next start replaces it.
+    let mut killed = serve_unix(&socket, &cache).unwrap();
+    killed.0.kill().unwrap();
+    killed.0.wait().unwrap();
+    assert!(socket.exists(), "SIGKILL leaves the socket file");
+    let mut again = serve_unix(&socket, &cache).expect("a stale socket file is replaced");
+    let (status, _) = post_unix(&socket, &support::withdrawal("w-uds-3", support::CLEAN));
+    assert!(status.contains(" 200 "), "{status}");
+    terminate(&mut again);
+
+    // Never a file that is not a socket.
+    std::fs::write(&socket, "precious").unwrap();
+    let refused = serve_unix(&socket, &cache).expect_err("a regular file is not replaced");
+    assert!(refused.contains("not a socket"), "{refused}");
+    assert_eq!(std::fs::read_to_string(&socket).unwrap(), "precious");
+}
+
+#[test]
+fn listen_and_url_refuse_an_empty_socket_path() {
+    for args in [
+        &["serve", "--listen", "unix:"][..],
+        &["load", "--url", "unix:", "--duration", "0.1"],
+    ] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("no socket path"), "{args:?}: {stderr}");
+    }
 }
