@@ -559,19 +559,14 @@ mod local {
 
 /// The holds routes of a running `riskgate serve`.
 mod remote {
+    use super::super::endpoint::{Endpoint, UrlError};
     use super::*;
     use http_body_util::{BodyExt, Full};
     use hyper::body::Bytes;
-    use hyper::client::conn::http1;
-    use hyper::{Method, Request, StatusCode, Uri, header};
-    use hyper_util::rt::TokioIo;
-    use std::net::ToSocketAddrs;
+    use hyper::{Method, Request, StatusCode, header};
 
     struct Client {
-        addr: std::net::SocketAddr,
-        authority: String,
-        /// The URL's path, without a trailing `/`.
-        base: String,
+        endpoint: Endpoint,
         token: Option<String>,
         runtime: tokio::runtime::Runtime,
     }
@@ -593,33 +588,16 @@ mod remote {
 
     impl Client {
         fn new(url: &str, token: Option<String>) -> Result<Client, Failure> {
-            let bad = |why: String| Failure::Usage(format!("--url {url}: {why}"));
-            let uri: Uri = url.parse().map_err(|e| bad(format!("{e}")))?;
-            if uri.scheme_str() != Some("http") {
-                return Err(bad("only http:// is supported".into()));
-            }
-            let authority = uri
-                .authority()
-                .ok_or_else(|| bad("no host".into()))?
-                .clone();
-            let host = authority
-                .host()
-                .trim_start_matches('[')
-                .trim_end_matches(']');
-            let port = authority.port_u16().unwrap_or(80);
-            let addr = (host, port)
-                .to_socket_addrs()
-                .map_err(|e| Failure::Error(format!("resolving {authority}: {e}")))?
-                .next()
-                .ok_or_else(|| Failure::Error(format!("{authority} resolves to no address")))?;
+            let endpoint = Endpoint::parse(url).map_err(|e| match e {
+                UrlError::Usage { .. } => Failure::Usage(e.to_string()),
+                UrlError::Resolve { .. } => Failure::Error(e.to_string()),
+            })?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| Failure::Error(format!("tokio: {e}")))?;
             Ok(Client {
-                addr,
-                authority: authority.to_string(),
-                base: uri.path().trim_end_matches('/').to_string(),
+                endpoint,
                 token,
                 runtime,
             })
@@ -632,11 +610,11 @@ mod remote {
             path: &str,
             body: Option<&serde_json::Value>,
         ) -> Result<(StatusCode, Bytes), Failure> {
-            let uri = format!("{}{path}", self.base);
+            let uri = format!("{}{path}", self.endpoint.base);
             let mut req = Request::builder()
                 .method(method.clone())
                 .uri(&uri)
-                .header(header::HOST, &self.authority)
+                .header(header::HOST, &self.endpoint.authority)
                 .header(header::ACCEPT, "application/json");
             if let Some(token) = &self.token {
                 req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -651,19 +629,10 @@ mod remote {
             let req = req
                 .body(Full::new(body))
                 .map_err(|e| Failure::Usage(format!("{method} {uri}: {e}")))?;
-            let addr = self.addr;
-            let what = format!("{method} http://{}{uri}", self.authority);
+            let what = format!("{method} {}", self.endpoint.show(path));
             self.runtime.block_on(async move {
                 let exchange = async {
-                    let stream = tokio::net::TcpStream::connect(addr)
-                        .await
-                        .map_err(|e| format!("connecting to {addr}: {e}"))?;
-                    let (mut sender, conn) = http1::handshake(TokioIo::new(stream))
-                        .await
-                        .map_err(|e| format!("{e}"))?;
-                    tokio::spawn(async move {
-                        let _ = conn.await;
-                    });
+                    let mut sender = self.endpoint.connect().await.map_err(|e| e.to_string())?;
                     let res = sender.send_request(req).await.map_err(|e| format!("{e}"))?;
                     let status = res.status();
                     let body = res

@@ -18,14 +18,14 @@
 //! was idle is timed from its actual send: the lateness of the generator's
 //! own timer (tokio's is 1 ms) is not the server's, and is reported apart.
 
+use super::endpoint::{ConnectError, Endpoint};
 use anyhow::{Context, bail};
 use clap::Args;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper::client::conn::http1::{self, SendRequest};
+use hyper::client::conn::http1::SendRequest;
 use hyper::{Method, Request, StatusCode, Uri, header};
-use hyper_util::rt::TokioIo;
 use riskgate::model::GateCode;
 use riskgate::{Verdict, bundled};
 use riskgate_bench::demo;
@@ -34,7 +34,6 @@ use serde_json::json;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -131,58 +130,18 @@ enum RequestError {
     BadBody(String),
 }
 
-/// The server's socket.
-enum Endpoint {
-    Tcp(SocketAddr),
-    Unix(std::path::PathBuf),
-}
-
 /// Where the requests go.
 struct Target {
     endpoint: Endpoint,
-    /// `Host` header.
-    authority: String,
-    /// `/…/v1/evaluate`.
+    /// `{base}/v1/evaluate`.
     uri: Uri,
 }
 
 impl Target {
     fn parse(url: &str) -> anyhow::Result<Target> {
-        if let Some(path) = url.strip_prefix(riskgate_serve::config::UNIX_PREFIX) {
-            if path.is_empty() {
-                bail!("--url {url}: no socket path after `unix:`");
-            }
-            return Ok(Target {
-                endpoint: Endpoint::Unix(path.into()),
-                authority: "localhost".into(),
-                uri: Uri::from_static("/v1/evaluate"),
-            });
-        }
-        let uri: Uri = url.parse().with_context(|| format!("--url {url}"))?;
-        if uri.scheme_str() != Some("http") {
-            bail!("--url {url}: only http:// is supported");
-        }
-        let authority = uri
-            .authority()
-            .with_context(|| format!("--url {url}: no host"))?
-            .clone();
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let port = authority.port_u16().unwrap_or(80);
-        let addr = (host, port)
-            .to_socket_addrs()
-            .with_context(|| format!("resolving {authority}"))?
-            .next()
-            .with_context(|| format!("{authority} resolves to no address"))?;
-        let base = uri.path().trim_end_matches('/');
-        let uri: Uri = format!("{base}/v1/evaluate").parse()?;
-        Ok(Target {
-            endpoint: Endpoint::Tcp(addr),
-            authority: authority.to_string(),
-            uri,
-        })
+        let endpoint = Endpoint::parse(url)?;
+        let uri: Uri = format!("{}/v1/evaluate", endpoint.base).parse()?;
+        Ok(Target { endpoint, uri })
     }
 }
 
@@ -500,37 +459,10 @@ struct Run {
 type Sender = SendRequest<Full<Bytes>>;
 
 async fn connect(target: &Target) -> Result<Sender, RequestError> {
-    match &target.endpoint {
-        Endpoint::Tcp(addr) => {
-            let stream = tokio::net::TcpStream::connect(addr)
-                .await
-                .map_err(RequestError::Connect)?;
-            stream.set_nodelay(true).map_err(RequestError::Connect)?;
-            handshake(stream).await
-        }
-        Endpoint::Unix(path) => {
-            handshake(
-                tokio::net::UnixStream::connect(path)
-                    .await
-                    .map_err(RequestError::Connect)?,
-            )
-            .await
-        }
-    }
-}
-
-async fn handshake<S>(stream: S) -> Result<Sender, RequestError>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (sender, conn) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(RequestError::Handshake)?;
-    tokio::spawn(async move {
-        // Its failures reach the sender as transport errors.
-        let _ = conn.await;
-    });
-    Ok(sender)
+    target.endpoint.connect().await.map_err(|e| match e {
+        ConnectError::Connect(e) => RequestError::Connect(e),
+        ConnectError::Handshake(e) => RequestError::Handshake(e),
+    })
 }
 
 fn wall_ms() -> u64 {
@@ -652,7 +584,7 @@ async fn drive(run: Arc<Run>, index: u32, mut sender: Option<Sender>) -> Stats {
         let req = Request::builder()
             .method(Method::POST)
             .uri(run.target.uri.clone())
-            .header(header::HOST, run.target.authority.as_str())
+            .header(header::HOST, run.target.endpoint.authority.as_str())
             .header(header::CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::copy_from_slice(&buf)))
             .expect("a valid request");

@@ -4,6 +4,7 @@ mod address;
 mod bench;
 mod check;
 mod demo;
+mod endpoint;
 mod holds;
 mod lists;
 mod load;

@@ -224,6 +224,20 @@ fn serve_and_load_over_a_unix_socket_and_the_socket_file_lifecycle() {
     assert_eq!(n(&r, "/errors/total"), 0.0, "{r}");
     assert_eq!(n(&r, "/faults"), 0.0, "{r}");
 
+    // `holds --url` reaches the same socket (this server has no reviewer:
+    // its problem document comes back).
+    let out = Command::new(BIN)
+        .args([
+            "holds",
+            "list",
+            "--url",
+            &format!("unix:{}", socket.display()),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("401 Unauthorized: no reviewer"), "{stderr}");
+
     // A second server does not take a socket a live one accepts on.
     let refused = serve_unix(&socket, &cache).expect_err("a second server on a live socket fails");
     assert!(refused.contains("already listens"), "{refused}");
