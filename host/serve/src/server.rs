@@ -32,7 +32,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -49,9 +49,10 @@ struct Activity {
     head_started: Option<Instant>,
 }
 
+/// A connection's [`Activity`], read by its loop when its timer fires
+/// (nothing wakes the loop earlier: see [`Watch::wake_at`]).
 struct Watch {
     activity: Mutex<Activity>,
-    wake: Notify,
 }
 
 impl Watch {
@@ -62,7 +63,6 @@ impl Watch {
                 since: Instant::now(),
                 head_started: None,
             }),
-            wake: Notify::new(),
         }
     }
 
@@ -70,13 +70,13 @@ impl Watch {
         self.activity.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Bytes arrived: between requests, the next head has started.
+    /// Bytes arrived: between requests, the next head has started. The
+    /// loop is not woken: its timer fires no later than this head's
+    /// deadline (see [`Watch::wake_at`]).
     fn read(&self) {
         let mut a = self.lock();
         if a.busy == 0 && a.head_started.is_none() {
             a.head_started = Some(Instant::now());
-            drop(a);
-            self.wake.notify_one();
         }
     }
 
@@ -89,8 +89,8 @@ impl Watch {
         a.head_started = None;
     }
 
-    /// An answer is out: the idle deadline starts, later than any the
-    /// loop may be waiting for (see [`Watch::wake_at`]), so it is not woken.
+    /// An answer is out: the idle deadline starts, no earlier than the
+    /// loop's timer (see [`Watch::wake_at`]), so it is not woken.
     fn end(&self) {
         let mut a = self.lock();
         a.busy = a.busy.saturating_sub(1);
@@ -107,13 +107,23 @@ impl Watch {
         })
     }
 
-    /// When the connection's loop looks again: the deadline, or while a
-    /// request is answered the idle timeout from now (no earlier than the
-    /// idle deadline its end starts, since [`end`](Self::end) does not
-    /// wake the loop).
+    /// When the connection's loop looks again: never later than any
+    /// deadline the connection can come to have, since nothing wakes the
+    /// loop before its timer. A head in progress: its deadline. Otherwise
+    /// any deadline is at least the shorter of the two timeouts from now (a
+    /// head that has not started, an answer that has not ended), so the
+    /// loop looks at the latest then, or at the idle deadline if sooner. An
+    /// idle connection is looked at every `header_read_timeout` instead of
+    /// once; in exchange no request wakes the loop (a task poll and a timer
+    /// move a request).
     fn wake_at(&self, cfg: &ServerConfig) -> Instant {
-        self.deadline(cfg)
-            .unwrap_or_else(|| Instant::now() + cfg.idle_timeout())
+        let a = self.lock();
+        let soonest = Instant::now() + cfg.header_read_timeout().min(cfg.idle_timeout());
+        match (a.busy, a.head_started) {
+            (0, Some(t)) => t + cfg.header_read_timeout(),
+            (0, None) => soonest.min(a.since + cfg.idle_timeout()),
+            _ => soonest,
+        }
     }
 
     /// Part of a head read, no request being answered.
@@ -310,8 +320,8 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     let http = builder.serve_connection(io, service);
     tokio::pin!(http);
     let mut stopping = false;
-    // One timer, moved only when the deadline moves: a request wakes this
-    // loop once (when its head starts), not at its start and end.
+    // One timer, moved only when it fires: no request wakes this loop (see
+    // `Watch::wake_at`).
     let timer = tokio::time::sleep_until(watch.wake_at(&cfg));
     tokio::pin!(timer);
     loop {
@@ -321,7 +331,6 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
         }
         tokio::select! {
             _ = http.as_mut() => return,
-            () = watch.wake.notified() => {}
             () = timer.as_mut() => {
                 if watch.deadline(&cfg).is_some_and(|d| d <= Instant::now()) {
                     // Idle, or a head too slow: dropped (nothing in flight).

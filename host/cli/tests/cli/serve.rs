@@ -362,6 +362,64 @@ fn slow_clients_are_cut_off_and_a_slow_body_gets_408() {
     assert_eq!(server.evaluate(&withdrawal("fast", CLEAN)).status, 200);
 }
 
+/// Trickles `head` one byte each 300 ms on `s` (until the server closes).
+fn trickle(s: &TcpStream, head: &'static [u8]) -> std::thread::JoinHandle<()> {
+    let mut writer = s.try_clone().unwrap();
+    std::thread::spawn(move || {
+        for b in head {
+            if writer.write_all(&[*b]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    })
+}
+
+#[test]
+fn a_head_that_starts_late_is_cut_off_at_the_header_timeout_not_the_idle_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_with(
+        dir.path(),
+        "header_read_timeout_ms = 1000\nidle_timeout_ms = 30000",
+    );
+    const HEAD: &[u8] =
+        b"POST /v1/evaluate HTTP/1.1\r\nHost: late\r\nContent-Type: application/json\r\n";
+
+    // Quiet for longer than the header timeout (idle, not cut), then a
+    // trickled head: cut about a second after its first byte.
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    std::thread::sleep(Duration::from_millis(1600));
+    let started = Instant::now();
+    let writer = trickle(&s, HEAD);
+    let got = read_all(&mut s, Duration::from_secs(20));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "{took:?}: {got:?}"
+    );
+    assert!(got.is_empty(), "{got:?}");
+    writer.join().unwrap();
+
+    // The same after an answer on a keep-alive connection.
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut first = [0u8; 12];
+    s.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    std::thread::sleep(Duration::from_millis(1300));
+    let started = Instant::now();
+    let writer = trickle(&s, HEAD);
+    read_all(&mut s, Duration::from_secs(20));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    writer.join().unwrap();
+}
+
 #[cfg(unix)]
 #[test]
 fn the_connection_limit_holds_and_sigterm_exits_within_the_grace_period() {
