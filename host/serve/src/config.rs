@@ -44,6 +44,11 @@ pub struct Config {
     /// domain socket (a relative path from the file's directory).
     #[serde(default = "default_listen")]
     pub listen: ListenAddr,
+    /// The permission bits of a `unix:` listen address's socket file
+    /// (`0o660`: owner and group may connect); none: what the process's
+    /// umask gives. Connecting needs write permission on the file.
+    #[serde(default)]
+    pub socket_mode: Option<u32>,
     #[serde(default)]
     pub admin: AdminConfig,
     /// The reviewers of holds (none: holds are not approved or rejected
@@ -508,6 +513,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: default_listen(),
+            socket_mode: None,
             admin: AdminConfig::default(),
             reviewers: Vec::new(),
             review: ReviewConfig::default(),
@@ -610,6 +616,14 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        if let Some(mode) = self.socket_mode
+            && mode > 0o777
+        {
+            return Err(fail(
+                "socket_mode",
+                format!("{mode:#o} is more than permission bits (at most 0o777)"),
+            ));
+        }
         for (i, p) in self.policies.iter().enumerate() {
             let what = format!("policy {}", i + 1);
             if p.path.is_some() == p.bundled.is_some() {
@@ -977,7 +991,7 @@ impl Config {
     /// at a reload.)
     pub fn restart_required(&self, running: &Config) -> Vec<&'static str> {
         let mut out = Vec::new();
-        if self.listen != running.listen {
+        if self.listen != running.listen || self.socket_mode != running.socket_mode {
             out.push("listen");
         }
         if self.velocity != running.velocity {
@@ -1051,6 +1065,7 @@ mod tests {
             ("require_signature = true", "trusted_keys"),
             ("listen = \"nowhere\"", "listen"),
             ("listen = \"unix:\"", "no socket path"),
+            ("socket_mode = 0o1777", "at most 0o777"),
             ("colour = \"red\"", "unknown field"),
             ("[server]\nidle_timeout_ms = 0", "idle_timeout_ms"),
             ("[server]\nmax_connections = 0", "max_connections"),
@@ -1191,6 +1206,9 @@ mod tests {
         std::fs::write(&file, "listen = \"unix:/run/riskgate/gate.sock\"\n").unwrap();
         let c = Config::from_file(&file).unwrap();
         assert_eq!(c.listen, ListenAddr::Unix("/run/riskgate/gate.sock".into()));
+        assert_eq!(c.socket_mode, None);
+        let moded = Config::parse("listen = \"unix:/x.sock\"\nsocket_mode = 0o660\n").unwrap();
+        assert_eq!(moded.socket_mode, Some(0o660));
         // A reload of the same file asks for no restart.
         assert!(
             Config::from_file(&file)

@@ -440,13 +440,20 @@ impl Drop for SocketFile {
     }
 }
 
-/// Binds a Unix domain socket at `path` (in a tokio runtime).
+/// Binds a Unix domain socket at `path` (in a tokio runtime), its file's
+/// permission bits set to `mode` when given.
 ///
 /// A socket file left there by a server that is gone (nothing accepts on
 /// it) is replaced; one a running server accepts on is not (the error is
 /// `AddrInUse`), nor is any other kind of file. Who may connect is the
-/// socket file's permissions (the process's umask) and its directory's.
-pub fn bind_unix(path: &std::path::Path) -> std::io::Result<(UnixListener, SocketFile)> {
+/// socket file's permissions (connecting needs write permission) and its
+/// directory's. The file is made with the process's umask and then given
+/// `mode`: a directory only the intended clients can enter closes the
+/// moment between the two.
+pub fn bind_unix(
+    path: &std::path::Path,
+    mode: Option<u32>,
+) -> std::io::Result<(UnixListener, SocketFile)> {
     use std::io::{Error, ErrorKind};
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     match std::fs::symlink_metadata(path) {
@@ -472,11 +479,13 @@ pub fn bind_unix(path: &std::path::Path) -> std::io::Result<(UnixListener, Socke
     }
     let listener = UnixListener::bind(path)?;
     let m = std::fs::symlink_metadata(path)?;
-    Ok((
-        listener,
-        SocketFile {
-            path: path.to_path_buf(),
-            id: (m.dev(), m.ino()),
-        },
-    ))
+    let file = SocketFile {
+        path: path.to_path_buf(),
+        id: (m.dev(), m.ino()),
+    };
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    Ok((listener, file))
 }

@@ -27,6 +27,11 @@ pub struct ServeArgs {
     /// file is removed at exit). Default: the config's, else 127.0.0.1:8080.
     #[arg(long, value_name = "ADDR:PORT|unix:PATH")]
     listen: Option<ListenAddr>,
+    /// With `--listen unix:PATH`: the socket file's permission bits, in
+    /// octal (`660`: owner and group may connect). Default: the config's,
+    /// else what the umask gives.
+    #[arg(long, value_name = "OCTAL", value_parser = octal_mode)]
+    socket_mode: Option<u32>,
     /// Write the decision log in DIR (without a config).
     #[arg(long, value_name = "DIR")]
     decision_log: Option<PathBuf>,
@@ -76,6 +81,16 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if let Some(mode) = args.socket_mode {
+        config.socket_mode = Some(mode);
+    }
+    if config.socket_mode.is_some() && !matches!(config.listen, ListenAddr::Unix(_)) {
+        eprintln!(
+            "error: a socket mode is for a unix:PATH listen address, not {}",
+            config.listen
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
     let velocity = match velocity_of(&config).open() {
         Ok(v) => v,
         Err(e) => return Ok(load_error("velocity", e)),
@@ -100,6 +115,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let listen = config.listen.clone();
+    let socket_mode = config.socket_mode;
     let server = config.server.clone();
     let service = match Service::new(config, args.config.clone(), built, velocity, log) {
         Ok(s) => Arc::new(s),
@@ -121,7 +137,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 riskgate_serve::run(listener, service, server, stop).await?;
             }
             ListenAddr::Unix(path) => {
-                let (listener, file) = match riskgate_serve::server::bind_unix(path) {
+                let (listener, file) = match riskgate_serve::server::bind_unix(path, socket_mode) {
                     Ok(l) => l,
                     Err(e) => return Ok(load_error(&format!("listen {listen}"), e)),
                 };
@@ -138,6 +154,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     code
+}
+
+/// Permission bits in octal (`660`, `0660` or `0o660`).
+fn octal_mode(s: &str) -> Result<u32, String> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    match u32::from_str_radix(digits, 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!(
+            "`{s}` is not permission bits in octal (000 to 777)"
+        )),
+    }
 }
 
 /// The velocity store `config` names (a directory relative to the

@@ -137,7 +137,11 @@ impl Drop for Child {
 
 /// `riskgate serve --listen unix:PATH ARGS`, once it listens; Err(its
 /// stderr) when it exits first.
-fn serve_unix(socket: &std::path::Path, cache: &std::path::Path) -> Result<Child, String> {
+fn serve_unix(
+    socket: &std::path::Path,
+    cache: &std::path::Path,
+    extra: &[&str],
+) -> Result<Child, String> {
     use std::io::BufRead;
     let mut child = Child(
         Command::new(BIN)
@@ -151,6 +155,7 @@ fn serve_unix(socket: &std::path::Path, cache: &std::path::Path) -> Result<Child
             ])
             .arg("--cache-dir")
             .arg(cache)
+            .args(extra)
             .env_remove("RISKGATE_LOG")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped())
@@ -210,7 +215,14 @@ fn serve_and_load_over_a_unix_socket_and_the_socket_file_lifecycle() {
     let socket = dir.path().join("gate.sock");
     let cache = dir.path().join("cache");
 
-    let mut first = serve_unix(&socket, &cache).expect("serve starts on a unix socket");
+    let mut first = serve_unix(&socket, &cache, &["--socket-mode", "660"])
+        .expect("serve starts on a unix socket");
+    {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        let m = std::fs::symlink_metadata(&socket).unwrap();
+        assert!(m.file_type().is_socket());
+        assert_eq!(m.permissions().mode() & 0o7777, 0o660, "--socket-mode");
+    }
     let (status, decision) = post_unix(&socket, &support::withdrawal("w-uds-1", support::LAZARUS));
     assert!(status.contains(" 200 "), "{status}: {decision}");
     assert_eq!(
@@ -239,7 +251,8 @@ fn serve_and_load_over_a_unix_socket_and_the_socket_file_lifecycle() {
     assert!(stderr.contains("401 Unauthorized: no reviewer"), "{stderr}");
 
     // A second server does not take a socket a live one accepts on.
-    let refused = serve_unix(&socket, &cache).expect_err("a second server on a live socket fails");
+    let refused =
+        serve_unix(&socket, &cache, &[]).expect_err("a second server on a live socket fails");
     assert!(refused.contains("already listens"), "{refused}");
     let (status, _) = post_unix(&socket, &support::withdrawal("w-uds-2", support::CLEAN));
     assert!(
@@ -252,31 +265,42 @@ fn serve_and_load_over_a_unix_socket_and_the_socket_file_lifecycle() {
     assert!(!socket.exists(), "the socket file is removed at exit");
 
     // A killed server leaves it behind; the next start replaces it.
-    let mut killed = serve_unix(&socket, &cache).unwrap();
+    let mut killed = serve_unix(&socket, &cache, &[]).unwrap();
     killed.0.kill().unwrap();
     killed.0.wait().unwrap();
     assert!(socket.exists(), "SIGKILL leaves the socket file");
-    let mut again = serve_unix(&socket, &cache).expect("a stale socket file is replaced");
+    let mut again = serve_unix(&socket, &cache, &[]).expect("a stale socket file is replaced");
     let (status, _) = post_unix(&socket, &support::withdrawal("w-uds-3", support::CLEAN));
     assert!(status.contains(" 200 "), "{status}");
     terminate(&mut again);
 
     // Never a file that is not a socket.
     std::fs::write(&socket, "precious").unwrap();
-    let refused = serve_unix(&socket, &cache).expect_err("a regular file is not replaced");
+    let refused = serve_unix(&socket, &cache, &[]).expect_err("a regular file is not replaced");
     assert!(refused.contains("not a socket"), "{refused}");
     assert_eq!(std::fs::read_to_string(&socket).unwrap(), "precious");
 }
 
 #[test]
-fn listen_and_url_refuse_an_empty_socket_path() {
-    for args in [
-        &["serve", "--listen", "unix:"][..],
-        &["load", "--url", "unix:", "--duration", "0.1"],
+fn an_empty_socket_path_or_a_socket_mode_without_a_socket_is_refused() {
+    for (args, says) in [
+        (&["serve", "--listen", "unix:"][..], "no socket path"),
+        (
+            &["load", "--url", "unix:", "--duration", "0.1"],
+            "no socket path",
+        ),
+        (
+            &["serve", "--listen", "127.0.0.1:0", "--socket-mode", "660"],
+            "a socket mode is for a unix:PATH listen address",
+        ),
+        (
+            &["serve", "--listen", "unix:x.sock", "--socket-mode", "1777"],
+            "not permission bits",
+        ),
     ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert!(!out.status.success(), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains("no socket path"), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
