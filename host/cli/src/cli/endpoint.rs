@@ -164,7 +164,7 @@ mod tests {
         for (bad, says) in [
             ("unix:", "no socket path"),
             ("https://127.0.0.1", "only http://"),
-            ("http:///x", ""),
+            ("http:///x", "--url http:///x"),
         ] {
             let err = Endpoint::parse(bad).err().expect(bad).to_string();
             assert!(err.contains(says), "{bad}: {err}");

@@ -116,10 +116,8 @@ fn seconds(s: &str) -> Result<f64, String> {
 /// Why one request failed.
 #[derive(Debug, thiserror::Error)]
 enum RequestError {
-    #[error("connect: {0}")]
-    Connect(#[source] std::io::Error),
-    #[error("handshake: {0}")]
-    Handshake(#[source] hyper::Error),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
     #[error("transport: {0}")]
     Transport(#[source] hyper::Error),
     #[error("no answer within {REQUEST_TIMEOUT:?}")]
@@ -300,7 +298,7 @@ struct Errors {
 impl Errors {
     fn add(&mut self, e: &RequestError) {
         match e {
-            RequestError::Connect(_) | RequestError::Handshake(_) => self.connect += 1,
+            RequestError::Connect(_) => self.connect += 1,
             RequestError::Transport(_) => self.transport += 1,
             RequestError::Timeout => self.timeout += 1,
             RequestError::Status { status, .. } => {
@@ -459,10 +457,7 @@ struct Run {
 type Sender = SendRequest<Full<Bytes>>;
 
 async fn connect(target: &Target) -> Result<Sender, RequestError> {
-    target.endpoint.connect().await.map_err(|e| match e {
-        ConnectError::Connect(e) => RequestError::Connect(e),
-        ConnectError::Handshake(e) => RequestError::Handshake(e),
-    })
+    Ok(target.endpoint.connect().await?)
 }
 
 fn wall_ms() -> u64 {

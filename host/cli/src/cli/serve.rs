@@ -123,17 +123,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let Signals { stop, hangup } = signals;
     let code = runtime.block_on(async move {
+        let serving = |shown: String| {
+            tokio::spawn(reload_on_hangup(service.clone(), hangup));
+            eprintln!("riskgate serve: listening on {shown}");
+        };
         match &listen {
             ListenAddr::Tcp(addr) => {
                 let listener = match tokio::net::TcpListener::bind(addr).await {
                     Ok(l) => l,
                     Err(e) => return Ok(load_error(&format!("listen {listen}"), e)),
                 };
-                tokio::spawn(reload_on_hangup(service.clone(), hangup));
-                eprintln!(
-                    "riskgate serve: listening on http://{}",
-                    listener.local_addr()?
-                );
+                serving(format!("http://{}", listener.local_addr()?));
                 riskgate_serve::run(listener, service, server, stop).await?;
             }
             ListenAddr::Unix(path) => {
@@ -141,8 +141,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     Ok(l) => l,
                     Err(e) => return Ok(load_error(&format!("listen {listen}"), e)),
                 };
-                tokio::spawn(reload_on_hangup(service.clone(), hangup));
-                eprintln!("riskgate serve: listening on {listen}");
+                serving(listen.to_string());
                 riskgate_serve::run(listener, service, server, stop).await?;
                 drop(file);
             }
