@@ -591,8 +591,8 @@ pub struct Built {
 }
 
 impl Config {
-    /// Reads and checks a TOML file (a `unix:` listen path made relative
-    /// to the file's directory, as every other path in it).
+    /// Reads and checks a TOML file (a relative `unix:` listen path
+    /// resolved against the file's directory, as every other path in it).
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| fail(&shown, e))?;
