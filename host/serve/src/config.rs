@@ -117,6 +117,12 @@ pub enum ListenAddr {
     Unix(PathBuf),
 }
 
+/// What [`Config::restart_required`] can name, in its order (the
+/// `restart_required` enum of `docs/openapi.json`): the listen address
+/// (with the socket mode), the velocity store, the decision log, the admin
+/// token and `[server]`.
+pub const RESTART_REQUIRED: [&str; 5] = ["listen", "velocity", "decision_log", "admin", "server"];
+
 /// The prefix of a Unix domain socket's path in a listen address.
 pub const UNIX_PREFIX: &str = "unix:";
 
@@ -990,23 +996,18 @@ impl Config {
     /// token and `[server]` settings. (`[[reviewer]]` and `[review]` change
     /// at a reload.)
     pub fn restart_required(&self, running: &Config) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if self.listen != running.listen || self.socket_mode != running.socket_mode {
-            out.push("listen");
-        }
-        if self.velocity != running.velocity {
-            out.push("velocity");
-        }
-        if self.decision_log != running.decision_log {
-            out.push("decision_log");
-        }
-        if self.admin != running.admin {
-            out.push("admin");
-        }
-        if self.server != running.server {
-            out.push("server");
-        }
-        out
+        let changed = [
+            self.listen != running.listen || self.socket_mode != running.socket_mode,
+            self.velocity != running.velocity,
+            self.decision_log != running.decision_log,
+            self.admin != running.admin,
+            self.server != running.server,
+        ];
+        RESTART_REQUIRED
+            .into_iter()
+            .zip(changed)
+            .filter_map(|(name, changed)| changed.then_some(name))
+            .collect()
     }
 }
 
@@ -1190,6 +1191,15 @@ mod tests {
         std::fs::remove_file(dir.path().join("b.token")).unwrap();
         let e = config("").reviewers(None).unwrap_err().to_string();
         assert!(e.contains("b.token") && e.contains("reviewer `b`"), "{e}");
+    }
+
+    #[test]
+    fn the_openapi_document_names_every_setting_a_reload_cannot_change() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+        let named = &doc["components"]["schemas"]["ReloadReport"]["properties"]["restart_required"]
+            ["items"]["enum"];
+        assert_eq!(*named, serde_json::json!(RESTART_REQUIRED));
     }
 
     #[test]
