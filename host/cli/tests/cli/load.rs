@@ -124,60 +124,24 @@ fn load_fails_when_nothing_listens() {
     assert_eq!(n(&r, "/requests"), 0.0, "{r}");
 }
 
-/// A server the test started, killed if the test ends first.
-#[derive(Debug)]
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `riskgate serve --listen unix:PATH ARGS`, once it listens; Err(its
 /// stderr) when it exits first.
 fn serve_unix(
     socket: &std::path::Path,
     cache: &std::path::Path,
     extra: &[&str],
-) -> Result<Child, String> {
-    use std::io::BufRead;
-    let mut child = Child(
-        Command::new(BIN)
-            .args(["serve", "--listen", &format!("unix:{}", socket.display())])
-            .args([
-                "--velocity",
-                "memory",
-                "--no-clock-check",
-                "--deadline-us",
-                "250000",
-            ])
-            .arg("--cache-dir")
-            .arg(cache)
-            .args(extra)
-            .env_remove("RISKGATE_LOG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn riskgate serve"),
-    );
-    let mut err = std::io::BufReader::new(child.0.stderr.take().unwrap());
-    let mut seen = String::new();
-    loop {
-        let mut line = String::new();
-        if err.read_line(&mut line).unwrap_or(0) == 0 {
-            child.0.wait().unwrap();
-            return Err(seen);
-        }
-        seen.push_str(&line);
-        if line.contains("listening on unix:") {
-            assert!(line.contains(&socket.display().to_string()), "{line}");
-            // Keep draining stderr so the server never blocks on it.
-            std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-            return Ok(child);
-        }
-    }
+) -> Result<Server, String> {
+    let mut args: Vec<String> = ["--velocity", "memory", "--no-clock-check"]
+        .into_iter()
+        .chain(["--deadline-us", "250000", "--cache-dir"])
+        .map(String::from)
+        .collect();
+    args.push(cache.display().to_string());
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let listen = format!("unix:{}", socket.display());
+    let server = Server::spawn_at(&listen, &args, &[]).map_err(|(_, stderr)| stderr)?;
+    assert_eq!(server.addr, listen);
+    Ok(server)
 }
 
 /// One HTTP/1.1 request over the socket; the status line and the body.
@@ -202,10 +166,10 @@ fn post_unix(socket: &std::path::Path, body: &Value) -> (String, Value) {
     )
 }
 
-fn terminate(child: &mut Child) {
+fn terminate(server: &mut Server) {
     // SAFETY: a plain signal to a child this test spawned.
-    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
-    let status = child.0.wait().unwrap();
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    let status = server.child.wait().unwrap();
     assert!(status.success(), "serve exits cleanly on SIGTERM: {status}");
 }
 
@@ -251,8 +215,9 @@ fn serve_and_load_over_a_unix_socket_and_the_socket_file_lifecycle() {
     assert!(stderr.contains("401 Unauthorized: no reviewer"), "{stderr}");
 
     // A second server does not take a socket a live one accepts on.
-    let refused =
-        serve_unix(&socket, &cache, &[]).expect_err("a second server on a live socket fails");
+    let Err(refused) = serve_unix(&socket, &cache, &[]) else {
+        panic!("a second server on a live socket fails");
+    };
     assert!(refused.contains("already listens"), "{refused}");
     let (status, _) = post_unix(&socket, &support::withdrawal("w-uds-2", support::CLEAN));
     assert!(
@@ -266,8 +231,8 @@ fn serve_and_load_over_a_unix_socket_and_the_socket_file_lifecycle() {
 
     // A killed server leaves it behind; the next start replaces it.
     let mut killed = serve_unix(&socket, &cache, &[]).unwrap();
-    killed.0.kill().unwrap();
-    killed.0.wait().unwrap();
+    killed.child.kill().unwrap();
+    killed.child.wait().unwrap();
     assert!(socket.exists(), "SIGKILL leaves the socket file");
     let mut again = serve_unix(&socket, &cache, &[]).expect("a stale socket file is replaced");
     let (status, _) = post_unix(&socket, &support::withdrawal("w-uds-3", support::CLEAN));
@@ -276,7 +241,9 @@ fn serve_and_load_over_a_unix_socket_and_the_socket_file_lifecycle() {
 
     // Never a file that is not a socket.
     std::fs::write(&socket, "precious").unwrap();
-    let refused = serve_unix(&socket, &cache, &[]).expect_err("a regular file is not replaced");
+    let Err(refused) = serve_unix(&socket, &cache, &[]) else {
+        panic!("a regular file is not replaced");
+    };
     assert!(refused.contains("not a socket"), "{refused}");
     assert_eq!(std::fs::read_to_string(&socket).unwrap(), "precious");
 }

@@ -1,4 +1,4 @@
-//! A `riskgate serve` child on a loopback port and a plain HTTP/1.1 client,
+//! A `riskgate serve` child (on a loopback port, or a Unix socket) and a plain HTTP/1.1 client,
 //! shared by the end-to-end tests of the service.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -70,8 +70,18 @@ impl Server {
 
     /// `riskgate serve --listen 127.0.0.1:0 ARGS` with `env` set.
     pub fn spawn_env(args: &[String], env: &[(&str, &str)]) -> Result<Server, (i32, String)> {
+        Server::spawn_at("127.0.0.1:0", args, env)
+    }
+
+    /// `riskgate serve --listen LISTEN ARGS` with `env` set, once it
+    /// listens: `addr` is `HOST:PORT` for TCP, `unix:PATH` for a socket.
+    pub fn spawn_at(
+        listen: &str,
+        args: &[String],
+        env: &[(&str, &str)],
+    ) -> Result<Server, (i32, String)> {
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .args(args)
             .env_remove("RISKGATE_LOG")
             .env_remove("RISKGATE_NO_CLOCK_CHECK")
@@ -91,8 +101,9 @@ impl Server {
                 return Err((status.code().unwrap_or(-1), text));
             }
             stderr.lock().unwrap().push_str(&line);
-            if let Some(at) = line.find("http://") {
-                break line[at + 7..].trim().to_string();
+            if let Some((_, at)) = line.split_once("listening on ") {
+                let at = at.trim();
+                break at.strip_prefix("http://").unwrap_or(at).to_string();
             }
         };
         // Keep draining stderr so the server never blocks on it.
