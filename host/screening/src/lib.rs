@@ -44,8 +44,8 @@ use riskgate_address::{self as address, AddressError, Canonical};
 use bloom::BlockedBloom;
 pub use compiled::{FORMAT_VERSION, MAGIC, Verify, is_compiled_set};
 pub use open::{is_compiled_file, looks_compiled, open_compiled_as};
-pub use store::EntryRef;
 use store::{Builder, Store};
+pub use store::{EntryRef, huge_vec};
 
 /// Default Bloom false-positive rate.
 pub const DEFAULT_FP_RATE: f64 = 1e-4;

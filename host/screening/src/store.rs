@@ -105,8 +105,10 @@ pub(super) fn prefetch(ptr: *const u8) {
     let _ = ptr;
 }
 
-/// A zeroed-capacity vector advised for huge pages before it is touched.
-pub(super) fn huge_vec(capacity: usize) -> Vec<u8> {
+/// An empty vector of `capacity` bytes, advised for transparent huge pages
+/// before it is touched: the backing of the sets' filters and tables
+/// (public so that a benchmark can measure memory backed the same way).
+pub fn huge_vec(capacity: usize) -> Vec<u8> {
     let v = Vec::with_capacity(capacity);
     advise_huge(v.as_ptr(), v.capacity());
     v
